@@ -1,0 +1,3 @@
+import { base, workflows } from '@tracemend/eslint-config';
+
+export default [...base, ...workflows(['packages/workflows/src/**/*.ts'])];

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import {
+  Attributes,
+  boundedJson,
+  boundedRecord,
+  boundedString,
+  HexId,
+  Identifier,
+  IsoDateTime,
+  LIMITS,
+  SchemaVersion,
+} from './primitives';
+
+/** One stack frame; `inApp` marks frames in the service's own code (not node_modules, not Node internals). */
+export const Frame = z.object({
+  file: boundedString(1_024),
+  line: z.number().int().nonnegative(),
+  column: z.number().int().nonnegative().optional(),
+  function: boundedString(),
+  inApp: z.boolean(),
+});
+export type Frame = z.infer<typeof Frame>;
+
+/** What broke, as the runtime reported it. */
+export const Symptom = z.object({
+  errorType: Identifier,
+  message: boundedString(LIMITS.text),
+  messageHash: HexId,
+  frames: z.array(Frame).max(LIMITS.frames),
+  errorCode: boundedString().optional(),
+});
+export type Symptom = z.infer<typeof Symptom>;
+
+const HttpMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Drive the failing code with an HTTP request. */
+export const HttpEntry = z.object({
+  kind: z.literal('http'),
+  method: HttpMethod,
+  route: boundedString(1_024),
+  path: boundedString(2_048),
+  query: boundedRecord(boundedString(LIMITS.text)),
+  headers: boundedRecord(boundedString(LIMITS.text)),
+  body: boundedJson().optional(),
+});
+export type HttpEntry = z.infer<typeof HttpEntry>;
+
+/** Drive the failing code by calling an exported function. */
+export const FunctionEntry = z.object({
+  kind: z.literal('function'),
+  module: boundedString(1_024),
+  export: Identifier,
+  args: z.array(boundedJson()).max(32),
+});
+export type FunctionEntry = z.infer<typeof FunctionEntry>;
+
+/** Drive the failing code by delivering a queue message to its handler. */
+export const MessageEntry = z.object({
+  kind: z.literal('message'),
+  module: boundedString(1_024),
+  export: Identifier,
+  topic: boundedString(),
+  payload: boundedJson(),
+});
+export type MessageEntry = z.infer<typeof MessageEntry>;
+
+/** How to drive the failing code: one of http, function, message. */
+export const Entry = z.discriminatedUnion('kind', [HttpEntry, FunctionEntry, MessageEntry]);
+export type Entry = z.infer<typeof Entry>;
+
+/** The runtime conditions the failure happened under. */
+export const RuntimeEnvironment = z.object({
+  featureFlags: boundedRecord(z.union([z.boolean(), z.string().max(LIMITS.shortText), z.number()])),
+  env: boundedRecord(boundedString(LIMITS.text)),
+  configHash: HexId.optional(),
+  locale: boundedString(64).optional(),
+  timezone: boundedString(64).optional(),
+  runtime: z.object({ name: z.enum(['node']), version: boundedString(64) }),
+});
+export type RuntimeEnvironment = z.infer<typeof RuntimeEnvironment>;
+
+/** When it happened, so replays can freeze time and seed randomness. */
+export const Timing = z.object({
+  recordedAt: IsoDateTime,
+  durationMs: z.number().nonnegative().optional(),
+  randomSeed: z.number().int().optional(),
+});
+export type Timing = z.infer<typeof Timing>;
+
+/** A recorded outbound call, served back to the code on replay. */
+export const DownstreamCall = z.object({
+  method: HttpMethod,
+  urlTemplate: boundedString(2_048),
+  url: boundedString(2_048),
+  status: z.number().int().min(100).max(599),
+  responseHeaders: boundedRecord(boundedString(LIMITS.text)),
+  responseBody: boundedJson().optional(),
+  durationMs: z.number().nonnegative().optional(),
+});
+export type DownstreamCall = z.infer<typeof DownstreamCall>;
+
+/** One span of the causal excerpt. */
+export const SpanExcerpt = z.object({
+  traceId: HexId,
+  spanId: HexId,
+  parentSpanId: HexId.optional(),
+  name: boundedString(),
+  kind: z.enum(['internal', 'server', 'client', 'producer', 'consumer', 'unspecified']),
+  service: Identifier,
+  startTime: IsoDateTime,
+  endTime: IsoDateTime,
+  status: z.object({ code: z.enum(['unset', 'ok', 'error']), message: boundedString(LIMITS.text).optional() }),
+  attributes: Attributes,
+});
+export type SpanExcerpt = z.infer<typeof SpanExcerpt>;
+
+/** One log record of the causal excerpt. */
+export const LogExcerpt = z.object({
+  timestamp: IsoDateTime,
+  severity: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'unspecified']),
+  body: boundedString(LIMITS.text),
+  traceId: HexId.optional(),
+  spanId: HexId.optional(),
+  attributes: Attributes,
+});
+export type LogExcerpt = z.infer<typeof LogExcerpt>;
+
+/** The raw alert formats tracemend reads. */
+export const AlertFormat = z.enum([
+  'otlp-traces-json',
+  'otlp-logs-json',
+  'otlp-traces-protobuf',
+  'otlp-logs-protobuf',
+  'alertmanager',
+  'sentry-event',
+  'sentry-envelope',
+  'log-lines',
+]);
+export type AlertFormat = z.infer<typeof AlertFormat>;
+
+/** Which raw signals contributed, and what was missing. */
+export const Provenance = z.object({
+  sources: z
+    .array(
+      z.object({
+        alertId: HexId,
+        format: AlertFormat,
+        receivedAt: IsoDateTime,
+        items: z.number().int().nonnegative(),
+      }),
+    )
+    .min(1)
+    .max(LIMITS.records),
+  notes: z.array(boundedString(LIMITS.text)).max(LIMITS.records),
+});
+export type Provenance = z.infer<typeof Provenance>;
+
+/** The normalized unit of debugging: everything needed to replay one production failure. */
+export const FailureEnvelope = z.object({
+  schemaVersion: SchemaVersion,
+  identity: z.object({
+    fingerprint: HexId,
+    traceId: HexId.optional(),
+    spanId: HexId.optional(),
+    service: Identifier,
+    version: Identifier,
+    environment: Identifier,
+    firstSeen: IsoDateTime,
+    lastSeen: IsoDateTime,
+    occurrences: z.number().int().positive(),
+  }),
+  symptom: Symptom,
+  entry: Entry,
+  environment: RuntimeEnvironment,
+  timing: Timing,
+  downstream: z.array(DownstreamCall).max(LIMITS.downstream),
+  spans: z.array(SpanExcerpt).max(LIMITS.spans),
+  logs: z.array(LogExcerpt).max(LIMITS.logs),
+  provenance: Provenance,
+});
+export type FailureEnvelope = z.infer<typeof FailureEnvelope>;
