@@ -305,6 +305,7 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
 
     const rejected: { candidate: Candidate; verification: Verification }[] = [];
     const verifyErrors: string[] = [];
+    const tried = new Set<string>();
     let chosen: { candidate: Candidate; verification: Verification } | undefined;
     for (let round = 1; round <= policy.maxRepairRounds && chosen === undefined; round++) {
       const set = await runStage(
@@ -317,8 +318,11 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
           return `round ${round}: ${s.candidates.length} candidates (${s.candidates.length - llm} template, ${llm} LLM)`;
         },
       );
-      if (set.candidates.length === 0) break;
-      for (const candidate of set.candidates.slice(0, policy.maxCandidatesPerRound)) {
+      // A later round that only repeats candidates already judged has nothing new to offer.
+      const fresh = set.candidates.filter((c) => !tried.has(c.id)).slice(0, policy.maxCandidatesPerRound);
+      if (fresh.length === 0) break;
+      for (const candidate of fresh) {
+        tried.add(candidate.id);
         try {
           const verification = await runStage('verify', 'verify', { incidentId, target, minimal, candidate }, `verify candidate ${candidate.id}`, (v) =>
             `${candidate.id}: ${v.verdict}${v.risk ? `, risk ${v.risk.score}` : ''} (${v.reason})`,
@@ -336,8 +340,8 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       }
     }
     if (chosen === undefined) {
-      const tried = rejected.map((r) => `${r.candidate.id}: ${r.verification.reason}`).concat(verifyErrors);
-      return finish('no-verified-fix', tried.length > 0 ? `no candidate verified: ${tried.join('; ')}` : 'repair produced no candidate');
+      const judged = rejected.map((r) => `${r.candidate.id}: ${r.verification.reason}`).concat(verifyErrors);
+      return finish('no-verified-fix', judged.length > 0 ? `no candidate verified: ${judged.join('; ')}` : 'repair produced no candidate');
     }
 
     const { candidate, verification } = chosen;

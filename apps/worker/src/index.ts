@@ -1,0 +1,6 @@
+export { loadWorkerConfig } from './env';
+export type { WorkerConfig } from './env';
+export { activitiesForQueue, toActivityFailure, wrapStageActivities } from './stage-activities';
+export { buildStages } from './stages';
+export { bundleWorkflows, createWorkers, runWorkers, workflowsPath } from './workers';
+export type { CreateWorkersOptions } from './workers';

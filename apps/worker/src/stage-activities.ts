@@ -1,0 +1,83 @@
+// The boundary between Temporal and the stage packages: contracts parsed on both sides of every
+// call, TracemendError turned into an ApplicationFailure the workflow can branch on.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  STAGE_ACTIVITIES,
+  TracemendError,
+  parseContract,
+  type StageActivities,
+  type StageActivityName,
+  type TaskQueue,
+} from '@tracemend/contracts';
+import { bindIncidentContext, type Logger } from '@tracemend/telemetry';
+
+type ActivityFunction = (input: unknown) => Promise<unknown>;
+
+const STAGE_NAMES = Object.keys(STAGE_ACTIVITIES) as StageActivityName[];
+
+/** Converts an error thrown by a stage into what Temporal records; plain errors stay retryable. */
+export function toActivityFailure(error: unknown): unknown {
+  if (error instanceof TracemendError) {
+    return ApplicationFailure.create({
+      type: error.code,
+      message: error.message,
+      nonRetryable: !error.retryable,
+      cause: error.cause instanceof Error ? error.cause : undefined,
+      details: error.details === undefined ? undefined : [error.details],
+    });
+  }
+  return error;
+}
+
+function absentStage(name: StageActivityName): ActivityFunction {
+  return () =>
+    Promise.reject(
+      new TracemendError('STAGE_NOT_BUILT', `the ${name} stage is not built in this version of tracemend; the incident stops here`),
+    );
+}
+
+function currentActivity(): { workflowId?: string; attempt?: number } {
+  try {
+    const { info } = Context.current();
+    return { workflowId: info.workflowExecution?.workflowId, attempt: info.attempt };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Wraps stage implementations as Temporal activities. Stages not given are registered as absent:
+ * they fail with STAGE_NOT_BUILT instead of pretending to work.
+ */
+export function wrapStageActivities(stages: Partial<StageActivities>, logger: Logger): Record<StageActivityName, ActivityFunction> {
+  const wrapped = {} as Record<StageActivityName, ActivityFunction>;
+  for (const name of STAGE_NAMES) {
+    const contract = STAGE_ACTIVITIES[name];
+    const implementation = (stages[name] as ActivityFunction | undefined) ?? absentStage(name);
+    wrapped[name] = async (rawInput: unknown) => {
+      const startedAt = performance.now();
+      let log = logger.child({ activity: name, ...currentActivity() });
+      try {
+        const input = parseContract(contract.input, rawInput, `${name} input`) as { incidentId: string };
+        log = bindIncidentContext(log, { incidentId: input.incidentId, stage: name });
+        const output = parseContract(contract.output, await implementation(input), `${name} output`);
+        log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'stage succeeded');
+        return output;
+      } catch (error) {
+        const code = error instanceof TracemendError ? error.code : 'UNCLASSIFIED';
+        log.warn({ code, durationMs: Math.round(performance.now() - startedAt), error: (error as Error).message }, 'stage failed');
+        throw toActivityFailure(error);
+      }
+    };
+  }
+  return wrapped;
+}
+
+/** The wrapped activities that run on one task queue. */
+export function activitiesForQueue(
+  activities: Record<StageActivityName, ActivityFunction>,
+  queue: TaskQueue,
+): Partial<Record<StageActivityName, ActivityFunction>> {
+  return Object.fromEntries(STAGE_NAMES.filter((name) => STAGE_ACTIVITIES[name].taskQueue === queue).map((name) => [name, activities[name]]));
+}
