@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import {
   TASK_QUEUES,
   TracemendError,
@@ -271,7 +272,7 @@ describe('repairIncident', () => {
     if (process.env.TRACEMEND_RECORD_HISTORY) {
       // Regenerates the history the replay test in packages/workflows replays.
       const history = await handle.fetchHistory();
-      await writeFile(process.env.TRACEMEND_RECORD_HISTORY, JSON.stringify(history, null, 1));
+      await writeFile(process.env.TRACEMEND_RECORD_HISTORY, historyToJSON(history));
     }
   });
 
