@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { defaultSandboxImage, loadCliConfig } from '../src/env';
+
+describe('loadCliConfig', () => {
+  it('has defaults that work on a laptop: local Temporal, the emulator, templates only', () => {
+    const config = loadCliConfig({});
+    expect(config).toEqual({
+      temporalAddress: '127.0.0.1:7233',
+      temporalNamespace: 'default',
+      temporalUiUrl: 'http://127.0.0.1:8233',
+      sandboxImage: defaultSandboxImage(),
+    });
+    expect(defaultSandboxImage('20.20.2')).toBe('tracemend/sandbox-node:20.20.2');
+  });
+
+  it('reads a real GitHub target and an LLM provider', () => {
+    const config = loadCliConfig({
+      TRACEMEND_GITHUB_API_URL: 'https://ghe.example.com/api/v3',
+      TRACEMEND_GITHUB_TOKEN: 'ghp_x',
+      TRACEMEND_LLM_PROVIDER: 'openai-compatible',
+      TRACEMEND_LLM_BASE_URL: 'http://127.0.0.1:11434/v1',
+      TRACEMEND_TEMPORAL_UI_URL: 'http://ui.example.com/',
+    });
+    expect(config.github).toEqual({ apiUrl: 'https://ghe.example.com/api/v3', token: 'ghp_x' });
+    expect(config.llm).toEqual({ provider: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1' });
+    expect(config.temporalUiUrl).toBe('http://ui.example.com');
+  });
+
+  it('names the variable that is wrong', () => {
+    expect(() => loadCliConfig({ TRACEMEND_LLM_PROVIDER: 'gpt' })).toThrow(/TRACEMEND_LLM_PROVIDER/);
+    expect(() => loadCliConfig({ TRACEMEND_GITHUB_API_URL: 'not a url' })).toThrow(/TRACEMEND_GITHUB_API_URL/);
+    expect(() => loadCliConfig({ TRACEMEND_LLM_API_KEY: 'sk-1' })).toThrow(/TRACEMEND_LLM_PROVIDER is required/);
+  });
+});
