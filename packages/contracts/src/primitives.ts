@@ -18,7 +18,7 @@ export const LIMITS = {
   stages: 128,
 } as const;
 
-/** A single-line string of at most `max` characters. */
+/** A string of at most `max` characters (UTF-16 code units). */
 export function boundedString(max: number = LIMITS.shortText) {
   return z.string().max(max);
 }
@@ -26,8 +26,8 @@ export function boundedString(max: number = LIMITS.shortText) {
 /** A non-empty identifier-like string. */
 export const Identifier = z.string().min(1).max(LIMITS.shortText);
 
-/** An ISO-8601 timestamp with a UTC offset, as JSON carries dates. */
-export const IsoDateTime = z.iso.datetime({ offset: true });
+/** An ISO-8601 timestamp with a UTC offset, as JSON carries dates (the cap bounds fractional digits). */
+export const IsoDateTime = z.iso.datetime({ offset: true }).max(64);
 
 /** A hex digest or id (git SHA, content hash, trace id). */
 export const HexId = z
@@ -55,7 +55,7 @@ export function utf8ByteLength(text: string): number {
     const code = text.charCodeAt(i);
     if (code < 0x80) bytes += 1;
     else if (code < 0x800) bytes += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
+    else if (code >= 0xd800 && code <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       bytes += 4;
       i++;
     } else bytes += 3;

@@ -1,0 +1,52 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { infraDir, lines, run } from './run';
+
+const bootstrap = join(infraDir, 'bootstrap.sh');
+const summary = /^bootstrap: (nothing changed|\d+ steps? changed) \(\d+\.\d s\)$/;
+const infraSteps = ['node', 'pnpm', 'dependencies', 'temporal cli', 'docker engine', 'sandbox image'];
+
+function stepName(line: string): string {
+  return line.replace(/^\[(done|skip)\] /, '').split(':')[0] ?? '';
+}
+
+describe('bootstrap.sh', () => {
+  it('reaches a state where a second run changes nothing and only skips', { timeout: 900_000 }, async () => {
+    // Run from an unrelated directory: the script must find the repository by itself.
+    const first = await run('bash', [bootstrap], { cwd: tmpdir(), timeoutMs: 840_000 });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const firstLines = lines(first.stdout);
+    expect(firstLines.at(-1)).toMatch(summary);
+    for (const line of firstLines.slice(0, -1)) expect(line).toMatch(/^\[(done|skip)\] [a-z ]+: \S/);
+
+    const second = await run('bash', [bootstrap], { cwd: tmpdir(), timeoutMs: 60_000 });
+    expect(second.stderr).toBe('');
+    expect(second.code).toBe(0);
+    const secondLines = lines(second.stdout);
+    expect(secondLines.at(-1)).toMatch(/^bootstrap: nothing changed \(\d+\.\d s\)$/);
+    const steps = secondLines.slice(0, -1);
+    for (const line of steps) expect(line).toMatch(/^\[skip\] /);
+    expect(steps.map(stepName)).toEqual(expect.arrayContaining(infraSteps.filter((s) => s !== 'sandbox image')));
+    expect(steps.some((line) => line.startsWith('[skip] sandbox image'))).toBe(true);
+    expect(steps[0]).toMatch(/^\[skip\] node: v\d+\.\d+\.\d+ satisfies >=20\.3$/);
+  });
+
+  it('stops at the first step when node is older than engines.node', async () => {
+    // A `node` that reports 18.0.0 and otherwise behaves like the real one.
+    const bin = await mkdtemp(join(tmpdir(), 'bootstrap-old-node-'));
+    try {
+      await writeFile(join(bin, 'old-version.cjs'), 'Object.defineProperty(process.versions, "node", { value: "18.0.0" });\n');
+      await writeFile(join(bin, 'node'), `#!/bin/sh\n[ "$1" = --version ] && { echo v18.0.0; exit 0; }\nexec "${process.execPath}" -r "${join(bin, 'old-version.cjs')}" "$@"\n`);
+      await chmod(join(bin, 'node'), 0o755);
+      const result = await run('bash', [bootstrap], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('bootstrap: node v18.0.0 does not satisfy engines.node ">=20.3"');
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,4 @@
+import { runContractCases } from './contract-cases';
+import { gatedCases } from './gated.cases';
+
+runContractCases(gatedCases);

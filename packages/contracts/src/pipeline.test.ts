@@ -1,0 +1,4 @@
+import { runContractCases } from './contract-cases';
+import { pipelineCases } from './pipeline.cases';
+
+runContractCases(pipelineCases);

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TracemendError } from '@tracemend/contracts';
+import { createLogger } from '@tracemend/telemetry';
+import { installDependencies } from './dependencies';
+import { DockerSandboxDriver } from './docker-driver';
+import { DEFAULT_RUN_LIMITS } from './driver';
+import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
+
+const execFileAsync = promisify(execFile);
+let root: string;
+let repoDir: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'tracemend-deps-'));
+  repoDir = join(root, 'repo');
+  await execFileAsync('mkdir', ['-p', repoDir]);
+  await writeFile(join(repoDir, 'package.json'), JSON.stringify({ name: 'deps-probe', version: '1.0.0', private: true, dependencies: { ms: '2.1.3' } }));
+  // The lockfile is resolved on the host against the npm registry, as a target repository would commit it.
+  await execFileAsync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: repoDir });
+  await buildBaseImage();
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('installDependencies', () => {
+  it('installs once per lockfile hash and hits the cache the second time', async () => {
+    const cacheRoot = join(root, 'cache-serial');
+    const first = await installDependencies({ repoDir, cacheRoot });
+    expect(first.installed).toBe(true);
+    expect(first.lockHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.depsDir).toBe(join(cacheRoot, first.lockHash, 'node_modules'));
+    expect(await readdir(first.depsDir)).toContain('ms');
+
+    const second = await installDependencies({ repoDir, cacheRoot });
+    expect(second).toEqual({ ...first, installed: false });
+    expect((await readdir(cacheRoot)).filter((name) => name.startsWith('.staging'))).toEqual([]);
+  });
+
+  it('lets exactly one of two concurrent installs place the result', async () => {
+    const cacheRoot = join(root, 'cache-concurrent');
+    const results = await Promise.all([installDependencies({ repoDir, cacheRoot }), installDependencies({ repoDir, cacheRoot })]);
+    expect(results.filter((result) => result.installed)).toHaveLength(1);
+    expect(results[0]?.depsDir).toBe(results[1]?.depsDir);
+    expect(await readdir(results[0]?.depsDir ?? '')).toContain('ms');
+    expect(await readdir(cacheRoot)).toEqual([results[0]?.lockHash]);
+  });
+
+  it('refuses a repository without a lockfile', async () => {
+    const bare = join(root, 'bare');
+    await execFileAsync('mkdir', ['-p', bare]);
+    await writeFile(join(bare, 'package.json'), '{"name":"bare","version":"1.0.0"}');
+    const error = await installDependencies({ repoDir: bare, cacheRoot: join(root, 'cache-bare') }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TracemendError);
+    expect((error as TracemendError).code).toBe('INVALID_INPUT');
+    expect((error as TracemendError).message).toContain('package-lock.json');
+  });
+
+  it('provides dependencies the sandbox can load but not modify', async () => {
+    const { depsDir } = await installDependencies({ repoDir, cacheRoot: join(root, 'cache-serial') });
+    const workDir = join(root, 'work');
+    await execFileAsync('mkdir', ['-p', workDir]);
+    await chown(workDir, 10001, 10001);
+    await writeFile(
+      join(workDir, 'probe.js'),
+      `const fs = require('fs');
+       let write; try { fs.writeFileSync('/work/node_modules/ms/index.js', ''); write = 'ok'; } catch (e) { write = e.code; }
+       console.log(JSON.stringify({ twoHours: require('ms')('2h'), write }));`,
+    );
+    const driver = new DockerSandboxDriver({ logger: createLogger({ name: 'sandbox-test', level: 'silent' }) });
+    const result = await driver.run({ image: sandboxImageTag(), workDir, depsDir, env: {}, ...DEFAULT_RUN_LIMITS, command: ['node', 'probe.js'] });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ twoHours: 7_200_000, write: 'EROFS' });
+  });
+});

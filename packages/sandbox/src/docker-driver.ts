@@ -1,0 +1,275 @@
+import { realpath } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { Writable } from 'node:stream';
+import Docker from 'dockerode';
+import { TracemendError } from '@tracemend/contracts';
+import { createLogger, type Logger } from '@tracemend/telemetry';
+import type { ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver } from './driver';
+import { IMAGE_TIMEOUT_BIN, SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
+
+/** Label every sandbox container carries; `reapOrphans` selects on it. */
+export const SANDBOX_LABEL = 'tracemend.sandbox';
+
+const DEFAULT_TMPFS_BYTES = 64 * 1024 * 1024;
+const DEFAULT_OUTPUT_LIMIT_BYTES = 1024 * 1024;
+const DEFAULT_REAP_AGE_MS = 15 * 60 * 1000;
+/** The in-container timeout fires this much later than the driver's own kill; it only matters if the driver dies. */
+const INNER_TIMEOUT_GRACE_MS = 5_000;
+/** How long to wait for buffered output after the process exited. */
+const OUTPUT_DRAIN_MS = 2_000;
+const NOFILE_LIMIT = 1024;
+
+/** A sink that keeps the first `limit` bytes and counts the rest. */
+class BoundedSink extends Writable {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    const room = this.limit - this.kept;
+    if (chunk.length > room) this.truncated = true;
+    if (room > 0) {
+      const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
+    callback();
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+function statusCodeOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number } | undefined)?.statusCode;
+}
+
+function isEngineUnreachable(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT' || code === 'EACCES' || code === 'ECONNRESET';
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('The sandbox run was aborted', 'AbortError');
+}
+
+function assertSpec(spec: RunSpec): void {
+  const problems: string[] = [];
+  if (spec.command.length === 0 || spec.command.some((arg) => typeof arg !== 'string')) problems.push('command must be a non-empty argv');
+  if (!isAbsolute(spec.workDir)) problems.push('workDir must be an absolute path');
+  if (spec.depsDir !== undefined && !isAbsolute(spec.depsDir)) problems.push('depsDir must be an absolute path');
+  for (const [name, value] of [
+    ['timeoutMs', spec.timeoutMs],
+    ['memoryBytes', spec.memoryBytes],
+    ['pids', spec.pids],
+    ['nanoCpus', spec.nanoCpus],
+  ] as const) {
+    if (!Number.isInteger(value) || value <= 0) problems.push(`${name} must be a positive integer`);
+  }
+  for (const key of Object.keys(spec.env)) {
+    if (key === '' || key.includes('=') || key.includes('\0')) problems.push(`invalid env name ${JSON.stringify(key)}`);
+  }
+  if (spec.labels && SANDBOX_LABEL in spec.labels) problems.push(`label ${SANDBOX_LABEL} is reserved`);
+  if (problems.length > 0) {
+    throw new TracemendError('INVALID_INPUT', `Invalid sandbox run spec: ${problems.join('; ')}`, { details: { problems } });
+  }
+}
+
+async function hostDirectory(path: string, name: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (error) {
+    throw new TracemendError('INVALID_INPUT', `Sandbox ${name} does not exist: ${path}`, { cause: error });
+  }
+}
+
+export interface DockerSandboxDriverOptions {
+  readonly docker?: Docker;
+  readonly logger?: Logger;
+}
+
+/** Runs commands in hardened Docker containers: no network, read-only root, no capabilities, bounded resources. */
+export class DockerSandboxDriver implements SandboxDriver {
+  private readonly docker: Docker;
+  private readonly logger: Logger;
+
+  constructor(options: DockerSandboxDriverOptions = {}) {
+    this.docker = options.docker ?? new Docker();
+    this.logger = options.logger ?? createLogger({ name: 'sandbox' });
+  }
+
+  async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
+    assertSpec(spec);
+    const { signal } = options;
+    if (signal?.aborted) throw abortReason(signal);
+    const workDir = await hostDirectory(spec.workDir, 'workDir');
+    const depsDir = spec.depsDir === undefined ? undefined : await hostDirectory(spec.depsDir, 'depsDir');
+    const hasStdin = spec.stdin !== undefined;
+    const innerSeconds = Math.ceil((spec.timeoutMs + INNER_TIMEOUT_GRACE_MS) / 1000);
+    const labels = { ...spec.labels, [SANDBOX_LABEL]: '1' };
+
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer({
+        Image: spec.image,
+        Cmd: [IMAGE_TIMEOUT_BIN, '-s', 'KILL', String(innerSeconds), ...spec.command],
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        WorkingDir: '/work',
+        User: spec.user ?? `${SANDBOX_UID}:${SANDBOX_GID}`,
+        Labels: labels,
+        Hostname: 'sandbox',
+        NetworkDisabled: true,
+        AttachStdin: hasStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        OpenStdin: hasStdin,
+        StdinOnce: hasStdin,
+        Tty: false,
+        StopTimeout: 1,
+        HostConfig: {
+          NetworkMode: 'none',
+          ReadonlyRootfs: true,
+          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.tmpfsBytes ?? DEFAULT_TMPFS_BYTES},mode=1777` },
+          Mounts: [
+            { Type: 'bind', Source: workDir, Target: '/work', ReadOnly: false },
+            ...(depsDir === undefined ? [] : [{ Type: 'bind' as const, Source: depsDir, Target: '/work/node_modules', ReadOnly: true }]),
+          ],
+          CapDrop: ['ALL'],
+          SecurityOpt: ['no-new-privileges'],
+          Privileged: false,
+          IpcMode: 'private',
+          CgroupnsMode: 'private',
+          PidsLimit: spec.pids,
+          Memory: spec.memoryBytes,
+          MemorySwap: spec.memoryBytes,
+          NanoCpus: spec.nanoCpus,
+          Ulimits: [
+            { Name: 'nofile', Soft: NOFILE_LIMIT, Hard: NOFILE_LIMIT },
+            { Name: 'core', Soft: 0, Hard: 0 },
+          ],
+          // An init process reaps zombies and forwards the kill to the whole process tree.
+          Init: true,
+          AutoRemove: false,
+          // Output reaches the driver over attach only; nothing accumulates in engine log files.
+          LogConfig: { Type: 'none', Config: {} },
+        },
+      } as Docker.ContainerCreateOptions);
+    } catch (error) {
+      throw this.engineError(error, `Creating a sandbox container from ${spec.image} failed`);
+    }
+
+    const log = this.logger.child({ containerId: container.id.slice(0, 12), incidentId: spec.labels?.['tracemend.incident'] });
+    let timedOut = false;
+    let aborted = false;
+    let timer: NodeJS.Timeout | undefined;
+    const kill = (): void => {
+      container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
+        // 404: already removed; 409: not running any more.
+        if (statusCodeOf(error) !== 404 && statusCodeOf(error) !== 409) log.warn({ err: error }, 'killing the sandbox container failed');
+      });
+    };
+    const onAbort = (): void => {
+      aborted = true;
+      kill();
+    };
+
+    try {
+      const stdout = new BoundedSink(spec.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
+      const stderr = new BoundedSink(spec.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: hasStdin, hijack: hasStdin });
+      const streamDone = new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+      });
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const started = Date.now();
+      await container.start();
+      timer = setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, spec.timeoutMs);
+      if (signal?.aborted) onAbort();
+      if (hasStdin) stream.end(spec.stdin);
+      log.debug({ image: spec.image, timeoutMs: spec.timeoutMs }, 'sandbox run started');
+
+      const exit = (await container.wait()) as { StatusCode: number };
+      const durationMs = Date.now() - started;
+      clearTimeout(timer);
+      await Promise.race([streamDone, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_MS).unref())]);
+      if (aborted && signal) throw abortReason(signal);
+
+      const state = (await container.inspect()).State;
+      const exitCode = exit.StatusCode;
+      const oomKilled = state.OOMKilled;
+      // The in-container timeout kills with SIGKILL too; only its duration tells it apart from other kills.
+      if (!oomKilled && exitCode === 137 && durationMs >= innerSeconds * 1000) timedOut = true;
+      const result: RunResult = {
+        exitCode,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        stdoutTruncated: stdout.truncated,
+        stderrTruncated: stderr.truncated,
+        timedOut,
+        oomKilled,
+        durationMs,
+      };
+      log.debug({ exitCode, timedOut, oomKilled, durationMs }, 'sandbox run finished');
+      return result;
+    } catch (error) {
+      if (aborted && signal) throw abortReason(signal);
+      if (error instanceof TracemendError) throw error;
+      throw this.engineError(error, 'The sandbox run failed in the container engine');
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      await container.remove({ force: true, v: true }).catch((error: unknown) => {
+        if (statusCodeOf(error) !== 404) log.warn({ err: error }, 'removing the sandbox container failed');
+      });
+    }
+  }
+
+  async reapOrphans(options: ReapOptions = {}): Promise<string[]> {
+    return reapOrphans({ ...options, docker: this.docker });
+  }
+
+  private engineError(error: unknown, message: string): TracemendError {
+    if (statusCodeOf(error) === 404) {
+      return new TracemendError('SANDBOX_UNAVAILABLE', `${message}: image not present (build it with the sandbox build-image script)`, {
+        cause: error,
+      });
+    }
+    const detail = error instanceof Error ? error.message : String(error);
+    if (isEngineUnreachable(error)) {
+      return new TracemendError('SANDBOX_UNAVAILABLE', `${message}: the Docker engine did not answer (${detail})`, { cause: error });
+    }
+    return new TracemendError('INTERNAL', `${message}: ${detail}`, { cause: error });
+  }
+}
+
+/** Removes tracemend sandbox containers (running or not) left behind by crashed runs; returns their ids. */
+export async function reapOrphans(options: ReapOptions & { readonly docker?: Docker } = {}): Promise<string[]> {
+  const docker = options.docker ?? new Docker();
+  const olderThanMs = options.olderThanMs ?? DEFAULT_REAP_AGE_MS;
+  const labelFilters = [`${SANDBOX_LABEL}=1`, ...Object.entries(options.labels ?? {}).map(([key, value]) => `${key}=${value}`)];
+  const containers = await docker.listContainers({ all: true, filters: { label: labelFilters } });
+  const cutoffSeconds = (Date.now() - olderThanMs) / 1000;
+  const removed: string[] = [];
+  for (const info of containers) {
+    if (info.Created > cutoffSeconds) continue;
+    try {
+      await docker.getContainer(info.Id).remove({ force: true, v: true });
+      removed.push(info.Id);
+    } catch (error) {
+      if (statusCodeOf(error) !== 404) throw error;
+    }
+  }
+  return removed;
+}

@@ -1,0 +1,70 @@
+/** What to run in a sandbox and under which limits. */
+export interface RunSpec {
+  /** Image tag, e.g. `sandboxImageTag()`. */
+  readonly image: string;
+  /** Absolute host path mounted read-write at /work (the working directory). */
+  readonly workDir: string;
+  /** Absolute host path mounted read-only at /work/node_modules. */
+  readonly depsDir?: string;
+  /** argv of the process to run; no shell is involved. */
+  readonly command: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Wall-clock limit; the container is killed when it passes. */
+  readonly timeoutMs: number;
+  /** Memory limit; swap is not granted on top of it. */
+  readonly memoryBytes: number;
+  /** Maximum number of processes and threads. */
+  readonly pids: number;
+  /** CPU quota in units of 1e-9 CPUs (1e9 = one CPU). */
+  readonly nanoCpus: number;
+  /** `uid:gid`; defaults to the image's sandbox user 10001:10001. */
+  readonly user?: string;
+  /** Extra container labels, e.g. `tracemend.incident`. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Written to the process's stdin, which is then closed. */
+  readonly stdin?: string;
+  /** Size of the /tmp tmpfs; defaults to 64 MiB. */
+  readonly tmpfsBytes?: number;
+  /** Bytes kept of each of stdout and stderr; defaults to 1 MiB. */
+  readonly outputLimitBytes?: number;
+}
+
+/** What a sandboxed run produced. */
+export interface RunResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly stdoutTruncated: boolean;
+  readonly stderrTruncated: boolean;
+  readonly timedOut: boolean;
+  readonly oomKilled: boolean;
+  readonly durationMs: number;
+}
+
+export interface RunOptions {
+  /** Aborting kills the container; `run` then rejects with the abort reason. */
+  readonly signal?: AbortSignal;
+}
+
+export interface ReapOptions {
+  /** Only containers created at least this long ago; defaults to 15 minutes. */
+  readonly olderThanMs?: number;
+  /** Only containers that also carry these labels. */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** Limits that suit a single test replay; callers override per run. */
+export const DEFAULT_RUN_LIMITS = {
+  timeoutMs: 60_000,
+  memoryBytes: 512 * 1024 * 1024,
+  pids: 256,
+  nanoCpus: 1_000_000_000,
+} as const satisfies Pick<RunSpec, 'timeoutMs' | 'memoryBytes' | 'pids' | 'nanoCpus'>;
+
+/** The seam between stages and the container engine. */
+export interface SandboxDriver {
+  /** Runs one command in a fresh, hardened container and removes the container afterwards. */
+  run(spec: RunSpec, options?: RunOptions): Promise<RunResult>;
+  /** Removes leftover tracemend sandbox containers; returns their ids. */
+  reapOrphans(options?: ReapOptions): Promise<string[]>;
+}
