@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SEARCH_ATTRIBUTES } from '@tracemend/contracts';
-import { freePort, temporalCliPath } from '@tracemend/testing';
+import { freePort, temporalCliPath } from '../src';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { infraDir, lines, run } from './run';
 

@@ -3,7 +3,7 @@ import { runDemo } from './demo';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
 import { loadCliConfig } from './env';
 import type { CliIo } from './io';
-import { workspaceRoot } from './local-stack';
+import { findWorkspaceRoot } from '@tracemend/infra';
 
 export const USAGE = `usage: tracemend <command> [options]
 
@@ -27,7 +27,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     io.err(`tracemend: ${(error as Error).message}`);
     return 2;
   }
-  const root = workspaceRoot();
+  const root = findWorkspaceRoot();
   switch (command) {
     case 'doctor': {
       const unknown = rest.filter((arg) => arg !== '--json');

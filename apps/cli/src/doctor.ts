@@ -2,7 +2,8 @@ import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '@tracemend/contracts';
 import type Docker from 'dockerode';
 import type { CliConfig } from './env';
-import { rootManifest, runCommand, temporalCli } from './local-stack';
+import { temporalCliPath } from '@tracemend/infra';
+import { rootManifest, runCommand } from './local-stack';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -84,7 +85,7 @@ async function checkPnpm(root: string): Promise<CheckResult> {
 }
 
 async function checkTemporalCli(root: string): Promise<CheckResult> {
-  const cli = temporalCli(root);
+  const cli = temporalCliPath(root);
   const result = await runCommand(cli, ['--version']);
   if (!result.ok) return { name: 'temporal CLI', status: 'fail', required: true, detail: result.error ?? 'temporal --version failed', fix: BOOTSTRAP_FIX };
   return { name: 'temporal CLI', status: 'ok', required: true, detail: result.stdout.trim().split('\n')[0] ?? '' };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { TASK_QUEUES } from '@tracemend/contracts';
 import type { CliConfig } from './env';
-import { stateDir } from './local-stack';
+import { stateDir } from '@tracemend/infra';
 
 /** How many workers poll the workflow task queue right now. */
 export async function workflowPollers(config: CliConfig): Promise<number> {

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@tracemend/testing';
+import { freePort } from '@tracemend/infra';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,9 +12,9 @@ import { runCli } from '../src/cli';
 import { doctorPassed, formatDoctor, runDoctor, type CheckResult } from '../src/doctor';
 import { loadCliConfig, type CliConfig } from '../src/env';
 import type { CliIo } from '../src/io';
-import { workspaceRoot } from '../src/local-stack';
+import { findWorkspaceRoot } from '@tracemend/infra';
 
-const root = workspaceRoot();
+const root = findWorkspaceRoot();
 const docker = new Docker();
 const probeImage = `tracemend-test/doctor-probe:${process.pid}`;
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { activitiesCases } from './activities.cases';
+import { catalogCases } from './catalog.cases';
 import type { BadKind, CaseTable } from './contract-cases';
 import { envelopeCases } from './envelope.cases';
 import { gatedCases } from './gated.cases';
@@ -10,7 +11,7 @@ import * as contracts from './index';
 import { pipelineCases } from './pipeline.cases';
 import { primitivesCases } from './primitives.cases';
 
-const tables: CaseTable[] = [primitivesCases, envelopeCases, gatedCases, pipelineCases, incidentCases, activitiesCases];
+const tables: CaseTable[] = [primitivesCases, envelopeCases, gatedCases, pipelineCases, incidentCases, activitiesCases, catalogCases];
 const allCases: CaseTable = Object.assign({}, ...tables) as CaseTable;
 
 const exportedSchemas = Object.entries(contracts as Record<string, unknown>).filter((entry): entry is [string, z.ZodType] => entry[1] instanceof z.ZodType);

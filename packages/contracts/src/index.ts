@@ -90,4 +90,6 @@ export {
   VerifyInput,
 } from './activities';
 export type { StageActivities, StageActivityName } from './activities';
+export { CatalogService, ServiceCatalog } from './catalog';
 export { formatIssues, parseContract } from './parse';
+export { normalizeErrorMessage } from './signature';

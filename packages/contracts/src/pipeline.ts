@@ -22,6 +22,8 @@ export const RepoTarget = z.object({
     command: z.array(boundedString(1_024)).min(1).max(64),
   }),
   dataContract: boundedString(1_024),
+  /** For HTTP services: the module and export that build the app the replay harness mounts. */
+  httpApp: z.object({ module: boundedString(1_024), export: Identifier }).optional(),
 });
 export type RepoTarget = z.infer<typeof RepoTarget>;
 

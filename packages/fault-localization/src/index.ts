@@ -1,3 +1,6 @@
-// The fault-localization stage is not built yet: it arrives with the end-to-end issue. This entry exports nothing
-// until then, so nothing can mistake it for a working stage.
-export {};
+export { codeMask, executedLines, lineHitsFromV8Coverage, lineKey, offsetCountsOf, parseLineKey } from './coverage';
+export type { LineHits, V8CoverageRange, V8FunctionCoverage, V8ScriptCoverage } from './coverage';
+export { computeSpectra, dstar, FORMULAS, ochiai, suspiciousness, tarantula } from './spectrum';
+export type { Formula, Run, Spectrum } from './spectrum';
+export { contextOf, localize, rankSuspects } from './rank';
+export type { RankSuspectsInput, StackFrameRef } from './rank';

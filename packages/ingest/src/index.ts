@@ -1,3 +1,13 @@
-// The ingest stage is not built yet: it arrives with the end-to-end issue. This entry exports nothing
-// until then, so nothing can mistake it for a working stage.
-export {};
+export { createIngestActivities } from './activities';
+export type { IngestDeps } from './activities';
+export { detectOtlpJson, parseAlert, traceIdsOf } from './alerts';
+export type { ParsedAlert } from './alerts';
+export { buildEnvelope } from './envelope';
+export type { AlertSource, BuildEnvelopeInput } from './envelope';
+export { createEvidenceStore } from './evidence-store';
+export type { EvidenceStore } from './evidence-store';
+export { fingerprint, messageHash } from './fingerprint';
+export type { JsonValue, OtlpLogs, OtlpTraces } from './otlp';
+export { DEFAULT_APP_ROOTS, parseV8Stack, repoPath } from './stack';
+export { catalogService, createTriageActivities, dataContractPath, loadServiceCatalog, resolveTarget } from './triage';
+export type { LoadedCatalog } from './triage';

@@ -1,3 +1,12 @@
-// The repair stage is not built yet: it arrives with the end-to-end issue. This entry exports nothing
-// until then, so nothing can mistake it for a working stage.
-export {};
+export { generateTemplateCandidates } from './generate';
+export type { TemplateCandidate, TemplateCandidateInput } from './generate';
+export { applyEdits, editsBetween } from './edits';
+export type { FileTexts } from './edits';
+export { checkEditConstraints, MAX_CHANGED_LINES } from './constraints';
+export type { ConstraintRule, EditConstraintOptions, EditViolation } from './constraints';
+export { parseCrash } from './symptom';
+export type { Crash, RepairSymptom } from './symptom';
+export { TEMPLATE_NAMES } from './templates';
+export type { TemplateName } from './templates';
+export type { FunctionRegion } from './regions';
+export { unifiedDiff } from './text';

@@ -1,2 +1,2 @@
-export { findWorkspaceRoot, freePort, startTemporalDevServer, temporalCliPath } from './temporal-dev-server';
+export { startTemporalDevServer } from './temporal-dev-server';
 export type { StartTemporalDevServerOptions, TemporalDevServer } from './temporal-dev-server';

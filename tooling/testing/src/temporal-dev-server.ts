@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { Socket } from 'node:net';
 import { SEARCH_ATTRIBUTES } from '@tracemend/contracts';
+import { freePort, temporalCliPath } from '@tracemend/infra';
 
 export interface TemporalDevServer {
   /** host:port of the frontend gRPC service. */
@@ -16,36 +15,6 @@ export interface StartTemporalDevServerOptions {
   searchAttributes?: boolean;
   /** Milliseconds to wait for the frontend to accept connections (default 60 s). */
   readyTimeoutMs?: number;
-}
-
-/** Finds the workspace root: the nearest ancestor holding pnpm-workspace.yaml. */
-export function findWorkspaceRoot(from: string = process.cwd()): string {
-  let dir = from;
-  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no pnpm-workspace.yaml above ${from}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-/** The temporal CLI: the one the bootstrap linked into .tracemend/bin, else `temporal` on PATH. */
-export function temporalCliPath(root: string = findWorkspaceRoot()): string {
-  const linked = join(root, '.tracemend', 'bin', 'temporal');
-  return existsSync(linked) ? linked : 'temporal';
-}
-
-/** Asks the kernel for a free loopback port. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, child: ChildProcess, timeoutMs: number, output: () => string): Promise<void> {

@@ -1,0 +1,1 @@
+export { findWorkspaceRoot, freePort, stateDir, temporalCliPath } from './local-stack';

@@ -1,0 +1,4 @@
+import { catalogCases } from './catalog.cases';
+import { runContractCases } from './contract-cases';
+
+runContractCases(catalogCases);

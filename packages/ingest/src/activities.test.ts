@@ -1,0 +1,67 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TracemendError } from '@tracemend/contracts';
+import { fixtureAlertPaths } from '@tracemend/fixture-kit';
+import { createLogger } from '@tracemend/telemetry';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createIngestActivities } from './activities';
+import { parseAlert, traceIdsOf } from './alerts';
+import { createEvidenceStore, type EvidenceStore } from './evidence-store';
+
+let dir: string;
+let store: EvidenceStore;
+const logger = createLogger({ name: 'ingest-test', level: 'silent' });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tracemend-evidence-'));
+  store = createEvidenceStore(dir);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function storeFixture(kind: 'traces' | 'logs') {
+  const bytes = await readFile(fixtureAlertPaths('checkout-worker')[kind]);
+  const format = kind === 'traces' ? 'otlp-traces-json' : 'otlp-logs-json';
+  return store.putAlert({ bytes, format, traceIds: traceIdsOf(parseAlert(bytes, format)) });
+}
+
+describe('the ingest activity', () => {
+  it('reads the stored alert, joins the log export of the same trace and stores the envelope', async () => {
+    await storeFixture('logs');
+    const alert = await storeFixture('traces');
+    const ref = await createIngestActivities({ store, logger }).ingest({ incidentId: 'i1', alert });
+    expect(ref).toMatchObject({ service: 'checkout-worker', errorType: 'TypeError' });
+    const envelope = await store.getEnvelope(ref.envelopeId);
+    expect(envelope.identity.fingerprint).toBe(ref.fingerprint);
+    expect(envelope.logs.length).toBeGreaterThan(0);
+    expect(envelope.provenance.sources).toHaveLength(2);
+    // Content addressed: the same alert stores once under the same id.
+    expect((await storeFixture('traces')).alertId).toBe(alert.alertId);
+  });
+
+  it('fails with clear codes for a missing alert, a log-only alert and a malformed body', async () => {
+    const { ingest } = createIngestActivities({ store, logger });
+    const missing = { schemaVersion: 1 as const, alertId: 'e'.repeat(64), format: 'otlp-traces-json' as const, receivedAt: new Date().toISOString(), sizeBytes: 1 };
+    await expect(ingest({ incidentId: 'i2', alert: missing })).rejects.toMatchObject({ code: 'ALERT_NOT_FOUND' });
+
+    const logsOnly = await storeFixture('logs');
+    await expect(ingest({ incidentId: 'i3', alert: logsOnly })).rejects.toMatchObject({ code: 'NO_FAILURE_IN_ALERT' });
+
+    const broken = await store.putAlert({ bytes: Buffer.from('{"resourceSpans": ['), format: 'otlp-traces-json' });
+    const error = await ingest({ incidentId: 'i4', alert: broken }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TracemendError);
+    expect((error as TracemendError).message).toMatch(/not valid JSON/);
+
+    const wrongShape = await store.putAlert({ bytes: Buffer.from('{"resourceLogs": []}'), format: 'otlp-traces-json' });
+    await expect(ingest({ incidentId: 'i5', alert: wrongShape })).rejects.toThrow(/no "resourceSpans" array/);
+
+    const sentry = await store.putAlert({ bytes: Buffer.from('{}'), format: 'sentry-event' });
+    await expect(ingest({ incidentId: 'i6', alert: sentry })).rejects.toMatchObject({ code: 'UNSUPPORTED_ALERT_FORMAT' });
+  });
+
+  it('refuses ids that are not hex, so no path can escape the store', async () => {
+    await expect(store.getEnvelope('../../etc/passwd')).rejects.toThrow(/must be lowercase hex/);
+  });
+});

@@ -1,0 +1,46 @@
+import { TracemendError, type AlertFormat } from '@tracemend/contracts';
+import type { OtlpLogs, OtlpTraces } from './otlp';
+
+/** A parsed alert body the ingest stage can read. */
+export type ParsedAlert = { format: 'otlp-traces-json'; body: OtlpTraces } | { format: 'otlp-logs-json'; body: OtlpLogs };
+
+function parseJson(bytes: Uint8Array, format: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (error) {
+    throw new TracemendError('INVALID_INPUT', `the ${format} alert is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Which OTLP/JSON export a body is, from its top-level key. */
+export function detectOtlpJson(value: unknown): 'otlp-traces-json' | 'otlp-logs-json' | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  if (Array.isArray((value as OtlpTraces).resourceSpans)) return 'otlp-traces-json';
+  if (Array.isArray((value as OtlpLogs).resourceLogs)) return 'otlp-logs-json';
+  return undefined;
+}
+
+/** Parses a stored alert of a format ingest reads; other formats fail with UNSUPPORTED_ALERT_FORMAT. */
+export function parseAlert(bytes: Uint8Array, format: AlertFormat): ParsedAlert {
+  if (format !== 'otlp-traces-json' && format !== 'otlp-logs-json') {
+    throw new TracemendError('UNSUPPORTED_ALERT_FORMAT', `ingest reads OTLP/JSON traces and logs; ${format} is not supported yet`);
+  }
+  const value = parseJson(bytes, format);
+  const detected = detectOtlpJson(value);
+  if (detected !== format) {
+    const key = format === 'otlp-traces-json' ? 'resourceSpans' : 'resourceLogs';
+    throw new TracemendError('INVALID_INPUT', `the ${format} alert has no "${key}" array at the top level`);
+  }
+  return format === 'otlp-traces-json' ? { format, body: value as OtlpTraces } : { format, body: value as OtlpLogs };
+}
+
+/** The trace ids an OTLP/JSON export mentions, so logs can be joined to their failing trace. */
+export function traceIdsOf(alert: ParsedAlert): string[] {
+  const ids = new Set<string>();
+  if (alert.format === 'otlp-traces-json') {
+    for (const rs of alert.body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) if (span.traceId) ids.add(span.traceId.toLowerCase());
+  } else {
+    for (const rl of alert.body.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const record of sl.logRecords ?? []) if (record.traceId) ids.add(record.traceId.toLowerCase());
+  }
+  return [...ids].sort();
+}

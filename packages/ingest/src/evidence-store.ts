@@ -1,0 +1,115 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
+
+/**
+ * Where raw alerts and ungated envelopes live, by content hash, so the workflow carries references
+ * only and no raw production value enters Temporal history (docs/adr/0001).
+ */
+export interface EvidenceStore {
+  putAlert(alert: { bytes: Uint8Array; format: AlertFormat; receivedAt?: string; serviceHint?: string; traceIds?: readonly string[] }): Promise<RawAlertRef>;
+  getAlert(alertId: string): Promise<{ ref: RawAlertRef; bytes: Buffer }>;
+  /** Alerts stored with the given trace id (e.g. the log exports of a failing trace). */
+  alertsForTrace(traceId: string): Promise<RawAlertRef[]>;
+  putEnvelope(envelope: FailureEnvelope): Promise<EnvelopeRef>;
+  getEnvelope(envelopeId: string): Promise<FailureEnvelope>;
+}
+
+const HEX = /^[0-9a-f]{7,128}$/;
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Writes through a temporary file and a rename, so readers never see half a file. */
+async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(temporary, data);
+  await rename(temporary, path);
+}
+
+function checkId(id: string, what: string): string {
+  if (!HEX.test(id)) throw new TracemendError('INVALID_INPUT', `${what} must be lowercase hex, got ${JSON.stringify(id.slice(0, 80))}`);
+  return id;
+}
+
+/** A file-backed evidence store under `dir` (one machine; shared storage beyond one). */
+export function createEvidenceStore(dir: string): EvidenceStore {
+  const alerts = join(dir, 'alerts');
+  const envelopes = join(dir, 'envelopes');
+  const traces = join(dir, 'by-trace');
+  const ready = Promise.all([mkdir(alerts, { recursive: true }), mkdir(envelopes, { recursive: true }), mkdir(traces, { recursive: true })]);
+
+  const readRef = async (alertId: string): Promise<RawAlertRef> => {
+    try {
+      return parseContract(RawAlertRef, JSON.parse(await readFile(join(alerts, `${alertId}.ref.json`), 'utf8')), 'RawAlertRef');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TracemendError('ALERT_NOT_FOUND', `alert ${alertId} is not in the evidence store`);
+      throw error;
+    }
+  };
+
+  return {
+    async putAlert({ bytes, format, receivedAt, serviceHint, traceIds }) {
+      await ready;
+      const alertId = sha256(bytes);
+      const ref: RawAlertRef = {
+        schemaVersion: 1,
+        alertId,
+        format,
+        receivedAt: receivedAt ?? new Date().toISOString(),
+        sizeBytes: bytes.byteLength,
+        ...(serviceHint ? { serviceHint } : {}),
+      };
+      await writeAtomic(join(alerts, `${alertId}.body`), bytes);
+      await writeAtomic(join(alerts, `${alertId}.ref.json`), JSON.stringify(ref));
+      for (const traceId of traceIds ?? []) {
+        if (!HEX.test(traceId)) continue;
+        await mkdir(join(traces, traceId), { recursive: true });
+        await writeFile(join(traces, traceId, alertId), '');
+      }
+      return ref;
+    },
+    async getAlert(alertId) {
+      await ready;
+      const ref = await readRef(checkId(alertId, 'alertId'));
+      return { ref, bytes: await readFile(join(alerts, `${alertId}.body`)) };
+    },
+    async alertsForTrace(traceId) {
+      await ready;
+      let ids: string[];
+      try {
+        ids = await readdir(join(traces, checkId(traceId.toLowerCase(), 'traceId')));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+      return Promise.all(ids.sort().map(readRef));
+    },
+    async putEnvelope(envelope) {
+      await ready;
+      const text = JSON.stringify(envelope);
+      const envelopeId = sha256(text);
+      await writeAtomic(join(envelopes, `${envelopeId}.json`), text);
+      return {
+        schemaVersion: 1,
+        envelopeId,
+        fingerprint: envelope.identity.fingerprint,
+        service: envelope.identity.service,
+        errorType: envelope.symptom.errorType,
+        version: envelope.identity.version,
+      };
+    },
+    async getEnvelope(envelopeId) {
+      await ready;
+      try {
+        const text = await readFile(join(envelopes, `${checkId(envelopeId, 'envelopeId')}.json`), 'utf8');
+        return parseContract(FailureEnvelope, JSON.parse(text), 'FailureEnvelope');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TracemendError('ALERT_NOT_FOUND', `envelope ${envelopeId} is not in the evidence store`);
+        throw error;
+      }
+    },
+  };
+}

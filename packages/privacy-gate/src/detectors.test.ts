@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { detect, isHighEntropy, isSecretKeyName, redactText, shannonEntropy } from './detectors';
+import { createTokenizer } from './tokenize';
+
+const tokenizer = createTokenizer({ id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' });
+const names = (text: string) => detect(text).map((match) => match.detector);
+const spans = (text: string) => detect(text).map((match) => text.slice(match.start, match.end));
+
+describe('detect: positives', () => {
+  it.each([
+    ['email', 'contact jonas.berger+shop@posteo.de today', 'jonas.berger+shop@posteo.de'],
+    ['email', 'to:<A.B_c@mail.co.uk>', 'A.B_c@mail.co.uk'],
+    ['phone', 'call +46701234567 now', '+46701234567'],
+    ['phone', 'call +44 20 7946 0958.', '+44 20 7946 0958'],
+    ['phone', 'call +1 (415) 555-2671 or later', '+1 (415) 555-2671'],
+    ['phone', 'US (415) 555-2671', '(415) 555-2671'],
+    ['phone', 'tel +49-30-1234567', '+49-30-1234567'],
+    ['stripe-key', 'key sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8', 'sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8'],
+    ['stripe-key', 'key=sk_test_4eC39HqLyjWDarjtT1zdp7dc', 'sk_test_4eC39HqLyjWDarjtT1zdp7dc'],
+    ['github-token', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a here', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a'],
+    ['github-token', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz', 'github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz'],
+    ['aws-access-key', 'AKIAIOSFODNN7EXAMPLE used', 'AKIAIOSFODNN7EXAMPLE'],
+    ['slack-token', 'xoxb-1234567890-abcdefghij', 'xoxb-1234567890-abcdefghij'],
+    ['slack-token', 'xoxp-2222-3333-abcdefABCDEF', 'xoxp-2222-3333-abcdefABCDEF'],
+    [
+      'jwt',
+      'auth eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U end',
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+    ],
+    ['bearer', 'Authorization: Bearer abc.def-ghi', 'abc.def-ghi'],
+    ['basic-auth', 'Authorization: Basic dXNlcjpwYXNzd29yZA==', 'dXNlcjpwYXNzd29yZA=='],
+    ['url-credentials', 'postgres://app:s3cr3t@db.internal:5432/app', 'app:s3cr3t'],
+    ['url-credentials', 'fetch https://user:pass@api.example.net/x', 'user:pass'],
+    ['credential-assignment', 'login failed password=hunter2 for user', 'hunter2'],
+    ['card', 'card 4111 1111 1111 1111 declined', '4111 1111 1111 1111'],
+    ['card', 'card 5555555555554444', '5555555555554444'],
+    ['ipv4', 'from 81.224.17.5 at', '81.224.17.5'],
+    ['high-entropy', 'token Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya', 'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya'],
+  ])('%s in %j', (detector, text, found) => {
+    expect(names(text)).toContain(detector);
+    expect(spans(text)).toContain(found);
+  });
+
+  it('finds a PEM private key block', () => {
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234\nabcd==\n-----END RSA PRIVATE KEY-----';
+    expect(detect(`key:\n${pem}\nrest`)).toEqual([{ detector: 'pem-private-key', kind: 'secret', start: 5, end: 5 + pem.length }]);
+  });
+
+  it('prefers the specific detector when findings overlap', () => {
+    expect(names('Authorization: Bearer sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8')).toEqual(['stripe-key']);
+    expect(names('https://ann:pw@host.example.org')).toEqual(['url-credentials']);
+  });
+});
+
+describe('detect: hard negatives', () => {
+  it.each([
+    ['a UUID', 'request 6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b failed'],
+    ['a git SHA', 'deployed 4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3'],
+    ['a SHA-256 hash', 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
+    ['version strings', 'node 20.20.2, vitest 4.1.12, semver 1.2.3-beta.4+build.5'],
+    ['ISO timestamps', 'at 2026-11-20T11:03:44.981Z and 2026-11-20T12:03:44+01:00'],
+    ['an epoch in ms', 'ts=1763636624981'],
+    ['a source location', 'at normalizePreferences (/srv/app/src/users.ts:58:14)'],
+    ['a URL path', 'http://inventory.internal:8080/v1/inventory/DESK-19'],
+    ['identifiers', 'processTicksAndRejections TracemendErrorHandlerFactory'],
+    ['a trace id', '4bf92f3577b34da6a3ce929d0e0e4736'],
+    ['gate tokens', 'u1a2b3c4d@example.com +12025550143 tok_0123456789ab Name a1b2c3 4242424242424242'],
+    ['documentation and loopback IPs', '192.0.2.7 198.51.100.9 203.0.113.42 127.0.0.1'],
+    ['a short number', 'HTTP 404 after 12 ms, qty 3'],
+    ['a user agent', 'AcmeShop-iOS/5.12.0 (iPhone15,2; iOS 18.1)'],
+  ])('%s', (_name, text) => {
+    expect(detect(text)).toEqual([]);
+  });
+});
+
+describe('redactText', () => {
+  it('replaces personal data with tokens and secrets with markers, counting each', () => {
+    const { text, hits, found } = redactText('mail ann@corp.io key sk_test_4eC39HqLyjWDarjtT1zdp7dc tel +46701234567', tokenizer);
+    expect(text).toMatch(/^mail u[0-9a-f]{8}@example\.com key \[redacted:stripe-key\] tel \+1\d{3}55501\d{2}$/);
+    expect(Object.fromEntries(hits)).toEqual({ email: 1, 'stripe-key': 1, phone: 1 });
+    expect(found).toEqual(['ann@corp.io', 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', '+46701234567']);
+  });
+
+  it('leaves clean text untouched', () => {
+    expect(redactText("Cannot read properties of undefined (reading 'push')", tokenizer).text).toBe(
+      "Cannot read properties of undefined (reading 'push')",
+    );
+  });
+
+  it('gives a formatted and a compact phone number the same token', () => {
+    expect(redactText('+46 70 123 45 67', tokenizer).text).toBe(redactText('+46701234567', tokenizer).text);
+  });
+});
+
+describe('entropy and key names', () => {
+  it('measures entropy in bits per character', () => {
+    expect(shannonEntropy('aaaa')).toBe(0);
+    expect(shannonEntropy('abcd')).toBe(2);
+  });
+
+  it('flags random-looking runs but not hex, UUID-like or wordy ones', () => {
+    expect(isHighEntropy('Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya')).toBe(true);
+    expect(isHighEntropy('4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3')).toBe(false);
+    expect(isHighEntropy('6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b')).toBe(false);
+    expect(isHighEntropy('leaderboard-refresh-job')).toBe(false);
+  });
+
+  it.each([
+    ['password', true],
+    ['x-api-key', true],
+    ['paymentToken', true],
+    ['SLACK_WEBHOOK_TOKEN', true],
+    ['client_secret', true],
+    ['newsletter', false],
+    ['tokenizer', false],
+    ['displayName', false],
+    ['passport', false],
+  ])('isSecretKeyName(%j) is %s', (key, expected) => {
+    expect(isSecretKeyName(key)).toBe(expected);
+  });
+});

@@ -1,0 +1,313 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GatedEnvelope, TracemendError, type FailureEnvelope } from '@tracemend/contracts';
+import { checkoutWorkerCase, leaderboardCase, usersApiCase, type FixtureCase } from '../test/fixture-envelopes';
+import { createAuditLog, verifyAuditLog, type AuditLog } from './audit';
+import { loadDataContract, parseDataContract, type DataContract } from './contract';
+import { hashRawValue, scanForLeaks } from './egress';
+import { gateEnvelope, gateEnvelopeDetailed } from './gate';
+import { luhnValid } from './tokenize';
+
+const CONTRACTS = new URL('../../../fixtures/contracts/', import.meta.url);
+const KEY = { id: 'k2026-11', secret: 'test-only-token-key-0123456789abcdef' };
+const OTHER_KEY = { id: 'k2026-12', secret: 'another-test-token-key-fedcba9876543210' };
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const E164 = /^\+[1-9]\d{6,14}$/;
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+let dir: string;
+let audit: AuditLog;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'privacy-gate-'));
+  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), auditId: 'audit-test' });
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function contractFor(service: string): Promise<DataContract> {
+  return loadDataContract(new URL(`${service}.yaml`, CONTRACTS).pathname);
+}
+
+async function gateCase(fixture: FixtureCase, key = KEY, log = audit): Promise<GatedEnvelope> {
+  return gateEnvelope({ envelope: fixture.envelope, contract: await contractFor(fixture.service), key, audit: log, incidentId: 'inc-1' });
+}
+
+describe.each([
+  ['users-api', usersApiCase],
+  ['leaderboard', leaderboardCase],
+  ['checkout-worker', checkoutWorkerCase],
+])('gateEnvelope on the %s fixture', (_name, build) => {
+  it('releases a schema-valid envelope containing none of the raw values', async () => {
+    const fixture = build();
+    const gated = await gateCase(fixture);
+    expect(GatedEnvelope.safeParse(gated).success).toBe(true);
+    const text = JSON.stringify(gated);
+    for (const raw of fixture.raw) expect(text, `raw value survived: ${raw}`).not.toContain(raw);
+    expect(scanForLeaks(text)).toEqual([]);
+  });
+
+  it('produces the same tokens on every run and different ones under another key', async () => {
+    const first = JSON.stringify((await gateCase(build())).envelope);
+    const second = JSON.stringify((await gateCase(build())).envelope);
+    const otherLog = createAuditLog({ file: join(dir, 'other.jsonl') });
+    const third = JSON.stringify((await gateCase(build(), OTHER_KEY, otherLog)).envelope);
+    expect(second).toBe(first);
+    expect(third).not.toBe(first);
+  });
+
+  it('records decisions sorted by path and an audit record that verifies', async () => {
+    const gated = await gateCase(build());
+    const paths = gated.privacy.decisions.map((decision) => decision.path);
+    expect(paths).toEqual([...paths].sort());
+    expect(gated.privacy.contract).toEqual({ id: build().service, version: 1 });
+    expect(gated.privacy.tokenKeyId).toBe('k2026-11');
+    expect(gated.privacy.audit).toMatchObject({ auditId: 'audit-test', sequence: 0 });
+    const check = await verifyAuditLog(audit.file, { head: gated.privacy.audit });
+    expect(check).toEqual({ ok: true, records: 1, head: { sequence: 0, hash: gated.privacy.audit.recordHash } });
+    const auditText = await readFile(audit.file, 'utf8');
+    for (const raw of build().raw) expect(auditText).not.toContain(raw);
+  });
+});
+
+describe('gateEnvelope on users-api', () => {
+  it('tokenizes personal data into valid formats and keeps the fields the bug needs', async () => {
+    const gated = await gateCase(usersApiCase());
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'http') throw new Error('expected an http entry');
+    const body = entry.body as Record<string, unknown>;
+    expect(body.email).toMatch(EMAIL);
+    expect(body.email).toMatch(/^u[0-9a-f]{8}@example\.com$/);
+    expect(body.phone).toMatch(E164);
+    expect(body.phone).toMatch(/^\+1[2-9]\d{2}55501\d{2}$/);
+    expect(body.name).toMatch(/^Name [0-9a-f]{6}$/);
+    expect(body.preferences).toEqual({ newsletter: true, locale: 'sv-SE' });
+    expect(body.plan).toBe('pro');
+    expect(entry.headers).toEqual({ 'content-type': 'application/json', 'x-forwarded-for': expect.stringMatching(/^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d+$/) as unknown });
+    expect(entry.query).toEqual({});
+  });
+
+  it('lists unknown fields as dropped with a default-deny decision', async () => {
+    const gated = await gateCase(usersApiCase());
+    expect(gated.privacy.droppedUnknown).toEqual([
+      'entry.body.referrer.code',
+      'entry.query.ref',
+      'logs.*.attributes["enduser.name"]',
+      'spans.*.attributes["user_agent.original"]',
+    ]);
+    expect(gated.privacy.decisions).toContainEqual({ path: 'entry.query.ref', action: 'drop', sensitivity: 'secret', basis: 'default-deny' });
+    expect(gated.privacy.decisions).toContainEqual({ path: 'entry.headers.authorization', action: 'drop', sensitivity: 'secret', basis: 'contract' });
+    expect(gated.privacy.decisions).toContainEqual({ path: 'entry.body.email', action: 'tokenize', sensitivity: 'internal', basis: 'contract' });
+  });
+
+  it('replaces detector findings in allowed and structural text and counts them', async () => {
+    const gated = await gateCase(usersApiCase());
+    expect(gated.envelope.symptom.message).toMatch(/while creating u[0-9a-f]{8}@example\.com$/);
+    const log = gated.envelope.logs[0];
+    expect(log?.body).toMatch(/^request failed for caller \+1\d{3}55501\d{2} using key \[redacted:stripe-key\]$/);
+    expect(gated.privacy.detectorHits).toEqual(
+      expect.arrayContaining([
+        // The body's email is a value the contract removed, so its repeats are caught as known values.
+        { detector: 'known-value', path: 'symptom.message', count: 1 },
+        { detector: 'known-value', path: 'spans.*.status.message', count: 1 },
+        { detector: 'known-value', path: 'spans.*.attributes["exception.message"]', count: 1 },
+        { detector: 'phone', path: 'logs.*.body', count: 1 },
+        { detector: 'stripe-key', path: 'logs.*.body', count: 1 },
+      ]),
+    );
+    expect(gated.privacy.decisions).toContainEqual({
+      path: 'logs.*.body',
+      action: 'redact',
+      sensitivity: 'secret',
+      basis: 'detector',
+      detector: 'stripe-key',
+    });
+  });
+
+  it('tokenizes an email that appears only in the exception message with the email detector', async () => {
+    const fixture = usersApiCase();
+    fixture.envelope.symptom.message = 'duplicate key for lena.holm@telia.se (id 42)';
+    const gated = await gateCase(fixture);
+    expect(gated.envelope.symptom.message).toMatch(/^duplicate key for u[0-9a-f]{8}@example\.com \(id 42\)$/);
+    expect(gated.privacy.detectorHits).toContainEqual({ detector: 'email', path: 'symptom.message', count: 1 });
+    expect(JSON.stringify(gated)).not.toContain('lena.holm');
+  });
+
+  it('uses one token for the same email in the body and in the exception message', async () => {
+    const gated = await gateCase(usersApiCase());
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'http') throw new Error('expected an http entry');
+    const email = (entry.body as Record<string, string>).email ?? '';
+    expect(gated.envelope.symptom.message.endsWith(email)).toBe(true);
+  });
+
+  it('reports hashes of every removed raw value for the egress guard', async () => {
+    const fixture = usersApiCase();
+    const { rawValueHashes } = await gateEnvelopeDetailed({ envelope: fixture.envelope, contract: await contractFor('users-api'), key: KEY, audit });
+    const known = new Set(rawValueHashes);
+    expect(known.has(hashRawValue('mara.lindqvist@corp-mail.se'))).toBe(true);
+    expect(known.has(hashRawValue('Mara Lindqvist'))).toBe(true);
+    const findings = scanForLeaks('Summary: signup by Mara Lindqvist failed', { knownRawValueHashes: known });
+    expect(findings).toEqual([{ detector: 'known-raw-value', offset: 19, length: 14 }]);
+  });
+});
+
+describe('gateEnvelope on leaderboard', () => {
+  it('keeps argument positions, scores and k; tokenizes ids and names; drops unknown user fields', async () => {
+    const gated = await gateCase(leaderboardCase());
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'function') throw new Error('expected a function entry');
+    expect(entry.args).toHaveLength(2);
+    expect(entry.args[1]).toBe(10);
+    const users = (entry.args[0] as { $stub: { get: { active_users: Record<string, unknown>[] } } }).$stub.get.active_users;
+    expect(users.map((user) => user.score)).toEqual([120, 340]);
+    expect(users[0]?.displayName).toMatch(/^Name [0-9a-f]{6}$/);
+    expect(users[0]?.id).toMatch(/^tok_[0-9a-f]{12}$/);
+    expect(users[0]).not.toHaveProperty('email');
+    expect(gated.privacy.droppedUnknown).toContain('entry.args.0.$stub.get.active_users.*.email');
+  });
+
+  it('passes a null snapshot through so the TypeError still reproduces', async () => {
+    const fixture = leaderboardCase();
+    const entry = fixture.envelope.entry;
+    if (entry.kind !== 'function') throw new Error('expected a function entry');
+    entry.args = [{ $stub: { get: { active_users: null } } }, 10];
+    const gated = await gateCase(fixture);
+    expect(gated.envelope.entry).toMatchObject({ args: [{ $stub: { get: { active_users: null } } }, 10] });
+  });
+});
+
+describe('gateEnvelope on checkout-worker', () => {
+  it('keeps skus, quantities and the 404 body; drops the payment token and the unknown card field', async () => {
+    const gated = await gateCase(checkoutWorkerCase());
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'message') throw new Error('expected a message entry');
+    const order = (entry.payload as { order: Record<string, unknown> }).order;
+    expect(order.lines).toEqual([
+      { sku: 'LAMP-7', quantity: 1, unitPriceCents: 4900 },
+      { sku: 'DESK-19', quantity: 1, unitPriceCents: 32900 },
+    ]);
+    expect(order.payment).toBeUndefined();
+    expect(order.orderId).toMatch(/^tok_[0-9a-f]{12}$/);
+    const customer = order.customer as Record<string, unknown>;
+    expect(customer.email).toMatch(EMAIL);
+    expect(customer.address).toMatchObject({ country: 'DE', city: expect.stringMatching(/^tok_/) as unknown });
+    expect(gated.envelope.downstream[0]?.responseBody).toEqual({ error: 'sku_not_found', sku: 'DESK-19' });
+    expect(gated.envelope.downstream[0]?.responseHeaders).toEqual({ 'content-type': 'application/json' });
+    expect(gated.envelope.environment.featureFlags).toEqual({ newPricing: true });
+    expect(gated.envelope.environment.env.SLACK_WEBHOOK_TOKEN).toBe('[redacted:secret-key-name]');
+    expect(gated.privacy.droppedUnknown).toEqual(
+      expect.arrayContaining(['entry.payload.order.customer.phone', 'entry.payload.order.payment.card', 'downstream.*.responseHeaders.set-cookie']),
+    );
+  });
+
+  it('replaces values the contract removed where they recur in free text, with the same token', async () => {
+    const gated = await gateCase(checkoutWorkerCase());
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'message') throw new Error('expected a message entry');
+    const order = (entry.payload as { order: { orderId: string; customer: { email: string } } }).order;
+    expect(gated.envelope.logs[0]?.body).toBe(`message processing failed for order ${order.orderId}, customer ${order.customer.email}`);
+    expect(gated.envelope.spans[0]?.attributes['messaging.kafka.message.key']).toBe(order.orderId);
+    expect(gated.privacy.detectorHits).toContainEqual({ detector: 'known-value', path: 'logs.*.body', count: 2 });
+  });
+
+  it('tokenizes cards, uuids and ips into valid test formats when a contract asks', async () => {
+    const fixture = checkoutWorkerCase();
+    const contract = await contractFor('checkout-worker');
+    const extended: DataContract = {
+      ...contract,
+      fields: [
+        ...contract.fields.filter((field) => field.path !== 'entry.payload.id'),
+        { path: 'entry.payload.order.payment.card', action: 'tokenize', sensitivity: 'secret', type: 'card' },
+        { path: 'entry.payload.id', action: 'tokenize', sensitivity: 'internal', type: 'uuid' },
+      ],
+    };
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract: extended, key: KEY, audit });
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'message') throw new Error('expected a message entry');
+    const payload = entry.payload as { id: string; order: { payment: { card: string } } };
+    expect(payload.id).toMatch(UUID_V4);
+    expect(payload.order.payment.card).toMatch(/^\d{4} \d{4} \d{4} \d{4}$/);
+    expect(luhnValid(payload.order.payment.card.replace(/ /g, ''))).toBe(true);
+    expect(payload.order.payment.card).not.toBe('4111 1111 1111 1111');
+  });
+});
+
+describe('gateEnvelope refusals', () => {
+  it('refuses a contract for another service with DATA_CONTRACT_MISSING and audits the refusal', async () => {
+    const error = await gateEnvelope({ envelope: usersApiCase().envelope, contract: await contractFor('leaderboard'), key: KEY, audit }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(TracemendError);
+    expect((error as TracemendError).code).toBe('DATA_CONTRACT_MISSING');
+    const record = JSON.parse((await readFile(audit.file, 'utf8')).trim()) as Record<string, unknown>;
+    expect(record).toMatchObject({ outcome: 'blocked', reason: 'DATA_CONTRACT_MISSING', service: 'users-api', sequence: 0 });
+  });
+
+  it('refuses a contract that allows a secret field with PRIVACY_BLOCKED', async () => {
+    const contract = parseDataContract(
+      'service: users-api\nversion: 2\nfields:\n  - { path: entry.headers.authorization, action: allow, sensitivity: secret }\n',
+    );
+    await expect(gateEnvelope({ envelope: usersApiCase().envelope, contract, key: KEY, audit })).rejects.toMatchObject({
+      code: 'PRIVACY_BLOCKED',
+      message: expect.stringContaining('entry.headers.authorization') as unknown,
+    });
+  });
+
+  it('refuses a token key shorter than 32 bytes', async () => {
+    await expect(
+      gateEnvelope({ envelope: usersApiCase().envelope, contract: await contractFor('users-api'), key: { id: 'k', secret: 'short' }, audit }),
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('drops everything under an empty contract', async () => {
+    const contract = parseDataContract('service: users-api\nversion: 1\nfields: []\n');
+    const gated = await gateEnvelope({ envelope: usersApiCase().envelope, contract, key: KEY, audit });
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'http') throw new Error('expected an http entry');
+    expect(entry.body).toBeUndefined();
+    expect(entry.headers).toEqual({});
+    expect(gated.envelope.logs[0]?.body).toBe('');
+    expect(gated.envelope.spans[0]?.attributes).toEqual({});
+    expect(gated.privacy.decisions.every((decision) => decision.basis !== 'contract')).toBe(true);
+  });
+});
+
+describe('gateEnvelope property: personal data in allowed text never survives', () => {
+  const localPart = fc.stringMatching(/^[a-z][a-z0-9._-]{0,14}[a-z0-9]$/);
+  const domain = fc.stringMatching(/^[a-z][a-z0-9-]{1,10}\.(?:com|de|se|org|io|co\.uk)$/);
+  const email = fc.tuple(localPart, domain).map(([local, host]) => `${local}@${host}`);
+  const phone = fc.oneof(
+    fc.stringMatching(/^\+[1-9]\d{7,13}$/),
+    fc.tuple(fc.integer({ min: 1, max: 99 }), fc.integer({ min: 10, max: 99 }), fc.integer({ min: 1_000_000, max: 99_999_999 })).map(
+      ([country, area, line]) => `+${country} ${area} ${String(line).replace(/(\d{3})(?=\d)/g, '$1 ')}`,
+    ),
+    fc.tuple(fc.integer({ min: 200, max: 999 }), fc.integer({ min: 200, max: 999 }), fc.integer({ min: 1000, max: 9999 })).map(
+      ([area, exchange, line]) => `+1 (${area}) ${exchange}-${line}`,
+    ),
+  );
+  const fillerText = fc.array(fc.constantFrom('order', 'failed', 'for', 'user', ':', '-', '(', ')', ',', 'id=', '\n'), { maxLength: 6 }).map((words) => words.join(' '));
+
+  it('tokenizes every email and phone placed anywhere in an allowed log body, message or attribute', async () => {
+    const contract = await contractFor('users-api');
+    const log = createAuditLog({ file: join(dir, 'property.jsonl') });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.oneof(email, phone), { minLength: 1, maxLength: 4 }), fillerText, fillerText, fc.nat(2), async (values, before, after, where) => {
+        const fixture = usersApiCase();
+        const text = `${before}${values.join(` ${after} `)}${after}`;
+        const envelope: FailureEnvelope = structuredClone(fixture.envelope);
+        if (where === 0) envelope.logs[0] = { ...envelope.logs[0]!, body: text };
+        if (where === 1) envelope.symptom.message = text;
+        if (where === 2) envelope.spans[0]!.attributes['exception.message'] = text;
+        const gated = await gateEnvelope({ envelope, contract, key: KEY, audit: log });
+        const out = JSON.stringify(gated);
+        for (const value of values) expect(out).not.toContain(value);
+      }),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { frameColumn, parseCrash } from './symptom';
+
+describe('parseCrash', () => {
+  it.each([
+    ["Cannot read properties of undefined (reading 'push')", { kind: 'nullish-read', property: 'push', receiver: 'undefined' }],
+    ["Cannot read properties of null (reading 'sort')", { kind: 'nullish-read', property: 'sort', receiver: 'null' }],
+    ["Cannot read property 'length' of undefined", { kind: 'nullish-read', property: 'length', receiver: 'undefined' }],
+    ["Cannot set properties of undefined (setting 'last')", { kind: 'nullish-write', property: 'last', receiver: 'undefined' }],
+    ["Cannot set property 'x' of null", { kind: 'nullish-write', property: 'x', receiver: 'null' }],
+    ['x.map is not a function', { kind: 'not-a-function', property: 'map' }],
+    ['body.items.filter is not a function', { kind: 'not-a-function', property: 'filter' }],
+  ])('reads %j', (message, crash) => {
+    expect(parseCrash({ errorType: 'TypeError', message })).toEqual(crash);
+  });
+
+  it.each([
+    ['TypeError', 'handler is not a function'],
+    ['TypeError', 'users is not iterable'],
+    ['TypeError', 'Cannot read properties of undefined (reading Symbol(Symbol.iterator))'],
+    ['RangeError', "Cannot read properties of null (reading 'sort')"],
+  ])('leaves %s %j alone', (errorType, message) => {
+    expect(parseCrash({ errorType, message })).toBeUndefined();
+  });
+});
+
+describe('frameColumn', () => {
+  const frames = [
+    { file: 'node:internal/process', line: 7, column: 3, function: 'tick', inApp: false },
+    { file: '/srv/app/src/users.ts', line: 7, column: 43, function: 'normalizePreferences', inApp: true },
+  ];
+
+  it('matches a frame whose path ends with the repository path', () => {
+    expect(frameColumn(frames, 'src/users.ts', 7)).toBe(43);
+    expect(frameColumn(frames, './src/users.ts', 7)).toBe(43);
+  });
+
+  it('is undefined for another line or a file that only shares a suffix', () => {
+    expect(frameColumn(frames, 'src/users.ts', 8)).toBeUndefined();
+    expect(frameColumn(frames, 'rc/users.ts', 7)).toBeUndefined();
+  });
+});
