@@ -1,3 +1,7 @@
-// The gateway stage is not built yet: it arrives with the end-to-end issue. This entry exports nothing
-// until then, so nothing can mistake it for a working stage.
-export {};
+export { DEFAULT_MAX_BODY_BYTES, createGateway } from './gateway';
+export type { Gateway, GatewayOptions } from './gateway';
+export { loadGatewayConfig } from './env';
+export type { GatewayConfig } from './env';
+export { ACCEPTED_FORMATS } from './formats';
+export type { AcceptedFormat } from './formats';
+export type { AttachStatus } from './incidents';

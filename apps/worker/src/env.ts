@@ -1,5 +1,7 @@
 // The worker's configuration: the only module of this app that reads process.env.
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { findWorkspaceRoot, stateDir } from '@tracemend/infra';
 import { z } from 'zod';
 
 const WorkerEnv = z.object({
@@ -12,6 +14,13 @@ const WorkerEnv = z.object({
   TRACEMEND_LLM_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1_000).default(2),
   /** A prebuilt workflow bundle (see `pnpm build`); the worker bundles at start-up when unset. */
   TRACEMEND_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  /** Local state: evidence store, privacy audit log, token key, checkouts, dependency cache. */
+  TRACEMEND_STATE_DIR: z.string().min(1).optional(),
+  /** The service catalog (`tracemend.config.yaml`). */
+  TRACEMEND_CONFIG: z.string().min(1).optional(),
+  /** The tokenization key (at least 32 bytes) and its id; unset = a key generated once under the state folder. */
+  TRACEMEND_TOKEN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  TRACEMEND_TOKEN_KEY_ID: z.string().min(1).max(64).optional(),
 });
 
 export interface WorkerConfig {
@@ -21,6 +30,9 @@ export interface WorkerConfig {
   sandboxConcurrency: number;
   llmActivitiesPerSecond: number;
   workflowBundlePath: string | undefined;
+  stateDir: string;
+  catalogFile: string;
+  tokenKey: { id: string; secret: string } | undefined;
 }
 
 /** Reads and validates the worker's environment; a bad value fails with the variable's name. */
@@ -31,6 +43,9 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     throw new Error(`worker environment is invalid: ${problems}`);
   }
   const env = parsed.data;
+  if (env.TRACEMEND_TOKEN_KEY_ID !== undefined && env.TRACEMEND_TOKEN_KEY === undefined) {
+    throw new Error('worker environment is invalid: TRACEMEND_TOKEN_KEY_ID is set without TRACEMEND_TOKEN_KEY');
+  }
   return {
     temporalAddress: env.TRACEMEND_TEMPORAL_ADDRESS,
     namespace: env.TRACEMEND_TEMPORAL_NAMESPACE,
@@ -38,5 +53,8 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     sandboxConcurrency: env.TRACEMEND_SANDBOX_CONCURRENCY,
     llmActivitiesPerSecond: env.TRACEMEND_LLM_ACTIVITIES_PER_SECOND,
     workflowBundlePath: env.TRACEMEND_WORKFLOW_BUNDLE,
+    stateDir: env.TRACEMEND_STATE_DIR ?? stateDir(),
+    catalogFile: env.TRACEMEND_CONFIG ?? join(findWorkspaceRoot(), 'tracemend.config.yaml'),
+    tokenKey: env.TRACEMEND_TOKEN_KEY ? { id: env.TRACEMEND_TOKEN_KEY_ID ?? 'env', secret: env.TRACEMEND_TOKEN_KEY } : undefined,
   };
 }

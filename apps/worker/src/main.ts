@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const workers = await createWorkers({
     connection,
     namespace: config.namespace,
-    stages: buildStages(config, logger),
+    stages: await buildStages(config, logger),
     logger,
     workflowBundle,
     sandboxConcurrency: config.sandboxConcurrency,

@@ -8,6 +8,15 @@ describe('loadWorkerConfig', () => {
     expect(config.namespace).toBe('default');
     expect(config.sandboxConcurrency).toBeGreaterThan(0);
     expect(config.workflowBundlePath).toBeUndefined();
+    expect(config.stateDir).toMatch(/\.tracemend$/);
+    expect(config.catalogFile).toMatch(/tracemend\.config\.yaml$/);
+    expect(config.tokenKey).toBeUndefined();
+  });
+
+  it('takes a configured token key and refuses a short one', () => {
+    expect(loadWorkerConfig({ TRACEMEND_TOKEN_KEY: 'k'.repeat(32), TRACEMEND_TOKEN_KEY_ID: 'k1' }).tokenKey).toEqual({ id: 'k1', secret: 'k'.repeat(32) });
+    expect(() => loadWorkerConfig({ TRACEMEND_TOKEN_KEY: 'short' })).toThrow(/TRACEMEND_TOKEN_KEY: must be at least 32 characters/);
+    expect(() => loadWorkerConfig({ TRACEMEND_TOKEN_KEY_ID: 'k1' })).toThrow(/TRACEMEND_TOKEN_KEY_ID is set without TRACEMEND_TOKEN_KEY/);
   });
 
   it('names the variable that is wrong', () => {

@@ -91,5 +91,6 @@ export {
 } from './activities';
 export type { StageActivities, StageActivityName } from './activities';
 export { CatalogService, ServiceCatalog } from './catalog';
+export { applyFileEdits, editsByFile } from './edits';
 export { formatIssues, parseContract } from './parse';
 export { normalizeErrorMessage } from './signature';

@@ -58,10 +58,19 @@ describe('the ingest activity', () => {
     await expect(ingest({ incidentId: 'i5', alert: wrongShape })).rejects.toThrow(/no "resourceSpans" array/);
 
     const sentry = await store.putAlert({ bytes: Buffer.from('{}'), format: 'sentry-event' });
-    await expect(ingest({ incidentId: 'i6', alert: sentry })).rejects.toMatchObject({ code: 'UNSUPPORTED_ALERT_FORMAT' });
+    await expect(ingest({ incidentId: 'i6', alert: sentry })).rejects.toThrow(/exception|INVALID_INPUT|NO_FAILURE/);
+    const envelope = await store.putAlert({ bytes: Buffer.from('{}'), format: 'sentry-envelope' });
+    await expect(ingest({ incidentId: 'i7', alert: envelope })).rejects.toMatchObject({ code: 'UNSUPPORTED_ALERT_FORMAT' });
   });
 
   it('refuses ids that are not hex, so no path can escape the store', async () => {
     await expect(store.getEnvelope('../../etc/passwd')).rejects.toThrow(/must be lowercase hex/);
+    await expect(store.putRawValueHashes('../x', [])).rejects.toThrow(/must be lowercase hex/);
+  });
+
+  it('keeps the gate\'s raw-value hashes per audit record for the egress guard', async () => {
+    expect(await store.getRawValueHashes('abc1234')).toEqual([]);
+    await store.putRawValueHashes('abc1234', ['f2', 'e1']);
+    expect(await store.getRawValueHashes('abc1234')).toEqual(['e1', 'f2']);
   });
 });

@@ -4,6 +4,7 @@ import { parseAlert, traceIdsOf } from './alerts';
 import { buildEnvelope } from './envelope';
 import type { EvidenceStore } from './evidence-store';
 import type { OtlpLogs } from './otlp';
+import { buildEnvelopeFromSentryEvent } from './sentry';
 
 export interface IngestDeps {
   store: EvidenceStore;
@@ -16,6 +17,18 @@ export function createIngestActivities(deps: IngestDeps) {
   return {
     ingest: async (input: IngestInput): Promise<EnvelopeRef> => {
       const { ref, bytes } = await deps.store.getAlert(input.alert.alertId);
+      if (ref.format === 'sentry-event') {
+        let event: unknown;
+        try {
+          event = JSON.parse(bytes.toString('utf8'));
+        } catch (error) {
+          throw new TracemendError('INVALID_INPUT', `the sentry-event alert is not valid JSON: ${(error as Error).message}`);
+        }
+        const envelope = buildEnvelopeFromSentryEvent(event, { alertId: ref.alertId, format: ref.format, receivedAt: ref.receivedAt }, deps.appRoots);
+        const stored = await deps.store.putEnvelope(envelope);
+        deps.logger.info({ fingerprint: stored.fingerprint, service: stored.service, errorType: stored.errorType, format: ref.format }, 'envelope built');
+        return stored;
+      }
       const alert = parseAlert(bytes, ref.format);
       if (alert.format !== 'otlp-traces-json') {
         throw new TracemendError('NO_FAILURE_IN_ALERT', 'a log export alone carries no failing span; send the trace export of the failure');

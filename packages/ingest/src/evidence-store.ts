@@ -14,6 +14,9 @@ export interface EvidenceStore {
   alertsForTrace(traceId: string): Promise<RawAlertRef[]>;
   putEnvelope(envelope: FailureEnvelope): Promise<EnvelopeRef>;
   getEnvelope(envelopeId: string): Promise<FailureEnvelope>;
+  /** Keyed hashes of the raw values the privacy gate removed, for the egress guard (never the values). */
+  putRawValueHashes(key: string, hashes: readonly string[]): Promise<void>;
+  getRawValueHashes(key: string): Promise<string[]>;
 }
 
 const HEX = /^[0-9a-f]{7,128}$/;
@@ -39,7 +42,8 @@ export function createEvidenceStore(dir: string): EvidenceStore {
   const alerts = join(dir, 'alerts');
   const envelopes = join(dir, 'envelopes');
   const traces = join(dir, 'by-trace');
-  const ready = Promise.all([mkdir(alerts, { recursive: true }), mkdir(envelopes, { recursive: true }), mkdir(traces, { recursive: true })]);
+  const egress = join(dir, 'egress');
+  const ready = Promise.all([alerts, envelopes, traces, egress].map((folder) => mkdir(folder, { recursive: true })));
 
   const readRef = async (alertId: string): Promise<RawAlertRef> => {
     try {
@@ -108,6 +112,19 @@ export function createEvidenceStore(dir: string): EvidenceStore {
         return parseContract(FailureEnvelope, JSON.parse(text), 'FailureEnvelope');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TracemendError('ALERT_NOT_FOUND', `envelope ${envelopeId} is not in the evidence store`);
+        throw error;
+      }
+    },
+    async putRawValueHashes(key, hashes) {
+      await ready;
+      await writeAtomic(join(egress, `${checkId(key, 'key')}.json`), JSON.stringify([...hashes].sort()));
+    },
+    async getRawValueHashes(key) {
+      await ready;
+      try {
+        return JSON.parse(await readFile(join(egress, `${checkId(key, 'key')}.json`), 'utf8')) as string[];
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw error;
       }
     },

@@ -11,3 +11,6 @@ export type { JsonValue, OtlpLogs, OtlpTraces } from './otlp';
 export { DEFAULT_APP_ROOTS, parseV8Stack, repoPath } from './stack';
 export { catalogService, createTriageActivities, dataContractPath, loadServiceCatalog, resolveTarget } from './triage';
 export type { LoadedCatalog } from './triage';
+export { AlertmanagerWebhook, alertTraceId, alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
+export type { AlertmanagerAlert, AlertmanagerTraceRef } from './alertmanager';
+export { SentryEvent, buildEnvelopeFromSentryEvent, isSentryEvent, parseSentryEvent, sentryTraceId } from './sentry';

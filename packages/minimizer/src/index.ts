@@ -6,3 +6,5 @@ export { canonicalJson, contentHash, isJsonObject } from './canonical';
 export type { JsonObject, JsonValue } from './canonical';
 export { formatPath, getAt, minimizeJson, minimizeRecord, pathsAtDepth, setAt } from './hierarchical';
 export type { JsonPath, MinimizeJsonOptions, MinimizeJsonResult, MinimizeOptions } from './hierarchical';
+export { emitRegressionTest } from './test-emitter';
+export type { EmitTestInput } from './test-emitter';

@@ -1,3 +1,6 @@
-// The pr-bot stage is not built yet: it arrives with the end-to-end issue. This entry exports nothing
-// until then, so nothing can mistake it for a working stage.
-export {};
+export { createPrBotActivities } from './activities';
+export type { PrBotActivities } from './activities';
+export { openPullRequest } from './open-pull-request';
+export type { EgressCheck, PrBotDeps } from './open-pull-request';
+export { BODY_SECTIONS } from './render';
+export { branchName } from './naming';

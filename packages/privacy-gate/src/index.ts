@@ -29,3 +29,5 @@ export { hashRawValue, scanForLeaks } from './egress';
 export type { LeakFinding } from './egress';
 export { DATA_ROOTS, formatPath, matchPattern, parsePattern } from './paths';
 export type { PatternSegment } from './paths';
+export { createPrivacyGateActivities } from './activities';
+export type { PrivacyGateDeps } from './activities';

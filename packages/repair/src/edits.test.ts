@@ -35,7 +35,7 @@ describe('applyEdits', () => {
       return 'applied';
     };
     expect(attempt([{ file: FILE, startLine: 2, endLine: 2, before: 'TWO', after: 'x' }])).toBe(
-      `INVALID_INPUT: edit to ${FILE} lines 2-2: "before" does not match the file's text there`,
+      `INVALID_INPUT: edit to ${FILE} lines 2-2: "before" does not match the file (expected 1 line(s) starting "TWO", found "two")`,
     );
     expect(attempt([{ file: 'src/b.ts', startLine: 1, endLine: 1, before: '', after: 'x' }])).toBe(
       'INVALID_INPUT: edit targets src/b.ts, which is not among the given files',

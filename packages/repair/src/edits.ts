@@ -1,69 +1,21 @@
-import { TracemendError, type Edit } from '@tracemend/contracts';
-import { diffLineHunks, joinLines, splitLines, type LineHunk } from './text';
+import { TracemendError, applyFileEdits, editsByFile, type Edit } from '@tracemend/contracts';
+import { diffLineHunks, splitLines, type LineHunk } from './text';
 
 /** Repository-relative path → file text. */
 export type FileTexts = ReadonlyMap<string, string>;
 
-/** The lines an `after` text stands for: the empty string deletes the range. */
-function replacementLines(after: string): string[] {
-  return after === '' ? [] : after.split(/\r?\n/);
-}
-
 /**
- * Applies edits of the constrained edit language and returns the new file texts (the input is not changed).
- * Each edit replaces the inclusive line range `startLine..endLine`; its `before` must equal those lines,
- * so an edit planned against other text is refused rather than applied in the wrong place.
+ * Applies edits of the constrained edit language and returns the new file texts (the input is not changed);
+ * each file's edits go through the contracts' `applyFileEdits`, which refuses a `before` that does not match.
  */
 export function applyEdits(files: FileTexts, edits: readonly Edit[]): Map<string, string> {
   const result = new Map(files);
-  const byFile = new Map<string, Edit[]>();
-  for (const edit of edits) {
-    const list = byFile.get(edit.file) ?? [];
-    list.push(edit);
-    byFile.set(edit.file, list);
-  }
-  for (const [file, fileEdits] of byFile) {
+  for (const [file, fileEdits] of editsByFile(edits)) {
     const text = files.get(file);
     if (text === undefined) {
-      throw new TracemendError('INVALID_INPUT', `edit targets ${file}, which is not among the given files`, {
-        details: { file },
-      });
+      throw new TracemendError('INVALID_INPUT', `edit targets ${file}, which is not among the given files`, { details: { file } });
     }
-    const split = splitLines(text);
-    const ordered = [...fileEdits].sort((x, y) => x.startLine - y.startLine);
-    for (let k = 1; k < ordered.length; k++) {
-      const previous = ordered[k - 1];
-      const current = ordered[k];
-      if (previous !== undefined && current !== undefined && current.startLine <= previous.endLine) {
-        throw new TracemendError(
-          'INVALID_INPUT',
-          `edits to ${file} overlap: lines ${previous.startLine}-${previous.endLine} and ${current.startLine}-${current.endLine}`,
-          { details: { file } },
-        );
-      }
-    }
-    for (const edit of ordered) {
-      if (edit.endLine < edit.startLine || edit.endLine > split.lines.length) {
-        throw new TracemendError(
-          'INVALID_INPUT',
-          `edit to ${file} names lines ${edit.startLine}-${edit.endLine}, but the file has ${split.lines.length} lines`,
-          { details: { file } },
-        );
-      }
-      const current = split.lines.slice(edit.startLine - 1, edit.endLine).join('\n');
-      if (current !== edit.before.replace(/\r\n/g, '\n')) {
-        throw new TracemendError(
-          'INVALID_INPUT',
-          `edit to ${file} lines ${edit.startLine}-${edit.endLine}: "before" does not match the file's text there`,
-          { details: { file, startLine: edit.startLine, endLine: edit.endLine } },
-        );
-      }
-    }
-    const lines = [...split.lines];
-    for (const edit of [...ordered].reverse()) {
-      lines.splice(edit.startLine - 1, edit.endLine - edit.startLine + 1, ...replacementLines(edit.after));
-    }
-    result.set(file, joinLines({ ...split, lines }));
+    result.set(file, applyFileEdits(file, text, fileEdits));
   }
   return result;
 }

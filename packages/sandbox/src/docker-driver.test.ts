@@ -1,4 +1,4 @@
-import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -241,5 +241,68 @@ describe('writes from the sandbox', () => {
     const result = await driver.run(node('const fs = require("fs"); const { n } = JSON.parse(fs.readFileSync("input.json", "utf8")); fs.writeFileSync("output.json", JSON.stringify({ doubled: n * 2 }));'));
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(await readFile(join(workDir, 'output.json'), 'utf8'))).toEqual({ doubled: 42 });
+  });
+});
+
+describe('DockerSandboxDriver.start', () => {
+  it('streams stdin and stdout with a process that stays up, mounts read-only extras and removes the container on kill', async () => {
+    const extra = await mkdtemp(join(tmpdir(), 'tracemend-sandbox-extra-'));
+    await writeFile(join(extra, 'greeting.txt'), 'hello from the host');
+    // Readable, not writable, by the sandbox user.
+    await chmod(extra, 0o755);
+    try {
+      const child = await driver.start({
+        image: sandboxImageTag(),
+        workDir,
+        env: {},
+        ...DEFAULT_RUN_LIMITS,
+        labels: { 'tracemend.incident': `test-${runId}` },
+        readOnlyMounts: [{ source: extra, target: '/extra' }],
+        command: [
+          'node',
+          '-e',
+          `const fs = require('fs'); const rl = require('readline').createInterface({ input: process.stdin });
+           rl.on('line', (line) => { let write; try { fs.writeFileSync('/extra/x', ''); write = 'ok'; } catch (e) { write = e.code; }
+             console.log(JSON.stringify({ echo: line.toUpperCase(), greeting: fs.readFileSync('/extra/greeting.txt', 'utf8'), write })); });`,
+        ],
+      });
+      child.stdout.setEncoding('utf8');
+      const lines: string[] = [];
+      const nextLine = (): Promise<string> =>
+        new Promise((resolve, reject) => {
+          const buffered = lines.shift();
+          if (buffered !== undefined) {
+            resolve(buffered);
+            return;
+          }
+          child.stdout.once('end', () => reject(new Error('stdout ended')));
+          const onData = (chunk: string): void => {
+            lines.push(...chunk.split('\n').filter(Boolean));
+            const line = lines.shift();
+            if (line !== undefined) {
+              child.stdout.off('data', onData);
+              resolve(line);
+            }
+          };
+          child.stdout.on('data', onData);
+        });
+      child.stdin.write('first\n');
+      expect(JSON.parse(await nextLine())).toEqual({ echo: 'FIRST', greeting: 'hello from the host', write: 'EROFS' });
+      child.stdin.write('second\n');
+      expect(JSON.parse(await nextLine())).toMatchObject({ echo: 'SECOND' });
+      await child.kill();
+      expect((await child.exited).exitCode).toBe(137);
+      expect(await leftoverContainers()).toBe(0);
+    } finally {
+      await rm(extra, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an extra mount over /work', async () => {
+    const error = await driver
+      .start({ image: sandboxImageTag(), workDir, env: {}, ...DEFAULT_RUN_LIMITS, readOnlyMounts: [{ source: workDir, target: '/work/lib' }], command: ['node'] })
+      .catch((caught: unknown) => caught);
+    expect((error as TracemendError).code).toBe('INVALID_INPUT');
+    expect((error as TracemendError).message).toContain('mount target /work/lib is reserved');
   });
 });

@@ -1,10 +1,10 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import Docker from 'dockerode';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
-import type { ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver } from './driver';
+import type { ReadOnlyMount, ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver, SandboxProcess, StartSpec } from './driver';
 import { IMAGE_TIMEOUT_BIN, SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
 
 /** Label every sandbox container carries; `reapOrphans` selects on it. */
@@ -58,7 +58,7 @@ function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException('The sandbox run was aborted', 'AbortError');
 }
 
-function assertSpec(spec: RunSpec): void {
+function assertSpec(spec: StartSpec): void {
   const problems: string[] = [];
   if (spec.command.length === 0 || spec.command.some((arg) => typeof arg !== 'string')) problems.push('command must be a non-empty argv');
   if (!isAbsolute(spec.workDir)) problems.push('workDir must be an absolute path');
@@ -74,10 +74,18 @@ function assertSpec(spec: RunSpec): void {
   for (const key of Object.keys(spec.env)) {
     if (key === '' || key.includes('=') || key.includes('\0')) problems.push(`invalid env name ${JSON.stringify(key)}`);
   }
+  for (const mount of spec.readOnlyMounts ?? []) {
+    if (!isAbsolute(mount.source) || !isAbsolute(mount.target)) problems.push(`mount ${mount.target} needs absolute paths`);
+    if (mount.target === '/work' || mount.target.startsWith('/work/') || mount.target === '/' || mount.target === '/tmp') problems.push(`mount target ${mount.target} is reserved`);
+  }
   if (spec.labels && SANDBOX_LABEL in spec.labels) problems.push(`label ${SANDBOX_LABEL} is reserved`);
   if (problems.length > 0) {
     throw new TracemendError('INVALID_INPUT', `Invalid sandbox run spec: ${problems.join('; ')}`, { details: { problems } });
   }
+}
+
+async function resolveMounts(mounts: readonly ReadOnlyMount[] = []): Promise<ReadOnlyMount[]> {
+  return Promise.all(mounts.map(async (mount) => ({ source: await hostDirectory(mount.source, `mount ${mount.target}`), target: mount.target })));
 }
 
 async function hostDirectory(path: string, name: string): Promise<string> {
@@ -86,6 +94,67 @@ async function hostDirectory(path: string, name: string): Promise<string> {
   } catch (error) {
     throw new TracemendError('INVALID_INPUT', `Sandbox ${name} does not exist: ${path}`, { cause: error });
   }
+}
+
+interface ResolvedDirs {
+  readonly workDir: string;
+  readonly depsDir: string | undefined;
+  readonly mounts: readonly ReadOnlyMount[];
+  /** `once`: stdin is written and closed; `stream`: stdin stays open; `none`: no stdin. */
+  readonly stdin: 'once' | 'stream' | 'none';
+}
+
+/** The one place that defines a sandbox container: hardening, limits, mounts and labels. */
+function containerOptions(spec: StartSpec, dirs: ResolvedDirs): Docker.ContainerCreateOptions {
+  const { workDir, depsDir } = dirs;
+  const hasStdin = dirs.stdin !== 'none';
+  const innerSeconds = Math.ceil((spec.timeoutMs + INNER_TIMEOUT_GRACE_MS) / 1000);
+  const labels = { ...spec.labels, [SANDBOX_LABEL]: '1' };
+  return {
+    Image: spec.image,
+    Cmd: [IMAGE_TIMEOUT_BIN, '-s', 'KILL', String(innerSeconds), ...spec.command],
+    Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+    WorkingDir: '/work',
+    User: spec.user ?? `${SANDBOX_UID}:${SANDBOX_GID}`,
+    Labels: labels,
+    Hostname: 'sandbox',
+    NetworkDisabled: true,
+    AttachStdin: hasStdin,
+    AttachStdout: true,
+    AttachStderr: true,
+    OpenStdin: hasStdin,
+    StdinOnce: hasStdin,
+    Tty: false,
+    StopTimeout: 1,
+    HostConfig: {
+      NetworkMode: 'none',
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.tmpfsBytes ?? DEFAULT_TMPFS_BYTES},mode=1777` },
+      Mounts: [
+        { Type: 'bind', Source: workDir, Target: '/work', ReadOnly: false },
+        ...(depsDir === undefined ? [] : [{ Type: 'bind' as const, Source: depsDir, Target: '/work/node_modules', ReadOnly: true }]),
+        ...dirs.mounts.map((mount) => ({ Type: 'bind' as const, Source: mount.source, Target: mount.target, ReadOnly: true })),
+      ],
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Privileged: false,
+      IpcMode: 'private',
+      CgroupnsMode: 'private',
+      PidsLimit: spec.pids,
+      Memory: spec.memoryBytes,
+      MemorySwap: spec.memoryBytes,
+      NanoCpus: spec.nanoCpus,
+      Ulimits: [
+        { Name: 'nofile', Soft: NOFILE_LIMIT, Hard: NOFILE_LIMIT },
+        { Name: 'core', Soft: 0, Hard: 0 },
+      ],
+      // An init process reaps zombies and forwards the kill to the whole process tree.
+      Init: true,
+      AutoRemove: false,
+      // Output reaches the driver over attach only; nothing accumulates in engine log files.
+      LogConfig: { Type: 'none', Config: {} },
+    },
+  } as Docker.ContainerCreateOptions;
 }
 
 export interface DockerSandboxDriverOptions {
@@ -111,54 +180,11 @@ export class DockerSandboxDriver implements SandboxDriver {
     const depsDir = spec.depsDir === undefined ? undefined : await hostDirectory(spec.depsDir, 'depsDir');
     const hasStdin = spec.stdin !== undefined;
     const innerSeconds = Math.ceil((spec.timeoutMs + INNER_TIMEOUT_GRACE_MS) / 1000);
-    const labels = { ...spec.labels, [SANDBOX_LABEL]: '1' };
+    const mounts = await resolveMounts(spec.readOnlyMounts);
 
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer({
-        Image: spec.image,
-        Cmd: [IMAGE_TIMEOUT_BIN, '-s', 'KILL', String(innerSeconds), ...spec.command],
-        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-        WorkingDir: '/work',
-        User: spec.user ?? `${SANDBOX_UID}:${SANDBOX_GID}`,
-        Labels: labels,
-        Hostname: 'sandbox',
-        NetworkDisabled: true,
-        AttachStdin: hasStdin,
-        AttachStdout: true,
-        AttachStderr: true,
-        OpenStdin: hasStdin,
-        StdinOnce: hasStdin,
-        Tty: false,
-        StopTimeout: 1,
-        HostConfig: {
-          NetworkMode: 'none',
-          ReadonlyRootfs: true,
-          Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.tmpfsBytes ?? DEFAULT_TMPFS_BYTES},mode=1777` },
-          Mounts: [
-            { Type: 'bind', Source: workDir, Target: '/work', ReadOnly: false },
-            ...(depsDir === undefined ? [] : [{ Type: 'bind' as const, Source: depsDir, Target: '/work/node_modules', ReadOnly: true }]),
-          ],
-          CapDrop: ['ALL'],
-          SecurityOpt: ['no-new-privileges'],
-          Privileged: false,
-          IpcMode: 'private',
-          CgroupnsMode: 'private',
-          PidsLimit: spec.pids,
-          Memory: spec.memoryBytes,
-          MemorySwap: spec.memoryBytes,
-          NanoCpus: spec.nanoCpus,
-          Ulimits: [
-            { Name: 'nofile', Soft: NOFILE_LIMIT, Hard: NOFILE_LIMIT },
-            { Name: 'core', Soft: 0, Hard: 0 },
-          ],
-          // An init process reaps zombies and forwards the kill to the whole process tree.
-          Init: true,
-          AutoRemove: false,
-          // Output reaches the driver over attach only; nothing accumulates in engine log files.
-          LogConfig: { Type: 'none', Config: {} },
-        },
-      } as Docker.ContainerCreateOptions);
+      container = await this.docker.createContainer(containerOptions(spec, { workDir, depsDir, mounts, stdin: hasStdin ? 'once' : 'none' }));
     } catch (error) {
       throw this.engineError(error, `Creating a sandbox container from ${spec.image} failed`);
     }
@@ -233,6 +259,83 @@ export class DockerSandboxDriver implements SandboxDriver {
       await container.remove({ force: true, v: true }).catch((error: unknown) => {
         if (statusCodeOf(error) !== 404) log.warn({ err: error }, 'removing the sandbox container failed');
       });
+    }
+  }
+
+  /**
+   * Starts one long-lived process in a fresh hardened container (the same container definition as
+   * `run`) with stdin kept open; the caller streams to it and must `kill()` it when done. The spec's
+   * `timeoutMs` bounds the container's whole life.
+   */
+  async start(spec: StartSpec): Promise<SandboxProcess> {
+    assertSpec(spec);
+    const workDir = await hostDirectory(spec.workDir, 'workDir');
+    const depsDir = spec.depsDir === undefined ? undefined : await hostDirectory(spec.depsDir, 'depsDir');
+    const mounts = await resolveMounts(spec.readOnlyMounts);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(containerOptions(spec, { workDir, depsDir, mounts, stdin: 'stream' }));
+    } catch (error) {
+      throw this.engineError(error, `Creating a sandbox container from ${spec.image} failed`);
+    }
+    const log = this.logger.child({ containerId: container.id.slice(0, 12), incidentId: spec.labels?.['tracemend.incident'] });
+    let timedOut = false;
+    let killed: Promise<void> | undefined;
+    const remove = async (): Promise<void> => {
+      await container.remove({ force: true, v: true }).catch((error: unknown) => {
+        if (statusCodeOf(error) !== 404) log.warn({ err: error }, 'removing the sandbox container failed');
+      });
+    };
+    try {
+      const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: true, hijack: true });
+      const stdout = new PassThrough();
+      const stderr = new PassThrough();
+      this.docker.modem.demuxStream(stream, stdout, stderr);
+      const ended = (): void => {
+        stdout.end();
+        stderr.end();
+      };
+      stream.once('end', ended);
+      stream.once('close', ended);
+      stream.once('error', ended);
+      await container.start();
+      const timer = setTimeout(() => {
+        timedOut = true;
+        void kill();
+      }, spec.timeoutMs);
+      timer.unref();
+      const exited = container.wait().then(
+        async (exit: { StatusCode: number }) => {
+          clearTimeout(timer);
+          const state = await container.inspect().then(
+            (info) => info.State,
+            () => undefined,
+          );
+          return { exitCode: exit.StatusCode, timedOut, oomKilled: state?.OOMKilled ?? false };
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          throw this.engineError(error, 'Waiting for the sandbox container failed');
+        },
+      );
+      exited.catch(() => undefined);
+      const kill = (): Promise<void> => {
+        killed ??= (async () => {
+          clearTimeout(timer);
+          await container.kill({ signal: 'SIGKILL' }).catch((error: unknown) => {
+            if (statusCodeOf(error) !== 404 && statusCodeOf(error) !== 409) log.warn({ err: error }, 'killing the sandbox container failed');
+          });
+          await exited.catch(() => undefined);
+          await remove();
+        })();
+        return killed;
+      };
+      log.debug({ image: spec.image, timeoutMs: spec.timeoutMs }, 'resident sandbox started');
+      return { containerId: container.id, stdin: stream, stdout, stderr, exited, kill };
+    } catch (error) {
+      await remove();
+      if (error instanceof TracemendError) throw error;
+      throw this.engineError(error, 'Starting the sandbox container failed');
     }
   }
 

@@ -27,6 +27,32 @@ export interface RunSpec {
   readonly tmpfsBytes?: number;
   /** Bytes kept of each of stdout and stderr; defaults to 1 MiB. */
   readonly outputLimitBytes?: number;
+  /** Extra host directories mounted read-only (e.g. the replay harness at /harness). */
+  readonly readOnlyMounts?: readonly ReadOnlyMount[];
+}
+
+/** A host directory mounted read-only into the sandbox. */
+export interface ReadOnlyMount {
+  /** Absolute host path; must be readable by the sandbox user. */
+  readonly source: string;
+  /** Absolute container path, outside /work. */
+  readonly target: string;
+}
+
+/** What `start` needs: a run spec without one-shot stdin (the process's stdin stays open). */
+export type StartSpec = Omit<RunSpec, 'stdin' | 'outputLimitBytes'>;
+
+/** A running sandbox process with open stdio. */
+export interface SandboxProcess {
+  readonly containerId: string;
+  /** The process's stdin; ending it closes the process's stdin. */
+  readonly stdin: NodeJS.WritableStream;
+  readonly stdout: NodeJS.ReadableStream;
+  readonly stderr: NodeJS.ReadableStream;
+  /** Settles when the container has stopped, with its exit code and whether the wall-clock limit killed it. */
+  readonly exited: Promise<{ exitCode: number; timedOut: boolean; oomKilled: boolean }>;
+  /** Kills the container (idempotent) and removes it once stopped. */
+  kill(): Promise<void>;
 }
 
 /** What a sandboxed run produced. */
@@ -65,6 +91,8 @@ export const DEFAULT_RUN_LIMITS = {
 export interface SandboxDriver {
   /** Runs one command in a fresh, hardened container and removes the container afterwards. */
   run(spec: RunSpec, options?: RunOptions): Promise<RunResult>;
+  /** Starts one long-lived process with open stdio in a fresh, hardened container. */
+  start(spec: StartSpec): Promise<SandboxProcess>;
   /** Removes leftover tracemend sandbox containers; returns their ids. */
   reapOrphans(options?: ReapOptions): Promise<string[]>;
 }

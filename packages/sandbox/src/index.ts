@@ -6,3 +6,23 @@ export { DockerSandboxDriver, SANDBOX_LABEL, reapOrphans } from './docker-driver
 export type { DockerSandboxDriverOptions } from './docker-driver';
 export { installDependencies } from './dependencies';
 export type { InstallDependenciesOptions, InstalledDependencies } from './dependencies';
+export type { ReadOnlyMount, SandboxProcess, StartSpec } from './driver';
+export { TOOLCHAIN_NODE_MODULES, resolveTypeScriptLoader } from './loader';
+export type { TypeScriptLoader } from './loader';
+export { HARNESS_DIR, ObservedError, RESULT_MARKER, ResidentHarness, ScriptCoverage } from './replay';
+export type { HttpApp, ReplayJob, ReplayResult, ResidentHarnessOptions } from './replay';
+export { SIGNATURE_FRAMES, describeSignature, failureSignature, signaturesMatch } from './signature';
+export type { SignatureFrame, SignatureInput } from './signature';
+export { decodeMappings, inlineSourceMap, sourceLineCoverage } from './coverage';
+export type { MappingSegment, SourceMapPayload } from './coverage';
+export {
+  DEFAULT_REPRODUCTION_RUNS,
+  DEFAULT_REPRODUCTION_THRESHOLD,
+  mismatchReason,
+  observedSignature,
+  replayJobFromEnvelope,
+  reproduce,
+} from './reproduce';
+export type { ReproduceOptions } from './reproduce';
+export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
+export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';

@@ -1,3 +1,21 @@
-// The verifier stage is not built yet: it arrives with the end-to-end issue. This entry exports nothing
-// until then, so nothing can mistake it for a working stage.
-export {};
+export { verifyCandidate, readSourceFiles, DEFAULT_VERIFIER_TIMEOUTS } from './verify';
+export type { VerifierTimeouts, VerifyCandidateDeps, VerifyCandidateInput } from './verify';
+export {
+  scoreRisk,
+  countImporters,
+  findImporters,
+  importSpecifiers,
+  findExportedSignatures,
+  exportedApiTouched,
+  RISK_WEIGHTS,
+  RISK_MEDIUM_FROM,
+  RISK_HIGH_FROM,
+  NEUTRAL_RISK_VALUE,
+} from './risk';
+export type { ExportedSignature, ScoreRiskInput } from './risk';
+export { resolveTestCommand, withReporter, expandGlob, resolveBin, splitScript } from './command';
+export type { ResolveContext, ResolvedCommand } from './command';
+export { parseTap, parseJestStyleJson } from './report';
+export type { TestOutcome } from './report';
+export { applyCandidate, assertRepoPath, diffPaths } from './workspace';
+export type { AppliedCandidate } from './workspace';

@@ -11,7 +11,7 @@ import { createTarStream, type RootfsEntry } from './tar';
 const execFileAsync = promisify(execFile);
 
 /** Bumped whenever the layout below changes, so an old image with the same host files is rebuilt. */
-export const IMAGE_BUILDER_VERSION = '1';
+export const IMAGE_BUILDER_VERSION = '2';
 
 export const SANDBOX_UID = 10001;
 export const SANDBOX_GID = 10001;
@@ -75,6 +75,12 @@ export async function sharedLibrariesOf(binary: string): Promise<string[]> {
   return paths;
 }
 
+/**
+ * glibc companions that native addons of common dev tools load though Node itself does not
+ * (rolldown, used by vitest 4, needs librt); taken from the folder that holds node's libc.
+ */
+export const ADDON_LIBRARIES = ['librt.so.1', 'libpthread.so.0', 'libdl.so.2', 'libm.so.6', 'libgcc_s.so.1', 'libstdc++.so.6', 'libutil.so.1'] as const;
+
 function textFile(path: string, content: string, mode = 0o644): RootfsEntry {
   return { type: 'inline', path, mode, content: Buffer.from(content, 'utf8') };
 }
@@ -88,11 +94,17 @@ export async function collectRootfs(nodeBinary: string): Promise<RootfsEntry[]> 
     const info = await stat(resolved);
     files.set(imagePath, { type: 'file', path: imagePath, mode, source: resolved, size: info.size });
   };
+  let libcDir: string | undefined;
   for (const { imagePath, hostPath } of hostBinaries(nodeBinary)) {
     await addHostFile(imagePath, hostPath, 0o755);
     for (const library of await sharedLibrariesOf(await realpath(hostPath))) {
       await addHostFile(library, library, 0o755);
+      if (posix.basename(library) === 'libc.so.6') libcDir ??= posix.dirname(library);
     }
+  }
+  for (const name of libcDir === undefined ? [] : ADDON_LIBRARIES) {
+    const path = posix.join(libcDir ?? '', name);
+    if (await stat(path).then(() => true, () => false)) await addHostFile(path, path, 0o755);
   }
   files.set('/usr/bin/node', { type: 'symlink', path: '/usr/bin/node', target: '/usr/local/bin/node' });
   const etc = [

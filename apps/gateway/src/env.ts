@@ -1,0 +1,51 @@
+// The gateway's configuration: the only module of this app that reads process.env.
+import { join } from 'node:path';
+import { stateDir } from '@tracemend/infra';
+import { z } from 'zod';
+import { DEFAULT_MAX_BODY_BYTES } from './gateway';
+
+const GatewayEnv = z.object({
+  TRACEMEND_GATEWAY_PORT: z.coerce.number().int().min(0).max(65_535).default(8787),
+  /** Loopback by default: exposing the gateway is a deliberate choice. */
+  TRACEMEND_GATEWAY_HOST: z.string().min(1).default('127.0.0.1'),
+  TRACEMEND_GATEWAY_TOKEN: z
+    .string({ error: 'is required: set a secret of at least 16 characters that alert senders send as "Authorization: Bearer <token>"' })
+    .min(16, 'must be at least 16 characters'),
+  TRACEMEND_GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+  /** Where raw alerts are stored; the worker's ingest must read the same folder. */
+  TRACEMEND_EVIDENCE_DIR: z.string().min(1).optional(),
+  TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TRACEMEND_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TRACEMEND_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  token: string;
+  maxBodyBytes: number;
+  evidenceDir: string;
+  temporalAddress: string;
+  namespace: string;
+  logLevel: z.infer<typeof GatewayEnv>['TRACEMEND_LOG_LEVEL'];
+}
+
+/** Reads and validates the gateway's environment; a missing token or bad value fails with the variable's name. */
+export function loadGatewayConfig(source: Record<string, string | undefined> = process.env, root?: string): GatewayConfig {
+  const parsed = GatewayEnv.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ');
+    throw new Error(`gateway environment is invalid: ${problems}`);
+  }
+  const env = parsed.data;
+  return {
+    port: env.TRACEMEND_GATEWAY_PORT,
+    host: env.TRACEMEND_GATEWAY_HOST,
+    token: env.TRACEMEND_GATEWAY_TOKEN,
+    maxBodyBytes: env.TRACEMEND_GATEWAY_MAX_BODY_BYTES,
+    evidenceDir: env.TRACEMEND_EVIDENCE_DIR ?? join(stateDir(root), 'evidence'),
+    temporalAddress: env.TRACEMEND_TEMPORAL_ADDRESS,
+    namespace: env.TRACEMEND_TEMPORAL_NAMESPACE,
+    logLevel: env.TRACEMEND_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,297 @@
+// The HTTP intake: POST /v1/alerts stores the raw alert, works out which incident it belongs to and
+// starts or signals that incident's workflow with a reference; GET /healthz reports Temporal reachability.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { TracemendError, type FailureEnvelope, type RawAlertRef } from '@tracemend/contracts';
+import {
+  alertmanagerTraceIds,
+  buildEnvelope,
+  buildEnvelopeFromSentryEvent,
+  parseAlertmanagerWebhook,
+  traceIdsOf,
+  type AlertSource,
+  type EvidenceStore,
+  type OtlpLogs,
+  type OtlpTraces,
+} from '@tracemend/ingest';
+import type { Logger } from '@tracemend/telemetry';
+import { detectFormat, explicitFormat, type AcceptedFormat } from './formats';
+import { HttpError, bearerMatcher, mediaType, readBody, sendJson } from './http';
+import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
+
+export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+export interface GatewayOptions {
+  store: EvidenceStore;
+  client: Client;
+  namespace: string;
+  /** The bearer token alert senders present. */
+  token: string;
+  /** Larger bodies are refused with 413 (default 5 MiB). */
+  maxBodyBytes?: number;
+  logger: Logger;
+  /** Deployed code roots that map stack frames to repository paths (ingest's defaults when unset). */
+  appRoots?: readonly string[];
+  /** How long a request waits for Temporal before answering 503 (default 10 s). */
+  temporalTimeoutMs?: number;
+}
+
+export interface Gateway {
+  /** Listens on `host:port` (port 0 picks a free one); resolves once the socket is bound. */
+  listen(port: number, host?: string): Promise<void>;
+  close(): Promise<void>;
+  /** `http://host:port` once listening. */
+  readonly url: string;
+}
+
+/** What the gateway learned about a trace an Alertmanager alert could not be tied to. */
+interface Unresolved {
+  alert: number;
+  traceId?: string;
+  reason: string;
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function identityOf(envelope: FailureEnvelope): FailureIdentity {
+  return { fingerprint: envelope.identity.fingerprint, service: envelope.identity.service, errorType: envelope.symptom.errorType };
+}
+
+/** Builds an envelope in memory; anything that is not a known stage error means the body could not be read. */
+function envelopeOf(format: 'otlp-traces-json' | 'sentry-event', value: unknown, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
+  try {
+    if (format === 'sentry-event') return buildEnvelopeFromSentryEvent(value, source, appRoots);
+    return buildEnvelope({ traces: { source, body: value as OtlpTraces }, ...(appRoots ? { appRoots } : {}) });
+  } catch (error) {
+    if (error instanceof TracemendError) throw error;
+    throw new TracemendError('INVALID_INPUT', `the ${format} alert could not be read: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function stageErrorStatus(error: TracemendError): number {
+  return error.code === 'INVALID_INPUT' || error.code === 'NO_FAILURE_IN_ALERT' || error.code === 'UNSUPPORTED_ALERT_FORMAT' ? 422 : 500;
+}
+
+/** Creates the gateway's HTTP server (not yet listening). */
+export function createGateway(options: GatewayOptions): Gateway {
+  const { store, client, namespace, logger } = options;
+  if (options.token.length === 0) throw new Error('the gateway needs a non-empty bearer token');
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const authorized = bearerMatcher(options.token);
+  const temporalTimeoutMs = options.temporalTimeoutMs ?? 10_000;
+  const attachToIncident = createIncidentAttacher(client, namespace);
+
+  async function attach(input: Parameters<typeof attachToIncident>[0]): Promise<Attachment> {
+    try {
+      return await client.withDeadline(Date.now() + temporalTimeoutMs, () => attachToIncident(input));
+    } catch (error) {
+      logger.error({ err: { name: (error as Error).name, message: (error as Error).message }, alertId: input.occurrence.alertId }, 'temporal refused the incident');
+      throw new HttpError(
+        503,
+        'TEMPORAL_UNAVAILABLE',
+        `the alert is stored (alertId ${input.occurrence.alertId}) but Temporal did not take the incident: ${(error as Error).message}; send it again`,
+        {},
+        { 'retry-after': '5' },
+      );
+    }
+  }
+
+  /** The failure a stored trace export or Sentry event of `traceId` describes, if the gateway has one. */
+  async function failureOfTrace(traceId: string): Promise<{ failure: FailureIdentity; alert: RawAlertRef } | undefined> {
+    for (const ref of await store.alertsForTrace(traceId)) {
+      if (ref.format !== 'otlp-traces-json' && ref.format !== 'sentry-event') continue;
+      const { bytes } = await store.getAlert(ref.alertId);
+      try {
+        const envelope = envelopeOf(ref.format, JSON.parse(bytes.toString('utf8')), { alertId: ref.alertId, format: ref.format, receivedAt: ref.receivedAt }, options.appRoots);
+        if (envelope.identity.traceId === traceId) return { failure: identityOf(envelope), alert: ref };
+      } catch {
+        continue;
+      }
+    }
+    return undefined;
+  }
+
+  async function intakeFailure(format: 'otlp-traces-json' | 'sentry-event', value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const alertId = sha256(bytes);
+    const envelope = envelopeOf(format, value, { alertId, format, receivedAt }, options.appRoots);
+    const failure = identityOf(envelope);
+    const traceIds =
+      format === 'otlp-traces-json' ? traceIdsOf({ format, body: value as OtlpTraces }) : envelope.identity.traceId ? [envelope.identity.traceId] : [];
+    const alert = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds });
+    const attachment = await attach({ failure, alert, occurrence: { alertId: alert.alertId, receivedAt } });
+    Object.assign(log, { alertId: alert.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
+    return {
+      incidentId: attachment.incidentId,
+      workflowId: attachment.workflowId,
+      fingerprint: attachment.fingerprint,
+      alertId: alert.alertId,
+      format,
+      status: attachment.status,
+    };
+  }
+
+  async function intakeLogs(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const traceIds = traceIdsOf({ format: 'otlp-logs-json', body: value as OtlpLogs });
+    const alert = await store.putAlert({ bytes, format: 'otlp-logs-json', receivedAt, traceIds });
+    Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
+    return { alertId: alert.alertId, format: 'otlp-logs-json', traceIds };
+  }
+
+  async function intakeAlertmanager(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const webhook = parseAlertmanagerWebhook(value);
+    const refs = new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref]));
+    const unresolved: Unresolved[] = [];
+    const resolved: { alert: number; traceId: string; failure: FailureIdentity; stored: RawAlertRef }[] = [];
+    for (const [index, alert] of webhook.alerts.entries()) {
+      const ref = refs.get(index);
+      if (ref === undefined) {
+        unresolved.push({ alert: index, reason: 'the alert names no well-formed trace id (label or annotation trace_id, traceId or trace.id)' });
+      } else if (alert.status !== 'firing') {
+        unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the alert is resolved; only firing alerts count as occurrences' });
+      } else {
+        const found = await failureOfTrace(ref.traceId);
+        if (found) resolved.push({ alert: index, traceId: ref.traceId, failure: found.failure, stored: found.alert });
+        else unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the gateway has not received a trace export or Sentry event with a failure for this trace id' });
+      }
+    }
+    if (resolved.length === 0) {
+      throw new HttpError(422, 'NO_FAILURE_IN_ALERT', `none of the webhook's ${webhook.alerts.length} alerts points at a failure the gateway has received; send the trace export first`, { unresolved });
+    }
+    const stored = await store.putAlert({ bytes, format: 'alertmanager', receivedAt, traceIds: [...new Set(resolved.map((item) => item.traceId))] });
+    const incidents = [];
+    for (const item of resolved) {
+      const attachment = await attach({ failure: item.failure, alert: item.stored, occurrence: { alertId: stored.alertId, receivedAt } });
+      incidents.push({ alert: item.alert, traceId: item.traceId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, fingerprint: attachment.fingerprint, status: attachment.status });
+    }
+    Object.assign(log, { alertId: stored.alertId, incidents: incidents.length, unresolved: unresolved.length });
+    return { alertId: stored.alertId, format: 'alertmanager', incidents, unresolved };
+  }
+
+  async function postAlert(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
+    if (!authorized(req.headers.authorization)) {
+      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token; send Authorization: Bearer <token>', {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
+    }
+    const type = mediaType(req.headers['content-type']);
+    if (type === 'application/x-protobuf' || type === 'application/protobuf') {
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `OTLP protobuf (${type}) is not supported yet; send OTLP/HTTP JSON with Content-Type: application/json`);
+    }
+    if (type !== 'application/json' && !type?.endsWith('+json')) {
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 100))}`);
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding !== 'identity') {
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(encoding.slice(0, 32))} is not supported yet; send the body uncompressed`);
+    }
+    const named = explicitFormat(query);
+    const bytes = await readBody(req, maxBodyBytes);
+    log.sizeBytes = bytes.byteLength;
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch (error) {
+      throw new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
+    }
+    const format: AcceptedFormat = named ?? detectFormat(value);
+    log.format = format;
+    const receivedAt = new Date().toISOString();
+    let answer: object;
+    switch (format) {
+      case 'otlp-traces-json':
+      case 'otlp-logs-json': {
+        const key = format === 'otlp-traces-json' ? 'resourceSpans' : 'resourceLogs';
+        if (!Array.isArray((value as Record<string, unknown> | null)?.[key])) {
+          throw new TracemendError('INVALID_INPUT', `the ${format} alert has no "${key}" array at the top level`);
+        }
+        answer = format === 'otlp-logs-json' ? await intakeLogs(value, bytes, receivedAt, log) : await intakeFailure(format, value, bytes, receivedAt, log);
+        break;
+      }
+      case 'sentry-event':
+        answer = await intakeFailure(format, value, bytes, receivedAt, log);
+        break;
+      case 'alertmanager':
+        answer = await intakeAlertmanager(value, bytes, receivedAt, log);
+        break;
+    }
+    sendJson(res, 202, answer);
+  }
+
+  async function healthz(res: ServerResponse): Promise<void> {
+    try {
+      await client.withDeadline(Date.now() + Math.min(temporalTimeoutMs, 3_000), () => client.workflowService.describeNamespace({ namespace }));
+      sendJson(res, 200, { status: 'ok', temporal: { reachable: true, namespace } });
+    } catch (error) {
+      sendJson(res, 200, { status: 'degraded', temporal: { reachable: false, namespace, error: (error as Error).message.slice(0, 500) } });
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const log: Record<string, unknown> = { method: req.method, route: url.pathname.slice(0, 64) };
+    try {
+      if (url.pathname === '/healthz') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on /healthz; use GET`, {}, { allow: 'GET, HEAD' });
+        await healthz(res);
+      } else if (url.pathname === '/v1/alerts') {
+        if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on /v1/alerts; use POST`, {}, { allow: 'POST' });
+        await postAlert(req, res, url.searchParams, log);
+      } else {
+        throw new HttpError(404, 'NOT_FOUND', `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts and GET /healthz`);
+      }
+    } catch (error) {
+      if (error instanceof HttpError) {
+        log.code = error.code;
+        // The rest of a refused body is not read: the connection closes after the answer.
+        sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details } }, { headers: error.headers, close: !req.complete });
+      } else if (error instanceof TracemendError) {
+        log.code = error.code;
+        const status = stageErrorStatus(error);
+        const message = status === 500 ? 'an unexpected error inside the gateway; see its log' : error.message;
+        if (status === 500) logger.error({ code: error.code, err: { name: error.name } }, 'alert intake failed');
+        sendJson(res, status, { error: { code: error.code, message } }, { close: !req.complete });
+      } else {
+        log.code = 'INTERNAL';
+        // Messages of unexpected errors may quote alert values: only the name and frames reach the log.
+        const stack = (error as Error).stack?.split('\n').slice(1, 6).join('\n');
+        logger.error({ err: { name: (error as Error).name, stack } }, 'alert intake failed');
+        sendJson(res, 500, { error: { code: 'INTERNAL', message: 'an unexpected error inside the gateway; see its log' } }, { close: !req.complete });
+      }
+    } finally {
+      log.status = res.statusCode;
+      log.durationMs = Math.round(performance.now() - started);
+      if (url.pathname !== '/healthz') logger.info(log, 'request');
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    void handle(req, res);
+  });
+  let address: AddressInfo | undefined;
+
+  return {
+    async listen(port, host = '127.0.0.1') {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      address = server.address() as AddressInfo;
+      logger.info({ host: address.address, port: address.port, maxBodyBytes }, 'gateway listening');
+    },
+    async close() {
+      if (!server.listening) return;
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      server.closeIdleConnections();
+      await closed;
+    },
+    get url() {
+      if (!address) throw new Error('the gateway is not listening');
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}`;
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TracemendError, type DownstreamCall } from '@tracemend/contracts';
+import { fixtureEnvelope, handToSandboxUser, prepareFixture, testDriver, testLogger, type PreparedRepo } from '../test/fixtures';
+import { sourceLineCoverage } from './coverage';
+import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
+import { ResidentHarness, type ReplayJob, type ReplayResult } from './replay';
+import { replayJobFromEnvelope } from './reproduce';
+
+const runId = `${process.pid}-${Date.now()}`;
+const labels = { 'tracemend.incident': `test-${runId}` };
+const RECORDED_AT = '2026-11-20T10:42:17.503Z';
+let root: string;
+let leaderboard: PreparedRepo;
+let probeDir: string;
+
+// A repository without dependencies (so the harness mounts tracemend's own tsx) whose exports report
+// what the replayed code sees.
+const PROBE_SOURCE = `
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export async function sample(label: string) {
+  await sleep(5);
+  return {
+    label,
+    now: Date.now(),
+    iso: new Date().toISOString(),
+    explicit: new Date(0).toISOString(),
+    called: typeof Date(),
+    randoms: [Math.random(), Math.random(), Math.random()],
+    uuid: randomUUID(),
+    webUuid: globalThis.crypto.randomUUID(),
+    env: { ...process.env },
+    hour: new Date().getHours(),
+  };
+}
+
+export async function inventory(skus: string[]) {
+  const answers = [];
+  for (const sku of skus) {
+    try {
+      const response = await fetch('http://inventory.internal:8080/v1/inventory/' + sku);
+      answers.push({ sku, status: response.status, body: await response.json() });
+    } catch (error) {
+      answers.push({ sku, error: (error as Error).message });
+    }
+  }
+  return answers;
+}
+
+export async function lookup(cache: { get(key: string): Promise<unknown> }, key: string) {
+  return { value: await cache.get(key) };
+}
+
+export function spin(): never {
+  for (;;) {}
+}
+`;
+
+function job(id: string, entry: ReplayJob['entry'], overrides: Partial<ReplayJob> = {}): ReplayJob {
+  return { id, entry, environment: { featureFlags: {}, env: {} }, timing: { recordedAt: RECORDED_AT }, downstream: [], ...overrides };
+}
+
+function call(exportName: string, args: unknown[]): ReplayJob['entry'] {
+  return { kind: 'function', module: 'src/probe.ts', export: exportName, args: args as never[] };
+}
+
+function returned(result: ReplayResult): unknown {
+  if (result.outcome !== 'returned') throw new Error(`expected a return, got ${JSON.stringify(result)}`);
+  return result.value;
+}
+
+beforeAll(async () => {
+  await buildBaseImage();
+  root = await mkdtemp(join(tmpdir(), 'tracemend-replay-'));
+  leaderboard = await prepareFixture('leaderboard', root);
+  probeDir = join(root, 'probe');
+  await mkdir(join(probeDir, 'src'), { recursive: true });
+  await writeFile(join(probeDir, 'package.json'), JSON.stringify({ name: 'probe', version: '1.0.0', type: 'module', private: true }));
+  await writeFile(join(probeDir, 'src', 'probe.ts'), PROBE_SOURCE);
+  await handToSandboxUser(probeDir);
+});
+
+afterAll(async () => {
+  await testDriver.reapOrphans({ olderThanMs: 0, labels });
+  await rm(root, { recursive: true, force: true });
+});
+
+async function startProbe(jobTimeoutMs?: number): Promise<ResidentHarness> {
+  return ResidentHarness.start({
+    driver: testDriver,
+    image: sandboxImageTag(),
+    repoDir: probeDir,
+    labels,
+    logger: testLogger,
+    ...(jobTimeoutMs === undefined ? {} : { jobTimeoutMs }),
+  });
+}
+
+describe('the replay harness: determinism', () => {
+  it('freezes time at recordedAt, seeds randomness from the recording and replaces the environment', async () => {
+    const harness = await startProbe();
+    try {
+      expect(harness.loader).toBe('tracemend');
+      const environment = { featureFlags: { newPricing: true }, env: { INVENTORY_URL: 'http://inventory.internal:8080' }, timezone: 'Europe/Stockholm' };
+      const first = await harness.judge(job('a', call('sample', ['first']), { environment }));
+      const second = await harness.judge(job('b', call('sample', ['second']), { environment }));
+      const seeded = await harness.judge(job('c', call('sample', ['seeded']), { timing: { recordedAt: RECORDED_AT, randomSeed: 7 } }));
+      const a = returned(first) as Record<string, unknown>;
+      const b = returned(second) as Record<string, unknown>;
+      const c = returned(seeded) as Record<string, unknown>;
+      expect(a.now).toBe(Date.parse(RECORDED_AT));
+      expect(a.iso).toBe(RECORDED_AT);
+      expect(a.explicit).toBe('1970-01-01T00:00:00.000Z');
+      expect(a.called).toBe('string');
+      expect(a.randoms).toEqual(b.randoms);
+      expect(new Set(a.randoms as number[]).size).toBe(3);
+      expect(c.randoms).not.toEqual(a.randoms);
+      expect(a.uuid).toBe(b.uuid);
+      expect(a.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(a.webUuid).not.toBe(a.uuid);
+      expect(a.env).toEqual({ INVENTORY_URL: 'http://inventory.internal:8080', FEATURE_FLAGS: '{"newPricing":true}', TZ: 'Europe/Stockholm' });
+      // 10:42 UTC is 11:42 in Stockholm in November.
+      expect(a.hour).toBe(11);
+      expect((c.env as Record<string, string>).TZ).toBe('UTC');
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('serves recorded calls by exact URL, then by template, once each, and lists unrecorded ones', async () => {
+    const downstream: DownstreamCall[] = [
+      { method: 'GET', urlTemplate: '/v1/inventory/{sku}', url: 'http://inventory.internal:8080/v1/inventory/LAMP-7', status: 200, responseHeaders: { 'content-type': 'application/json' }, responseBody: { sku: 'LAMP-7' } },
+      { method: 'GET', urlTemplate: '/v1/inventory/{sku}', url: 'http://inventory.internal:8080/v1/inventory/DESK-19', status: 404, responseHeaders: { 'content-type': 'application/json' }, responseBody: { error: 'sku_not_found' } },
+    ];
+    const harness = await startProbe();
+    try {
+      const result = await harness.judge(job('fetch', call('inventory', [['DESK-19', 'CHAIR-3', 'LAMP-7']]), { downstream }));
+      expect(returned(result)).toEqual([
+        { sku: 'DESK-19', status: 404, body: { error: 'sku_not_found' } },
+        // No exact recording: the first unused call with a matching template answers.
+        { sku: 'CHAIR-3', status: 200, body: { sku: 'LAMP-7' } },
+        { sku: 'LAMP-7', error: 'tracemend replay: unrecorded downstream call GET http://inventory.internal:8080/v1/inventory/LAMP-7' },
+      ]);
+      expect(result.outcome === 'returned' && result.unrecordedCalls).toEqual(['GET http://inventory.internal:8080/v1/inventory/LAMP-7']);
+
+      const stubbed = await harness.judge(job('stub', call('lookup', [{ $stub: { get: { active_users: [1, 2] } } }, 'active_users'])));
+      expect(returned(stubbed)).toEqual({ value: [1, 2] });
+      const missing = await harness.judge(job('stub-miss', call('lookup', [{ $stub: { get: { active_users: [1] } } }, 'weekly'])));
+      expect(missing.outcome).toBe('threw');
+      if (missing.outcome !== 'threw') throw new Error('unreachable');
+      expect(missing.error?.message).toBe('tracemend replay: unrecorded dependency call get("weekly")');
+      expect(missing.unrecordedCalls).toEqual(['stub get("weekly")']);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('reports job problems as harness errors and kills the container when a job hangs', async () => {
+    const harness = await startProbe(2_000);
+    try {
+      const missing = await harness.judge(job('missing', call('nothing', [])));
+      expect(missing).toMatchObject({ id: 'missing', outcome: 'harness-error', message: 'src/probe.ts has no exported function nothing' });
+      const hang = await harness.judge(job('hang', call('spin', []))).catch((error: unknown) => error);
+      expect(hang).toBeInstanceOf(TracemendError);
+      expect((hang as TracemendError).code).toBe('SANDBOX_TIMEOUT');
+      const after = await harness.judge(job('after', call('sample', ['x']))).catch((error: unknown) => error);
+      expect((after as TracemendError).code).toBe('SANDBOX_TIMEOUT');
+    } finally {
+      await harness.close();
+    }
+  });
+});
+
+describe('the resident harness on the leaderboard fixture', () => {
+  it('judges 20 candidates in one container', async () => {
+    const envelope = await fixtureEnvelope('leaderboard');
+    const startedAt = performance.now();
+    const harness = await ResidentHarness.start({ driver: testDriver, image: sandboxImageTag(), repoDir: leaderboard.repoDir, depsDir: leaderboard.depsDir, labels, logger: testLogger });
+    const startMs = performance.now() - startedAt;
+    const latencies: number[] = [];
+    try {
+      expect(harness.loader).toBe('repository');
+      const snapshot = [
+        { id: 'u1', displayName: 'Ada', score: 10, lastActiveAt: '2026-11-20T10:00:00Z' },
+        { id: 'u2', displayName: 'Bo', score: 30, lastActiveAt: '2026-11-20T10:01:00Z' },
+      ];
+      for (let index = 0; index < 20; index++) {
+        const base = replayJobFromEnvelope(envelope, { id: `candidate-${index}` });
+        const crashing = index % 2 === 0;
+        const entry = { ...base.entry, args: [{ $stub: { get: { active_users: crashing ? null : snapshot } } }, 10] } as ReplayJob['entry'];
+        const before = performance.now();
+        const result = await harness.judge({ ...base, entry });
+        latencies.push(performance.now() - before);
+        expect(result.id).toBe(`candidate-${index}`);
+        if (crashing) {
+          expect(result.outcome).toBe('threw');
+          expect(result.outcome === 'threw' && result.error?.frames[0]).toMatchObject({ function: 'topUsers', file: 'src/leaderboard.ts', line: 34, inApp: true });
+        } else {
+          expect(returned(result)).toEqual([
+            { rank: 1, id: 'u2', displayName: 'Bo', score: 30 },
+            { rank: 2, id: 'u1', displayName: 'Ada', score: 10 },
+          ]);
+        }
+      }
+    } finally {
+      await harness.close();
+    }
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    process.stdout.write(
+      `resident harness: start ${startMs.toFixed(0)} ms; 20 candidates: first ${latencies[0]?.toFixed(1)} ms, median ${median.toFixed(1)} ms, max of the rest ${Math.max(...latencies.slice(1)).toFixed(1)} ms\n`,
+    );
+  });
+
+  it('returns coverage mapped back to the TypeScript lines', async () => {
+    const envelope = await fixtureEnvelope('leaderboard');
+    const harness = await ResidentHarness.start({ driver: testDriver, image: sandboxImageTag(), repoDir: leaderboard.repoDir, depsDir: leaderboard.depsDir, labels, logger: testLogger });
+    try {
+      const plain = await harness.judge(replayJobFromEnvelope(envelope, { id: 'plain' }));
+      expect(plain.outcome === 'threw' && plain.coverage).toBe(undefined);
+      for (const id of ['covered-1', 'covered-2']) {
+        const result = await harness.judge(replayJobFromEnvelope(envelope, { id, coverage: true }));
+        if (result.outcome === 'harness-error') throw new Error(result.message);
+        const script = result.coverage?.find((entry) => entry.file === 'src/leaderboard.ts');
+        expect(script?.source).toContain('sourceMappingURL=data:application/json');
+        expect(result.coverage?.every((entry) => !entry.file.includes('node_modules') && !entry.url.includes('/harness/'))).toBe(true);
+        const lines = script === undefined ? undefined : sourceLineCoverage(script);
+        expect(lines?.get(34)).toBeGreaterThanOrEqual(1);
+        expect(lines?.get(32)).toBeGreaterThanOrEqual(1);
+        // The guard's throw did not run; compareUsers was never called (V8 may leave a function that
+        // did not run out of later reports, so absent counts as not executed).
+        expect(lines?.get(30)).toBe(0);
+        expect(lines?.get(24) ?? 0).toBe(0);
+      }
+    } finally {
+      await harness.close();
+    }
+  });
+});

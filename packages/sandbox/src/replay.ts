@@ -1,0 +1,304 @@
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { TracemendError, type DownstreamCall, type Entry, type RepoTarget } from '@tracemend/contracts';
+import { createLogger, type Logger } from '@tracemend/telemetry';
+import { DEFAULT_RUN_LIMITS, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
+import { resolveTypeScriptLoader } from './loader';
+
+/** The in-container harness files (plain ESM, Node builtins only), mounted read-only at /harness. */
+export const HARNESS_DIR = fileURLToPath(new URL('../harness/', import.meta.url));
+
+/** Prefix of every harness line on stdout; everything else there is the service's own output. */
+export const RESULT_MARKER = '\u001eTRACEMEND\u001e';
+
+/** Where the HTTP app of a service is built: `module` (repo-relative) exports a factory of the app. */
+export type HttpApp = NonNullable<RepoTarget['httpApp']>;
+
+/** One replay: what to drive, under which environment, time, randomness and recorded downstream calls. */
+export interface ReplayJob {
+  readonly id: string;
+  readonly entry: Entry;
+  readonly httpApp?: HttpApp;
+  readonly environment: {
+    readonly featureFlags: Readonly<Record<string, boolean | string | number>>;
+    readonly env: Readonly<Record<string, string>>;
+    readonly locale?: string;
+    readonly timezone?: string;
+  };
+  readonly timing: { readonly recordedAt: string; readonly randomSeed?: number };
+  readonly downstream: readonly DownstreamCall[];
+  /** Also collect V8 precise coverage of the repository's scripts. */
+  readonly coverage?: boolean;
+}
+
+const HarnessFrame = z.object({
+  function: z.string(),
+  file: z.string(),
+  line: z.number().int(),
+  column: z.number().int(),
+  inApp: z.boolean(),
+});
+
+/** The failure a replay observed: the error's type (its name), message and source-mapped frames. */
+export const ObservedError = z.object({ type: z.string(), message: z.string(), frames: z.array(HarnessFrame) });
+export type ObservedError = z.infer<typeof ObservedError>;
+
+/** V8 precise coverage of one repository script; `source` is the generated JavaScript with tsx's inline source map. */
+export const ScriptCoverage = z.object({
+  file: z.string(),
+  url: z.string(),
+  scriptId: z.string(),
+  functions: z.array(
+    z.object({
+      functionName: z.string(),
+      isBlockCoverage: z.boolean(),
+      ranges: z.array(z.object({ startOffset: z.number().int(), endOffset: z.number().int(), count: z.number().int() })),
+    }),
+  ),
+  source: z.string().optional(),
+  sourceOmitted: z.string().optional(),
+});
+export type ScriptCoverage = z.infer<typeof ScriptCoverage>;
+
+const JudgedResult = z.object({
+  id: z.string(),
+  outcome: z.enum(['threw', 'returned', 'http']),
+  httpStatus: z.number().int().optional(),
+  /** The response body (first 16 KiB) of an http entry. */
+  httpBody: z.string().optional(),
+  /** What a function or message entry returned, when JSON and at most 16 KiB. */
+  value: z.unknown().optional(),
+  valueOmitted: z.enum(['not-json', 'too-large']).optional(),
+  error: ObservedError.optional(),
+  unrecordedCalls: z.array(z.string()),
+  appExceptions: z.number().int().nonnegative(),
+  durationMs: z.number().nonnegative(),
+  coverage: z.array(ScriptCoverage).optional(),
+});
+const HarnessErrorResult = z.object({
+  id: z.string().nullable(),
+  outcome: z.literal('harness-error'),
+  message: z.string(),
+  durationMs: z.number().nonnegative().optional(),
+});
+const ReadyMessage = z.object({ ready: z.literal(true), node: z.string() });
+const HarnessMessage = z.union([ReadyMessage, JudgedResult, HarnessErrorResult]);
+
+/** What the harness answered for one job. */
+export type ReplayResult = z.infer<typeof JudgedResult> | (z.infer<typeof HarnessErrorResult> & { id: string });
+
+export interface ResidentHarnessOptions {
+  readonly driver: SandboxDriver;
+  readonly image: string;
+  /** Host checkout mounted at /work; must be readable and writable by uid 10001. */
+  readonly repoDir: string;
+  /** Host dependency directory from `installDependencies`, mounted read-only at /work/node_modules. */
+  readonly depsDir?: string;
+  /** Per-job limit; on expiry the container is killed and `judge` rejects with SANDBOX_TIMEOUT. Defaults to 30 s. */
+  readonly jobTimeoutMs?: number;
+  /** Limit for the harness to load and report ready. Defaults to 60 s. */
+  readonly startTimeoutMs?: number;
+  /** Limits of the container; `timeoutMs` bounds its whole life (default 30 minutes). */
+  readonly limits?: Partial<Pick<StartSpec, 'timeoutMs' | 'memoryBytes' | 'pids' | 'nanoCpus' | 'tmpfsBytes'>>;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly logger?: Logger;
+}
+
+const DEFAULT_JOB_TIMEOUT_MS = 30_000;
+const DEFAULT_START_TIMEOUT_MS = 60_000;
+const DEFAULT_LIFETIME_MS = 30 * 60 * 1000;
+const OUTPUT_TAIL_BYTES = 8 * 1024;
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+interface Pending {
+  readonly id: string;
+  readonly resolve: (result: ReplayResult) => void;
+  readonly reject: (error: Error) => void;
+}
+
+/**
+ * One hardened container running the replay harness, judging jobs one after another over its
+ * stdin/stdout, so a minimizer pays one container start for hundreds of candidates.
+ */
+export class ResidentHarness {
+  private readonly sourceCache = new Map<string, string>();
+  private buffer = '';
+  private outputTail = '';
+  private pending: Pending | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private failure: Error | undefined;
+  private readyWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
+
+  private constructor(
+    private readonly child: SandboxProcess,
+    private readonly jobTimeoutMs: number,
+    private readonly logger: Logger,
+    /** Where the TypeScript loader came from: the repository's own tsx or tracemend's. */
+    readonly loader: 'repository' | 'tracemend',
+  ) {}
+
+  /** Starts the container and waits until the harness has loaded. */
+  static async start(options: ResidentHarnessOptions): Promise<ResidentHarness> {
+    const logger = options.logger ?? createLogger({ name: 'sandbox-harness' });
+    const loader = await resolveTypeScriptLoader(options.depsDir);
+    const spec: StartSpec = {
+      image: options.image,
+      workDir: options.repoDir,
+      ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }),
+      command: ['node', '--enable-source-maps', '--import', loader.importSpecifier, '/harness/replay.mjs'],
+      env: {},
+      ...DEFAULT_RUN_LIMITS,
+      timeoutMs: DEFAULT_LIFETIME_MS,
+      ...options.limits,
+      ...(options.labels === undefined ? {} : { labels: options.labels }),
+      readOnlyMounts: [{ source: HARNESS_DIR, target: '/harness' }, ...loader.mounts],
+    };
+    const child = await options.driver.start(spec);
+    const harness = new ResidentHarness(child, options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS, logger, loader.source);
+    await harness.waitReady(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    return harness;
+  }
+
+  /** Sends one job and resolves with the harness's result for it; jobs run one at a time, in call order. */
+  judge(job: ReplayJob, options: { timeoutMs?: number } = {}): Promise<ReplayResult> {
+    const run = this.queue.then(() => this.send(job, options.timeoutMs ?? this.jobTimeoutMs));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Closes stdin, lets the harness exit and removes the container. */
+  async close(): Promise<void> {
+    this.failure ??= new TracemendError('INTERNAL', 'the resident harness is closed');
+    this.child.stdin.end();
+    await Promise.race([this.child.exited.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    await this.child.kill();
+  }
+
+  private waitReady(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        void this.child.kill();
+        reject(new TracemendError('SANDBOX_TIMEOUT', `the replay harness did not start within ${timeoutMs} ms: ${this.outputTail.slice(-2_000)}`));
+      }, timeoutMs);
+      this.readyWaiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.child.stdout.setEncoding('utf8');
+      this.child.stdout.on('data', (chunk: string) => this.onStdout(chunk));
+      this.child.stderr.setEncoding('utf8');
+      this.child.stderr.on('data', (chunk: string) => this.keepTail(chunk));
+      this.child.exited.then(
+        ({ exitCode, timedOut, oomKilled }) => this.fail(this.exitError(exitCode, timedOut, oomKilled)),
+        (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
+      );
+    });
+  }
+
+  private exitError(exitCode: number, timedOut: boolean, oomKilled: boolean): TracemendError {
+    if (oomKilled) return new TracemendError('SANDBOX_RESOURCE_LIMIT', 'the replay harness ran out of memory');
+    if (timedOut) return new TracemendError('SANDBOX_TIMEOUT', 'the resident harness container reached its lifetime limit');
+    return new TracemendError('INTERNAL', `the replay harness exited with code ${exitCode}: ${this.outputTail.slice(-2_000).trim()}`, { details: { exitCode } });
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.readyWaiter?.reject(this.failure);
+    this.readyWaiter = undefined;
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(this.failure);
+  }
+
+  private keepTail(text: string): void {
+    this.outputTail = (this.outputTail + text).slice(-OUTPUT_TAIL_BYTES);
+  }
+
+  private onStdout(chunk: string): void {
+    this.buffer += chunk;
+    if (this.buffer.length > MAX_LINE_BYTES) {
+      this.fail(new TracemendError('SANDBOX_RESOURCE_LIMIT', 'the replay harness wrote an oversized line'));
+      void this.child.kill();
+      return;
+    }
+    let newline = this.buffer.indexOf('\n');
+    while (newline >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      this.onLine(line);
+      newline = this.buffer.indexOf('\n');
+    }
+  }
+
+  private onLine(line: string): void {
+    if (!line.startsWith(RESULT_MARKER)) {
+      if (line !== '') this.keepTail(`${line}\n`);
+      return;
+    }
+    let message: z.infer<typeof HarnessMessage>;
+    try {
+      message = HarnessMessage.parse(JSON.parse(line.slice(RESULT_MARKER.length)));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'unreadable harness line');
+      return;
+    }
+    if ('ready' in message) {
+      this.readyWaiter?.resolve();
+      this.readyWaiter = undefined;
+      return;
+    }
+    const pending = this.pending;
+    if (pending === undefined || (message.id !== null && message.id !== pending.id)) {
+      this.logger.warn({ id: message.id }, 'harness result for no pending job');
+      return;
+    }
+    this.pending = undefined;
+    if (message.outcome === 'harness-error') {
+      pending.resolve({ ...message, id: pending.id });
+      return;
+    }
+    pending.resolve(this.withSources(message));
+  }
+
+  /** The harness sends a script's source once per container; later results get it from the cache. */
+  private withSources(result: z.infer<typeof JudgedResult>): ReplayResult {
+    if (result.coverage === undefined) return result;
+    const coverage = result.coverage.map((script) => {
+      if (script.source !== undefined) {
+        this.sourceCache.set(script.url, script.source);
+        return script;
+      }
+      const source = this.sourceCache.get(script.url);
+      return source === undefined ? script : { ...script, source };
+    });
+    return { ...result, coverage };
+  }
+
+  private send(job: ReplayJob, timeoutMs: number): Promise<ReplayResult> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise<ReplayResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new TracemendError('SANDBOX_TIMEOUT', `replay job ${job.id} did not finish within ${timeoutMs} ms; the container was killed`, { details: { jobId: job.id } }));
+        void this.child.kill();
+      }, timeoutMs);
+      this.pending = {
+        id: job.id,
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.child.stdin.write(`${JSON.stringify(job)}\n`);
+    });
+  }
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { parseJestStyleJson, parseTap } from './report';
+
+const TAP = `TAP version 13
+# Subtest: topUsers
+    # Subtest: ranks by score
+    ok 1 - ranks by score
+      ---
+      duration_ms: 10.9
+      ...
+    # Subtest: handles \\# in names
+    not ok 2 - handles \\# in names
+      ---
+      duration_ms: 1.2
+      failureType: 'testCodeFailure'
+      error: "Cannot read properties of null (reading 'sort')"
+      code: 'ERR_TEST_FAILURE'
+      name: 'TypeError'
+      ...
+    # Subtest: later
+    ok 3 - later # SKIP not yet
+      ---
+      ...
+    1..3
+not ok 1 - topUsers
+  ---
+  type: 'suite'
+  ...
+# Subtest: top-level test
+ok 2 - top-level test
+  ---
+  ...
+1..2
+# tests 4
+# pass 2
+# fail 1
+`;
+
+describe('parseTap', () => {
+  it('returns leaf tests named by their suites, with status and failure message', () => {
+    expect(parseTap(TAP)).toEqual([
+      { name: 'topUsers > ranks by score', status: 'passed' },
+      { name: 'topUsers > handles # in names', status: 'failed', message: "TypeError: Cannot read properties of null (reading 'sort')" },
+      { name: 'topUsers > later', status: 'skipped' },
+      { name: 'top-level test', status: 'passed' },
+    ]);
+  });
+
+  it('returns nothing for output without test points', () => {
+    expect(parseTap('node:internal/modules/cjs/loader:1228\n  throw err;\n')).toEqual([]);
+  });
+});
+
+describe('parseJestStyleJson', () => {
+  it('names tests by repo-relative file and full name, and turns a file that failed to load into one failure', () => {
+    const report = {
+      testResults: [
+        {
+          name: '/work/test/users.test.ts',
+          status: 'failed',
+          assertionResults: [
+            { fullName: 'users normalizes', status: 'passed', failureMessages: [] },
+            { fullName: 'users keeps marketing', status: 'failed', failureMessages: ["TypeError: Cannot read properties of undefined (reading 'push')\n    at normalizePreferences\n    at x\n    at y"] },
+            { fullName: 'users later', status: 'pending', failureMessages: [] },
+          ],
+        },
+        { name: '/work/test/broken.test.ts', status: 'failed', message: 'SyntaxError: Unexpected token', assertionResults: [] },
+      ],
+    };
+    expect(parseJestStyleJson(JSON.stringify(report))).toEqual([
+      { name: 'test/users.test.ts > users normalizes', status: 'passed' },
+      {
+        name: 'test/users.test.ts > users keeps marketing',
+        status: 'failed',
+        message: "TypeError: Cannot read properties of undefined (reading 'push')\n    at normalizePreferences\n    at x",
+      },
+      { name: 'test/users.test.ts > users later', status: 'skipped' },
+      { name: 'test/broken.test.ts', status: 'failed', message: 'SyntaxError: Unexpected token' },
+    ]);
+  });
+
+  it('throws on text that is not JSON', () => {
+    expect(() => parseJestStyleJson('not json')).toThrow(SyntaxError);
+  });
+});

@@ -1,0 +1,353 @@
+import { randomUUID } from 'node:crypto';
+import { access, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import {
+  parseContract,
+  Verification,
+  type Candidate,
+  type MinimalRepro,
+  type RepoTarget,
+  type TestRunner,
+} from '@tracemend/contracts';
+import { copyCheckout, grantSandboxAccess, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
+import type { Logger } from '@tracemend/telemetry';
+import { resolveTestCommand, withReporter, type ResolvedCommand } from './command';
+import { bounded, tailLines } from './output';
+import { parseJestStyleJson, parseTap, type TestOutcome } from './report';
+import { countImporters, scoreRisk } from './risk';
+import { applyCandidate, writeRepoFile, type AppliedCandidate } from './workspace';
+
+/** Wall-clock limits of the verifier's sandbox runs. */
+export interface VerifierTimeouts {
+  readonly typecheckMs: number;
+  readonly suiteMs: number;
+  /** The minimal test alone (fails-before, passes-after). */
+  readonly testMs: number;
+}
+
+export const DEFAULT_VERIFIER_TIMEOUTS: VerifierTimeouts = { typecheckMs: 180_000, suiteMs: 300_000, testMs: 120_000 };
+
+export interface VerifyCandidateDeps {
+  readonly driver: SandboxDriver;
+  /** Sandbox image, e.g. `sandboxImageTag()`. */
+  readonly image: string;
+  readonly logger: Logger;
+  /** Host directory under which each verification makes (and removes) its checkout copies. */
+  readonly workRoot: string;
+  readonly timeouts?: Partial<VerifierTimeouts>;
+  /** Sandbox runs at once; defaults to 2. */
+  readonly concurrency?: number;
+}
+
+export interface VerifyCandidateInput {
+  /** A clean checkout of the target at `target.sha` (not modified). */
+  readonly repoDir: string;
+  /** Installed dependencies for the checkout's lockfile, mounted read-only as the copies' node_modules. */
+  readonly depsDir: string;
+  readonly target: RepoTarget;
+  readonly minimal: MinimalRepro;
+  readonly candidate: Candidate;
+}
+
+type CheckStatus = 'passed' | 'failed' | 'skipped';
+interface CheckResult {
+  status: CheckStatus;
+  detail: string;
+  durationMs: number;
+}
+
+/** What one sandboxed test or typecheck run produced. */
+interface TestRun {
+  result?: RunResult;
+  tests?: TestOutcome[];
+  /** Why the run could not start or its report could not be read. */
+  problem?: string;
+  command: string;
+  durationMs: number;
+}
+
+const SANDBOX_ENV = { CI: '1', NO_COLOR: '1', FORCE_COLOR: '0', HOME: '/tmp', TMPDIR: '/tmp', TZ: 'UTC' } as const;
+const RUN_LIMITS = { memoryBytes: 1024 * 1024 * 1024, pids: 512, nanoCpus: 1_000_000_000 } as const;
+const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
+const MAX_SOURCE_FILES = 5_000;
+const MAX_SOURCE_BYTES = 1024 * 1024;
+const NOT_APPLIED = 'not run: the candidate does not apply';
+const FUZZ_DETAIL = 'fuzz variants arrive with a later issue';
+
+function limiter(concurrency: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= concurrency) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+function outputOf(run: TestRun): string {
+  return `${run.result?.stdout ?? ''}\n${run.result?.stderr ?? ''}`;
+}
+
+function failedNames(tests: readonly TestOutcome[]): string[] {
+  return tests.filter((test) => test.status === 'failed').map((test) => test.name);
+}
+
+function describeFailures(tests: readonly TestOutcome[], limit = 5): string {
+  return tests
+    .filter((test) => test.status === 'failed')
+    .slice(0, limit)
+    .map((test) => `✗ ${test.name}${test.message ? `: ${test.message.split('\n')[0] ?? ''}` : ''}`)
+    .join('\n');
+}
+
+function runEnded(run: TestRun): string | undefined {
+  if (run.problem !== undefined) return run.problem;
+  if (run.result?.timedOut) return `timed out (${run.command})`;
+  if (run.result?.oomKilled) return `ran out of memory (${run.command})`;
+  return undefined;
+}
+
+/**
+ * Verifies one candidate against the target at its recorded SHA, each step in a fresh sandbox
+ * container over its own copy of the checkout: the suite on the base (baseline failures), the minimal
+ * test on the base (must fail with the recorded error type), then on the patched copy with the test
+ * added: typecheck (tsc exit 0), the minimal test (must pass) and the suite (no failure beyond the
+ * baseline, no baseline test gone). `verified` needs all four; fuzz variants are reported as skipped.
+ */
+export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCandidateInput): Promise<Verification> {
+  const started = Date.now();
+  const { candidate, minimal, target } = input;
+  const timeouts = { ...DEFAULT_VERIFIER_TIMEOUTS, ...deps.timeouts };
+  const logger = deps.logger.child({ stage: 'verify', candidateId: candidate.id });
+  const jobDir = join(deps.workRoot, `verify-${candidate.id.replace(/[^\w.-]/g, '_').slice(0, 40)}-${randomUUID().slice(0, 8)}`);
+  const limit = limiter(Math.max(1, deps.concurrency ?? 2));
+  await mkdir(jobDir, { recursive: true });
+  try {
+    const baseDir = join(jobDir, 'base');
+    const beforeDir = join(jobDir, 'before');
+    const afterDir = join(jobDir, 'after');
+    await Promise.all([copyCheckout(input.repoDir, baseDir), copyCheckout(input.repoDir, beforeDir), copyCheckout(input.repoDir, afterDir)]);
+    await writeRepoFile(beforeDir, minimal.testFile.path, minimal.testFile.content);
+    await writeRepoFile(afterDir, minimal.testFile.path, minimal.testFile.content);
+    let applied: AppliedCandidate | undefined;
+    let applyError: string | undefined;
+    try {
+      applied = await applyCandidate(afterDir, candidate);
+    } catch (error) {
+      applyError = (error as Error).message;
+    }
+    await Promise.all([grantSandboxAccess(baseDir), grantSandboxAccess(beforeDir), grantSandboxAccess(afterDir)]);
+
+    const runTests = (dir: string, command: readonly string[], runner: TestRunner, label: string, timeoutMs: number) =>
+      limit(() => runTestCommand(deps, input, { dir, command, runner, label, timeoutMs }));
+
+    const baselineRun = runTests(baseDir, target.test.command, target.test.runner, 'baseline', timeouts.suiteMs);
+    const beforeRun = runTests(beforeDir, minimal.testFile.command, minimal.testFile.runner, 'fails-before', timeouts.testMs);
+    const typecheckResult = applied ? limit(() => runTypecheck(deps, input, afterDir, timeouts.typecheckMs)) : undefined;
+    const afterRun = applied ? runTests(afterDir, minimal.testFile.command, minimal.testFile.runner, 'passes-after', timeouts.testMs) : undefined;
+    const suiteRun = applied ? runTests(afterDir, target.test.command, target.test.runner, 'suite', timeouts.suiteMs) : undefined;
+
+    // One Promise.all, so a run that rejects (the engine went away) is never left unobserved.
+    const [baseline, before, typechecked, after, suiteAfter] = await Promise.all([baselineRun, beforeRun, typecheckResult, afterRun, suiteRun]);
+    const failsBefore = judgeFailsBefore(before, minimal.signature.errorType);
+    const skipped: CheckResult = { status: 'skipped', detail: bounded(`${NOT_APPLIED}: ${applyError ?? ''}`), durationMs: 0 };
+    const typecheck = typechecked ?? skipped;
+    const passesAfter = after ? judgePassesAfter(after) : skipped;
+    const suite = suiteAfter ? judgeSuite(baseline, suiteAfter) : { ...skipped, passed: 0, failed: 0, baselineFailures: baselineFailuresOf(baseline) };
+    const fuzz = { status: 'skipped' as const, detail: FUZZ_DETAIL, durationMs: 0, variants: 0, newSignatures: [] };
+
+    for (const [check, result] of Object.entries({ failsBefore, typecheck, passesAfter, suite })) {
+      logger.info({ check, status: result.status, durationMs: result.durationMs }, 'verifier check');
+    }
+    const ordered: [string, CheckResult][] = [
+      ['fails-before', failsBefore],
+      ['typecheck', typecheck],
+      ['passes-after', passesAfter],
+      ['suite', suite],
+    ];
+    const firstFailed = ordered.find(([name, check]) => check.status === 'failed' || (check.status === 'skipped' && name !== 'typecheck'));
+    let verdict: 'verified' | 'rejected' = 'verified';
+    let reason = `fails-before, typecheck, passes-after and suite passed${typecheck.status === 'skipped' ? ' (typecheck skipped: no TypeScript)' : ''}; ${FUZZ_DETAIL}`;
+    if (applyError !== undefined) {
+      verdict = 'rejected';
+      reason = `the candidate does not apply: ${applyError}`;
+    } else if (firstFailed !== undefined) {
+      verdict = 'rejected';
+      reason = `${firstFailed[0]} failed: ${firstFailed[1].detail.split('\n').slice(0, 3).join(' | ')}`;
+    }
+    const risk = applied ? await assessRisk(baseDir, candidate, applied) : undefined;
+    const verification = {
+      schemaVersion: 1,
+      candidateId: candidate.id,
+      verdict,
+      reason: bounded(reason, 1_000),
+      checks: { typecheck, suite, failsBefore, passesAfter, fuzz },
+      ...(risk ? { risk } : {}),
+      durationMs: Date.now() - started,
+    };
+    logger.info({ verdict, durationMs: verification.durationMs, risk: risk?.score }, 'candidate verified');
+    return parseContract(Verification, verification, 'Verification');
+  } finally {
+    await rm(jobDir, { recursive: true, force: true });
+  }
+}
+
+async function runTestCommand(
+  deps: VerifyCandidateDeps,
+  input: VerifyCandidateInput,
+  run: { dir: string; command: readonly string[]; runner: TestRunner; label: string; timeoutMs: number },
+): Promise<TestRun> {
+  const started = Date.now();
+  let resolved: ResolvedCommand;
+  let report: 'tap' | 'json' | 'none';
+  const reportFile = `.tracemend-report-${run.label}.json`;
+  try {
+    ({ command: resolved, report } = await withReporter(
+      await resolveTestCommand(run.command, { repoDir: run.dir, depsDir: input.depsDir }),
+      run.runner,
+      reportFile,
+      input.depsDir,
+    ));
+  } catch (error) {
+    return { problem: `cannot run ${run.command.join(' ')}: ${(error as Error).message}`, command: run.command.join(' '), durationMs: Date.now() - started };
+  }
+  const command = resolved.argv.join(' ');
+  const result = await deps.driver.run({
+    image: deps.image,
+    workDir: run.dir,
+    depsDir: input.depsDir,
+    command: resolved.argv,
+    env: { ...SANDBOX_ENV, ...resolved.env },
+    timeoutMs: run.timeoutMs,
+    ...RUN_LIMITS,
+    labels: { 'tracemend.stage': 'verify', 'tracemend.check': run.label },
+  });
+  const outcome: TestRun = { result, command, durationMs: Date.now() - started };
+  try {
+    if (report === 'tap') outcome.tests = parseTap(result.stdout);
+    else if (report === 'json') outcome.tests = parseJestStyleJson(await readFile(join(run.dir, reportFile), 'utf8'));
+  } catch (error) {
+    if (!result.timedOut && !result.oomKilled && (error as { code?: string }).code !== 'ENOENT') outcome.problem = `unreadable test report: ${(error as Error).message}`;
+  }
+  return outcome;
+}
+
+function judgeFailsBefore(run: TestRun, errorType: string): CheckResult {
+  const ended = runEnded(run);
+  const durationMs = run.durationMs;
+  if (ended !== undefined) return { status: 'failed', detail: bounded(`${ended}\n${tailLines(outputOf(run))}`), durationMs };
+  const failures = run.tests ? describeFailures(run.tests) : '';
+  if (run.result?.exitCode === 0) {
+    return { status: 'failed', detail: bounded(`the minimal test passed on the base commit, so it does not reproduce the failure\n${tailLines(outputOf(run), 8)}`), durationMs };
+  }
+  const output = `${outputOf(run)}\n${failures}`;
+  if (!new RegExp(`\\b${errorType.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(output)) {
+    return { status: 'failed', detail: bounded(`the minimal test failed on the base commit, but not with ${errorType}\n${failures || tailLines(outputOf(run))}`), durationMs };
+  }
+  return { status: 'passed', detail: bounded(`failed on the base commit with ${errorType}, as recorded\n${failures || tailLines(outputOf(run), 8)}`), durationMs };
+}
+
+function judgePassesAfter(run: TestRun): CheckResult {
+  const ended = runEnded(run);
+  const durationMs = run.durationMs;
+  if (ended !== undefined) return { status: 'failed', detail: bounded(`${ended}\n${tailLines(outputOf(run))}`), durationMs };
+  const tests = run.tests ?? [];
+  const passed = tests.filter((test) => test.status === 'passed').length;
+  const failed = failedNames(tests).length;
+  if (run.result?.exitCode !== 0 || failed > 0) {
+    return { status: 'failed', detail: bounded(`the minimal test still fails with the patch (exit ${run.result?.exitCode ?? '?'})\n${describeFailures(tests) || tailLines(outputOf(run))}`), durationMs };
+  }
+  if (run.tests !== undefined && passed === 0) return { status: 'failed', detail: 'the minimal test run reported no passing test', durationMs };
+  return { status: 'passed', detail: run.tests ? `${passed} test${passed === 1 ? '' : 's'} passed with the patch` : 'exit 0 with the patch', durationMs };
+}
+
+function baselineFailuresOf(baseline: TestRun): string[] {
+  return failedNames(baseline.tests ?? []).slice(0, 256).map((name) => bounded(name, 1_024));
+}
+
+function judgeSuite(baseline: TestRun, run: TestRun) {
+  const baselineFailures = baselineFailuresOf(baseline);
+  const tests = run.tests ?? [];
+  const passed = tests.filter((test) => test.status === 'passed').length;
+  const failed = failedNames(tests).length;
+  const result = (status: CheckStatus, detail: string) => ({ status, detail: bounded(detail), durationMs: run.durationMs, passed, failed, baselineFailures });
+  const ended = runEnded(run);
+  if (ended !== undefined) return result('failed', `${ended}\n${tailLines(outputOf(run))}`);
+  const known = new Set(failedNames(baseline.tests ?? []));
+  const newFailures = tests.filter((test) => test.status === 'failed' && !known.has(test.name));
+  const present = new Set(tests.map((test) => test.name));
+  const gone = (baseline.tests ?? []).filter((test) => test.status === 'passed' && !present.has(test.name)).map((test) => test.name);
+  const summary = `${passed} passed, ${failed} failed (${failed - newFailures.length} failing at base too)`;
+  if (newFailures.length > 0) return result('failed', `${summary}; new failures:\n${describeFailures(newFailures)}`);
+  if (gone.length > 0) return result('failed', `${summary}; tests that passed at base did not run: ${gone.slice(0, 5).join(', ')}`);
+  if (run.tests === undefined) {
+    return run.result?.exitCode === 0
+      ? result('passed', 'exit 0 (this runner gives no per-test report)')
+      : result('failed', `exit ${run.result?.exitCode ?? '?'} (this runner gives no per-test report)\n${tailLines(outputOf(run))}`);
+  }
+  if (tests.length === 0) return result('failed', `the suite reported no tests (exit ${run.result?.exitCode ?? '?'})\n${tailLines(outputOf(run))}`);
+  if (run.result?.exitCode !== 0 && failed === 0) return result('failed', `exit ${run.result?.exitCode ?? '?'} without a failing test\n${tailLines(outputOf(run))}`);
+  return result('passed', summary);
+}
+
+async function runTypecheck(deps: VerifyCandidateDeps, input: VerifyCandidateInput, dir: string, timeoutMs: number): Promise<CheckResult> {
+  const started = Date.now();
+  const exists = (path: string) => access(path).then(() => true, () => false);
+  if (!(await exists(join(dir, 'tsconfig.json')))) return { status: 'skipped', detail: 'no tsconfig.json: the repository has no TypeScript to check', durationMs: 0 };
+  if (!(await exists(join(input.depsDir, 'typescript', 'bin', 'tsc')))) return { status: 'skipped', detail: 'typescript is not installed in the repository', durationMs: 0 };
+  const argv = ['node', 'node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'];
+  const result = await deps.driver.run({
+    image: deps.image,
+    workDir: dir,
+    depsDir: input.depsDir,
+    command: argv,
+    env: { ...SANDBOX_ENV },
+    timeoutMs,
+    ...RUN_LIMITS,
+    labels: { 'tracemend.stage': 'verify', 'tracemend.check': 'typecheck' },
+  });
+  const durationMs = Date.now() - started;
+  if (result.timedOut) return { status: 'failed', detail: `tsc timed out after ${timeoutMs} ms`, durationMs };
+  if (result.oomKilled) return { status: 'failed', detail: 'tsc ran out of memory', durationMs };
+  const diagnostics = `${result.stdout}\n${result.stderr}`.split(/\r?\n/).filter((line) => /error TS\d+:/.test(line));
+  if (result.exitCode === 0) return { status: 'passed', detail: 'tsc --noEmit: no errors', durationMs };
+  const count = diagnostics.length;
+  return {
+    status: 'failed',
+    detail: bounded(`tsc --noEmit: ${count} error${count === 1 ? '' : 's'} (exit ${result.exitCode})\n${diagnostics.slice(0, 5).join('\n') || tailLines(`${result.stdout}\n${result.stderr}`)}`),
+    durationMs,
+  };
+}
+
+/** Repository source files by relative path, bounded in count and size; node_modules and dot-directories skipped. */
+export async function readSourceFiles(root: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (relative: string): Promise<void> => {
+    for (const entry of (await readdir(join(root, relative), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (files.size >= MAX_SOURCE_FILES) return;
+      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+      const path = relative === '' ? entry.name : posix.join(relative, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && SOURCE_FILE.test(entry.name) && (await stat(join(root, path))).size <= MAX_SOURCE_BYTES) {
+        files.set(path, await readFile(join(root, path), 'utf8'));
+      }
+    }
+  };
+  await walk('');
+  return files;
+}
+
+async function assessRisk(baseDir: string, candidate: Candidate, applied: AppliedCandidate) {
+  const sources = await readSourceFiles(baseDir);
+  const repoFiles = new Map<string, string>();
+  for (const file of applied.files) {
+    const text = sources.get(file) ?? (await readFile(join(baseDir, file), 'utf8').catch(() => undefined));
+    if (text !== undefined) repoFiles.set(file, text);
+  }
+  return scoreRisk({ candidate, repoFiles, importers: countImporters(sources, applied.files) });
+}
