@@ -1,26 +1,52 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { TASK_QUEUES, incidentWorkflowId, type IncidentOutcome, type RepairIncidentInput } from '@tracemend/contracts';
-import { REPAIR_INCIDENT_WORKFLOW, searchAttributeKeys } from '@tracemend/workflows/client';
+import type { IncidentOutcome } from '@tracemend/contracts';
+import { fixtureAlertPaths, fixtureCatalogYaml, fixtureServiceNames, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
+import { stateDir } from '@tracemend/infra';
 import Docker from 'dockerode';
+import { logOf, logSays, startBackground, waitFor } from './background';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
 import type { CliConfig } from './env';
 import type { CliIo } from './io';
 import { runCommand } from './local-stack';
-import { ensureWorker } from './worker-process';
+import { startWorker } from './worker-process';
 
 /** The Temporal UI page of one workflow. */
 export function workflowUiUrl(config: CliConfig, workflowId: string): string {
   return `${config.temporalUiUrl}/namespaces/${encodeURIComponent(config.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
+// Local-only credentials of the demo stack: the emulator and the gateway listen on loopback.
+const DEMO_GITHUB_TOKEN = 'tracemend-demo-github-token';
+const DEMO_GATEWAY_TOKEN = 'tracemend-demo-gateway-token';
+const GITHUB_PORT = 8790;
+const GATEWAY_PORT = 8787;
+
+async function postAlert(url: string, body: Buffer): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${url}/v1/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${DEMO_GATEWAY_TOKEN}`, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}
+
+function step(io: CliIo, title: string): void {
+  io.out(`\n== ${title}`);
+}
+
 /**
- * Brings the local stack up (Temporal dev server, worker), checks it with doctor and runs one demo
- * incident through the workflow, printing its outcome and where to watch it in the Temporal UI.
+ * The demo: brings up Temporal, the GitHub emulator with the three fixture repositories, the worker
+ * and the gateway; sends the three recorded production alerts; prints each incident's outcome, its
+ * stages, the pull request and the Temporal UI page.
  */
 export async function runDemo(config: CliConfig, root: string, io: CliIo): Promise<number> {
-  io.out('== Temporal dev server');
+  const demoDir = join(stateDir(root), 'demo');
+  await mkdir(demoDir, { recursive: true });
+
+  step(io, 'Temporal dev server');
   const temporal = await runCommand('bash', [join(root, 'infra', 'temporal-dev.sh'), 'start'], { cwd: root, timeoutMs: 120_000 });
   io.out((temporal.stdout + temporal.stderr).trim());
   if (!temporal.ok) {
@@ -28,54 +54,104 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
     return 1;
   }
 
-  io.out('== worker');
-  const worker = await ensureWorker(config, root);
-  io.out(worker.started ? `started (pid ${worker.pid ?? '?'}), log ${worker.log}` : `already polling, log ${worker.log}`);
+  step(io, 'fixture repositories');
+  const repoArgs: string[] = [];
+  for (const name of fixtureServiceNames) {
+    const dir = join(demoDir, 'repos', name);
+    if (!existsSync(join(dir, '.git'))) {
+      const repo = await loadFixtureRepo(name, dir);
+      io.out(`${name}: created at ${repo.sha.slice(0, 12)}`);
+    } else io.out(`${name}: present`);
+    repoArgs.push('--repo', `acme/${name}=${dir}`);
+  }
 
-  io.out('== doctor');
-  const results = await runDoctor({ config, root, docker: new Docker() });
+  step(io, 'GitHub emulator');
+  const emulatorDir = join(root, 'fixtures', 'github-emulator');
+  const emulator = await startBackground(root, {
+    name: 'github-emulator',
+    cwd: emulatorDir,
+    entry: join(emulatorDir, 'src', 'main.ts'),
+    args: ['--data-dir', join(demoDir, 'github'), '--port', String(GITHUB_PORT), '--token', DEMO_GITHUB_TOKEN, ...repoArgs],
+  });
+  // Once listening, the emulator prints one JSON line with its URLs and repositories.
+  await waitFor(emulator, () => logSays(emulator, '{"url":'), 60_000);
+  const announced = (await logOf(emulator)).split('\n').find((line) => line.startsWith('{"url":')) ?? '{}';
+  const github = JSON.parse(announced) as { url: string; webUrl: string; repos: { fullName: string; bareDir: string }[] };
+  io.out(`API ${github.url}, pages ${github.webUrl} (log ${emulator.log})`);
+
+  step(io, 'service catalog');
+  const catalog = join(demoDir, 'tracemend.config.yaml');
+  const cloneUrls = Object.fromEntries(
+    fixtureServiceNames.map((name) => {
+      const repo = github.repos.find((r) => r.fullName === `acme/${name}`);
+      if (repo === undefined) throw new Error(`the emulator did not create acme/${name}`);
+      return [name, repo.bareDir];
+    }),
+  ) as Record<FixtureServiceName, string>;
+  await writeFile(catalog, fixtureCatalogYaml(cloneUrls));
+  io.out(catalog);
+
+  step(io, 'worker');
+  const worker = await startWorker(config, root, { TRACEMEND_CONFIG: catalog, TRACEMEND_GITHUB_API_URL: github.url, TRACEMEND_GITHUB_TOKEN: DEMO_GITHUB_TOKEN });
+  io.out(`running (pid ${worker.pid}), log ${worker.log}`);
+
+  step(io, 'gateway');
+  const gatewayDir = join(root, 'apps', 'gateway');
+  const gatewayUrl = `http://127.0.0.1:${GATEWAY_PORT}`;
+  const gateway = await startBackground(root, {
+    name: 'gateway',
+    cwd: gatewayDir,
+    entry: join(gatewayDir, 'src', 'main.ts'),
+    env: {
+      TRACEMEND_GATEWAY_TOKEN: DEMO_GATEWAY_TOKEN,
+      TRACEMEND_GATEWAY_PORT: String(GATEWAY_PORT),
+      TRACEMEND_TEMPORAL_ADDRESS: config.temporalAddress,
+      TRACEMEND_TEMPORAL_NAMESPACE: config.temporalNamespace,
+    },
+  });
+  await waitFor(gateway, async () => (await fetch(`${gatewayUrl}/healthz`)).ok, 60_000);
+  io.out(`${gatewayUrl}/v1/alerts (pid ${gateway.pid}), log ${gateway.log}`);
+
+  step(io, 'doctor');
+  const results = await runDoctor({ config: { ...config, github: { apiUrl: github.url, token: DEMO_GITHUB_TOKEN } }, root, docker: new Docker() });
   io.out(formatDoctor(results));
   if (!doctorPassed(results)) {
     io.err('doctor found a required part missing; fix it and rerun');
     return 1;
   }
 
-  io.out('== demo incident');
+  step(io, 'incidents');
   const connection = await Connection.connect({ address: config.temporalAddress });
   try {
     const client = new Client({ connection, namespace: config.temporalNamespace });
-    const incidentId = randomUUID().replace(/-/g, '');
-    const receivedAt = new Date().toISOString();
-    const input: RepairIncidentInput = {
-      schemaVersion: 1,
-      incidentId,
-      alert: {
-        schemaVersion: 1,
-        alertId: createHash('sha256').update(`demo:${incidentId}`).digest('hex'),
-        format: 'otlp-traces-json',
-        receivedAt,
-        sizeBytes: 0,
-        serviceHint: 'users-api',
-      },
-      occurrences: 1,
-      policy: { review: 'never' },
-    };
-    const workflowId = incidentWorkflowId(incidentId);
-    const handle = await client.workflow.start(REPAIR_INCIDENT_WORKFLOW, {
-      taskQueue: TASK_QUEUES.workflows,
-      workflowId,
-      args: [input],
-      typedSearchAttributes: [{ key: searchAttributeKeys.service, value: 'users-api' }],
-      staticSummary: 'tracemend demo incident (users-api)',
-    });
-    io.out(`started ${workflowId}\nwatch it: ${workflowUiUrl(config, workflowId)}`);
-    const outcome = (await handle.result()) as IncidentOutcome;
-    io.out(`outcome: ${outcome.outcome}: ${outcome.reason}`);
-    for (const stage of outcome.stages) {
-      io.out(`  ${stage.stage.padEnd(9)} ${stage.status.padEnd(9)} ${String(Math.round(stage.durationMs ?? 0)).padStart(6)} ms  ${stage.summary}`);
+    const submitted: { service: FixtureServiceName; workflowId: string }[] = [];
+    for (const service of fixtureServiceNames) {
+      const paths = fixtureAlertPaths(service);
+      const logs = await postAlert(gatewayUrl, await readFile(paths.logs));
+      const traces = await postAlert(gatewayUrl, await readFile(paths.traces));
+      if (logs.status !== 202 || traces.status !== 202) {
+        io.err(`${service}: the gateway answered ${logs.status}/${traces.status}: ${JSON.stringify(traces.json)}`);
+        return 1;
+      }
+      const workflowId = String(traces.json.workflowId);
+      submitted.push({ service, workflowId });
+      io.out(`${service}: alert accepted (${String(traces.json.status)}), incident ${workflowId}`);
     }
-    io.out(`Temporal UI: ${config.temporalUiUrl} (filter: TracemendService = "users-api")`);
-    return 0;
+    let failures = 0;
+    for (const { service, workflowId } of submitted) {
+      const outcome = (await client.workflow.getHandle(workflowId).result()) as IncidentOutcome;
+      if (outcome.outcome !== 'pr-opened') failures += 1;
+      const total = Math.round((Date.parse(outcome.endedAt) - Date.parse(outcome.startedAt)) / 1000);
+      io.out(`\n${service}: ${outcome.outcome} in ${total} s: ${outcome.reason}`);
+      for (const stage of outcome.stages) {
+        io.out(`  ${stage.stage.padEnd(12)} ${stage.status.padEnd(9)} ${String(Math.round(stage.durationMs ?? 0)).padStart(7)} ms  ${stage.summary}`);
+      }
+      if (outcome.pr) io.out(`  pull request: ${outcome.pr.url} (branch ${outcome.pr.branch})`);
+      if (outcome.risk) io.out(`  risk: ${outcome.risk.score} (${outcome.risk.level})`);
+      io.out(`  Temporal UI: ${workflowUiUrl(config, workflowId)}`);
+    }
+    io.out(`\nTemporal UI: ${config.temporalUiUrl} (filter by TracemendService, TracemendOutcome, ...); pull requests: ${github.webUrl}`);
+    return failures === 0 ? 0 : 1;
   } finally {
     await connection.close();
   }

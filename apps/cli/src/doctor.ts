@@ -186,7 +186,7 @@ async function checkGitHub(config: CliConfig, timeoutMs: number): Promise<CheckR
   const { apiUrl, token } = config.github;
   const fix = 'check TRACEMEND_GITHUB_API_URL and TRACEMEND_GITHUB_TOKEN';
   if (token === undefined) return { name: 'github target', status: 'fail', required: true, detail: `${apiUrl} configured without a token`, fix };
-  const answer = await probe(apiUrl.replace(/\/+$/, '') + '/rate_limit', { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json' }, timeoutMs);
+  const answer = await probe(apiUrl.replace(/\/+$/, '') + '/user', { authorization: `Bearer ${token}`, accept: 'application/vnd.github+json' }, timeoutMs);
   if ('error' in answer) return { name: 'github target', status: 'fail', required: true, detail: `${apiUrl} unreachable: ${answer.error}`, fix };
   if (answer.status >= 400) return { name: 'github target', status: 'fail', required: true, detail: `${apiUrl} answered ${answer.status}`, fix };
   return { name: 'github target', status: 'ok', required: true, detail: `${apiUrl} (token accepted)` };

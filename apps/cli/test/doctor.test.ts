@@ -127,7 +127,7 @@ describe('tracemend doctor', () => {
       expect(check(good, 'github target')).toMatchObject({ status: 'ok', detail: `${github.url} (token accepted)` });
       const bad = await runDoctor({ config: { ...config, github: { apiUrl: github.url, token: 'bad' } }, root, docker });
       expect(check(bad, 'github target')).toMatchObject({ status: 'fail', detail: `${github.url} answered 401` });
-      expect(github.paths).toContain('/rate_limit');
+      expect(github.paths).toContain('/user');
     } finally {
       github.server.close();
     }

@@ -21,6 +21,11 @@ const WorkerEnv = z.object({
   /** The tokenization key (at least 32 bytes) and its id; unset = a key generated once under the state folder. */
   TRACEMEND_TOKEN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   TRACEMEND_TOKEN_KEY_ID: z.string().min(1).max(64).optional(),
+  /** The sandbox image; default tracemend/sandbox-node:<this Node version>, built offline by the bootstrap. */
+  TRACEMEND_SANDBOX_IMAGE: z.string().min(1).optional(),
+  /** The GitHub API the PR bot writes to (a GitHub Enterprise base URL, api.github.com or the emulator). */
+  TRACEMEND_GITHUB_API_URL: z.string().url().optional(),
+  TRACEMEND_GITHUB_TOKEN: z.string().min(1).optional(),
 });
 
 export interface WorkerConfig {
@@ -33,6 +38,8 @@ export interface WorkerConfig {
   stateDir: string;
   catalogFile: string;
   tokenKey: { id: string; secret: string } | undefined;
+  sandboxImage: string | undefined;
+  github: { apiUrl: string; token: string | undefined } | undefined;
 }
 
 /** Reads and validates the worker's environment; a bad value fails with the variable's name. */
@@ -56,5 +63,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     stateDir: env.TRACEMEND_STATE_DIR ?? stateDir(),
     catalogFile: env.TRACEMEND_CONFIG ?? join(findWorkspaceRoot(), 'tracemend.config.yaml'),
     tokenKey: env.TRACEMEND_TOKEN_KEY ? { id: env.TRACEMEND_TOKEN_KEY_ID ?? 'env', secret: env.TRACEMEND_TOKEN_KEY } : undefined,
+    sandboxImage: env.TRACEMEND_SANDBOX_IMAGE,
+    github: env.TRACEMEND_GITHUB_API_URL ? { apiUrl: env.TRACEMEND_GITHUB_API_URL, token: env.TRACEMEND_GITHUB_TOKEN } : undefined,
   };
 }

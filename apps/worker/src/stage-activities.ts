@@ -46,6 +46,28 @@ function currentActivity(): { workflowId?: string; attempt?: number } {
   }
 }
 
+/** How often a running stage tells Temporal it is alive; well inside the shortest heartbeat timeout. */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+
+/**
+ * Heartbeats while `work` runs, so long sandbox stages are not timed out while they make progress
+ * (outside an activity, e.g. in unit tests, it only runs `work`).
+ */
+async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+  let context: Context | undefined;
+  try {
+    context = Context.current();
+  } catch {
+    return work();
+  }
+  const beat = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
 /**
  * Wraps stage implementations as Temporal activities. Stages not given are registered as absent:
  * they fail with STAGE_NOT_BUILT instead of pretending to work.
@@ -61,7 +83,7 @@ export function wrapStageActivities(stages: Partial<StageActivities>, logger: Lo
       try {
         const input = parseContract(contract.input, rawInput, `${name} input`) as { incidentId: string };
         log = bindIncidentContext(log, { incidentId: input.incidentId, stage: name });
-        const output = parseContract(contract.output, await implementation(input), `${name} output`);
+        const output = parseContract(contract.output, await withHeartbeat(() => implementation(input)), `${name} output`);
         log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'stage succeeded');
         return output;
       } catch (error) {

@@ -40,7 +40,7 @@ describe('the stages the worker builds', () => {
     );
     const config = { ...loadWorkerConfig({}), stateDir: dir, catalogFile: catalog };
     const stages = await buildStages(config, logger);
-    expect(Object.keys(stages).sort()).toEqual(['gate', 'ingest', 'triage']);
+    expect(Object.keys(stages).sort()).toEqual(['gate', 'ingest', 'localize', 'minimize', 'openPullRequest', 'repair', 'reproduce', 'triage', 'verify']);
 
     const store = createEvidenceStore(join(dir, 'evidence'));
     const raw = await readFile(fixtureAlertPaths('users-api').traces);

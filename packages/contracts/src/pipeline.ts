@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DownstreamCall, Entry, RuntimeEnvironment } from './envelope';
+import { DownstreamCall, Entry, RuntimeEnvironment, Timing } from './envelope';
 import { boundedString, GitSha, HexId, Identifier, LIMITS, SchemaVersion } from './primitives';
 
 /** A test runner tracemend can emit tests for. */
@@ -66,6 +66,8 @@ export const MinimalRepro = z.object({
   entry: Entry,
   environment: RuntimeEnvironment,
   downstream: z.array(DownstreamCall).max(LIMITS.downstream),
+  /** The recorded time the replay freezes the clock at (and its random seed). */
+  timing: Timing.optional(),
   signature: FailureSignature,
   testsRun: z.number().int().nonnegative(),
   cacheHits: z.number().int().nonnegative(),

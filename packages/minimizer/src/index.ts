@@ -8,3 +8,7 @@ export { formatPath, getAt, minimizeJson, minimizeRecord, pathsAtDepth, setAt } 
 export type { JsonPath, MinimizeJsonOptions, MinimizeJsonResult, MinimizeOptions } from './hierarchical';
 export { emitRegressionTest } from './test-emitter';
 export type { EmitTestInput } from './test-emitter';
+export { createMinimizerActivities, entryInput, stillFails } from './activities';
+export type { MinimizerDeps } from './activities';
+export { collectSpectrumRuns, neighbours } from './spectrum-runs';
+export type { SpectrumRun, SpectrumRuns } from './spectrum-runs';

@@ -57,6 +57,7 @@ describe('detect: hard negatives', () => {
     ['a UUID', 'request 6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b failed'],
     ['a git SHA', 'deployed 4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3'],
     ['a SHA-256 hash', 'sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08'],
+    ['a key=hex pair', '<!-- tracemend fingerprint=0ac7f00aaaba9670432c36c267ea36bf -->'],
     ['version strings', 'node 20.20.2, vitest 4.1.12, semver 1.2.3-beta.4+build.5'],
     ['ISO timestamps', 'at 2026-11-20T11:03:44.981Z and 2026-11-20T12:03:44+01:00'],
     ['an epoch in ms', 'ts=1763636624981'],

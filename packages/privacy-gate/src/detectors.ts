@@ -85,7 +85,7 @@ function findCards(text: string): { start: number; end: number }[] {
 const IPV4 = /(?<![\w.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?![\w]|\.\d)/g;
 
 /** Addresses that are never personal: loopback, unspecified, broadcast and the documentation ranges. */
-function isNonPersonalIpv4(address: string): boolean {
+export function isNonPersonalIpv4(address: string): boolean {
   return (
     address.startsWith('127.') ||
     address === '0.0.0.0' ||
@@ -107,7 +107,8 @@ export function shannonEntropy(text: string): number {
 }
 
 // `/` is left out so URL paths split into words; a secret containing `/` is still caught piecewise.
-const ENTROPY_CANDIDATE = /[A-Za-z0-9+=_-]{20,}/g;
+// Base64 padding may end a run; an `=` inside one separates `key=value` (`fingerprint=<hex>` is two words).
+const ENTROPY_CANDIDATE = /[A-Za-z0-9+_-]{20,}={0,2}/g;
 
 /** True for strings that look random but are not secrets: hex ids and hashes, UUIDs, emitted tokens. */
 function isStopListed(candidate: string): boolean {

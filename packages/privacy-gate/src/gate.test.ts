@@ -154,6 +154,16 @@ describe('gateEnvelope on users-api', () => {
     const findings = scanForLeaks('Summary: signup by Mara Lindqvist failed', { knownRawValueHashes: known });
     expect(findings).toEqual([{ detector: 'known-raw-value', offset: 19, length: 14 }]);
   });
+
+  it('leaves out of those hashes what it releases elsewhere and what only default deny dropped', async () => {
+    const fixture = usersApiCase();
+    const { gated, rawValueHashes } = await gateEnvelopeDetailed({ envelope: fixture.envelope, contract: await contractFor('users-api'), key: KEY, audit });
+    const released = JSON.stringify(gated.envelope);
+    const known = new Set(rawValueHashes);
+    // Every hash stands for a value the gated envelope does not carry anywhere.
+    expect(known.has(hashRawValue('application/json'))).toBe(!released.includes('"application/json"'));
+    expect([...known].length).toBeGreaterThan(0);
+  });
 });
 
 describe('gateEnvelope on leaderboard', () => {

@@ -12,7 +12,7 @@ import {
 } from '@tracemend/contracts';
 import type { AuditEntry, AuditLog, DetectorHit } from './audit';
 import { compileContract, DataContract, type CompiledField } from './contract';
-import { isSecretKeyName, redactText } from './detectors';
+import { isNonPersonalIpv4, isSecretKeyName, redactText } from './detectors';
 import { hashRawValue } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
 import { createTokenizer, type TokenKey, type Tokenizer, type TokenType } from './tokenize';
@@ -57,7 +57,8 @@ class Report {
   }
 
   raw(value: unknown): void {
-    if (typeof value === 'string' && value.length >= 4) this.rawValues.add(value);
+    // Loopback and documentation addresses identify nobody; generated code (tests, replays) uses them.
+    if (typeof value === 'string' && value.length >= 4 && !isNonPersonalIpv4(value)) this.rawValues.add(value);
   }
 }
 
@@ -172,7 +173,8 @@ class Gate {
     if (compiled === undefined) {
       this.report.droppedUnknown.add(shown);
       this.report.decide({ path: shown, action: 'drop', sensitivity: 'secret', basis: 'default-deny' });
-      this.report.raw(value);
+      // Not a known raw value for the egress guard: an unclassified field can hold anything, down to
+      // "application/json" or a loopback address that generated code repeats; detectors still scan egress.
       return undefined;
     }
     const { action, sensitivity, type } = compiled.field;
@@ -389,7 +391,16 @@ export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult
   );
   const audit = await input.audit.append({ ...entry, outcome: 'released' });
   const gated = parseContract(GatedEnvelope, { schemaVersion: 1, envelope: gatedEnvelope.data, privacy: privacy(audit) }, 'GatedEnvelope');
-  return { gated, rawValueHashes: [...new Set([...report.rawValues].map(hashRawValue))].sort() };
+  // A value the gate releases somewhere (an allowed header, a route) is no secret elsewhere.
+  const released = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (typeof value === 'string') released.add(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (value !== null && typeof value === 'object') Object.values(value).forEach(collect);
+  };
+  collect(gated.envelope);
+  const removed = [...report.rawValues].filter((value) => !released.has(value));
+  return { gated, rawValueHashes: [...new Set(removed.map(hashRawValue))].sort() };
 }
 
 /**

@@ -10,3 +10,5 @@ export { TEMPLATE_NAMES } from './templates';
 export type { TemplateName } from './templates';
 export type { FunctionRegion } from './regions';
 export { unifiedDiff } from './text';
+export { createRepairActivities } from './activities';
+export type { RepairDeps } from './activities';

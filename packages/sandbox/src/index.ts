@@ -26,3 +26,5 @@ export {
 export type { ReproduceOptions } from './reproduce';
 export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
+export { createSandboxActivities, createWorkspace, harnessStarter } from './activities';
+export type { PreparedTarget, SandboxStageDeps, Workspace } from './activities';

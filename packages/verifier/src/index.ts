@@ -19,3 +19,5 @@ export { parseTap, parseJestStyleJson } from './report';
 export type { TestOutcome } from './report';
 export { applyCandidate, assertRepoPath, diffPaths } from './workspace';
 export type { AppliedCandidate } from './workspace';
+export { createVerifierActivities } from './activities';
+export type { VerifierDeps } from './activities';

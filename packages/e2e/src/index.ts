@@ -1,0 +1,2 @@
+export { postAlert, startStack } from './stack';
+export type { Stack } from './stack';

@@ -1,0 +1,104 @@
+// The whole pipeline in one process, over real parts: for the end-to-end tests and the benchmark.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { fixtureCatalogYaml, fixtureServiceNames, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
+import { createGateway, type Gateway } from '@tracemend/gateway';
+import { startGitHubEmulator, type GitHubEmulator } from '@tracemend/github-emulator';
+import { createEvidenceStore } from '@tracemend/ingest';
+import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
+import { buildStages, bundleWorkflows, createWorkers, loadWorkerConfig, runWorkers } from '@tracemend/worker';
+
+export interface Stack {
+  dir: string;
+  stateDir: string;
+  client: Client;
+  emulator: GitHubEmulator;
+  gatewayUrl: string;
+  token: string;
+  githubToken: string;
+  repos: Record<FixtureServiceName, { dir: string; sha: string }>;
+  /** Every log line the worker, the stages and the gateway wrote. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export async function startStack(temporalAddress: string): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'tracemend-e2e-'));
+  const stateDir = join(dir, 'state');
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      callback();
+    },
+  });
+  const logger = createLogger({ name: 'e2e', level: 'info', destination: sink });
+  Runtime.install({ logger: createTemporalLogger(logger) });
+
+  const githubToken = 'e2e-github-token';
+  const emulator = await startGitHubEmulator({ dataDir: join(dir, 'github'), token: githubToken });
+  const repos = {} as Stack['repos'];
+  const cloneUrls = {} as Record<FixtureServiceName, string>;
+  for (const name of fixtureServiceNames) {
+    const repo = await loadFixtureRepo(name, join(dir, 'repos', name));
+    const created = await emulator.createRepository('acme', name, { fromDir: repo.dir });
+    repos[name] = { dir: repo.dir, sha: repo.sha };
+    cloneUrls[name] = created.bareDir;
+  }
+  const catalogFile = join(dir, 'tracemend.config.yaml');
+  await writeFile(catalogFile, fixtureCatalogYaml(cloneUrls));
+
+  const config = { ...loadWorkerConfig({}), stateDir, catalogFile, github: { apiUrl: emulator.url, token: githubToken } };
+  const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+  const workers: Worker[] = await createWorkers({
+    connection: workerConnection,
+    namespace: 'default',
+    stages: await buildStages(config, logger),
+    logger,
+    workflowBundle: await bundleWorkflows(logger),
+    sandboxConcurrency: 2,
+    llmActivitiesPerSecond: 10,
+  });
+  const running = runWorkers(workers);
+
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const token = 'e2e-gateway-token-0123456789';
+  const gateway: Gateway = createGateway({ store: createEvidenceStore(join(stateDir, 'evidence')), client, namespace: 'default', token, logger });
+  await gateway.listen(0);
+
+  return {
+    dir,
+    stateDir,
+    client,
+    emulator,
+    gatewayUrl: gateway.url,
+    token,
+    githubToken,
+    repos,
+    logs,
+    async close() {
+      await gateway.close();
+      for (const worker of workers) worker.shutdown();
+      await running;
+      await workerConnection.close();
+      await connection.close();
+      await emulator.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Posts one alert body to the gateway. */
+export async function postAlert(stack: Stack, body: Uint8Array): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${stack.gatewayUrl}/v1/alerts`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+}

@@ -1,0 +1,203 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Octokit } from '@octokit/rest';
+import type { IncidentOutcome } from '@tracemend/contracts';
+import { FIXTURE_BUGS, FIXTURE_CATALOG, fixtureAlertPaths, fixtureServiceNames, type FixtureServiceName } from '@tracemend/fixture-kit';
+import { installDependencies } from '@tracemend/sandbox';
+import type {} from '@tracemend/testing/temporal-global-setup';
+import { statusQuery } from '@tracemend/workflows/client';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { postAlert, startStack, type Stack } from '../src/stack';
+
+const exec = promisify(execFile);
+let stack: Stack;
+const outcomes = new Map<FixtureServiceName, IncidentOutcome>();
+
+beforeAll(async () => {
+  stack = await startStack(inject('temporalAddress'));
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+/**
+ * Raw personal values and secrets of an alert: emails, phone numbers and secret-looking tokens
+ * anywhere in it, and the names and addresses in its recorded input (the `tracemend.input.*` JSON).
+ */
+function rawValuesOf(alert: string): string[] {
+  const values = new Set<string>();
+  for (const match of alert.matchAll(/[\w.+-]+@[\w-]+\.[\w.-]+/g)) values.add(match[0]);
+  for (const match of alert.matchAll(/\+\d{8,15}/g)) values.add(match[0]);
+  for (const match of alert.matchAll(/\b(?:sk|pk|rk)_live_[A-Za-z0-9]+|\btok_[A-Za-z0-9]{12,}|\bpm_[A-Za-z0-9]{8,}/g)) values.add(match[0]);
+  const walk = (value: unknown, key: string): void => {
+    if (typeof value === 'string') {
+      if (/^(?:name|displayName|fullName|full_name|street|line1|city)$/i.test(key)) values.add(value);
+    } else if (Array.isArray(value)) value.forEach((item) => walk(item, key));
+    else if (value !== null && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, k);
+  };
+  for (const match of alert.matchAll(/"key":\s*"tracemend\.input\.(?:body|args|payload)",\s*"value":\s*\{\s*"stringValue":\s*("(?:[^"\\]|\\.)*")/g)) {
+    walk(JSON.parse(JSON.parse(match[1] ?? '""') as string), '');
+  }
+  for (const match of alert.matchAll(/"key":\s*"user\.(?:full_name|email)",\s*"value":\s*\{\s*"stringValue":\s*"([^"]+)"/g)) values.add(match[1] ?? '');
+  return [...values].filter((value) => value.length >= 4);
+}
+
+async function git(dir: string, ...args: string[]): Promise<string> {
+  return (await exec('git', ['-C', dir, ...args])).stdout.trim();
+}
+
+/** Runs a test command of the fixture's own runner on the host, in `dir`. */
+async function runTests(dir: string, command: readonly string[]): Promise<{ ok: boolean; output: string }> {
+  const [program, ...args] = command;
+  const argv =
+    program === 'npx'
+      ? ['node', join('node_modules', args[0] === 'vitest' ? 'vitest/vitest.mjs' : `${args[0] ?? ''}/bin/${args[0] ?? ''}`), ...args.slice(1)]
+      : program === 'npm'
+        ? ['npm', ...args]
+        : [program ?? 'node', ...args];
+  try {
+    const { stdout, stderr } = await exec(argv[0] ?? 'node', argv.slice(1), { cwd: dir, env: { ...process.env, CI: '1' }, maxBuffer: 16 * 1024 * 1024 });
+    return { ok: true, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string };
+    return { ok: false, output: (failed.stdout ?? '') + (failed.stderr ?? '') };
+  }
+}
+
+/** The line range of a named function in a TypeScript source. */
+function functionLines(source: string, name: string): { start: number; end: number } | undefined {
+  const file = ts.createSourceFile('f.ts', source, ts.ScriptTarget.Latest, true);
+  let found: { start: number; end: number } | undefined;
+  const visit = (node: ts.Node): void => {
+    const named =
+      (ts.isFunctionDeclaration(node) || ts.isMethodDeclaration(node)) && node.name?.getText() === name
+        ? node
+        : ts.isVariableDeclaration(node) && node.name.getText() === name && node.initializer && (ts.isArrowFunction(node.initializer) || ts.isFunctionExpression(node.initializer))
+          ? node
+          : undefined;
+    if (named) {
+      found = { start: file.getLineAndCharacterOfPosition(named.getStart()).line + 1, end: file.getLineAndCharacterOfPosition(named.getEnd()).line + 1 };
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return found;
+}
+
+describe('three production incidents, alert to pull request', () => {
+  it('turns each recorded alert into a verified pull request', async () => {
+    const ids: [FixtureServiceName, string][] = [];
+    for (const service of fixtureServiceNames) {
+      const paths = fixtureAlertPaths(service);
+      expect((await postAlert(stack, await readFile(paths.logs))).status).toBe(202);
+      const accepted = await postAlert(stack, await readFile(paths.traces));
+      expect(accepted.status).toBe(202);
+      ids.push([service, String(accepted.json.workflowId)]);
+    }
+    for (const [service, workflowId] of ids) {
+      const outcome = (await stack.client.workflow.getHandle(workflowId).result()) as IncidentOutcome;
+      outcomes.set(service, outcome);
+      expect(outcome.outcome, `${service}: ${outcome.reason}`).toBe('pr-opened');
+      expect(outcome.pr?.url).toContain(`/acme/${service}/pull/`);
+    }
+  });
+
+  it.each(fixtureServiceNames)('%s: the test fails on the recorded commit and passes on the PR head; the suite passes; the patch stays in the suspect function', async (service) => {
+    const outcome = outcomes.get(service);
+    expect(outcome?.pr, 'the incident opened no pull request').toBeDefined();
+    const pr = outcome!.pr!;
+    const checkout = join(stack.dir, 'verify', service);
+    await exec('git', ['clone', '--quiet', stack.emulator.repoDir('acme', service), checkout]);
+    await git(checkout, 'fetch', '--quiet', 'origin', `${pr.branch}:pr`);
+    const deps = await installDependencies({ repoDir: checkout, cacheRoot: join(stack.stateDir, 'workspace', 'deps') });
+    await symlink(deps.depsDir, join(checkout, 'node_modules'));
+
+    const base = stack.repos[service].sha;
+    expect(await git(checkout, 'rev-parse', 'pr~2')).toBe(base);
+    const added = (await git(checkout, 'diff', '--name-only', 'pr~2', 'pr~1')).split('\n');
+    expect(added).toHaveLength(1);
+    const testPath = added[0] ?? '';
+    expect(testPath).toMatch(/^test\/tracemend-[0-9a-f]{8}\.test\.ts$/);
+    const testFile = await git(checkout, 'show', `pr:${testPath}`);
+    const command = [...FIXTURE_CATALOG[service].command.filter((part) => part !== 'test'), testPath];
+    const single = service === 'leaderboard' ? ['node', '--import', 'tsx', '--test', testPath] : ['npx', 'vitest', 'run', testPath];
+
+    await git(checkout, 'checkout', '--quiet', base);
+    await writeFile(join(checkout, testPath), testFile);
+    const before = await runTests(checkout, single);
+    expect(before.ok, `the new test passed on the recorded commit:\n${before.output}`).toBe(false);
+    expect(before.output).toMatch(/TypeError|500/);
+
+    await git(checkout, 'checkout', '--quiet', '--force', 'pr');
+    const after = await runTests(checkout, single);
+    expect(after.ok, after.output).toBe(true);
+    const suite = await runTests(checkout, FIXTURE_CATALOG[service].command);
+    expect(suite.ok, suite.output).toBe(true);
+    expect(command.length).toBeGreaterThan(0);
+
+    const bug = FIXTURE_BUGS[service];
+    const patchFiles = (await git(checkout, 'diff', '--name-only', 'pr~1', 'pr')).split('\n');
+    expect(patchFiles).toEqual([bug.file]);
+    const range = functionLines(await git(checkout, 'show', `${base}:${bug.file}`), bug.function);
+    expect(range, `${bug.function} not found in ${bug.file}`).toBeDefined();
+    const hunks = (await git(checkout, 'diff', '-U0', 'pr~1', 'pr', '--', bug.file)).matchAll(/^@@ -(\d+)(?:,(\d+))? /gm);
+    for (const hunk of hunks) {
+      const start = Number(hunk[1]);
+      const count = hunk[2] === undefined ? 1 : Number(hunk[2]);
+      expect(start).toBeGreaterThanOrEqual(range!.start);
+      expect(start + Math.max(count, 1) - 1).toBeLessThanOrEqual(range!.end);
+    }
+  });
+
+  it('lets no raw personal value or secret of the alerts reach a pull request, a log line or the workflow history', async () => {
+    const octokit = new Octokit({ baseUrl: stack.emulator.url, auth: stack.githubToken });
+    for (const service of fixtureServiceNames) {
+      const paths = fixtureAlertPaths(service);
+      const raw = rawValuesOf(await readFile(paths.traces, 'utf8'));
+      expect(raw.length, `${service}: the alert carries no raw values to look for`).toBeGreaterThanOrEqual(2);
+      expect(raw.some((value) => /^[A-Z][a-z]+ [A-Z][a-z]+$/.test(value)), `${service}: no personal name found in the alert`).toBe(true);
+      const outcome = outcomes.get(service);
+      const number = outcome?.pr?.number ?? 0;
+      const { data: pull } = await octokit.pulls.get({ owner: 'acme', repo: service, pull_number: number });
+      const { data: commits } = await octokit.pulls.listCommits({ owner: 'acme', repo: service, pull_number: number });
+      const { data: files } = await octokit.pulls.listFiles({ owner: 'acme', repo: service, pull_number: number });
+      const { data: comments } = await octokit.issues.listComments({ owner: 'acme', repo: service, issue_number: number });
+      const history = JSON.stringify(await stack.client.workflow.getHandle(outcome?.workflowId ?? '').fetchHistory());
+      const decoded = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1] ?? '', 'base64').toString('utf8')).join('\n');
+      const places: [string, string][] = [
+        ['the pull request', [pull.title, pull.body ?? '', ...commits.map((c) => c.commit.message), ...files.map((f) => f.patch ?? ''), ...comments.map((c) => c.body ?? '')].join('\n')],
+        ['the logs', stack.logs.join('\n')],
+        ['the workflow history', `${history}\n${decoded}`],
+      ];
+      for (const value of raw) {
+        for (const [where, text] of places) expect(text.includes(value), `${service}: "${value.slice(0, 3)}…" found in ${where}`).toBe(false);
+      }
+    }
+  });
+
+  it('attaches ten copies of one alert to one workflow with occurrences = 10', async () => {
+    const body = await readFile(fixtureAlertPaths('leaderboard').traces);
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await postAlert(stack, body));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(202));
+    const workflowIds = new Set(answers.map((a) => String(a.json.workflowId)));
+    expect(workflowIds.size).toBe(1);
+    expect(answers.filter((a) => a.json.status === 'started')).toHaveLength(1);
+    const handle = stack.client.workflow.getHandle([...workflowIds][0] ?? '');
+    const status = await handle.query(statusQuery);
+    expect(status.occurrences).toBe(10);
+    const outcome = (await handle.result()) as IncidentOutcome;
+    expect(outcome.occurrences).toBe(10);
+    expect(outcome.outcome).toBe('pr-opened');
+    expect(outcome.pr?.number).toBe(outcomes.get('leaderboard')?.pr?.number);
+  });
+
+  it('leaves no sandbox container behind', async () => {
+    const { stdout } = await exec('docker', ['ps', '-a', '--filter', 'label=tracemend.sandbox=1', '--format', '{{.ID}}']);
+    expect(stdout.trim()).toBe('');
+    expect(await readdir(stack.stateDir)).toEqual(expect.arrayContaining(['evidence', 'workspace', 'audit']));
+  });
+});

@@ -1,0 +1,96 @@
+import { TracemendError, type Entry, type FailureSignature, type MinimalRepro, type MinimizeInput } from '@tracemend/contracts';
+import { mismatchReason, replayJobFromEnvelope, type PreparedTarget, type ReplayJob, type ResidentHarness, type Workspace } from '@tracemend/sandbox';
+import type { Logger } from '@tracemend/telemetry';
+import type { JsonValue } from './canonical';
+import { ddmin } from './ddmin';
+import { minimizeJson, minimizeRecord } from './hierarchical';
+import { emitRegressionTest } from './test-emitter';
+
+export interface MinimizerDeps {
+  workspace: Workspace;
+  startHarness(prepared: PreparedTarget, incidentId: string): Promise<ResidentHarness>;
+  logger: Logger;
+  /** Most candidates judged per incident (default 400). */
+  maxTests?: number;
+}
+
+/** The part of an entry the minimizer shrinks, and how to put a smaller one back. */
+export function entryInput(entry: Entry): { value: JsonValue; with(value: JsonValue): Entry } {
+  switch (entry.kind) {
+    case 'http':
+      return { value: entry.body ?? null, with: (body) => ({ ...entry, body: body as typeof entry.body }) };
+    case 'function':
+      return { value: entry.args, with: (args) => ({ ...entry, args: Array.isArray(args) ? args : [] }) };
+    case 'message':
+      return { value: entry.payload, with: (payload) => ({ ...entry, payload }) };
+  }
+}
+
+/** Whether one replay of `job` still shows the expected signature. */
+export function stillFails(harness: ResidentHarness, expected: FailureSignature): (job: ReplayJob) => Promise<boolean> {
+  let n = 0;
+  return async (job) => mismatchReason(await harness.judge({ ...job, id: `candidate-${++n}` }), expected) === undefined;
+}
+
+/**
+ * The minimize stage: hierarchical ddmin over the entry's input, then the feature flags, the env
+ * and the recorded downstream calls, every candidate judged by signature in one resident sandbox;
+ * then a regression test in the repository's own runner.
+ */
+export function createMinimizerActivities(deps: MinimizerDeps) {
+  return {
+    minimize: async (input: MinimizeInput): Promise<MinimalRepro> => {
+      const budget = deps.maxTests ?? 400;
+      const prepared = await deps.workspace.prepare(input.target);
+      const harness = await deps.startHarness(prepared, input.incidentId);
+      try {
+        const envelope = input.gated.envelope;
+        const expected = input.reproduction.expected;
+        const fails = stillFails(harness, expected);
+        let job = replayJobFromEnvelope(envelope, { id: 'recorded', ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}) });
+        if (!(await fails(job))) {
+          throw new TracemendError('MINIMIZATION_FAILED', 'the recorded input no longer shows the failure signature in the sandbox');
+        }
+        const part = entryInput(job.entry);
+        const onInput = await minimizeJson(part.value, (value) => fails({ ...job, entry: part.with(value) }), { maxTests: budget });
+        job = { ...job, entry: part.with(onInput.minimal) };
+        const onFlags = await minimizeRecord(job.environment.featureFlags as Record<string, JsonValue>, (featureFlags) =>
+          fails({ ...job, environment: { ...job.environment, featureFlags: featureFlags as Record<string, boolean | string | number> } }),
+        );
+        job = { ...job, environment: { ...job.environment, featureFlags: onFlags.minimal as Record<string, boolean | string | number> } };
+        const onEnv = await minimizeRecord(job.environment.env as Record<string, JsonValue>, (env) =>
+          fails({ ...job, environment: { ...job.environment, env: env as Record<string, string> } }),
+        );
+        job = { ...job, environment: { ...job.environment, env: onEnv.minimal as Record<string, string> } };
+        const onCalls = await ddmin([...job.downstream], (downstream) => fails({ ...job, downstream }));
+        job = { ...job, downstream: onCalls.result };
+
+        const testsRun = 1 + onInput.tests + onFlags.tests + onEnv.tests + onCalls.tests;
+        const cacheHits = onInput.cacheHits + onFlags.cacheHits + onEnv.cacheHits + onCalls.cacheHits;
+        deps.logger.info({ testsRun, cacheHits, steps: onInput.steps.length + onFlags.steps.length + onEnv.steps.length }, 'input minimized');
+        const environment = { ...envelope.environment, featureFlags: job.environment.featureFlags, env: job.environment.env };
+        return {
+          schemaVersion: 1,
+          entry: job.entry,
+          environment,
+          downstream: [...job.downstream],
+          timing: envelope.timing,
+          signature: expected,
+          testsRun,
+          cacheHits,
+          testFile: emitRegressionTest({
+            entry: job.entry,
+            environment,
+            downstream: job.downstream,
+            signature: expected,
+            fingerprint: envelope.identity.fingerprint,
+            runner: input.target.test.runner,
+            ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
+          }),
+        };
+      } finally {
+        await harness.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LIMITS, type CandidateSet, type RepairInput, type RepoTarget } from '@tracemend/contracts';
+import type { Logger } from '@tracemend/telemetry';
+import { generateTemplateCandidates } from './generate';
+
+export interface RepairDeps {
+  /** The checkout of a target's commit (the worker's sandbox workspace). */
+  checkoutOf(target: RepoTarget): Promise<string>;
+  logger: Logger;
+}
+
+/** The repair stage: template candidates at the ranked suspects, skipping what earlier rounds rejected. */
+export function createRepairActivities(deps: RepairDeps) {
+  return {
+    repair: async (input: RepairInput): Promise<CandidateSet> => {
+      const repoDir = await deps.checkoutOf(input.target);
+      const files = new Map<string, string>();
+      for (const file of new Set(input.localization.suspects.map((suspect) => suspect.file))) {
+        files.set(file, await readFile(join(repoDir, file), 'utf8'));
+      }
+      const top = input.localization.suspects[0];
+      const candidates = generateTemplateCandidates({
+        files,
+        suspects: input.localization.suspects,
+        symptom: {
+          errorType: input.minimal.signature.errorType,
+          message: input.minimal.signature.normalizedMessage,
+          frames: top ? [{ file: top.file, line: top.line, function: top.function ?? '<anonymous>', inApp: true }] : [],
+        },
+        maxCandidates: Math.min(input.maxCandidates, LIMITS.candidates),
+        rejected: input.rejected.map((rejected) => rejected.candidate.id),
+      });
+      deps.logger.info({ round: input.round, candidates: candidates.length }, 'candidates generated');
+      // The contract's shape: extra fields of the template result stay out of workflow history.
+      return {
+        schemaVersion: 1,
+        round: input.round,
+        candidates: candidates.map(({ schemaVersion, id, origin, template, rationale, suspectRank, editPlan, size }) => ({
+          schemaVersion,
+          id,
+          origin,
+          ...(template === undefined ? {} : { template }),
+          rationale,
+          suspectRank,
+          editPlan,
+          size,
+        })),
+      };
+    },
+  };
+}

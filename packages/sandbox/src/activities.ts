@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import type { RepoTarget, ReproduceInput, Reproduction } from '@tracemend/contracts';
+import type { Logger } from '@tracemend/telemetry';
+import { prepareCheckout } from './checkout';
+import { installDependencies } from './dependencies';
+import type { SandboxDriver } from './driver';
+import { ResidentHarness } from './replay';
+import { reproduce } from './reproduce';
+
+/** A prepared checkout of a target's commit and its read-only dependency folder. */
+export interface PreparedTarget {
+  repoDir: string;
+  depsDir: string;
+}
+
+/** Checkouts and dependency installs per (repository, commit), made once and shared by the sandbox stages. */
+export interface Workspace {
+  prepare(target: RepoTarget): Promise<PreparedTarget>;
+}
+
+/** A workspace under `root`: `checkouts/<owner>-<name>-<sha12>` and `deps/<lockfile hash>`. */
+export function createWorkspace(options: { root: string; logger: Logger }): Workspace {
+  const inflight = new Map<string, Promise<PreparedTarget>>();
+  return {
+    prepare(target) {
+      const key = `${target.repository.cloneUrl}@${target.sha}`;
+      let prepared = inflight.get(key);
+      if (prepared === undefined) {
+        prepared = (async () => {
+          const repoDir = await prepareCheckout({
+            cloneUrl: target.repository.cloneUrl,
+            sha: target.sha,
+            root: join(options.root, 'checkouts'),
+            name: `${target.repository.owner}-${target.repository.name}`,
+          });
+          const deps = await installDependencies({ repoDir, cacheRoot: join(options.root, 'deps') });
+          options.logger.info({ service: target.service, sha: target.sha.slice(0, 12), installed: deps.installed }, 'workspace ready');
+          return { repoDir, depsDir: deps.depsDir };
+        })();
+        inflight.set(key, prepared);
+        prepared.catch(() => inflight.delete(key));
+      }
+      return prepared;
+    },
+  };
+}
+
+export interface SandboxStageDeps {
+  driver: SandboxDriver;
+  image: string;
+  workspace: Workspace;
+  logger: Logger;
+  /** Replays per reproduction (default 3). */
+  runs?: number;
+}
+
+/** Starts a resident harness over a prepared target, labelled with the incident. */
+export function harnessStarter(deps: Pick<SandboxStageDeps, 'driver' | 'image' | 'logger'>) {
+  return (prepared: PreparedTarget, incidentId: string): Promise<ResidentHarness> =>
+    ResidentHarness.start({
+      driver: deps.driver,
+      image: deps.image,
+      repoDir: prepared.repoDir,
+      depsDir: prepared.depsDir,
+      labels: { 'tracemend.incident': incidentId },
+      logger: deps.logger,
+    });
+}
+
+/** The reproduce stage: replays the gated envelope in the hardened sandbox. */
+export function createSandboxActivities(deps: SandboxStageDeps) {
+  return {
+    reproduce: async (input: ReproduceInput): Promise<Reproduction> => {
+      const prepared = await deps.workspace.prepare(input.target);
+      return reproduce({
+        driver: deps.driver,
+        image: deps.image,
+        repoDir: prepared.repoDir,
+        depsDir: prepared.depsDir,
+        envelope: input.gated.envelope,
+        ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
+        ...(deps.runs === undefined ? {} : { runs: deps.runs }),
+        labels: { 'tracemend.incident': input.incidentId },
+        logger: deps.logger,
+      });
+    },
+  };
+}
