@@ -1,5 +1,7 @@
 import Docker from 'dockerode';
 import { runDemo } from './demo';
+import { parseRunArgs, runAlert } from './run';
+import { isStageCommand, runStage } from './stage';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
 import { loadCliConfig } from './env';
 import type { CliIo } from './io';
@@ -8,7 +10,14 @@ import { findWorkspaceRoot } from '@tracemend/infra';
 export const USAGE = `usage: tracemend <command> [options]
 
 commands:
-  demo             bring up Temporal and the worker, check the machine, run the demo incident
+  demo             bring up Temporal, the GitHub emulator, the worker and the gateway, check the
+                   machine, and turn the three recorded fixture alerts into pull requests
+  run <alert-file> --config <tracemend.config.yaml> [--wait] [--json]
+                   submit one alert (OTLP/JSON traces or logs, Sentry-style event, Alertmanager
+                   webhook); --wait prints the incident's outcome (--json: the IncidentOutcome)
+  ingest|gate|triage|reproduce|minimize|localize|repair|verify [file|-] [--config <catalog>]
+                   run one stage over contract JSON (a file or stdin) and print its output:
+                   ingest takes a raw alert, gate a FailureEnvelope, the others their activity input
   doctor [--json]  check Node, pnpm, the temporal CLI, Temporal, Docker, the sandbox image,
                    the GitHub target and the LLM provider; exits 1 when a required part is missing
   help             show this text`;
@@ -39,6 +48,16 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       io.out(rest.includes('--json') ? JSON.stringify({ passed: doctorPassed(results), checks: results }, null, 2) : formatDoctor(results));
       return doctorPassed(results) ? 0 : 1;
     }
+    case 'run': {
+      let options;
+      try {
+        options = parseRunArgs(rest);
+      } catch (error) {
+        io.err(`tracemend run: ${(error as Error).message}\n${USAGE}`);
+        return 2;
+      }
+      return runAlert(config, root, io, options);
+    }
     case 'demo':
       if (rest.length > 0) {
         io.err(`tracemend demo: unexpected arguments ${rest.join(' ')}`);
@@ -46,6 +65,14 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       }
       return runDemo(config, root, io);
     default:
+      if (isStageCommand(command)) {
+        try {
+          return await runStage(command, rest, io, env);
+        } catch (error) {
+          io.err(`tracemend ${command}: ${(error as Error).message}`);
+          return 1;
+        }
+      }
       io.err(`tracemend: unknown command "${command}"\n${USAGE}`);
       return 2;
   }

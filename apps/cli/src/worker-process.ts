@@ -1,4 +1,6 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stateDir } from '@tracemend/infra';
 import { Connection } from '@temporalio/client';
 import { TASK_QUEUES } from '@tracemend/contracts';
 import { logSays, startBackground, waitFor, type BackgroundProcess } from './background';
@@ -30,4 +32,26 @@ export async function startWorker(config: CliConfig, root: string, env: NodeJS.P
   // Temporal lists a stopped worker's pollers for a while, so readiness is the new process's own log line.
   await waitFor(proc, () => logSays(proc, '"msg":"worker started"'), timeoutMs);
   return proc;
+}
+
+/**
+ * Reuses the background worker when it runs with the same settings (`env`), else (re)starts it:
+ * a worker reads its catalog and GitHub target once, at start-up.
+ */
+export async function ensureWorker(config: CliConfig, root: string, env: Record<string, string>): Promise<{ started: boolean; proc?: BackgroundProcess }> {
+  const settings = join(stateDir(root), 'run', 'worker.json');
+  const wanted = JSON.stringify(env);
+  const pidFile = join(stateDir(root), 'run', 'worker.pid');
+  if (existsSync(settings) && existsSync(pidFile) && readFileSync(settings, 'utf8') === wanted) {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    try {
+      process.kill(pid, 0);
+      return { started: false };
+    } catch {
+      // Not running any more: start a new one below.
+    }
+  }
+  const proc = await startWorker(config, root, env);
+  writeFileSync(settings, wanted);
+  return { started: true, proc };
 }

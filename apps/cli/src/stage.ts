@@ -1,0 +1,85 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { FailureEnvelope, STAGE_ACTIVITIES, parseContract, type AlertFormat, type StageActivityName } from '@tracemend/contracts';
+import { createEvidenceStore, detectOtlpJson, parseAlert, traceIdsOf } from '@tracemend/ingest';
+import { createLogger } from '@tracemend/telemetry';
+import { buildStages, loadWorkerConfig } from '@tracemend/worker';
+import type { CliIo } from './io';
+
+/** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
+export const STAGE_COMMANDS = ['ingest', 'gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify'] as const;
+export type StageCommand = (typeof STAGE_COMMANDS)[number];
+
+export function isStageCommand(command: string): command is StageCommand {
+  return (STAGE_COMMANDS as readonly string[]).includes(command);
+}
+
+async function readInput(path: string | undefined, stdin: () => Promise<string>): Promise<string> {
+  return path === undefined || path === '-' ? stdin() : readFile(resolve(path), 'utf8');
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Runs one stage over contract JSON: `ingest` reads a raw alert and prints the FailureEnvelope (still
+ * ungated: keep it on the operator's machine); `gate` reads a FailureEnvelope and prints the
+ * GatedEnvelope; every other stage reads its activity input and prints its output, as the workflow
+ * would pass them. The stages are the worker's own, built with the same configuration.
+ */
+export async function runStage(
+  command: StageCommand,
+  args: readonly string[],
+  io: CliIo,
+  env: NodeJS.ProcessEnv,
+  stdin: () => Promise<string> = readStdin,
+): Promise<number> {
+  let file: string | undefined;
+  let catalog: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--config') catalog = args[++i];
+    else if (arg?.startsWith('--')) {
+      io.err(`tracemend ${command}: unknown option ${arg}`);
+      return 2;
+    } else file = arg;
+  }
+  const config = { ...loadWorkerConfig(env), ...(catalog ? { catalogFile: resolve(catalog) } : {}) };
+  const logger = createLogger({ name: `cli-${command}`, level: 'warn', destination: process.stderr });
+  const stages = await buildStages(config, logger);
+  const store = createEvidenceStore(join(config.stateDir, 'evidence'));
+  const text = await readInput(file, stdin);
+  const incidentId = 'cli';
+  let output: unknown;
+  if (command === 'ingest') {
+    let format: AlertFormat;
+    try {
+      format = detectOtlpJson(JSON.parse(text)) ?? 'sentry-event';
+    } catch (error) {
+      io.err(`tracemend ingest: the alert is not valid JSON: ${(error as Error).message}`);
+      return 1;
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    const traceIds = format === 'sentry-event' ? [] : traceIdsOf(parseAlert(bytes, format));
+    const alert = await store.putAlert({ bytes, format, traceIds });
+    const ref = await stages.ingest!({ incidentId, alert });
+    output = await store.getEnvelope(ref.envelopeId);
+  } else if (command === 'gate') {
+    const envelope = parseContract(FailureEnvelope, JSON.parse(text), 'FailureEnvelope');
+    output = await stages.gate!({ incidentId, envelope: await store.putEnvelope(envelope) });
+  } else {
+    const name: StageActivityName = command;
+    const input = parseContract(STAGE_ACTIVITIES[name].input, JSON.parse(text), `${name} input`);
+    const run = stages[name] as ((value: unknown) => Promise<unknown>) | undefined;
+    if (run === undefined) {
+      io.err(`tracemend ${command}: the stage is not built`);
+      return 1;
+    }
+    output = parseContract(STAGE_ACTIVITIES[name].output, await run(input), `${name} output`);
+  }
+  io.out(JSON.stringify(output, null, 2));
+  return 0;
+}
