@@ -5,6 +5,8 @@ import {
   attributesToJson,
   nanosToIso,
   nanosToMs,
+  parseJsonText,
+  HTTP_METHODS,
   severityName,
   spanKindName,
   statusCodeName,
@@ -38,19 +40,9 @@ interface IndexedSpan {
   attributes: Record<string, JsonValue>;
 }
 
-const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function text(value: JsonValue | undefined): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
-}
-
-function parseJsonText(value: JsonValue | undefined): JsonValue | undefined {
-  if (typeof value !== 'string') return value ?? undefined;
-  try {
-    return JSON.parse(value) as JsonValue;
-  } catch {
-    return value;
-  }
 }
 
 function eventAttributes(event: OtlpEvent | undefined): Record<string, JsonValue> {

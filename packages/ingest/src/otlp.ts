@@ -149,3 +149,16 @@ export function severityName(severityNumber: number | string | undefined, text: 
   if (t === 'warning') return 'warn';
   return 'unspecified';
 }
+
+/** A value recorded as JSON text (a request body in a span event) parsed back; other text stays text. */
+export function parseJsonText(value: JsonValue | undefined): JsonValue | undefined {
+  if (typeof value !== 'string') return value ?? undefined;
+  try {
+    return JSON.parse(value) as JsonValue;
+  } catch {
+    return value;
+  }
+}
+
+/** The request methods an HTTP entry or a recorded call may carry; anything else replays as GET. */
+export const HTTP_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

@@ -12,7 +12,7 @@ import {
 } from '@tracemend/contracts';
 import type { AlertSource } from './envelope';
 import { fingerprint, messageHash } from './fingerprint';
-import type { JsonValue } from './otlp';
+import { HTTP_METHODS, parseJsonText, type JsonValue } from './otlp';
 import { DEFAULT_APP_ROOTS, repoPath } from './stack';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
@@ -95,7 +95,6 @@ export function parseSentryEvent(value: unknown): SentryEvent {
   return parseContract(SentryEvent, value, 'the Sentry event');
 }
 
-const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function scalarText(value: z.infer<typeof Scalar> | undefined): string | undefined {
   return value === null || value === undefined ? undefined : String(value);
@@ -114,15 +113,6 @@ function boundedRecord(entries: [string, string][]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of entries.slice(0, LIMITS.records)) out[key.slice(0, 256)] = value.slice(0, LIMITS.text);
   return out;
-}
-
-function parseJsonText(value: JsonValue | undefined): JsonValue | undefined {
-  if (typeof value !== 'string') return value ?? undefined;
-  try {
-    return JSON.parse(value) as JsonValue;
-  } catch {
-    return value;
-  }
 }
 
 function toIso(timestamp: number | string | undefined): string | undefined {
