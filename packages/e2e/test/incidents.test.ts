@@ -139,6 +139,7 @@ describe('three production incidents, alert to pull request', () => {
     expect(command.length).toBeGreaterThan(0);
 
     const bug = FIXTURE_BUGS[service];
+    expect(outcome!.stages.find((stage) => stage.stage === 'localize')?.summary).toMatch(new RegExp(`^top suspect ${bug.file}:\\d+ \\(${bug.function}\\)`));
     const patchFiles = (await git(checkout, 'diff', '--name-only', 'pr~1', 'pr')).split('\n');
     expect(patchFiles).toEqual([bug.file]);
     const range = functionLines(await git(checkout, 'show', `${base}:${bug.file}`), bug.function);

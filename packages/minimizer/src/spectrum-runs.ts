@@ -80,6 +80,9 @@ export async function collectSpectrumRuns(options: {
     downstream: minimal.downstream,
     coverage: true,
   };
+  // Module top-level code runs once, in the first job a container sees; a warm-up job keeps it out of
+  // the measured runs, where it would look executed by the failing run only.
+  await options.harness.judge({ ...base, id: 'warm-up' });
   const failing = await options.harness.judge(base);
   if (mismatchReason(failing, minimal.signature) !== undefined) {
     throw new TracemendError('NO_SUSPECTS', `the minimal input did not fail in the sandbox: ${mismatchReason(failing, minimal.signature) ?? ''}`);
