@@ -35,6 +35,36 @@ describe('detect: positives', () => {
     ['card', 'card 4111 1111 1111 1111 declined', '4111 1111 1111 1111'],
     ['card', 'card 5555555555554444', '5555555555554444'],
     ['ipv4', 'from 81.224.17.5 at', '81.224.17.5'],
+    ['ipv6', 'client 2a02:8108:1dc0:7e00:5d2a:9c3f:1b7e:44a1 connected', '2a02:8108:1dc0:7e00:5d2a:9c3f:1b7e:44a1'],
+    ['ipv6', 'from [2a00:1450:4001:82b::200e]:443', '2a00:1450:4001:82b::200e'],
+    ['iban', 'pay to DE89 3704 0044 0532 0130 00 today', 'DE89 3704 0044 0532 0130 00'],
+    ['iban', '"iban":"GB82WEST12345698765432"', 'GB82WEST12345698765432'],
+    ['ssn', 'ssn 536-22-8173 on file', '536-22-8173'],
+    ['gcp-api-key', 'key=AIzaSyD4x9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya', 'AIzaSyD4x9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya'],
+    ['gcp-service-account', '{"type":"service_account","private_key_id":"3f1a9c2e7b4d8f0a6c5e1b9d2f7a4c8e0b3d6f19"}', '3f1a9c2e7b4d8f0a6c5e1b9d2f7a4c8e0b3d6f19'],
+    [
+      'slack-webhook',
+      'post https://hooks.slack.com/services/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 ok',
+      'https://hooks.slack.com/services/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',
+    ],
+    ['stripe-key', 'whsec_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5 sig', 'whsec_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5'],
+    [
+      'aws-secret-key',
+      'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    ],
+    [
+      'aws-secret-key',
+      '{"SecretAccessKey":"Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c3d4e"}',
+      'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c3d4e',
+    ],
+    [
+      'sendgrid-key',
+      '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 ok',
+      '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',
+    ],
+    ['twilio-key', 'twilio SK2a9c4e6f8b0d1a3c5e7f9b2d4a6c8e0f used', 'SK2a9c4e6f8b0d1a3c5e7f9b2d4a6c8e0f'],
+    ['npm-token', '//registry.npmjs.org/:_authToken=npm_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c', 'npm_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c'],
     ['high-entropy', 'token Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya', 'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya'],
   ])('%s in %j', (detector, text, found) => {
     expect(names(text)).toContain(detector);
@@ -69,6 +99,14 @@ describe('detect: hard negatives', () => {
     ['documentation and loopback IPs', '192.0.2.7 198.51.100.9 203.0.113.42 127.0.0.1'],
     ['a short number', 'HTTP 404 after 12 ms, qty 3'],
     ['a user agent', 'AcmeShop-iOS/5.12.0 (iPhone15,2; iOS 18.1)'],
+    ['loopback and documentation IPv6', '::1 and 2001:db8::7 and [2001:db8:85a3::8a2e:370:7334] and fe80::1'],
+    ['clock times and C++ scopes', 'at 12:34:56, std::vector, Foo::bar::baz'],
+    ['an IBAN that fails mod 97', 'GB82WEST12345698765433'],
+    ['an IBAN-shaped product code', 'SKU AB12CDEF3456GHIJ78'],
+    ['SSNs that are never issued or are examples', '000-12-3456 666-12-3456 912-34-5678 536-00-8173 078-05-1120'],
+    ['a date range with dashes', '2026-11-20 and 2026-12-01'],
+    ['a twilio-shaped word in prose', 'SKIP 32 tests'],
+    ['a non-AWS 40-char value', 'commit=4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3'],
   ])('%s', (_name, text) => {
     expect(detect(text)).toEqual([]);
   });

@@ -12,7 +12,7 @@ import {
 } from '@tracemend/contracts';
 import type { AuditEntry, AuditLog, DetectorHit } from './audit';
 import { compileContract, DataContract, type CompiledField } from './contract';
-import { isNonPersonalIpv4, isSecretKeyName, redactText } from './detectors';
+import { PII_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, redactText } from './detectors';
 import { hashRawValue } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
 import { createTokenizer, type TokenKey, type Tokenizer, type TokenType } from './tokenize';
@@ -63,7 +63,7 @@ class Report {
 }
 
 const DETECTOR_SENSITIVITY = (kind: 'pii' | 'secret'): Sensitivity => (kind === 'pii' ? 'internal' : 'secret');
-const PII_DETECTORS = new Set(['email', 'phone', 'card', 'ipv4']);
+const PII_DETECTORS = new Set(PII_DETECTOR_NAMES);
 
 const KNOWN_VALUE_MIN_LENGTH = 4;
 

@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createEngine } from '@secretlint/node';
+import { detect } from '@tracemend/privacy-gate';
+import { buildCorpus, POSITIVE_TYPES, type CorpusSample } from './privacy-corpus';
+
+const DETECT_SECRETS_PIN = '1.5.0';
+const run = promisify(execFile);
+
+/** Line indexes each scanner flagged, with the corpus type each finding maps to (`other` when it maps to none). */
+interface ScanResult {
+  name: string;
+  covers: ReadonlySet<string>;
+  findings: Map<number, Set<string>>;
+  seconds: number;
+  note?: string;
+}
+
+function add(findings: Map<number, Set<string>>, line: number, type: string): void {
+  const set = findings.get(line) ?? new Set<string>();
+  set.add(type);
+  findings.set(line, set);
+}
+
+function scanTracemend(samples: CorpusSample[]): ScanResult {
+  const rounds = 5;
+  const findings = new Map<number, Set<string>>();
+  for (const sample of samples) detect(sample.text); // warm-up, as a long-running worker would be
+  const started = process.hrtime.bigint();
+  for (let round = 0; round < rounds; round++) {
+    for (const sample of samples) {
+      const matches = detect(sample.text);
+      if (round === 0) for (const match of matches) add(findings, sample.id, match.detector);
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9 / rounds;
+  return { name: 'tracemend', covers: new Set(POSITIVE_TYPES), findings, seconds };
+}
+
+const SECRETLINT_TYPES: readonly [RegExp, string][] = [
+  [/aws/, 'aws-access-key'],
+  [/gcp/, 'gcp-service-account'],
+  [/privatekey/, 'pem-private-key'],
+  [/npm/, 'npm-token'],
+  [/basicauth|database-connection/, 'url-credentials'],
+  [/slack/, 'slack-token'],
+  [/sendgrid/, 'sendgrid-key'],
+  [/github/, 'github-token'],
+];
+const SECRETLINT_COVERS = new Set([
+  'aws-access-key',
+  'aws-secret-key',
+  'gcp-service-account',
+  'pem-private-key',
+  'npm-token',
+  'url-credentials',
+  'slack-token',
+  'slack-webhook',
+  'sendgrid-key',
+  'github-token',
+]);
+
+interface SecretlintMessage {
+  ruleId: string;
+  loc: { start: { line: number } };
+}
+
+async function scanSecretlint(samples: CorpusSample[]): Promise<ScanResult> {
+  const engine = await createEngine({
+    cwd: import.meta.dirname,
+    formatter: 'json',
+    color: false,
+    maskSecrets: true,
+    configFileJSON: { rules: [{ id: '@secretlint/secretlint-rule-preset-recommend' }] },
+  });
+  const content = samples.map((sample) => sample.text).join('\n');
+  const started = process.hrtime.bigint();
+  const { output } = await engine.executeOnContent({ content, filePath: join(import.meta.dirname, 'corpus.jsonl') });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const findings = new Map<number, Set<string>>();
+  const results = JSON.parse(output) as { messages: SecretlintMessage[] }[];
+  for (const result of results) {
+    for (const message of result.messages) {
+      const type = SECRETLINT_TYPES.find(([pattern]) => pattern.test(message.ruleId))?.[1] ?? 'other';
+      // A rule in the preset that reports AWS secret keys or Slack webhooks still maps by its own rule id.
+      add(findings, message.loc.start.line - 1, type);
+    }
+  }
+  return { name: 'secretlint', covers: SECRETLINT_COVERS, findings, seconds };
+}
+
+const DETECT_SECRETS_TYPES: Record<string, string> = {
+  'AWS Access Key': 'aws-access-key',
+  'Private Key': 'pem-private-key',
+  'JSON Web Token': 'jwt',
+  'Slack Token': 'slack-token',
+  'Stripe Access Key': 'stripe-key',
+  'GitHub Token': 'github-token',
+  'SendGrid API Key': 'sendgrid-key',
+  'Twilio API Key': 'twilio-key',
+  'NPM tokens': 'npm-token',
+  'Basic Auth Credentials': 'url-credentials',
+  'Public IP (ipv4)': 'ipv4',
+  'Base64 High Entropy String': 'high-entropy',
+  'Hex High Entropy String': 'high-entropy',
+};
+const DETECT_SECRETS_COVERS = new Set([...Object.values(DETECT_SECRETS_TYPES), 'aws-secret-key', 'slack-webhook']);
+
+async function detectSecretsCommand(): Promise<string[] | undefined> {
+  for (const command of [['detect-secrets'], ['python3', '-m', 'detect_secrets']]) {
+    try {
+      await run(command[0] as string, [...command.slice(1), '--version']);
+      return command;
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
+}
+
+async function scanDetectSecrets(samples: CorpusSample[]): Promise<ScanResult | string> {
+  const command = await detectSecretsCommand();
+  if (!command) return `detect-secrets not installed: run python3 -m pip install detect-secrets==${DETECT_SECRETS_PIN}`;
+  const dir = await mkdtemp(join(tmpdir(), 'privacy-bench-'));
+  try {
+    const file = join(dir, 'corpus.jsonl');
+    await writeFile(file, samples.map((sample) => sample.text).join('\n'));
+    const started = process.hrtime.bigint();
+    const { stdout } = await run(command[0] as string, [...command.slice(1), 'scan', file], {
+      cwd: dir,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const report = JSON.parse(stdout) as { results: Record<string, { type: string; line_number: number }[]> };
+    const findings = new Map<number, Set<string>>();
+    for (const list of Object.values(report.results)) {
+      for (const finding of list) add(findings, finding.line_number - 1, DETECT_SECRETS_TYPES[finding.type] ?? 'other');
+    }
+    return { name: 'detect-secrets', covers: DETECT_SECRETS_COVERS, findings, seconds, note: 'wall time of one process, start-up included' };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const pct = (part: number, whole: number) => (whole === 0 ? 'n/a' : `${((100 * part) / whole).toFixed(1)}%`);
+
+function printTable(samples: CorpusSample[], scans: ScanResult[]): void {
+  const bytes = samples.reduce((sum, sample) => sum + Buffer.byteLength(sample.text) + 1, 0);
+  const negatives = samples.filter((sample) => !sample.positive);
+  const header = ['type', 'n', ...scans.flatMap((scan) => [`${scan.name} recall`, `${scan.name} precision`])];
+  const rows: string[][] = [];
+  for (const type of POSITIVE_TYPES) {
+    const positives = samples.filter((sample) => sample.positive && sample.type === type);
+    const row = [type, String(positives.length)];
+    for (const scan of scans) {
+      if (!scan.covers.has(type)) {
+        row.push('n/a', 'n/a');
+        continue;
+      }
+      const tp = positives.filter((sample) => scan.findings.has(sample.id)).length;
+      const fp = negatives.filter((sample) => scan.findings.get(sample.id)?.has(type)).length;
+      row.push(pct(tp, positives.length), pct(tp, tp + fp));
+    }
+    rows.push(row);
+  }
+  const allPositives = samples.filter((sample) => sample.positive);
+  const total = ['all positives', String(allPositives.length)];
+  const fpRow = ['FP rate on negatives', String(negatives.length)];
+  const speed = ['MB/s (one core)', String((bytes / 1e6).toFixed(2)) + ' MB'];
+  for (const scan of scans) {
+    const covered = allPositives.filter((sample) => scan.covers.has(sample.type));
+    total.push(pct(covered.filter((sample) => scan.findings.has(sample.id)).length, covered.length), '');
+    fpRow.push(pct(negatives.filter((sample) => scan.findings.has(sample.id)).length, negatives.length), '');
+    speed.push((bytes / 1e6 / scan.seconds).toFixed(2), '');
+  }
+  rows.push(total, fpRow, speed);
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(line(widths.map((width) => '-'.repeat(width))));
+  for (const row of rows) console.log(line(row));
+  const missed = new Map<string, number>();
+  for (const sample of negatives) {
+    const found = scans[0]?.findings.get(sample.id);
+    if (found) missed.set(`${sample.type} -> ${[...found].join(',')}`, (missed.get(`${sample.type} -> ${[...found].join(',')}`) ?? 0) + 1);
+  }
+  if (missed.size > 0) console.log(`tracemend false positives by negative kind: ${JSON.stringify(Object.fromEntries(missed))}`);
+  for (const scan of scans) if (scan.note) console.log(`${scan.name}: ${scan.note}`);
+}
+
+const samples = buildCorpus();
+console.log(
+  `corpus: ${samples.filter((sample) => sample.positive).length} positives over ${POSITIVE_TYPES.length} types, ${samples.filter((sample) => !sample.positive).length} hard negatives (seeded)`,
+);
+const scans: ScanResult[] = [scanTracemend(samples), await scanSecretlint(samples)];
+const detectSecrets = await scanDetectSecrets(samples);
+if (typeof detectSecrets === 'string') console.log(detectSecrets);
+else scans.push(detectSecrets);
+printTable(samples, scans);
