@@ -15,6 +15,7 @@ import { fixtureAlertPaths, fixtureServiceNames, type FixtureServiceName } from 
 import { createEvidenceStore, type EvidenceStore } from '@tracemend/ingest';
 import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
 import { REPAIR_INCIDENT_WORKFLOW, searchAttributeKeys, statusQuery } from '@tracemend/workflows/client';
+import { eventually } from '@tracemend/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import { createGateway, type Gateway } from '../src/index';
@@ -121,16 +122,6 @@ async function fixture(service: FixtureServiceName, kind: 'traces' | 'logs'): Pr
 
 async function storedAlerts(): Promise<number> {
   return (await readdir(join(evidenceDir, 'alerts')).catch(() => [])).filter((name) => name.endsWith('.body')).length;
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function workflowsWithId(workflowId: string): Promise<number> {

@@ -37,6 +37,7 @@ import {
   rejectUpdate,
   statusQuery,
 } from '@tracemend/workflows/client';
+import { eventually } from '@tracemend/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import { bundleWorkflows, createWorkers, runWorkers } from '../src/workers';
@@ -113,16 +114,6 @@ async function start(incidentId: string, policy: Partial<RepairPolicy> = { revie
     workflowId: incidentWorkflowId(incidentId),
     args: [input],
   }) as Promise<WorkflowHandle<(input: RepairIncidentInput) => Promise<IncidentOutcome>>>;
-}
-
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function waitingForReview(handle: WorkflowHandle): Promise<IncidentStatus> {

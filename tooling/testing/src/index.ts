@@ -1,2 +1,3 @@
 export { startTemporalDevServer } from './temporal-dev-server';
 export type { StartTemporalDevServerOptions, TemporalDevServer } from './temporal-dev-server';
+export { eventually } from './eventually';
