@@ -17,6 +17,7 @@ import {
   type OtlpTraces,
 } from '@tracemend/ingest';
 import type { Logger } from '@tracemend/telemetry';
+import { DEFAULT_BODY_LIMITS, checkBodyStructure, decodeUtf8, parseJsonBody, type BodyLimits } from './body';
 import { detectFormat, explicitFormat, type AcceptedFormat } from './formats';
 import { HttpError, bearerMatcher, mediaType, readBody, sendJson } from './http';
 import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   token: string;
   /** Larger bodies are refused with 413 (default 5 MiB). */
   maxBodyBytes?: number;
+  /** Depth, attribute and key limits of a parsed body (defaults: 64 levels, 10,000 attributes, 10,000 keys per object). */
+  bodyLimits?: Partial<BodyLimits>;
   logger: Logger;
   /** Deployed code roots that map stack frames to repository paths (ingest's defaults when unset). */
   appRoots?: readonly string[];
@@ -59,15 +62,21 @@ function identityOf(envelope: FailureEnvelope): FailureIdentity {
   return { fingerprint: envelope.identity.fingerprint, service: envelope.identity.service, errorType: envelope.symptom.errorType };
 }
 
-/** Builds an envelope in memory; anything that is not a known stage error means the body could not be read. */
-function envelopeOf(format: 'otlp-traces-json' | 'sentry-event', value: unknown, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
+/** Runs a reader of the alert body; anything that is not a known stage error means the body could not be read. */
+function reading<T>(format: AcceptedFormat, read: () => T): T {
   try {
-    if (format === 'sentry-event') return buildEnvelopeFromSentryEvent(value, source, appRoots);
-    return buildEnvelope({ traces: { source, body: value as OtlpTraces }, ...(appRoots ? { appRoots } : {}) });
+    return read();
   } catch (error) {
-    if (error instanceof TracemendError) throw error;
-    throw new TracemendError('INVALID_INPUT', `the ${format} alert could not be read: ${(error as Error).message}`, { cause: error });
+    if (error instanceof TracemendError || error instanceof HttpError) throw error;
+    throw new TracemendError('INVALID_INPUT', `the ${format} alert could not be read: ${String((error as Error).message).slice(0, 500)}`, { cause: error });
   }
+}
+
+/** Builds an envelope in memory. */
+function envelopeOf(format: 'otlp-traces-json' | 'sentry-event', value: unknown, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
+  return reading(format, () =>
+    format === 'sentry-event' ? buildEnvelopeFromSentryEvent(value, source, appRoots) : buildEnvelope({ traces: { source, body: value as OtlpTraces }, ...(appRoots ? { appRoots } : {}) }),
+  );
 }
 
 function stageErrorStatus(error: TracemendError): number {
@@ -79,6 +88,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const { store, client, namespace, logger } = options;
   if (options.token.length === 0) throw new Error('the gateway needs a non-empty bearer token');
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
   const authorized = bearerMatcher(options.token);
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 10_000;
   const attachToIncident = createIncidentAttacher(client, namespace);
@@ -117,8 +127,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const alertId = sha256(bytes);
     const envelope = envelopeOf(format, value, { alertId, format, receivedAt }, options.appRoots);
     const failure = identityOf(envelope);
-    const traceIds =
-      format === 'otlp-traces-json' ? traceIdsOf({ format, body: value as OtlpTraces }) : envelope.identity.traceId ? [envelope.identity.traceId] : [];
+    const traceIds = reading(format, () =>
+      format === 'otlp-traces-json' ? traceIdsOf({ format, body: value as OtlpTraces }) : envelope.identity.traceId ? [envelope.identity.traceId] : [],
+    );
     const alert = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds });
     const attachment = await attach({ failure, alert, occurrence: { alertId: alert.alertId, receivedAt } });
     Object.assign(log, { alertId: alert.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
@@ -133,15 +144,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
 
   async function intakeLogs(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const traceIds = traceIdsOf({ format: 'otlp-logs-json', body: value as OtlpLogs });
+    const traceIds = reading('otlp-logs-json', () => traceIdsOf({ format: 'otlp-logs-json', body: value as OtlpLogs }));
     const alert = await store.putAlert({ bytes, format: 'otlp-logs-json', receivedAt, traceIds });
     Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
     return { alertId: alert.alertId, format: 'otlp-logs-json', traceIds };
   }
 
   async function intakeAlertmanager(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const webhook = parseAlertmanagerWebhook(value);
-    const refs = new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref]));
+    const webhook = reading('alertmanager', () => parseAlertmanagerWebhook(value));
+    const refs = reading('alertmanager', () => new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref])));
     const unresolved: Unresolved[] = [];
     const resolved: { alert: number; traceId: string; failure: FailureIdentity; stored: RawAlertRef }[] = [];
     for (const [index, alert] of webhook.alerts.entries()) {
@@ -180,6 +191,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (type !== 'application/json' && !type?.endsWith('+json')) {
       throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 100))}`);
     }
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `charset ${JSON.stringify(charset.slice(0, 32))} is not supported; JSON bodies must be UTF-8`);
+    }
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding !== 'identity') {
       throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(encoding.slice(0, 32))} is not supported yet; send the body uncompressed`);
@@ -187,12 +202,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const named = explicitFormat(query);
     const bytes = await readBody(req, maxBodyBytes);
     log.sizeBytes = bytes.byteLength;
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString('utf8'));
-    } catch (error) {
-      throw new HttpError(400, 'INVALID_JSON', `the body is not valid JSON: ${(error as Error).message}`);
-    }
+    const value = parseJsonBody(decodeUtf8(bytes));
+    checkBodyStructure(value, bodyLimits);
     const format: AcceptedFormat = named ?? detectFormat(value);
     log.format = format;
     const receivedAt = new Date().toISOString();
@@ -280,7 +291,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       });
       address = server.address() as AddressInfo;
-      logger.info({ host: address.address, port: address.port, maxBodyBytes }, 'gateway listening');
+      logger.info({ host: address.address, port: address.port, maxBodyBytes, ...bodyLimits }, 'gateway listening');
     },
     async close() {
       if (!server.listening) return;

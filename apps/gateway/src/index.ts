@@ -1,3 +1,5 @@
+export { DEFAULT_BODY_LIMITS } from './body';
+export type { BodyLimits } from './body';
 export { DEFAULT_MAX_BODY_BYTES, createGateway } from './gateway';
 export type { Gateway, GatewayOptions } from './gateway';
 export { loadGatewayConfig } from './env';

@@ -12,10 +12,16 @@ export function messageHash(message: string): string {
 
 /**
  * Groups occurrences of one bug: service + error type + the top in-app frames (function and file,
- * not line numbers, so a line shift between versions keeps the fingerprint).
+ * not line numbers, so a line shift between versions keeps the fingerprint). A frame repeated
+ * back to back counts once, so a recursive function fails under one fingerprint at any depth.
  */
 export function fingerprint(service: string, errorType: string, frames: readonly Frame[], topFrames = 3): string {
-  const inApp = frames.filter((frame) => frame.inApp).slice(0, topFrames);
-  const where = (inApp.length > 0 ? inApp : frames.slice(0, topFrames)).map((frame) => `${frame.function}@${frame.file}`);
+  const inApp = frames.filter((frame) => frame.inApp);
+  const where: string[] = [];
+  for (const frame of inApp.length > 0 ? inApp : frames) {
+    const site = `${frame.function}@${frame.file}`;
+    if (where[where.length - 1] !== site) where.push(site);
+    if (where.length === topFrames) break;
+  }
   return sha256([service, errorType, ...where].join('\n')).slice(0, 32);
 }
