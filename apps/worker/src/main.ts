@@ -1,9 +1,11 @@
 // The worker process: the composition root that builds real clients and runs a worker per task queue.
 import { existsSync } from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
+import { DockerSandboxDriver } from '@tracemend/sandbox';
 import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
 import { DEFAULT_BUNDLE_PATH } from './bundle-workflows';
 import { loadWorkerConfig } from './env';
+import { reapSandboxOrphans } from './reap-orphans';
 import { buildStages } from './stages';
 import { bundleWorkflows, createWorkers, runWorkers } from './workers';
 
@@ -14,6 +16,7 @@ async function main(): Promise<void> {
 
   const bundlePath = config.workflowBundlePath ?? (existsSync(DEFAULT_BUNDLE_PATH) ? DEFAULT_BUNDLE_PATH : undefined);
   const workflowBundle = bundlePath ? { codePath: bundlePath } : await bundleWorkflows(logger);
+  await reapSandboxOrphans(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), logger);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const workers = await createWorkers({
     connection,

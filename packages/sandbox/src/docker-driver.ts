@@ -138,7 +138,8 @@ function containerOptions(spec: StartSpec, dirs: ResolvedDirs): Docker.Container
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges'],
       Privileged: false,
-      IpcMode: 'private',
+      // 'none' gives a private IPC namespace without a writable /dev/shm: /work and /tmp stay the only writable places.
+      IpcMode: 'none',
       CgroupnsMode: 'private',
       PidsLimit: spec.pids,
       Memory: spec.memoryBytes,
