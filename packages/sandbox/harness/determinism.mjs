@@ -1,11 +1,26 @@
-// Freezes time, seeds randomness and swaps the environment per job. Installed once; `beginJob` re-arms it.
+// Controls time, randomness, locale and the environment per job. Installed once; `beginJob` re-arms it.
 import nodeCrypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 
 const RealDate = globalThis.Date;
-let frozenMs = RealDate.now();
+const realHrtimeBigint = process.hrtime.bigint.bind(process.hrtime);
+const realCrypto = {
+  randomBytes: nodeCrypto.randomBytes,
+  randomFill: nodeCrypto.randomFill,
+  randomFillSync: nodeCrypto.randomFillSync,
+  randomInt: nodeCrypto.randomInt,
+  getRandomValues: globalThis.crypto.getRandomValues,
+};
+const NS_PER_MS = 1_000_000n;
+const NS_PER_S = 1_000_000_000n;
+const MAX_RANDOM_VALUES_BYTES = 65_536;
+
+let recordedMs = RealDate.now();
+let jobStartNs = realHrtimeBigint();
 let nextRandom = mulberry32(1);
 let nextUuidRandom = mulberry32(2);
+let nextByteRandom = mulberry32(3);
+let defaultLocale;
 
 /** mulberry32: a small, fast PRNG with a 32-bit state; good enough for replay, not for secrets. */
 export function mulberry32(seed) {
@@ -29,15 +44,50 @@ export function hashSeed(text) {
   return hash >>> 0;
 }
 
-function FrozenDate(...args) {
-  if (!new.target) return new RealDate(frozenMs).toString();
-  return Reflect.construct(RealDate, args.length === 0 ? [frozenMs] : args, new.target === FrozenDate ? RealDate : new.target);
+// The clock starts at the recorded instant when the job starts and advances with real elapsed time, so
+// timeouts, deadlines and busy-waits measured with Date or performance.now() behave as in production.
+const elapsedNs = () => realHrtimeBigint() - jobStartNs;
+const replayNow = () => recordedMs + Number(elapsedNs() / NS_PER_MS);
+
+function ReplayDate(...args) {
+  if (!new.target) return new RealDate(replayNow()).toString();
+  return Reflect.construct(RealDate, args.length === 0 ? [replayNow()] : args, new.target === ReplayDate ? RealDate : new.target);
 }
-FrozenDate.prototype = RealDate.prototype;
-FrozenDate.now = () => frozenMs;
-FrozenDate.parse = RealDate.parse;
-FrozenDate.UTC = RealDate.UTC;
-Object.defineProperty(FrozenDate, 'name', { value: 'Date' });
+ReplayDate.prototype = RealDate.prototype;
+ReplayDate.now = replayNow;
+ReplayDate.parse = RealDate.parse;
+ReplayDate.UTC = RealDate.UTC;
+Object.defineProperty(ReplayDate, 'name', { value: 'Date' });
+
+function hrtimeBigint() {
+  return BigInt(recordedMs) * NS_PER_MS + elapsedNs();
+}
+
+function hrtime(previous) {
+  const now = hrtimeBigint();
+  let seconds = Number(now / NS_PER_S);
+  let nanos = Number(now % NS_PER_S);
+  if (Array.isArray(previous)) {
+    seconds -= previous[0];
+    nanos -= previous[1];
+    if (nanos < 0) {
+      seconds -= 1;
+      nanos += 1e9;
+    }
+  }
+  return [seconds, nanos];
+}
+hrtime.bigint = hrtimeBigint;
+
+function fillRandom(bytes) {
+  for (let index = 0; index < bytes.length; index++) bytes[index] = Math.floor(nextByteRandom() * 256);
+  return bytes;
+}
+
+function bytesOf(target) {
+  if (target instanceof ArrayBuffer) return new Uint8Array(target);
+  return ArrayBuffer.isView(target) ? new Uint8Array(target.buffer, target.byteOffset, target.byteLength) : undefined;
+}
 
 function deterministicUuid() {
   const bytes = new Uint8Array(16);
@@ -48,15 +98,131 @@ function deterministicUuid() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Replaces Date, Math.random and randomUUID (node:crypto and Web Crypto) with job-controlled versions. */
-export function installDeterminism() {
-  globalThis.Date = FrozenDate;
-  Math.random = () => nextRandom();
-  nodeCrypto.randomUUID = deterministicUuid;
-  if (globalThis.crypto) {
-    Object.defineProperty(globalThis.crypto, 'randomUUID', { value: deterministicUuid, configurable: true, writable: true });
+// Arguments outside the simple shapes go to the real function, which throws Node's own error for them.
+function randomBytes(size, callback) {
+  if (!Number.isSafeInteger(size) || size < 0 || (callback !== undefined && typeof callback !== 'function')) return realCrypto.randomBytes(size, callback);
+  const buffer = fillRandom(Buffer.alloc(size));
+  if (callback === undefined) return buffer;
+  process.nextTick(callback, null, buffer);
+  return undefined;
+}
+
+function fillRange(target, offset = 0, size) {
+  const bytes = bytesOf(target);
+  const unit = target?.BYTES_PER_ELEMENT ?? 1;
+  const start = offset * unit;
+  const length = size === undefined ? (bytes?.length ?? 0) - start : size * unit;
+  if (bytes === undefined || !Number.isSafeInteger(start) || !Number.isSafeInteger(length) || start < 0 || length < 0 || start + length > bytes.length) return false;
+  fillRandom(bytes.subarray(start, start + length));
+  return true;
+}
+
+function randomFillSync(target, offset, size) {
+  return fillRange(target, offset, size) ? target : realCrypto.randomFillSync(target, offset, size);
+}
+
+function randomFill(target, ...rest) {
+  const callback = rest.pop();
+  if (typeof callback !== 'function' || !fillRange(target, ...rest)) return realCrypto.randomFill(target, ...rest, callback);
+  process.nextTick(callback, null, target);
+  return undefined;
+}
+
+function randomInt(...args) {
+  const callback = typeof args.at(-1) === 'function' ? args.pop() : undefined;
+  const [min, max] = args.length === 1 ? [0, args[0]] : args;
+  if (args.length > 2 || !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || max <= min || max - min > 2 ** 48) {
+    return realCrypto.randomInt(...args, ...(callback ? [callback] : []));
   }
-  // ESM importers of node:crypto see the patched export only after this.
+  const value = min + Math.floor(nextByteRandom() * (max - min));
+  if (callback === undefined) return value;
+  process.nextTick(callback, null, value);
+  return undefined;
+}
+
+function getRandomValues(array) {
+  const integers = ArrayBuffer.isView(array) && !(array instanceof DataView) && !(array instanceof Float32Array) && !(array instanceof Float64Array);
+  if (!integers || array.byteLength > MAX_RANDOM_VALUES_BYTES) return realCrypto.getRandomValues.call(globalThis.crypto, array);
+  fillRandom(bytesOf(array));
+  return array;
+}
+
+/** The envelope's locale as a BCP 47 tag (`sv_SE.UTF-8` becomes `sv-SE`), or undefined when it is not one. */
+export function toLanguageTag(locale) {
+  if (typeof locale !== 'string') return undefined;
+  const tag = locale.replace(/[.@].*$/, '').replace(/_/g, '-');
+  if (tag === '' || tag === 'C' || tag === 'POSIX') return undefined;
+  try {
+    return Intl.getCanonicalLocales(tag)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+// Node has no API to change ICU's default locale after start, so every entry point that takes
+// `locales` gets the job's locale when the caller passes none.
+const INTL_CONSTRUCTORS = ['Collator', 'DateTimeFormat', 'DisplayNames', 'ListFormat', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat', 'Segmenter'];
+const LOCALE_METHODS = [
+  [Date.prototype, 'toLocaleString', 0],
+  [Date.prototype, 'toLocaleDateString', 0],
+  [Date.prototype, 'toLocaleTimeString', 0],
+  [Number.prototype, 'toLocaleString', 0],
+  [BigInt.prototype, 'toLocaleString', 0],
+  [Array.prototype, 'toLocaleString', 0],
+  [String.prototype, 'localeCompare', 1],
+  [String.prototype, 'toLocaleLowerCase', 0],
+  [String.prototype, 'toLocaleUpperCase', 0],
+];
+
+function withLocale(args, index) {
+  if (defaultLocale === undefined || args[index] !== undefined) return args;
+  const copy = [...args];
+  copy[index] = defaultLocale;
+  return copy;
+}
+
+function installLocale() {
+  for (const name of INTL_CONSTRUCTORS) {
+    const Real = Intl[name];
+    if (typeof Real !== 'function') continue;
+    function Localized(...args) {
+      return Reflect.construct(Real, withLocale(args, 0), new.target === undefined || new.target === Localized ? Real : new.target);
+    }
+    Localized.prototype = Real.prototype;
+    Localized.supportedLocalesOf = Real.supportedLocalesOf;
+    Object.defineProperty(Localized, 'name', { value: name });
+    Object.defineProperty(Intl, name, { value: Localized, writable: true, enumerable: false, configurable: true });
+  }
+  for (const [prototype, name, index] of LOCALE_METHODS) {
+    const real = prototype[name];
+    const localized = {
+      [name](...args) {
+        return real.apply(this, withLocale(args, index));
+      },
+    }[name];
+    Object.defineProperty(prototype, name, { value: localized, writable: true, enumerable: false, configurable: true });
+  }
+}
+
+/**
+ * Replaces Date, performance.now, process.hrtime, Math.random, the random functions of node:crypto and
+ * Web Crypto, and the default locale of Intl with job-controlled versions.
+ */
+export function installDeterminism() {
+  globalThis.Date = ReplayDate;
+  Object.defineProperty(performance, 'now', { value: () => Number(elapsedNs()) / 1e6, writable: true, configurable: true });
+  Object.defineProperty(performance, 'timeOrigin', { get: () => recordedMs, configurable: true });
+  process.hrtime = hrtime;
+  Math.random = () => nextRandom();
+  // node:crypto's own getRandomValues (a fixed accessor) calls the Web Crypto one patched below.
+  Object.assign(nodeCrypto, { randomUUID: deterministicUuid, randomBytes, randomFill, randomFillSync, randomInt });
+  if (globalThis.crypto) {
+    for (const [name, value] of [['randomUUID', deterministicUuid], ['getRandomValues', getRandomValues]]) {
+      Object.defineProperty(globalThis.crypto, name, { value, configurable: true, writable: true });
+    }
+  }
+  installLocale();
+  // ESM importers of node:crypto see the patched exports only after this.
   syncBuiltinESMExports();
 }
 
@@ -64,18 +230,21 @@ export function installDeterminism() {
 export const realNow = () => RealDate.now();
 
 /**
- * Arms the job: time frozen at `timing.recordedAt`, randomness seeded from `timing.randomSeed` or else
- * from a hash of `recordedAt` (so every candidate of one incident sees the same sequence), and
- * `process.env` replaced by the job's env plus TZ and FEATURE_FLAGS.
+ * Arms the job: the clock restarts at `timing.recordedAt` (performance.now() at 0), randomness is seeded
+ * from `timing.randomSeed` or else from a hash of `recordedAt` (so every candidate of one incident sees
+ * the same sequences), the default locale becomes `environment.locale`, and `process.env` is replaced by
+ * the job's env plus TZ, FEATURE_FLAGS and LANG.
  */
 export function beginJob(job) {
   const recorded = RealDate.parse(job.timing?.recordedAt ?? '');
-  frozenMs = Number.isFinite(recorded) ? recorded : 0;
+  recordedMs = Number.isFinite(recorded) ? recorded : 0;
   const seed = Number.isInteger(job.timing?.randomSeed) ? job.timing.randomSeed >>> 0 : hashSeed(String(job.timing?.recordedAt ?? job.id));
   nextRandom = mulberry32(seed);
   nextUuidRandom = mulberry32(seed ^ 0x9e3779b9);
+  nextByteRandom = mulberry32(seed ^ 0x85ebca6b);
 
   const environment = job.environment ?? {};
+  defaultLocale = toLanguageTag(environment.locale);
   const env = { ...(environment.env ?? {}) };
   const flags = environment.featureFlags ?? {};
   if (env.FEATURE_FLAGS === undefined && Object.keys(flags).length > 0) env.FEATURE_FLAGS = JSON.stringify(flags);
@@ -84,4 +253,5 @@ export function beginJob(job) {
   // The real process.env object is kept: assigning TZ on it is what makes Node reset its timezone cache.
   for (const key of Object.keys(process.env)) delete process.env[key];
   for (const [key, value] of Object.entries(env)) process.env[key] = String(value);
+  jobStartNs = realHrtimeBigint();
 }

@@ -1,4 +1,8 @@
-// Serves recorded downstream calls to globalThis.fetch; anything unrecorded fails loudly.
+// Serves recorded downstream calls to globalThis.fetch and node:http/https requests; anything unrecorded fails loudly.
+import http from 'node:http';
+import https from 'node:https';
+import { syncBuiltinESMExports } from 'node:module';
+import { Duplex } from 'node:stream';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -59,6 +63,12 @@ function responseFor(call) {
   return new Response(body, { status, headers });
 }
 
+function unrecordedError(method, url) {
+  const description = `${method} ${url}`;
+  unrecorded.push(description);
+  return new Error(`tracemend replay: unrecorded downstream call ${description}`);
+}
+
 async function replayFetch(input, init) {
   const request = input instanceof Request ? input : undefined;
   const url = request ? request.url : String(input instanceof URL ? input.href : input);
@@ -70,17 +80,106 @@ async function replayFetch(input, init) {
     // Left as given; it will not match any recorded call.
   }
   const call = takeRecorded(method, absolute) ?? (absolute === url ? undefined : takeRecorded(method, url));
-  if (call === undefined) {
-    const description = `${method} ${absolute}`;
-    unrecorded.push(description);
-    throw new Error(`tracemend replay: unrecorded downstream call ${description}`);
-  }
+  if (call === undefined) throw unrecordedError(method, absolute);
   return responseFor(call);
 }
 
-/** Replaces globalThis.fetch with the replaying one. node:http/https requests are not intercepted. */
+const HOP_BY_HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+function rawResponse(call) {
+  const status = Number.isInteger(call.status) ? call.status : 200;
+  const headers = Object.entries(call.responseHeaders ?? {}).filter(([name]) => !HOP_BY_HOP_HEADERS.has(name.toLowerCase()));
+  let body = '';
+  if (!NULL_BODY_STATUSES.has(status) && call.responseBody !== undefined) {
+    body = typeof call.responseBody === 'string' && !isJson(call.responseHeaders) ? call.responseBody : JSON.stringify(call.responseBody);
+  }
+  const payload = Buffer.from(body);
+  const clean = (text) => String(text).replace(/[\r\n]+/g, ' ');
+  const lines = [`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Unknown'}`, ...headers.map(([name, value]) => `${clean(name)}: ${clean(value)}`)];
+  if (!NULL_BODY_STATUSES.has(status)) lines.push(`content-length: ${payload.length}`);
+  lines.push('connection: close', '', '');
+  return Buffer.concat([Buffer.from(lines.join('\r\n')), payload]);
+}
+
+/**
+ * A socket for one node:http(s) request that never reaches the network: it reads the request head
+ * Node writes, then answers with the recorded response as raw HTTP (so Node's own parser builds the
+ * IncomingMessage) or fails with the same error fetch throws for an unrecorded call.
+ */
+function replaySocket(protocol) {
+  let head = '';
+  let answered = false;
+  const socket = new Duplex({
+    read() {},
+    write(chunk, _encoding, done) {
+      if (!answered) {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end >= 0) {
+          answered = true;
+          const [requestLine = '', ...headerLines] = head.slice(0, end).split('\r\n');
+          const [method = 'GET', path = '/'] = requestLine.split(' ');
+          const host = headerLines.find((line) => /^host:/i.test(line))?.slice(5).trim() ?? 'localhost';
+          let url = `${protocol}//${host}${path}`;
+          try {
+            url = new URL(url).href;
+          } catch {
+            // Left as written; it will not match any recorded call.
+          }
+          const call = takeRecorded(method.toUpperCase(), url);
+          if (call === undefined) {
+            const error = unrecordedError(method.toUpperCase(), url);
+            process.nextTick(() => socket.destroy(error));
+          } else {
+            socket.push(rawResponse(call));
+            socket.push(null);
+          }
+        }
+      }
+      done();
+    },
+  });
+  Object.assign(socket, {
+    connecting: false,
+    remoteAddress: '127.0.0.1',
+    setTimeout: () => socket,
+    setNoDelay: () => socket,
+    setKeepAlive: () => socket,
+    ref: () => socket,
+    unref: () => socket,
+  });
+  return socket;
+}
+
+function replayRequest(module, protocol) {
+  const realRequest = module.request;
+  // Without an agent Node takes the default port (which decides the Host header) from the options.
+  const replaced = { agent: null, defaultPort: protocol === 'https:' ? 443 : 80, createConnection: () => replaySocket(protocol) };
+  const request = (input, options, callback) => {
+    if (typeof input === 'string' || input instanceof URL) {
+      return typeof options === 'function' || options === undefined
+        ? realRequest(input, replaced, options)
+        : realRequest(input, { ...options, ...replaced }, callback);
+    }
+    return realRequest({ ...input, ...replaced }, options);
+  };
+  const get = (...args) => {
+    const outgoing = request(...args);
+    outgoing.end();
+    return outgoing;
+  };
+  return { request, get };
+}
+
+/**
+ * Replaces globalThis.fetch and node:http/https `request` and `get` with replaying versions. Other
+ * sockets (net, tls, undici's own client) are not intercepted; with no network they fail to connect.
+ */
 export function installDownstream() {
   globalThis.fetch = replayFetch;
+  Object.assign(http, replayRequest(http, 'http:'));
+  Object.assign(https, replayRequest(https, 'https:'));
+  syncBuiltinESMExports();
 }
 
 /** Arms the recorded calls of one job; each is served once, in recorded order among equal matches. */

@@ -50,8 +50,10 @@ export interface SandboxStageDeps {
   image: string;
   workspace: Workspace;
   logger: Logger;
-  /** Replays per reproduction (default 3). */
+  /** Replays per reproduction (default 5). */
   runs?: number;
+  /** Matching share a reproduction needs (default 0.8). */
+  threshold?: number;
 }
 
 /** Starts a resident harness over a prepared target, labelled with the incident. */
@@ -80,6 +82,7 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
         envelope: input.gated.envelope,
         ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
         ...(deps.runs === undefined ? {} : { runs: deps.runs }),
+        ...(deps.threshold === undefined ? {} : { threshold: deps.threshold }),
         labels: { 'tracemend.incident': input.incidentId },
         logger: deps.logger,
       });

@@ -101,7 +101,7 @@ async function startProbe(jobTimeoutMs?: number): Promise<ResidentHarness> {
 }
 
 describe('the replay harness: determinism', () => {
-  it('freezes time at recordedAt, seeds randomness from the recording and replaces the environment', async () => {
+  it('starts the clock at recordedAt, seeds randomness from the recording and replaces the environment', async () => {
     const harness = await startProbe();
     try {
       expect(harness.loader).toBe('tracemend');
@@ -112,8 +112,12 @@ describe('the replay harness: determinism', () => {
       const a = returned(first) as Record<string, unknown>;
       const b = returned(second) as Record<string, unknown>;
       const c = returned(seeded) as Record<string, unknown>;
-      expect(a.now).toBe(Date.parse(RECORDED_AT));
-      expect(a.iso).toBe(RECORDED_AT);
+      // The clock starts at recordedAt and advances with real time: the probe slept 5 ms first.
+      for (const sampled of [a, b]) {
+        expect(sampled.now).toBeGreaterThanOrEqual(Date.parse(RECORDED_AT) + 5);
+        expect(sampled.now).toBeLessThan(Date.parse(RECORDED_AT) + 5_000);
+        expect(sampled.iso).toBe(new Date(sampled.now as number).toISOString());
+      }
       expect(a.explicit).toBe('1970-01-01T00:00:00.000Z');
       expect(a.called).toBe('string');
       expect(a.randoms).toEqual(b.randoms);

@@ -4,9 +4,13 @@ import type { SandboxDriver } from './driver';
 import { ResidentHarness, type HttpApp, type ReplayJob, type ReplayResult, type ResidentHarnessOptions } from './replay';
 import { describeSignature, failureSignature, signaturesMatch } from './signature';
 
-/** Share of runs that must show the expected signature; 1.0 until flakiness is measured per incident. */
-export const DEFAULT_REPRODUCTION_THRESHOLD = 1;
-export const DEFAULT_REPRODUCTION_RUNS = 3;
+/**
+ * Share of runs that must show the expected signature for `reproduced`: 4 of the default 5, so one
+ * stray run does not discard a real failure while a coin-flip one stays not-reproducible.
+ */
+export const DEFAULT_REPRODUCTION_THRESHOLD = 0.8;
+/** Replays per reproduction, all in one container; their matching share is the reproduction rate. */
+export const DEFAULT_REPRODUCTION_RUNS = 5;
 
 export interface ReproduceOptions {
   readonly driver: SandboxDriver;
@@ -18,8 +22,9 @@ export interface ReproduceOptions {
   readonly envelope: FailureEnvelope;
   /** Required for http entries: the module and export that build the app (RepoTarget.httpApp). */
   readonly httpApp?: HttpApp;
+  /** Replays to measure the rate over; defaults to DEFAULT_REPRODUCTION_RUNS. */
   readonly runs?: number;
-  /** Minimum matching share for `reproduced`; defaults to DEFAULT_REPRODUCTION_THRESHOLD. */
+  /** Minimum matching share (0 < threshold ≤ 1) for `reproduced`; defaults to DEFAULT_REPRODUCTION_THRESHOLD. */
   readonly threshold?: number;
   readonly jobTimeoutMs?: number;
   readonly labels?: Readonly<Record<string, string>>;
@@ -63,9 +68,34 @@ export function mismatchReason(result: ReplayResult, expected: FailureSignature)
   return `the entry returned without an error${unrecorded}`;
 }
 
+const percent = (share: number): string => `${Math.round(share * 100)}%`;
+
+/**
+ * The reproduction's reason, always with its rate: `reproduced in 5 of 5 runs (100%): <signature>`,
+ * `reproduced in 4 of 5 runs (80%), at least the required 80%; run 2: <why>` or
+ * `matched in 1 of 5 runs (20%), below the required 80%; run 1: <why>`.
+ */
+export function reproductionReason(input: {
+  matchingRuns: number;
+  runs: number;
+  threshold: number;
+  expected: FailureSignature;
+  /** Index of the first run that did not match, or -1. */
+  firstMismatch: number;
+  mismatch: string | undefined;
+}): string {
+  const { matchingRuns, runs, threshold } = input;
+  const counted = `in ${matchingRuns} of ${runs} runs (${percent(matchingRuns / runs)})`;
+  const detail = input.firstMismatch < 0 ? '' : `; run ${input.firstMismatch + 1}: ${input.mismatch ?? 'no matching signature'}`;
+  if (input.firstMismatch < 0) return `reproduced ${counted}: ${describeSignature(input.expected)}`;
+  if (matchingRuns / runs >= threshold) return `reproduced ${counted}, at least the required ${percent(threshold)}${detail}`;
+  return `matched ${counted}, below the required ${percent(threshold)}${detail}`;
+}
+
 /**
  * Replays the envelope `runs` times in one resident sandbox and compares each observed failure
- * signature with the envelope's symptom. Reproduced when the matching share reaches the threshold.
+ * signature with the envelope's symptom. The matching share is the reproduction rate; below the
+ * threshold the failure counts as flaky and `reproduced` is false, with the rate in `reason`.
  * A job that exceeds its time limit rejects with SANDBOX_TIMEOUT instead of counting as a run.
  */
 export async function reproduce(options: ReproduceOptions): Promise<Reproduction> {
@@ -73,6 +103,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
   const runs = options.runs ?? DEFAULT_REPRODUCTION_RUNS;
   const threshold = options.threshold ?? DEFAULT_REPRODUCTION_THRESHOLD;
   if (!Number.isInteger(runs) || runs < 1) throw new TracemendError('INVALID_INPUT', `runs must be a positive integer, got ${runs}`);
+  if (!(threshold > 0 && threshold <= 1)) throw new TracemendError('INVALID_INPUT', `threshold must be in (0, 1], got ${threshold}`);
   if (envelope.entry.kind === 'http' && options.httpApp === undefined) {
     throw new TracemendError('INVALID_INPUT', `the http entry of ${envelope.identity.service} needs the service's httpApp (module and export that build the app)`);
   }
@@ -104,12 +135,10 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
   const rate = matchingRuns / runs;
   const reproduced = rate >= threshold;
   const firstMismatch = reasons.findIndex((reason) => reason !== undefined);
-  const shown = results[firstMismatch >= 0 ? firstMismatch : 0];
+  // The observed signature is a matching run's when reproduced, else the first mismatch's.
+  const shown = results[reproduced ? reasons.indexOf(undefined) : firstMismatch];
   const observed = shown === undefined ? undefined : observedSignature(shown);
-  let reason: string;
-  if (firstMismatch < 0) reason = `reproduced in ${matchingRuns} of ${runs} runs: ${describeSignature(expected)}`;
-  else if (matchingRuns === 0) reason = `not reproduced in ${runs} runs: ${reasons[firstMismatch]}`;
-  else reason = `reproduced in ${matchingRuns} of ${runs} runs (threshold ${threshold}); run ${firstMismatch + 1}: ${reasons[firstMismatch]}`;
+  const reason = reproductionReason({ matchingRuns, runs, threshold, expected, firstMismatch, mismatch: reasons[firstMismatch] });
   return {
     schemaVersion: 1,
     reproduced,
