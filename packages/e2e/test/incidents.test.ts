@@ -6,6 +6,7 @@ import { Octokit } from '@octokit/rest';
 import type { IncidentOutcome } from '@tracemend/contracts';
 import { FIXTURE_BUGS, FIXTURE_CATALOG, fixtureAlertPaths, fixtureServiceNames, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { installDependencies } from '@tracemend/sandbox';
+import { eventually } from '@tracemend/testing';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import { statusQuery } from '@tracemend/workflows/client';
 import ts from 'typescript';
@@ -15,8 +16,16 @@ import { postAlert, startStack, type Stack } from '../src/stack';
 const exec = promisify(execFile);
 let stack: Stack;
 const outcomes = new Map<FixtureServiceName, IncidentOutcome>();
+/** Sandbox containers that other test files left before this stack started; not this run's to judge. */
+let containersBefore: Set<string>;
+
+async function sandboxContainers(): Promise<string[]> {
+  const { stdout } = await exec('docker', ['ps', '-a', '--filter', 'label=tracemend.sandbox=1', '--format', '{{.ID}}']);
+  return stdout.split('\n').filter((id) => id !== '');
+}
 
 beforeAll(async () => {
+  containersBefore = new Set(await sandboxContainers());
   stack = await startStack(inject('temporalAddress'));
 });
 afterAll(async () => {
@@ -197,8 +206,10 @@ describe('three production incidents, alert to pull request', () => {
   });
 
   it('leaves no sandbox container behind', async () => {
-    const { stdout } = await exec('docker', ['ps', '-a', '--filter', 'label=tracemend.sandbox=1', '--format', '{{.ID}}']);
-    expect(stdout.trim()).toBe('');
+    // Removal finishes after the activity has answered, so give it a few seconds.
+    const left = async (): Promise<string[]> => (await sandboxContainers()).filter((id) => !containersBefore.has(id));
+    await eventually(async () => ((await left()).length === 0 ? true : undefined), 'sandbox containers of this run removed', 15_000).catch(() => undefined);
+    expect(await left()).toEqual([]);
     expect(await readdir(stack.stateDir)).toEqual(expect.arrayContaining(['evidence', 'workspace', 'audit']));
   });
 });
