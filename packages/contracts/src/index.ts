@@ -94,3 +94,5 @@ export { CatalogService, ServiceCatalog } from './catalog';
 export { applyFileEdits, editsByFile } from './edits';
 export { formatIssues, parseContract } from './parse';
 export { normalizeErrorMessage } from './signature';
+export { offsetCountsOf } from './v8-coverage';
+export type { V8CoverageRange, V8CoveredScript } from './v8-coverage';

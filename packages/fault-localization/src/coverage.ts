@@ -1,9 +1,6 @@
-/** One counted range of V8 precise coverage; offsets are UTF-16 code units into the script source. */
-export interface V8CoverageRange {
-  startOffset: number;
-  endOffset: number;
-  count: number;
-}
+import { offsetCountsOf, type V8CoverageRange } from '@tracemend/contracts';
+export { offsetCountsOf } from '@tracemend/contracts';
+export type { V8CoverageRange } from '@tracemend/contracts';
 
 /** One function of V8 precise coverage: its first range spans the function, later ones its blocks. */
 export interface V8FunctionCoverage {
@@ -66,20 +63,6 @@ function scriptLineHits(script: V8ScriptCoverage, source: string): LineHits {
     hits.set(line, Math.max(hits.get(line) ?? 0, count));
   }
   return hits;
-}
-
-/** Count per source offset by the innermost-range rule; -1 where no range applies. */
-export function offsetCountsOf(script: V8ScriptCoverage, length: number): Float64Array {
-  const ranges = script.functions.flatMap((fn) => fn.ranges);
-  // Stable sort: outer ranges first, so painting in order leaves each offset with its innermost range.
-  const ordered = ranges
-    .map((range, order) => ({ range, order }))
-    .sort((a, b) => a.range.startOffset - b.range.startOffset || b.range.endOffset - a.range.endOffset || a.order - b.order);
-  const counts = new Float64Array(length).fill(-1);
-  for (const { range } of ordered) {
-    counts.fill(range.count, Math.max(0, range.startOffset), Math.min(length, range.endOffset));
-  }
-  return counts;
 }
 
 const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);

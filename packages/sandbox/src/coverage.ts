@@ -1,3 +1,4 @@
+import { offsetCountsOf } from '@tracemend/contracts';
 import type { ScriptCoverage } from './replay';
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -74,15 +75,6 @@ function decodeVlq(segment: string): number[] {
   return values;
 }
 
-/** Execution count per generated offset: the innermost V8 range containing it decides; -1 outside all ranges. */
-function offsetCounts(script: ScriptCoverage, length: number): Int32Array {
-  const ranges = script.functions.flatMap((fn) => fn.ranges).map((range, order) => ({ range, order }));
-  ranges.sort((a, b) => a.range.startOffset - b.range.startOffset || b.range.endOffset - a.range.endOffset || a.order - b.order);
-  const counts = new Int32Array(length).fill(-1);
-  for (const { range } of ranges) counts.fill(range.count, Math.max(0, range.startOffset), Math.min(length, range.endOffset));
-  return counts;
-}
-
 /**
  * Maps a script's V8 coverage back to its original (TypeScript) lines through the inline source map:
  * each mapped position takes the count of the innermost range around its generated offset, and a
@@ -96,7 +88,7 @@ export function sourceLineCoverage(script: ScriptCoverage): Map<number, number> 
   if (map === undefined) return undefined;
   const lineStarts = [0];
   for (let index = 0; index < source.length; index++) if (source.charCodeAt(index) === 10) lineStarts.push(index + 1);
-  const counts = offsetCounts(script, source.length);
+  const counts = offsetCountsOf(script, source.length);
   const lines = new Map<number, number>();
   for (const segment of decodeMappings(map.mappings)) {
     const start = lineStarts[segment.generatedLine];
