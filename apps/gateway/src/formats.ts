@@ -1,34 +1,120 @@
-// Which alert format a request carries: an explicit `?format=` or the body's shape.
+// Which alert format a request carries: the route and Content-Type give the encoding, then an explicit
+// `?format=` or the body's shape (JSON) or the route (OTLP protobuf) give the format.
 import { detectOtlpJson, isAlertmanagerWebhook, isSentryEvent } from '@tracemend/ingest';
 import { HttpError } from './http';
 
-/** The formats `POST /v1/alerts` accepts today. */
-export const ACCEPTED_FORMATS = ['otlp-traces-json', 'otlp-logs-json', 'alertmanager', 'sentry-event'] as const;
+/** The formats of JSON bodies, told apart by shape. */
+export const JSON_FORMATS = ['otlp-traces-json', 'otlp-logs-json', 'alertmanager', 'sentry-event'] as const;
+export type JsonFormat = (typeof JSON_FORMATS)[number];
+export const PROTOBUF_FORMATS = ['otlp-traces-protobuf', 'otlp-logs-protobuf'] as const;
+export type ProtobufFormat = (typeof PROTOBUF_FORMATS)[number];
+
+/** The formats the gateway accepts. */
+export const ACCEPTED_FORMATS = [...JSON_FORMATS, ...PROTOBUF_FORMATS, 'sentry-envelope', 'log-lines'] as const;
 export type AcceptedFormat = (typeof ACCEPTED_FORMATS)[number];
 
-/** Formats of the contracts that a later version reads; naming one gets a clear "not yet". */
-const LATER_FORMATS = ['otlp-traces-protobuf', 'otlp-logs-protobuf', 'sentry-envelope', 'log-lines'] as const;
+/** How a body is encoded, from its Content-Type. `ndjson` is one JSON log record per line. */
+export type BodyEncoding = 'json' | 'protobuf' | 'sentry-envelope' | 'ndjson';
 
-const SHAPES = 'OTLP/JSON traces {"resourceSpans": [...]}, OTLP/JSON logs {"resourceLogs": [...]}, an Alertmanager webhook {"version": "4", "alerts": [...]} or a Sentry event {"exception": {"values": [...]}}';
+/** The routes that take alerts: the generic intake, the OTLP/HTTP signal paths and Sentry's envelope endpoint. */
+export type IntakeRoute = 'alerts' | 'traces' | 'logs' | 'sentry';
+
+const MEDIA_TYPES: Readonly<Record<string, BodyEncoding>> = {
+  'application/json': 'json',
+  'application/x-protobuf': 'protobuf',
+  'application/protobuf': 'protobuf',
+  'application/x-sentry-envelope': 'sentry-envelope',
+  'application/x-ndjson': 'ndjson',
+  'application/jsonl': 'ndjson',
+};
+
+const ROUTE_ENCODINGS: Readonly<Record<IntakeRoute, readonly BodyEncoding[]>> = {
+  alerts: ['json', 'protobuf', 'sentry-envelope', 'ndjson'],
+  traces: ['json', 'protobuf'],
+  logs: ['json', 'protobuf'],
+  sentry: ['sentry-envelope'],
+};
+
+const MEDIA_TYPE_NAMES: Readonly<Record<BodyEncoding, string>> = {
+  json: 'application/json',
+  protobuf: 'application/x-protobuf (OTLP)',
+  'sentry-envelope': 'application/x-sentry-envelope',
+  ndjson: 'application/x-ndjson (JSON log lines)',
+};
+
+/**
+ * The body encoding of a request from its media type (see `mediaType`); 415 naming the types the
+ * route accepts otherwise. Sentry's envelope endpoint reads every body as an envelope, as Sentry
+ * does: browser SDKs send envelopes as text/plain to avoid a CORS preflight.
+ */
+export function bodyEncoding(type: string | undefined, route: IntakeRoute): BodyEncoding {
+  if (route === 'sentry') return 'sentry-envelope';
+  const encoding = type === undefined ? undefined : type.endsWith('+json') ? 'json' : MEDIA_TYPES[type];
+  const accepted = ROUTE_ENCODINGS[route];
+  if (encoding === undefined || !accepted.includes(encoding)) {
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.map((item) => MEDIA_TYPE_NAMES[item]).join(', or ')} on this route, got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 100))}`, {
+      acceptedMediaTypes: accepted.map((item) => MEDIA_TYPE_NAMES[item].split(' ')[0]),
+    });
+  }
+  return encoding;
+}
 
 /** The format named by `?format=`, or undefined when the query names none. */
 export function explicitFormat(query: URLSearchParams): AcceptedFormat | undefined {
   const format = query.get('format');
   if (format === null || format === '') return undefined;
   if ((ACCEPTED_FORMATS as readonly string[]).includes(format)) return format as AcceptedFormat;
-  if ((LATER_FORMATS as readonly string[]).includes(format)) {
-    throw new HttpError(415, 'UNSUPPORTED_ALERT_FORMAT', `format ${format} is not supported yet; accepted formats: ${ACCEPTED_FORMATS.join(', ')}`);
-  }
   throw new HttpError(400, 'INVALID_QUERY', `unknown format ${JSON.stringify(format.slice(0, 64))}; accepted formats: ${ACCEPTED_FORMATS.join(', ')}`);
 }
 
+function ENCODING_OF_FORMAT(format: AcceptedFormat): BodyEncoding {
+  if ((JSON_FORMATS as readonly string[]).includes(format)) return 'json';
+  if ((PROTOBUF_FORMATS as readonly string[]).includes(format)) return 'protobuf';
+  return format === 'log-lines' ? 'ndjson' : 'sentry-envelope';
+}
+
+/** `?format=` checked against the body's encoding: a named format sent in another encoding is 415. */
+export function namedFormatFor(query: URLSearchParams, encoding: BodyEncoding): AcceptedFormat | undefined {
+  const named = explicitFormat(query);
+  if (named !== undefined && ENCODING_OF_FORMAT(named) !== encoding) {
+    throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `format ${named} is sent as ${MEDIA_TYPE_NAMES[ENCODING_OF_FORMAT(named)]}, but the body is ${MEDIA_TYPE_NAMES[encoding]}`);
+  }
+  return named;
+}
+
+/**
+ * The OTLP protobuf export a body is: fixed by the OTLP path, or named with `?format=` on /v1/alerts
+ * (trace and log exports are the same message shape at the top, so they cannot be told apart safely).
+ */
+export function protobufFormat(route: IntakeRoute, query: URLSearchParams): ProtobufFormat {
+  const named = namedFormatFor(query, 'protobuf');
+  if (route === 'traces' || route === 'logs') {
+    const fixed: ProtobufFormat = route === 'traces' ? 'otlp-traces-protobuf' : 'otlp-logs-protobuf';
+    if (named !== undefined && named !== fixed) throw new HttpError(400, 'INVALID_QUERY', `format ${named} does not match the route /v1/${route}, which takes ${fixed}`);
+    return fixed;
+  }
+  if (named === undefined) {
+    throw new HttpError(400, 'INVALID_QUERY', 'an OTLP protobuf body on /v1/alerts must name its export with ?format=otlp-traces-protobuf or ?format=otlp-logs-protobuf, or be sent to /v1/traces or /v1/logs');
+  }
+  return named as ProtobufFormat;
+}
+
+const SHAPES = 'OTLP/JSON traces {"resourceSpans": [...]}, OTLP/JSON logs {"resourceLogs": [...]}, an Alertmanager webhook {"version": "4", "alerts": [...]} or a Sentry event {"exception": {"values": [...]}}';
+
 /** The format of a parsed JSON body, by its shape; 422 naming the accepted shapes when none fits. */
-export function detectFormat(value: unknown): AcceptedFormat {
+export function detectFormat(value: unknown): JsonFormat {
   const otlp = detectOtlpJson(value);
   if (otlp) return otlp;
   if (isAlertmanagerWebhook(value)) return 'alertmanager';
   if (isSentryEvent(value)) return 'sentry-event';
-  throw new HttpError(422, 'UNSUPPORTED_ALERT_FORMAT', `the body is not an alert format tracemend reads; send ${SHAPES}, or name the format with ?format= (${ACCEPTED_FORMATS.join(', ')})`, {
-    acceptedFormats: ACCEPTED_FORMATS,
+  throw new HttpError(422, 'UNSUPPORTED_ALERT_FORMAT', `the body is not an alert format tracemend reads; send ${SHAPES}, or name the format with ?format= (${JSON_FORMATS.join(', ')})`, {
+    acceptedFormats: JSON_FORMATS,
   });
+}
+
+/** The JSON format of a body: fixed by an OTLP path, else `named` (from `namedFormatFor`) or recognised by shape. */
+export function jsonFormat(route: IntakeRoute, named: AcceptedFormat | undefined, value: unknown): JsonFormat {
+  if (route === 'traces') return 'otlp-traces-json';
+  if (route === 'logs') return 'otlp-logs-json';
+  return (named as JsonFormat | undefined) ?? detectFormat(value);
 }

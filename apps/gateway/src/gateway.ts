@@ -1,5 +1,6 @@
-// The HTTP intake: POST /v1/alerts stores the raw alert, works out which incident it belongs to and
-// starts or signals that incident's workflow with a reference; GET /healthz reports Temporal reachability.
+// The HTTP intake: POST /v1/alerts (and the OTLP/HTTP paths /v1/traces and /v1/logs, and Sentry's
+// /api/<project>/envelope/) stores the raw alert, works out which incident it belongs to and starts
+// or signals that incident's workflow with a reference; GET /healthz reports Temporal reachability.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,8 +9,15 @@ import { TracemendError, type FailureEnvelope, type RawAlertRef } from '@traceme
 import {
   alertmanagerTraceIds,
   buildEnvelope,
+  buildEnvelopeFromLogLines,
   buildEnvelopeFromSentryEvent,
+  isErrorRecord,
+  isTraceExport,
+  logLineTraceIds,
+  parseAlert,
   parseAlertmanagerWebhook,
+  parseLogLines,
+  sentryEventOfEnvelope,
   traceIdsOf,
   type AlertSource,
   type EvidenceStore,
@@ -18,8 +26,9 @@ import {
 } from '@tracemend/ingest';
 import type { Logger } from '@tracemend/telemetry';
 import { DEFAULT_BODY_LIMITS, checkBodyStructure, decodeUtf8, parseJsonBody, type BodyLimits } from './body';
-import { detectFormat, explicitFormat, type AcceptedFormat } from './formats';
-import { HttpError, bearerMatcher, mediaType, readBody, sendJson } from './http';
+import { decodeProtobufBody, sentryEnvelopeEvent } from './decode';
+import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type AcceptedFormat, type IntakeRoute } from './formats';
+import { HttpError, bearerMatcher, contentCoding, gunzipBounded, mediaType, readBody, secretMatcher, sendJson, sendOtlpAccepted, sentryKey } from './http';
 import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -72,11 +81,42 @@ function reading<T>(format: AcceptedFormat, read: () => T): T {
   }
 }
 
+/** The stored formats that describe a failure (the others are logs and webhooks). */
+type FailureFormat = 'otlp-traces-json' | 'otlp-traces-protobuf' | 'sentry-event' | 'sentry-envelope';
+const FAILURE_FORMATS: ReadonlySet<string> = new Set<FailureFormat>(['otlp-traces-json', 'otlp-traces-protobuf', 'sentry-event', 'sentry-envelope']);
+
+/** A failure report as the envelope builders take it: a trace export (either encoding) or a Sentry event. */
+type FailureInput = { kind: 'traces'; body: OtlpTraces } | { kind: 'sentry'; event: unknown };
+
 /** Builds an envelope in memory. */
-function envelopeOf(format: 'otlp-traces-json' | 'sentry-event', value: unknown, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
+function envelopeOf(format: FailureFormat, input: FailureInput, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
   return reading(format, () =>
-    format === 'sentry-event' ? buildEnvelopeFromSentryEvent(value, source, appRoots) : buildEnvelope({ traces: { source, body: value as OtlpTraces }, ...(appRoots ? { appRoots } : {}) }),
+    input.kind === 'sentry' ? buildEnvelopeFromSentryEvent(input.event, source, appRoots) : buildEnvelope({ traces: { source, body: input.body }, ...(appRoots ? { appRoots } : {}) }),
   );
+}
+
+/** Reads a stored failure alert back (it passed the intake checks when it was stored). */
+function storedFailure(format: FailureFormat, bytes: Buffer): FailureInput {
+  switch (format) {
+    case 'otlp-traces-json':
+      return { kind: 'traces', body: JSON.parse(bytes.toString('utf8')) as OtlpTraces };
+    case 'otlp-traces-protobuf': {
+      const alert = parseAlert(bytes, format);
+      return { kind: 'traces', body: isTraceExport(alert) ? alert.body : {} };
+    }
+    case 'sentry-event':
+      return { kind: 'sentry', event: JSON.parse(bytes.toString('utf8')) as unknown };
+    case 'sentry-envelope':
+      return { kind: 'sentry', event: sentryEventOfEnvelope(bytes) };
+  }
+}
+
+/** The intake route of a path, or undefined for any other path. */
+function intakeRoute(pathname: string): IntakeRoute | undefined {
+  if (pathname === '/v1/alerts') return 'alerts';
+  if (pathname === '/v1/traces') return 'traces';
+  if (pathname === '/v1/logs') return 'logs';
+  return /^\/api\/[A-Za-z0-9_-]{1,64}\/envelope\/?$/.test(pathname) ? 'sentry' : undefined;
 }
 
 function stageErrorStatus(error: TracemendError): number {
@@ -90,6 +130,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
   const authorized = bearerMatcher(options.token);
+  const isToken = secretMatcher(options.token);
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 10_000;
   const attachToIncident = createIncidentAttacher(client, namespace);
 
@@ -111,10 +152,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** The failure a stored trace export or Sentry event of `traceId` describes, if the gateway has one. */
   async function failureOfTrace(traceId: string): Promise<{ failure: FailureIdentity; alert: RawAlertRef } | undefined> {
     for (const ref of await store.alertsForTrace(traceId)) {
-      if (ref.format !== 'otlp-traces-json' && ref.format !== 'sentry-event') continue;
+      if (!FAILURE_FORMATS.has(ref.format)) continue;
+      const format = ref.format as FailureFormat;
       const { bytes } = await store.getAlert(ref.alertId);
       try {
-        const envelope = envelopeOf(ref.format, JSON.parse(bytes.toString('utf8')), { alertId: ref.alertId, format: ref.format, receivedAt: ref.receivedAt }, options.appRoots);
+        const envelope = envelopeOf(format, storedFailure(format, bytes), { alertId: ref.alertId, format, receivedAt: ref.receivedAt }, options.appRoots);
         if (envelope.identity.traceId === traceId) return { failure: identityOf(envelope), alert: ref };
       } catch {
         continue;
@@ -123,13 +165,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     return undefined;
   }
 
-  async function intakeFailure(format: 'otlp-traces-json' | 'sentry-event', value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const alertId = sha256(bytes);
-    const envelope = envelopeOf(format, value, { alertId, format, receivedAt }, options.appRoots);
-    const failure = identityOf(envelope);
-    const traceIds = reading(format, () =>
-      format === 'otlp-traces-json' ? traceIdsOf({ format, body: value as OtlpTraces }) : envelope.identity.traceId ? [envelope.identity.traceId] : [],
-    );
+  /** Stores an alert that describes `failure` and attaches it to that failure's incident. */
+  async function storeAndAttach(failure: FailureIdentity, format: AlertSource['format'], bytes: Buffer, receivedAt: string, traceIds: string[], log: Record<string, unknown>) {
     const alert = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds });
     const attachment = await attach({ failure, alert, occurrence: { alertId: alert.alertId, receivedAt } });
     Object.assign(log, { alertId: alert.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
@@ -143,11 +180,49 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
   }
 
-  async function intakeLogs(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const traceIds = reading('otlp-logs-json', () => traceIdsOf({ format: 'otlp-logs-json', body: value as OtlpLogs }));
-    const alert = await store.putAlert({ bytes, format: 'otlp-logs-json', receivedAt, traceIds });
+  async function intakeFailure(format: FailureFormat, input: FailureInput, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const envelope = envelopeOf(format, input, { alertId: sha256(bytes), format, receivedAt }, options.appRoots);
+    const traceIds = reading(format, () =>
+      input.kind === 'traces' ? traceIdsOf({ format: 'otlp-traces-json', body: input.body }) : envelope.identity.traceId ? [envelope.identity.traceId] : [],
+    );
+    return storeAndAttach(identityOf(envelope), format, bytes, receivedAt, traceIds, log);
+  }
+
+  /**
+   * JSON log lines (pino, bunyan, winston), stored and joined to traces by trace id. Lines that report
+   * an error attach to the incident of their failing trace when the gateway has that trace, else to an
+   * incident built from the error line's own stack; lines without an error wait for a trace to join.
+   */
+  async function intakeLogLines(bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const format = 'log-lines';
+    log.format = format;
+    const records = parseLogLines(decodeUtf8(bytes));
+    const traceIds = logLineTraceIds(records);
+    const errors = records.filter(isErrorRecord);
+    log.lines = records.length;
+    if (errors.length === 0) {
+      const alert = await store.putAlert({ bytes, format, receivedAt, traceIds });
+      Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
+      return { alertId: alert.alertId, format, traceIds };
+    }
+    for (const traceId of logLineTraceIds(errors)) {
+      const found = await failureOfTrace(traceId);
+      if (found === undefined) continue;
+      const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: found.failure.service, traceIds });
+      const attachment = await attach({ failure: found.failure, alert: found.alert, occurrence: { alertId: stored.alertId, receivedAt } });
+      Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
+      return { incidentId: attachment.incidentId, workflowId: attachment.workflowId, fingerprint: attachment.fingerprint, alertId: stored.alertId, format, status: attachment.status, joinedTrace: traceId };
+    }
+    const source = { alertId: sha256(bytes), format, receivedAt } as const;
+    const envelope = reading(format, () => buildEnvelopeFromLogLines({ source, records, ...(options.appRoots ? { appRoots: options.appRoots } : {}) }));
+    return storeAndAttach(identityOf(envelope), format, bytes, receivedAt, traceIds, log);
+  }
+
+  async function intakeLogs(format: 'otlp-logs-json' | 'otlp-logs-protobuf', body: OtlpLogs, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const traceIds = reading(format, () => traceIdsOf({ format, body }));
+    const alert = await store.putAlert({ bytes, format, receivedAt, traceIds });
     Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
-    return { alertId: alert.alertId, format: 'otlp-logs-json', traceIds };
+    return { alertId: alert.alertId, format, traceIds };
   }
 
   async function intakeAlertmanager(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
@@ -180,34 +255,18 @@ export function createGateway(options: GatewayOptions): Gateway {
     return { alertId: stored.alertId, format: 'alertmanager', incidents, unresolved };
   }
 
-  async function postAlert(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
-    if (!authorized(req.headers.authorization)) {
-      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token; send Authorization: Bearer <token>', {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
-    }
-    const type = mediaType(req.headers['content-type']);
-    if (type === 'application/x-protobuf' || type === 'application/protobuf') {
-      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `OTLP protobuf (${type}) is not supported yet; send OTLP/HTTP JSON with Content-Type: application/json`);
-    }
-    if (type !== 'application/json' && !type?.endsWith('+json')) {
-      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type must be application/json, got ${type === undefined ? 'none' : JSON.stringify(type.slice(0, 100))}`);
-    }
-    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `charset ${JSON.stringify(charset.slice(0, 32))} is not supported; JSON bodies must be UTF-8`);
-    }
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding !== 'identity') {
-      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(encoding.slice(0, 32))} is not supported yet; send the body uncompressed`);
-    }
-    const named = explicitFormat(query);
-    const bytes = await readBody(req, maxBodyBytes);
-    log.sizeBytes = bytes.byteLength;
+  /** Whether the request carries the token: as a bearer token, or (on Sentry's route) as the DSN's public key. */
+  function carriesToken(req: IncomingMessage, route: IntakeRoute, query: URLSearchParams): boolean {
+    if (authorized(req.headers.authorization)) return true;
+    return route === 'sentry' && isToken(sentryKey(req.headers['x-sentry-auth'], query));
+  }
+
+  /** A JSON body: UTF-8, syntax and structure checked, then one of the JSON formats. */
+  async function intakeJson(route: IntakeRoute, named: AcceptedFormat | undefined, bytes: Buffer, receivedAt: string, log: Record<string, unknown>): Promise<object> {
     const value = parseJsonBody(decodeUtf8(bytes));
     checkBodyStructure(value, bodyLimits);
-    const format: AcceptedFormat = named ?? detectFormat(value);
+    const format = jsonFormat(route, named, value);
     log.format = format;
-    const receivedAt = new Date().toISOString();
-    let answer: object;
     switch (format) {
       case 'otlp-traces-json':
       case 'otlp-logs-json': {
@@ -215,17 +274,52 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (!Array.isArray((value as Record<string, unknown> | null)?.[key])) {
           throw new TracemendError('INVALID_INPUT', `the ${format} alert has no "${key}" array at the top level`);
         }
-        answer = format === 'otlp-logs-json' ? await intakeLogs(value, bytes, receivedAt, log) : await intakeFailure(format, value, bytes, receivedAt, log);
-        break;
+        return format === 'otlp-logs-json' ? intakeLogs(format, value as OtlpLogs, bytes, receivedAt, log) : intakeFailure(format, { kind: 'traces', body: value as OtlpTraces }, bytes, receivedAt, log);
       }
       case 'sentry-event':
-        answer = await intakeFailure(format, value, bytes, receivedAt, log);
-        break;
+        return intakeFailure(format, { kind: 'sentry', event: value }, bytes, receivedAt, log);
       case 'alertmanager':
-        answer = await intakeAlertmanager(value, bytes, receivedAt, log);
-        break;
+        return intakeAlertmanager(value, bytes, receivedAt, log);
     }
-    sendJson(res, 202, answer);
+  }
+
+  async function postAlert(req: IncomingMessage, res: ServerResponse, route: IntakeRoute, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
+    if (!carriesToken(req, route, query)) {
+      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token; send Authorization: Bearer <token>', {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
+    }
+    const encoding = bodyEncoding(mediaType(req.headers['content-type']), route);
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if ((encoding === 'json' || encoding === 'ndjson') && charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `charset ${JSON.stringify(charset.slice(0, 32))} is not supported; JSON bodies must be UTF-8`);
+    }
+    const coding = contentCoding(req.headers['content-encoding']);
+    // The query is checked before the body is read.
+    const named = route === 'alerts' && encoding !== 'protobuf' ? namedFormatFor(query, encoding) : undefined;
+    const protobuf = encoding === 'protobuf' ? protobufFormat(route, query) : undefined;
+    const received = await readBody(req, maxBodyBytes);
+    // The size limit holds for the body as sent and as inflated; the inflated body is what is stored.
+    const bytes = coding === 'gzip' ? await gunzipBounded(received, maxBodyBytes) : received;
+    log.sizeBytes = bytes.byteLength;
+    if (coding === 'gzip') log.receivedBytes = received.byteLength;
+    const receivedAt = new Date().toISOString();
+    let answer: object;
+    if (protobuf !== undefined) {
+      log.format = protobuf;
+      const alert = decodeProtobufBody(bytes, protobuf, bodyLimits);
+      answer =
+        alert.format === 'otlp-traces-protobuf'
+          ? await intakeFailure(alert.format, { kind: 'traces', body: alert.body }, bytes, receivedAt, log)
+          : await intakeLogs(alert.format, alert.body, bytes, receivedAt, log);
+    } else if (encoding === 'ndjson') {
+      answer = await intakeLogLines(bytes, receivedAt, log);
+    } else if (encoding === 'sentry-envelope') {
+      log.format = 'sentry-envelope';
+      answer = await intakeFailure('sentry-envelope', { kind: 'sentry', event: sentryEnvelopeEvent(bytes, bodyLimits) }, bytes, receivedAt, log);
+    } else {
+      answer = await intakeJson(route, named, bytes, receivedAt, log);
+    }
+    if (route === 'traces' || route === 'logs') sendOtlpAccepted(res, encoding, answer as Record<string, unknown>);
+    else sendJson(res, 202, answer);
   }
 
   async function healthz(res: ServerResponse): Promise<void> {
@@ -241,15 +335,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     const started = performance.now();
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
     const log: Record<string, unknown> = { method: req.method, route: url.pathname.slice(0, 64) };
+    const route = intakeRoute(url.pathname);
     try {
       if (url.pathname === '/healthz') {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on /healthz; use GET`, {}, { allow: 'GET, HEAD' });
         await healthz(res);
-      } else if (url.pathname === '/v1/alerts') {
-        if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on /v1/alerts; use POST`, {}, { allow: 'POST' });
-        await postAlert(req, res, url.searchParams, log);
+      } else if (route !== undefined) {
+        if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname.slice(0, 100)}; use POST`, {}, { allow: 'POST' });
+        await postAlert(req, res, route, url.searchParams, log);
       } else {
-        throw new HttpError(404, 'NOT_FOUND', `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts and GET /healthz`);
+        throw new HttpError(404, 'NOT_FOUND', `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts, /v1/traces, /v1/logs and /api/<project>/envelope/, and GET /healthz`);
       }
     } catch (error) {
       if (error instanceof HttpError) {

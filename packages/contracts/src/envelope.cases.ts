@@ -14,6 +14,7 @@ import {
   SpanExcerpt,
   Symptom,
   Timing,
+  TraceProvenance,
 } from './envelope';
 import { exampleFailureEnvelope } from './examples';
 
@@ -47,6 +48,26 @@ const downstreamCall: DownstreamCall = {
   responseHeaders: { 'content-type': 'application/json' },
   responseBody: { error: 'not found' },
   durationMs: 3.2,
+};
+
+const traceProvenance: TraceProvenance = {
+  joined: true,
+  services: ['orders-api', 'users-api'],
+  parentChain: [span.spanId, 'a1b2c3d4e5f60718'],
+  criticalPath: ['a1b2c3d4e5f60718', span.spanId],
+  downstreamSpans: ['0f1e2d3c4b5a6978'],
+  missingSpanIds: ['9988776655443322'],
+  missingSpanCount: 1,
+};
+
+const untracedProvenance: TraceProvenance = {
+  joined: false,
+  services: [],
+  parentChain: [],
+  criticalPath: [],
+  downstreamSpans: [],
+  missingSpanIds: [],
+  missingSpanCount: 0,
 };
 
 const logExcerpt: LogExcerpt = {
@@ -162,7 +183,25 @@ export const envelopeCases: CaseTable = {
     change.wrongType([], 1),
     change.outOfDomain([], 'pagerduty'),
   ]),
-  Provenance: casesOf(Provenance, [envelope.provenance, { ...envelope.provenance, notes: ['no logs in the alert'] }], (change) => [
+  TraceProvenance: casesOf(TraceProvenance, [traceProvenance, untracedProvenance], (change) => [
+    change.missing(['joined']),
+    change.missing(['missingSpanCount']),
+    change.wrongType(['joined'], 'false'),
+    change.wrongType(['missingSpanCount'], '1'),
+    change.overBound(['services'], repeat(257, 'users-api')),
+    change.overBound(['parentChain'], repeat(201, span.spanId)),
+    change.overBound(['criticalPath'], repeat(201, span.spanId)),
+    change.overBound(['downstreamSpans'], repeat(51, span.spanId)),
+    change.overBound(['missingSpanIds'], repeat(257, span.spanId)),
+    change.outOfDomain(['parentChain', 0], 'ABCDEF0123456789', /lowercase hex/),
+    change.outOfDomain(['services', 0], '', /Too small/),
+    change.outOfDomain(['missingSpanCount'], -1, /Too small/),
+    change.outOfDomain(['missingSpanCount'], 0, /smaller than the number of missingSpanIds/),
+  ]),
+  Provenance: casesOf(Provenance, [{ ...envelope.provenance, trace: traceProvenance }, envelope.provenance, { ...envelope.provenance, notes: ['no logs in the alert'] }], (change) => [
+    change.wrongType(['trace'], 'joined'),
+    change.overBound(['trace', 'criticalPath'], repeat(201, span.spanId)),
+    change.outOfDomain(['trace', 'missingSpanIds', 0], 'not-hex', /lowercase hex/),
     change.missing(['sources', 0, 'format']),
     change.wrongType(['sources', 0, 'items'], '1'),
     change.overBound(['sources'], repeat(257, envelope.provenance.sources[0])),

@@ -138,6 +138,34 @@ export const AlertFormat = z.enum([
 ]);
 export type AlertFormat = z.infer<typeof AlertFormat>;
 
+/**
+ * How the trace behind an envelope was read: whether one was joined at all, the services it crossed,
+ * the causal excerpt (span ids that also appear in `spans`) and the spans it references but lacks
+ * (sampled away or lost), so a reader knows how much of the story is missing.
+ */
+export const TraceProvenance = z
+  .object({
+    /** False when the envelope was built without a trace (from log lines or an event alone). */
+    joined: z.boolean(),
+    /** Every service that contributed a span, sorted. */
+    services: z.array(Identifier).max(LIMITS.records),
+    /** From the failing span up to the topmost span reachable through parent links. */
+    parentChain: z.array(HexId).max(LIMITS.spans),
+    /** From that top span down along the child that finished last at each step. */
+    criticalPath: z.array(HexId).max(LIMITS.spans),
+    /** The outbound (client and producer) spans the failing span's service made beneath it. */
+    downstreamSpans: z.array(HexId).max(LIMITS.downstream),
+    /** Parent span ids referenced by a span of the trace but absent from it, sorted. */
+    missingSpanIds: z.array(HexId).max(LIMITS.records),
+    /** How many such ids there are; can exceed the listed ones. */
+    missingSpanCount: z.number().int().nonnegative(),
+  })
+  .refine((trace) => trace.missingSpanCount >= trace.missingSpanIds.length, {
+    message: 'missingSpanCount is smaller than the number of missingSpanIds',
+    path: ['missingSpanCount'],
+  });
+export type TraceProvenance = z.infer<typeof TraceProvenance>;
+
 /** Which raw signals contributed, and what was missing. */
 export const Provenance = z.object({
   sources: z
@@ -152,6 +180,8 @@ export const Provenance = z.object({
     .min(1)
     .max(LIMITS.records),
   notes: z.array(boundedString(LIMITS.text)).max(LIMITS.records),
+  /** Absent on envelopes from sources that carry no trace structure (Sentry events). */
+  trace: TraceProvenance.optional(),
 });
 export type Provenance = z.infer<typeof Provenance>;
 

@@ -30,6 +30,7 @@ export {
   SpanExcerpt,
   Symptom,
   Timing,
+  TraceProvenance,
 } from './envelope';
 export {
   AuditReference,

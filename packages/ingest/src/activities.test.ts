@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIngestActivities } from './activities';
 import { parseAlert, traceIdsOf } from './alerts';
 import { createEvidenceStore, type EvidenceStore } from './evidence-store';
+import { LOGGED_APP_ROOT, recordLoggedFailure } from './testing/log-lines';
 
 let dir: string;
 let store: EvidenceStore;
@@ -60,7 +61,7 @@ describe('the ingest activity', () => {
     const sentry = await store.putAlert({ bytes: Buffer.from('{}'), format: 'sentry-event' });
     await expect(ingest({ incidentId: 'i6', alert: sentry })).rejects.toThrow(/exception|INVALID_INPUT|NO_FAILURE/);
     const envelope = await store.putAlert({ bytes: Buffer.from('{}'), format: 'sentry-envelope' });
-    await expect(ingest({ incidentId: 'i7', alert: envelope })).rejects.toMatchObject({ code: 'UNSUPPORTED_ALERT_FORMAT' });
+    await expect(ingest({ incidentId: 'i7', alert: envelope })).rejects.toMatchObject({ code: 'NO_FAILURE_IN_ALERT' });
   });
 
   it('refuses ids that are not hex, so no path can escape the store', async () => {
@@ -72,5 +73,44 @@ describe('the ingest activity', () => {
     expect(await store.getRawValueHashes('abc1234')).toEqual([]);
     await store.putRawValueHashes('abc1234', ['f2', 'e1']);
     expect(await store.getRawValueHashes('abc1234')).toEqual(['e1', 'f2']);
+  });
+});
+
+describe('the ingest activity over JSON log lines', () => {
+  async function storeAlert(text: string, format: 'log-lines' | 'otlp-traces-json') {
+    const bytes = Buffer.from(text);
+    return store.putAlert({ bytes, format, traceIds: traceIdsOf(parseAlert(bytes, format)) });
+  }
+
+  it('joins stored log lines to a trace that recorded no exception, from either side', async () => {
+    const failure = await recordLoggedFailure({ recordException: false });
+    const lines = await storeAlert(failure.lines.bunyan, 'log-lines');
+    const trace = await storeAlert(JSON.stringify(failure.traces), 'otlp-traces-json');
+    const { ingest } = createIngestActivities({ store, logger, appRoots: [LOGGED_APP_ROOT] });
+    const fromTrace = await store.getEnvelope((await ingest({ incidentId: 'i1', alert: trace })).envelopeId);
+    const fromLines = await store.getEnvelope((await ingest({ incidentId: 'i2', alert: lines })).envelopeId);
+    for (const envelope of [fromTrace, fromLines]) {
+      expect(envelope.identity).toMatchObject({ service: 'payments-api', spanId: failure.failingSpanId });
+      expect(envelope.symptom.frames[0]).toMatchObject({ function: 'chargeCard', inApp: true });
+      expect(envelope.provenance.sources.map((item) => [item.alertId, item.format])).toEqual([
+        [trace.alertId, 'otlp-traces-json'],
+        [lines.alertId, 'log-lines'],
+      ]);
+      expect(envelope.provenance.trace?.joined).toBe(true);
+    }
+    expect(fromLines).toEqual(fromTrace);
+  });
+
+  it('builds from log lines alone when their trace never arrived, and says so', async () => {
+    const failure = await recordLoggedFailure({ recordException: true });
+    const lines = await storeAlert(failure.lines.winston, 'log-lines');
+    const ref = await createIngestActivities({ store, logger, appRoots: [LOGGED_APP_ROOT] }).ingest({ incidentId: 'i3', alert: lines });
+    expect(ref).toMatchObject({ service: 'payments-api', errorType: 'TypeError' });
+    const envelope = await store.getEnvelope(ref.envelopeId);
+    expect(envelope.provenance.trace?.joined).toBe(false);
+    expect(envelope.provenance.notes[0]).toMatch(/^no trace was joined/);
+
+    const broken = await store.putAlert({ bytes: Buffer.from('{"level":50,"time":1,"msg":"ok"}\n{"level":'), format: 'log-lines' });
+    await expect(createIngestActivities({ store, logger }).ingest({ incidentId: 'i4', alert: broken })).rejects.toThrow(/^log line 2 is not JSON/);
   });
 });

@@ -1,8 +1,13 @@
 import { TracemendError, type AlertFormat } from '@tracemend/contracts';
+import { logLineTraceIds, parseLogLines, type LogLineRecord } from './json-logs';
 import type { OtlpLogs, OtlpTraces } from './otlp';
+import { DEFAULT_OTLP_PROTOBUF_LIMITS, decodeOtlpLogsProtobuf, decodeOtlpTracesProtobuf, type OtlpProtobufLimits } from './otlp-protobuf';
 
 /** A parsed alert body the ingest stage can read. */
-export type ParsedAlert = { format: 'otlp-traces-json'; body: OtlpTraces } | { format: 'otlp-logs-json'; body: OtlpLogs };
+export type ParsedAlert =
+  | { format: 'otlp-traces-json' | 'otlp-traces-protobuf'; body: OtlpTraces }
+  | { format: 'otlp-logs-json' | 'otlp-logs-protobuf'; body: OtlpLogs }
+  | { format: 'log-lines'; body: LogLineRecord[] };
 
 function parseJson(bytes: Uint8Array, format: string): unknown {
   try {
@@ -21,9 +26,13 @@ export function detectOtlpJson(value: unknown): 'otlp-traces-json' | 'otlp-logs-
 }
 
 /** Parses a stored alert of a format ingest reads; other formats fail with UNSUPPORTED_ALERT_FORMAT. */
-export function parseAlert(bytes: Uint8Array, format: AlertFormat): ParsedAlert {
+export function parseAlert(bytes: Uint8Array, format: AlertFormat, limits: OtlpProtobufLimits = DEFAULT_OTLP_PROTOBUF_LIMITS): ParsedAlert {
+  // Both OTLP encodings decode to the same shape; the protobuf decoder enforces `limits` as it goes.
+  if (format === 'otlp-traces-protobuf') return { format, body: decodeOtlpTracesProtobuf(bytes, limits) };
+  if (format === 'otlp-logs-protobuf') return { format, body: decodeOtlpLogsProtobuf(bytes, limits) };
+  if (format === 'log-lines') return { format, body: parseLogLines(Buffer.from(bytes).toString('utf8')) };
   if (format !== 'otlp-traces-json' && format !== 'otlp-logs-json') {
-    throw new TracemendError('UNSUPPORTED_ALERT_FORMAT', `ingest reads OTLP/JSON traces and logs; ${format} is not supported yet`);
+    throw new TracemendError('UNSUPPORTED_ALERT_FORMAT', `ingest reads OTLP traces and logs (JSON or protobuf) and JSON log lines; ${format} is not one of them`);
   }
   const value = parseJson(bytes, format);
   const detected = detectOtlpJson(value);
@@ -34,13 +43,19 @@ export function parseAlert(bytes: Uint8Array, format: AlertFormat): ParsedAlert 
   return format === 'otlp-traces-json' ? { format, body: value as OtlpTraces } : { format, body: value as OtlpLogs };
 }
 
-/** The trace ids an OTLP/JSON export mentions, so logs can be joined to their failing trace. */
+/** The trace ids an OTLP/JSON export or a batch of log lines mentions, so logs can be joined to their failing trace. */
 export function traceIdsOf(alert: ParsedAlert): string[] {
+  if (alert.format === 'log-lines') return logLineTraceIds(alert.body);
   const ids = new Set<string>();
-  if (alert.format === 'otlp-traces-json') {
+  if (isTraceExport(alert)) {
     for (const rs of alert.body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) if (span.traceId) ids.add(span.traceId.toLowerCase());
   } else {
     for (const rl of alert.body.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const record of sl.logRecords ?? []) if (record.traceId) ids.add(record.traceId.toLowerCase());
   }
   return [...ids].sort();
+}
+
+/** Whether a parsed alert is an OTLP trace export, in either encoding. */
+export function isTraceExport(alert: ParsedAlert): alert is Extract<ParsedAlert, { format: 'otlp-traces-json' | 'otlp-traces-protobuf' }> {
+  return alert.format === 'otlp-traces-json' || alert.format === 'otlp-traces-protobuf';
 }

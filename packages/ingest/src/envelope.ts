@@ -1,5 +1,7 @@
-import { FailureEnvelope, LIMITS, TracemendError, parseContract, type AlertFormat, type DownstreamCall, type Entry, type LogExcerpt, type SpanExcerpt } from '@tracemend/contracts';
+import { FailureEnvelope, LIMITS, TracemendError, parseContract, type AlertFormat, type DownstreamCall, type Entry, type Frame, type LogExcerpt, type SpanExcerpt } from '@tracemend/contracts';
+import { causalExcerpt, descendants, failingSpan, hasExceptionEvent, indexSpans, type CausalExcerpt, type IndexedSpan, type SpanGraph } from './causal';
 import { fingerprint, messageHash } from './fingerprint';
+import { isErrorRecord, logLineExcerpt, type LogLineRecord, type LogLineRequest } from './json-logs';
 import {
   anyValueToJson,
   attributesToJson,
@@ -14,7 +16,6 @@ import {
   type JsonValue,
   type OtlpEvent,
   type OtlpLogs,
-  type OtlpSpan,
   type OtlpTraces,
 } from './otlp';
 import { DEFAULT_APP_ROOTS, parseV8Stack } from './stack';
@@ -29,17 +30,11 @@ export interface AlertSource {
 export interface BuildEnvelopeInput {
   traces: { source: AlertSource; body: OtlpTraces };
   logs?: { source: AlertSource; body: OtlpLogs }[];
+  /** Parsed JSON log lines; those naming the trace join it. */
+  logLines?: { source: AlertSource; records: LogLineRecord[] }[];
   /** Deployed code roots that map stack frames to repository paths. */
   appRoots?: readonly string[];
 }
-
-interface IndexedSpan {
-  span: OtlpSpan;
-  service: string;
-  resource: Record<string, JsonValue>;
-  attributes: Record<string, JsonValue>;
-}
-
 
 function text(value: JsonValue | undefined): string | undefined {
   return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
@@ -47,57 +42,6 @@ function text(value: JsonValue | undefined): string | undefined {
 
 function eventAttributes(event: OtlpEvent | undefined): Record<string, JsonValue> {
   return attributesToJson(event?.attributes);
-}
-
-function indexSpans(traces: OtlpTraces): Map<string, IndexedSpan> {
-  const spans = new Map<string, IndexedSpan>();
-  for (const resourceSpans of traces.resourceSpans ?? []) {
-    const resource = attributesToJson(resourceSpans.resource?.attributes);
-    const service = text(resource['service.name']) ?? 'unknown_service';
-    for (const scope of resourceSpans.scopeSpans ?? []) {
-      for (const span of scope.spans ?? []) {
-        if (typeof span.spanId !== 'string' || typeof span.traceId !== 'string') continue;
-        spans.set(span.spanId.toLowerCase(), { span, service, resource, attributes: attributesToJson(span.attributes) });
-      }
-    }
-  }
-  return spans;
-}
-
-function ancestors(spans: Map<string, IndexedSpan>, start: IndexedSpan): IndexedSpan[] {
-  const chain: IndexedSpan[] = [];
-  let current = start.span.parentSpanId ? spans.get(start.span.parentSpanId.toLowerCase()) : undefined;
-  while (current && chain.length < LIMITS.spans) {
-    chain.push(current);
-    current = current.span.parentSpanId ? spans.get(current.span.parentSpanId.toLowerCase()) : undefined;
-  }
-  return chain;
-}
-
-function descendants(spans: Map<string, IndexedSpan>, root: IndexedSpan): IndexedSpan[] {
-  const out: IndexedSpan[] = [];
-  const queue = [root.span.spanId.toLowerCase()];
-  while (queue.length > 0 && out.length < LIMITS.spans) {
-    const parent = queue.shift();
-    for (const candidate of spans.values()) {
-      if (candidate.span.parentSpanId?.toLowerCase() === parent) {
-        out.push(candidate);
-        queue.push(candidate.span.spanId.toLowerCase());
-      }
-    }
-  }
-  return out;
-}
-
-/** The failing span: the deepest span carrying an `exception` event (the most specific report of the crash). */
-function failingSpan(spans: Map<string, IndexedSpan>): IndexedSpan | undefined {
-  let best: { span: IndexedSpan; depth: number } | undefined;
-  for (const candidate of spans.values()) {
-    if (!candidate.span.events?.some((event) => event.name === 'exception')) continue;
-    const depth = ancestors(spans, candidate).length;
-    if (best === undefined || depth > best.depth) best = { span: candidate, depth };
-  }
-  return best?.span;
 }
 
 function findEvent(chain: IndexedSpan[], name: string): OtlpEvent | undefined {
@@ -125,7 +69,17 @@ function queryRecord(query: string | undefined): Record<string, string> {
   return out;
 }
 
-function buildEntry(chain: IndexedSpan[], notes: string[]): Entry {
+function loggedUrl(url: string | undefined): URL | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url, 'http://service.invalid');
+  } catch {
+    return undefined;
+  }
+}
+
+/** How to drive the failing code: a recorded input, the consumer or server span of its service, or a logged request. */
+export function buildEntry(chain: IndexedSpan[], notes: string[], request?: LogLineRequest): Entry {
   const input = eventAttributes(findEvent(chain, 'tracemend.input'));
   const kind = text(input['tracemend.input.kind']);
   const server = chain.find((item) => spanKindName(item.span.kind) === 'server');
@@ -150,20 +104,27 @@ function buildEntry(chain: IndexedSpan[], notes: string[]): Entry {
       payload: payload ?? null,
     };
   }
-  if (server === undefined) {
+  if (server === undefined && request?.url === undefined) {
     throw new TracemendError('INVALID_INPUT', 'the failing span has no server span, consumer span or recorded input to drive it from');
   }
-  const method = (text(server.attributes['http.request.method']) ?? text(server.attributes['http.method']) ?? 'GET').toUpperCase();
-  const path = text(server.attributes['url.path']) ?? text(server.attributes['http.target'])?.split('?')[0] ?? '/';
-  const body = parseJsonText(input['tracemend.input.body']);
+  const attributes = server?.attributes ?? {};
+  // A log line's `req` fills in what the span did not record (pino-http and bunyan log the request).
+  const logged = loggedUrl(request?.url);
+  const method = (text(attributes['http.request.method']) ?? text(attributes['http.method']) ?? request?.method ?? 'GET').toUpperCase();
+  const path = text(attributes['url.path']) ?? text(attributes['http.target'])?.split('?')[0] ?? logged?.pathname ?? '/';
+  const recordedBody = parseJsonText(input['tracemend.input.body']);
+  const body = recordedBody ?? parseJsonText(request?.body);
   if (body === undefined) notes.push('no request body was recorded; the replay sends none');
+  else if (recordedBody === undefined) notes.push('the request body comes from a log line');
+  const spanHeaders = headerRecord(attributes, 'http.request.header.');
+  const spanQuery = queryRecord(text(attributes['url.query']));
   return {
     kind: 'http',
     method: (HTTP_METHODS.has(method) ? method : 'GET') as 'GET',
-    route: text(server.attributes['http.route']) ?? chain.map((item) => text(item.attributes['http.route'])).find(Boolean) ?? path,
+    route: text(attributes['http.route']) ?? chain.map((item) => text(item.attributes['http.route'])).find(Boolean) ?? path,
     path,
-    query: queryRecord(text(server.attributes['url.query'])),
-    headers: headerRecord(server.attributes, 'http.request.header.'),
+    query: Object.keys(spanQuery).length > 0 || logged === undefined ? spanQuery : queryRecord(logged.search),
+    headers: Object.keys(spanHeaders).length > 0 || request === undefined ? spanHeaders : Object.fromEntries(Object.entries(request.headers).slice(0, LIMITS.records)),
     ...(body === undefined ? {} : { body }),
   };
 }
@@ -268,44 +229,168 @@ function logExcerpts(logs: BuildEnvelopeInput['logs'], traceId: string): { recor
 }
 
 /**
- * Builds the ungated FailureEnvelope from an OTLP/JSON trace export (and the log exports of the same
- * trace): the failing span, its symptom and frames, how to drive it, the flags and downstream calls
- * it saw, and the causal excerpt. Throws NO_FAILURE_IN_ALERT when no span reports an exception.
+ * When nothing recorded how the failing code was reached (no request, no entry span), the replay calls
+ * the top in-app frame's function; a method name (`PaymentService.charge`) keeps its last part.
+ */
+export function frameEntry(frames: readonly Frame[], notes: string[]): Entry {
+  const top = frames.find((frame) => frame.inApp && frame.function !== '<anonymous>');
+  if (top === undefined) {
+    throw new TracemendError('INVALID_INPUT', 'nothing records how the failing code was reached (no request, no entry span) and no in-app stack frame names a function to call instead');
+  }
+  const name = top.function.split('.').pop() || top.function;
+  notes.push(`nothing records how the failing code was reached; the entry calls ${name} of ${top.file} (the top named in-app frame) with no arguments`);
+  return { kind: 'function', module: top.file, export: name.slice(0, LIMITS.shortText), args: [] };
+}
+
+/**
+ * The entry of the failing service: from its own spans, a recorded input or a logged request; when
+ * the trace lost the spans that would say (the chain stops at a missing parent), the top in-app frame.
+ */
+function entryOf(causal: CausalExcerpt, graph: SpanGraph, notes: string[], request: LogLineRequest | undefined, frames: readonly Frame[]): Entry {
+  const { chain, ownChain } = causal;
+  const drivable =
+    ownChain.some((item) => ['server', 'consumer'].includes(spanKindName(item.span.kind))) || findEvent(ownChain, 'tracemend.input') !== undefined || request?.url !== undefined;
+  const top = chain[chain.length - 1];
+  const cut = ownChain.length === chain.length && top?.parentId !== undefined && !graph.spans.has(top.parentId);
+  if (drivable || !cut) return buildEntry(ownChain, notes, request);
+  notes.push(`the failing service's entry span is missing from the trace (its parent ${top.parentId ?? ''} was not exported)`);
+  return frameEntry(frames, notes);
+}
+
+/** Log lines that belong to a trace: records naming one of its trace ids, with their source. */
+interface JoinedLine {
+  source: AlertSource;
+  record: LogLineRecord;
+}
+
+function joinLogLines(logLines: BuildEnvelopeInput['logLines'], traceIds: ReadonlySet<string>): JoinedLine[] {
+  const joined: JoinedLine[] = [];
+  for (const { source, records } of logLines ?? []) {
+    for (const record of records) if (record.traceId !== undefined && traceIds.has(record.traceId)) joined.push({ source, record });
+  }
+  return joined;
+}
+
+/** The error log line that reports the failing span: one naming its span first, then one naming no known span. */
+function errorLineFor(lines: readonly JoinedLine[], failing: IndexedSpan, graph: SpanGraph): JoinedLine | undefined {
+  const errors = lines.filter((line) => isErrorRecord(line.record));
+  const withStack = (candidates: JoinedLine[]) => candidates.find((line) => line.record.error?.stack) ?? candidates[0];
+  return (
+    withStack(errors.filter((line) => line.record.spanId === failing.id)) ??
+    withStack(errors.filter((line) => line.record.spanId === undefined || !graph.spans.has(line.record.spanId)))
+  );
+}
+
+/** A logged request of the failing service's own spans (or of no known span), for what the span did not record. */
+function requestLineFor(lines: readonly JoinedLine[], own: readonly IndexedSpan[], graph: SpanGraph): LogLineRequest | undefined {
+  const ids = new Set(own.map((item) => item.id));
+  return lines.find(({ record }) => record.request && (record.spanId === undefined ? true : ids.has(record.spanId) || !graph.spans.has(record.spanId)))?.record.request;
+}
+
+/** The spans the excerpt keeps: all of them in causal order, or, past the bound, the causal ones first. */
+function selectSpans(related: IndexedSpan[], causal: CausalExcerpt): IndexedSpan[] {
+  if (related.length <= LIMITS.spans) return related;
+  const keep = new Set<IndexedSpan>();
+  for (const item of [...causal.chain, ...causal.criticalPath, ...causal.downstream, ...related]) {
+    if (keep.size >= LIMITS.spans) break;
+    keep.add(item);
+  }
+  return related.filter((item) => keep.has(item));
+}
+
+function missingSpanNote(causal: CausalExcerpt): string | undefined {
+  const { missingSpanIds, missingSpanCount } = causal.provenance;
+  if (missingSpanCount === 0) return undefined;
+  const top = causal.chain[causal.chain.length - 1];
+  const stops = top?.parentId !== undefined && missingSpanIds.includes(top.parentId) ? `; the parent chain stops at span ${top.id} (${top.service})` : '';
+  return `${missingSpanCount} span(s) named as parents are missing from the trace (sampled away or lost): ${missingSpanIds.slice(0, 8).join(', ')}${stops}`;
+}
+
+/** Spans whose own status is an error (client spans only echo their callee's). */
+function errorStatusSpans(graph: SpanGraph): Set<string> {
+  return new Set([...graph.spans.values()].filter((item) => statusCodeName(item.span.status?.code) === 'error' && spanKindName(item.span.kind) !== 'client').map((item) => item.id));
+}
+
+/** Error statuses below the failing span that no exception or error line explains: worth a reader's look. */
+function unexplainedErrors(graph: SpanGraph, failing: IndexedSpan): string[] {
+  return descendants(graph, failing)
+    .filter((item) => statusCodeName(item.span.status?.code) === 'error' && spanKindName(item.span.kind) !== 'client' && !hasExceptionEvent(item))
+    .slice(0, 3)
+    .map((item) => `span "${item.span.name.slice(0, 128)}" of ${item.service} below the failing span reports an error status without an exception; the envelope is built for the deepest span that reports one`);
+}
+
+/**
+ * What broke, from the failing span's `exception` event; an error log line joined to the span fills
+ * in what the event lacks (a trace without exception events, or one recorded without a stack).
+ */
+function symptomOf(failing: IndexedSpan, errorLine: JoinedLine | undefined, appRoots: readonly string[], notes: string[]) {
+  const exceptionEvent = failing.span.events?.find((event) => event.name === 'exception');
+  const exception = eventAttributes(exceptionEvent);
+  const logged = errorLine?.record.error;
+  const errorType = text(exception['exception.type']) ?? logged?.type ?? 'Error';
+  const message = text(exception['exception.message']) ?? logged?.message ?? failing.span.status?.message ?? '';
+  let frames = parseV8Stack(text(exception['exception.stacktrace']) ?? '', appRoots);
+  if (frames.length === 0 && logged?.stack && errorLine) {
+    frames = parseV8Stack(logged.stack, appRoots);
+    notes.push(`the stack comes from log line ${errorLine.record.line} (${errorLine.record.shape}); the trace recorded none`);
+  }
+  if (!frames.some((frame) => frame.inApp)) notes.push(`no stack frame lies under the app roots ${appRoots.join(', ')}`);
+  return { errorType, message, frames, reportedAt: nanosToIso(exceptionEvent?.timeUnixNano) ?? errorLine?.record.timestamp };
+}
+
+/**
+ * Builds the ungated FailureEnvelope from an OTLP/JSON trace export (and the OTLP log exports and
+ * JSON log lines of the same trace): the failing span, its symptom and frames, how to drive it, the
+ * flags and downstream calls it saw, and the causal excerpt. In a trace that crosses services, the
+ * envelope belongs to the service that owns the failing span; spans missing from the export end
+ * the parent chain and are listed in provenance. Throws NO_FAILURE_IN_ALERT when neither a span nor
+ * a joined log line reports an exception.
  */
 export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
   const appRoots = input.appRoots ?? DEFAULT_APP_ROOTS;
-  const spans = indexSpans(input.traces.body);
-  if (spans.size === 0) throw new TracemendError('NO_FAILURE_IN_ALERT', 'the trace export holds no spans');
-  const failing = failingSpan(spans);
-  if (failing === undefined) throw new TracemendError('NO_FAILURE_IN_ALERT', 'no span in the trace export carries an exception event');
+  const graph = indexSpans(input.traces.body);
+  if (graph.spans.size === 0) throw new TracemendError('NO_FAILURE_IN_ALERT', 'the trace export holds no spans');
+  const traceIds = new Set([...graph.spans.values()].map((item) => item.span.traceId.toLowerCase()));
+  const lines = joinLogLines(input.logLines, traceIds);
+  const reported = new Set(lines.flatMap(({ record }) => (isErrorRecord(record) && record.spanId !== undefined ? [record.spanId] : [])));
+  // An error line that names no span of the trace still marks the trace as failed: its deepest error span failed.
+  const failing = failingSpan(graph, reported) ?? (lines.some(({ record }) => isErrorRecord(record)) ? failingSpan(graph, errorStatusSpans(graph)) : undefined);
+  if (failing === undefined) throw new TracemendError('NO_FAILURE_IN_ALERT', 'no span in the trace export carries an exception event, and no joined log line reports an error');
   const notes: string[] = [];
-  const chain = [failing, ...ancestors(spans, failing)];
+  const causal = causalExcerpt(graph, failing);
+  const { chain, ownChain } = causal;
   const root = chain[chain.length - 1] ?? failing;
-  const related = [...chain.slice().reverse(), ...descendants(spans, root).filter((item) => !chain.includes(item))];
+  const connected = [...chain.slice().reverse(), ...descendants(graph, root).filter((item) => !chain.includes(item))];
+  // Fragments cut off by missing spans still belong to the trace: they follow the failing span's own tree.
+  const inTree = new Set(connected);
+  const related = [...connected, ...[...graph.spans.values()].filter((item) => !inTree.has(item) && item.span.traceId.toLowerCase() === failing.span.traceId.toLowerCase())];
+  const traceId = failing.span.traceId.toLowerCase();
+  const traceLines = lines.filter(({ record }) => record.traceId === traceId);
 
-  const exception = eventAttributes(failing.span.events?.find((event) => event.name === 'exception'));
-  const errorType = text(exception['exception.type']) ?? 'Error';
-  const message = text(exception['exception.message']) ?? failing.span.status?.message ?? '';
-  const frames = parseV8Stack(text(exception['exception.stacktrace']) ?? '', appRoots);
-  if (!frames.some((frame) => frame.inApp)) notes.push(`no stack frame lies under the app roots ${appRoots.join(', ')}`);
-
-  const exceptionEvent = failing.span.events?.find((event) => event.name === 'exception');
-  const recordedAt = nanosToIso(exceptionEvent?.timeUnixNano) ?? nanosToIso(failing.span.startTimeUnixNano) ?? input.traces.source.receivedAt;
+  const { errorType, message, frames, reportedAt } = symptomOf(failing, errorLineFor(traceLines, failing, graph), appRoots, notes);
+  const recordedAt = reportedAt ?? nanosToIso(failing.span.startTimeUnixNano) ?? input.traces.source.receivedAt;
   const startMs = nanosToMs(root.span.startTimeUnixNano);
   const endMs = nanosToMs(root.span.endTimeUnixNano);
-  const input_ = eventAttributes(findEvent(chain, 'tracemend.input'));
+  const input_ = eventAttributes(findEvent(ownChain, 'tracemend.input'));
   const env = parseJsonText(input_['tracemend.input.env']);
-  const traceId = failing.span.traceId.toLowerCase();
   const logs = logExcerpts(input.logs, traceId);
+  const logLineExcerpts = traceLines.slice(0, Math.max(0, LIMITS.logs - logs.records.length)).map(({ record }) => logLineExcerpt(record, recordedAt));
+  const lineSources = [...new Set(traceLines.map((line) => line.source))].map((source) => ({ ...source, items: traceLines.filter((line) => line.source === source).length }));
   const service = failing.service;
   const resource = failing.resource;
+  const own = new Set([ownChain[ownChain.length - 1] ?? failing, ...descendants(graph, ownChain[ownChain.length - 1] ?? failing)].filter((item) => item.service === service));
+  const entry = entryOf(causal, graph, notes, requestLineFor(traceLines, [...own], graph), frames);
+  const downstream = downstreamCalls(related.filter((item) => own.has(item)), notes);
+  const missing = missingSpanNote(causal);
+  if (missing) notes.push(missing);
+  notes.push(...unexplainedErrors(graph, failing));
 
   const envelope: FailureEnvelope = {
     schemaVersion: 1,
     identity: {
       fingerprint: fingerprint(service, errorType, frames),
       traceId,
-      spanId: failing.span.spanId.toLowerCase(),
+      spanId: failing.id,
       service,
       version: text(resource['service.version']) ?? 'unknown',
       environment: text(resource['deployment.environment.name']) ?? text(resource['deployment.environment']) ?? 'unknown',
@@ -314,21 +399,22 @@ export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
       occurrences: 1,
     },
     symptom: { errorType: errorType.slice(0, 256), message: message.slice(0, LIMITS.text), messageHash: messageHash(message), frames },
-    entry: buildEntry(chain, notes),
+    entry,
     environment: {
-      featureFlags: featureFlags(chain),
+      featureFlags: featureFlags(ownChain),
       env: env !== null && typeof env === 'object' && !Array.isArray(env) ? Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])) : {},
       ...(text(resource['process.runtime.locale']) ? { locale: text(resource['process.runtime.locale']) } : {}),
       ...(text(resource['process.runtime.timezone']) ? { timezone: text(resource['process.runtime.timezone']) } : {}),
       runtime: { name: 'node', version: text(resource['process.runtime.version']) ?? 'unknown' },
     },
     timing: { recordedAt, ...(startMs !== undefined && endMs !== undefined ? { durationMs: Math.max(0, endMs - startMs) } : {}) },
-    downstream: downstreamCalls(related, notes),
-    spans: related.slice(0, LIMITS.spans).map(spanExcerpt),
-    logs: logs.records,
+    downstream,
+    spans: selectSpans(related, causal).map(spanExcerpt),
+    logs: [...logs.records, ...logLineExcerpts],
     provenance: {
-      sources: [{ ...input.traces.source, items: spans.size }, ...logs.sources],
+      sources: [{ ...input.traces.source, items: graph.spans.size }, ...logs.sources, ...lineSources].slice(0, LIMITS.records),
       notes: notes.map((note) => note.slice(0, LIMITS.text)).slice(0, LIMITS.records),
+      trace: causal.provenance,
     },
   };
   return parseContract(FailureEnvelope, envelope, 'FailureEnvelope');
