@@ -203,7 +203,7 @@ describe('the replay harness: locale', () => {
 
 describe('the replay harness: node:http and node:https', () => {
   const downstream: DownstreamCall[] = [
-    { method: 'GET', urlTemplate: '/v1/charges/{id}', url: 'http://payments.internal:8080/v1/charges/ch_1', status: 402, responseHeaders: { 'content-type': 'application/json', 'content-length': '1' }, responseBody: { error: 'card_declined' } },
+    { method: 'GET', urlTemplate: '/v1/charges/ch_1', url: 'http://payments.internal:8080/v1/charges/ch_1', status: 402, responseHeaders: { 'content-type': 'application/json', 'content-length': '1' }, responseBody: { error: 'card_declined' } },
     { method: 'POST', urlTemplate: '/entries', url: 'https://ledger.example.com/entries', status: 201, responseHeaders: { 'content-type': 'application/json' }, responseBody: { id: 'e1' } },
   ];
 
