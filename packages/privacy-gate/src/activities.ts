@@ -4,6 +4,7 @@ import type { AuditLog } from './audit';
 import { loadDataContract } from './contract';
 import { gateEnvelopeDetailed } from './gate';
 import type { TokenKey } from './tokenize';
+import type { VaultWriter } from './vault';
 
 export interface PrivacyGateDeps {
   /** Reads the ungated envelope the ingest stage stored. */
@@ -14,6 +15,8 @@ export interface PrivacyGateDeps {
   audit: AuditLog;
   /** Keeps the keyed hashes of the removed raw values for the egress guard, by audit record hash. */
   saveRawValueHashes(auditRecordHash: string, hashes: string[]): Promise<void>;
+  /** Appends token → raw value for operators to reveal; absent means no mapping is kept anywhere. */
+  vault?: VaultWriter;
   logger: Logger;
 }
 
@@ -23,8 +26,9 @@ export function createPrivacyGateActivities(deps: PrivacyGateDeps) {
     gate: async (input: GateActivityInput): Promise<GatedEnvelope> => {
       const envelope = await deps.loadEnvelope(input.envelope.envelopeId);
       const contract = await loadDataContract(await deps.contractFile(envelope.identity.service));
-      const { gated, rawValueHashes } = await gateEnvelopeDetailed({ envelope, contract, key: deps.key, audit: deps.audit, incidentId: input.incidentId });
+      const { gated, rawValueHashes, tokenized } = await gateEnvelopeDetailed({ envelope, contract, key: deps.key, audit: deps.audit, incidentId: input.incidentId });
       await deps.saveRawValueHashes(gated.privacy.audit.recordHash, rawValueHashes);
+      await deps.vault?.record(tokenized.map((mapping) => ({ ...mapping, keyId: gated.privacy.tokenKeyId, incidentId: input.incidentId })));
       deps.logger.info(
         {
           contract: `${contract.service}@${contract.version}`,
@@ -32,6 +36,7 @@ export function createPrivacyGateActivities(deps: PrivacyGateDeps) {
           droppedUnknown: gated.privacy.droppedUnknown.length,
           detectorHits: gated.privacy.detectorHits.reduce((sum, hit) => sum + hit.count, 0),
           audit: gated.privacy.audit.sequence,
+          vaulted: deps.vault === undefined ? 0 : tokenized.length,
         },
         'envelope gated',
       );

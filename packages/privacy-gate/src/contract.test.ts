@@ -1,5 +1,15 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { Ajv2020 } from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
-import { loadDataContract, loadDataContractForService, parseDataContract } from './contract';
+import { parse as parseYaml } from 'yaml';
+import {
+  DATA_CONTRACT_SCHEMA_FILE,
+  DataContract,
+  dataContractJsonSchema,
+  loadDataContract,
+  loadDataContractForService,
+  parseDataContract,
+} from './contract';
 
 const CONTRACTS = new URL('../../../fixtures/contracts/', import.meta.url).pathname;
 
@@ -71,5 +81,43 @@ describe('loading contract files', () => {
 
   it('refuses a service name that is not a plain file name', async () => {
     await expect(loadDataContractForService(CONTRACTS, '../secrets')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});
+
+describe('the published JSON Schema', () => {
+  const published = new URL(`../../../${DATA_CONTRACT_SCHEMA_FILE}`, import.meta.url);
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(dataContractJsonSchema());
+
+  it('is the one generated from the zod schema (regenerate: pnpm --filter @tracemend/privacy-gate schema)', async () => {
+    const committed = JSON.parse(await readFile(published, 'utf8')) as unknown;
+    expect(committed).toEqual(dataContractJsonSchema());
+  });
+
+  it('accepts every fixture contract', async () => {
+    const files = (await readdir(CONTRACTS)).filter((file) => file.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const file of files) {
+      const document = parseYaml(await readFile(`${CONTRACTS}${file}`, 'utf8')) as unknown;
+      expect(validate(document), `${file}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+  });
+
+  const field = (extra: Record<string, unknown>) => ({ path: 'entry.body.x', action: 'tokenize', sensitivity: 'internal', ...extra });
+  it.each([
+    ['a minimal contract', { service: 'a', version: 1, fields: [] }],
+    ['every action and token type', { service: 'a', version: 7, fields: [field({ type: 'date', note: 'n' }), field({ path: 'entry.body.y', action: 'redact' })] }],
+    ['a missing version', { service: 'a', fields: [] }],
+    ['version 0', { service: 'a', version: 0, fields: [] }],
+    ['a fractional version', { service: 'a', version: 1.5, fields: [] }],
+    ['an empty service', { service: '', version: 1, fields: [] }],
+    ['an unknown top-level key', { service: 'a', version: 1, fields: [], owner: 'x' }],
+    ['an unknown action', { service: 'a', version: 1, fields: [field({ action: 'keep' })] }],
+    ['an unknown sensitivity', { service: 'a', version: 1, fields: [field({ sensitivity: 'pii' })] }],
+    ['an unknown token type', { service: 'a', version: 1, fields: [field({ type: 'iban' })] }],
+    ['a type without tokenize', { service: 'a', version: 1, fields: [field({ action: 'hash', type: 'email' })] }],
+    ['an unknown field key', { service: 'a', version: 1, fields: [field({ mode: 'x' })] }],
+    ['a field without path', { service: 'a', version: 1, fields: [{ action: 'drop', sensitivity: 'secret' }] }],
+  ])('agrees with the zod schema on %s', (_name, document) => {
+    expect(validate(document)).toBe(DataContract.safeParse(document).success);
   });
 });

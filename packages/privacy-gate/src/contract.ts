@@ -9,11 +9,15 @@ import { TOKEN_TYPES } from './tokenize';
 /** One labelled field path of a data contract. */
 export const DataContractField = z
   .object({
-    path: z.string().min(1).max(1_024),
-    action: PrivacyAction,
-    sensitivity: Sensitivity,
-    type: z.enum(TOKEN_TYPES).optional(),
-    note: z.string().max(1_024).optional(),
+    path: z
+      .string()
+      .min(1)
+      .max(1_024)
+      .meta({ description: 'Field path under a data-bearing part of the envelope; `*` matches one segment, `**` any depth.' }),
+    action: PrivacyAction.meta({ description: 'What the gate does with the value: allow, drop, hash (keyed), tokenize (format-preserving) or redact.' }),
+    sensitivity: Sensitivity.meta({ description: 'How sensitive the value is; a contract that allows a secret field is refused.' }),
+    type: z.enum(TOKEN_TYPES).optional().meta({ description: 'Token format; only with action tokenize (default text).' }),
+    note: z.string().max(1_024).optional().meta({ description: 'Free text for reviewers: why the field is labelled so.' }),
   })
   .strict()
   .superRefine((field, context) => {
@@ -35,9 +39,13 @@ export type DataContractField = z.infer<typeof DataContractField>;
 /** A service's data contract: which envelope fields the pipeline may see, and in what form. */
 export const DataContract = z
   .object({
-    service: Identifier,
-    version: z.number().int().positive(),
-    fields: z.array(DataContractField).max(1_024),
+    service: Identifier.meta({ description: 'The service this contract covers; must equal the envelope identity.service.' }),
+    version: z
+      .number()
+      .int()
+      .positive()
+      .meta({ description: 'Revision of this contract; raise it on every change. Recorded in each gated envelope and audit record.' }),
+    fields: z.array(DataContractField).max(1_024).meta({ description: 'Labelled field paths; any data-bearing leaf no path matches is dropped (default deny).' }),
   })
   .strict()
   .superRefine((contract, context) => {
@@ -56,6 +64,39 @@ export const DataContract = z
     });
   });
 export type DataContract = z.infer<typeof DataContract>;
+
+/** The version of the contract file format (not of a contract); it names the published JSON Schema file. */
+export const DATA_CONTRACT_FORMAT_VERSION = 1;
+/** Where the JSON Schema of the current format is published, relative to the repository root. */
+export const DATA_CONTRACT_SCHEMA_FILE = `docs/schemas/data-contract.v${DATA_CONTRACT_FORMAT_VERSION}.schema.json`;
+
+/**
+ * The JSON Schema of data contract files (draft 2020-12), generated from `DataContract` so the two
+ * cannot disagree; `pnpm --filter @tracemend/privacy-gate schema` writes it to DATA_CONTRACT_SCHEMA_FILE,
+ * and a test fails when the committed file is stale. It
+ * checks structure and vocabulary for editors and CI; path syntax, the data-bearing roots and
+ * repeated paths are checked only when the gate loads a contract.
+ */
+export function dataContractJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(DataContract, {
+    target: 'draft-2020-12',
+    io: 'input',
+    override: ({ zodSchema, jsonSchema }) => {
+      // A refinement the generator cannot see: `type` only goes with action tokenize.
+      if (zodSchema === DataContractField) {
+        jsonSchema.dependentSchemas = { type: { properties: { action: { const: 'tokenize' } } } };
+      }
+    },
+  });
+  const { $schema, ...rest } = generated;
+  return {
+    $schema,
+    $id: `urn:tracemend:schema:data-contract:v${DATA_CONTRACT_FORMAT_VERSION}`,
+    title: 'tracemend data contract',
+    description: 'Which fields of a service\'s failure envelopes the pipeline may see, and in what form. See docs/data-contracts.md.',
+    ...rest,
+  };
+}
 
 /** Parses a data contract from YAML text; `source` names it in errors. Throws INVALID_INPUT naming every problem. */
 export function parseDataContract(text: string, source = 'data contract'): DataContract {

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { detect, isHighEntropy, isSecretKeyName, redactText, shannonEntropy } from './detectors';
+import { codePointEntropy, detect, detectUngated, isHighEntropy, isSecretKeyName, profileText, redactText, shannonEntropy } from './detectors';
 import { createTokenizer } from './tokenize';
 
 const tokenizer = createTokenizer({ id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' });
@@ -37,6 +38,8 @@ describe('detect: positives', () => {
     ['ipv4', 'from 81.224.17.5 at', '81.224.17.5'],
     ['ipv6', 'client 2a02:8108:1dc0:7e00:5d2a:9c3f:1b7e:44a1 connected', '2a02:8108:1dc0:7e00:5d2a:9c3f:1b7e:44a1'],
     ['ipv6', 'from [2a00:1450:4001:82b::200e]:443', '2a00:1450:4001:82b::200e'],
+    ['ipv6', 'peer ::ffff:5b2a:c3f1 closed', '::ffff:5b2a:c3f1'],
+    ['ipv4', 'peer ::ffff:81.224.17.5 closed', '81.224.17.5'],
     ['iban', 'pay to DE89 3704 0044 0532 0130 00 today', 'DE89 3704 0044 0532 0130 00'],
     ['iban', '"iban":"GB82WEST12345698765432"', 'GB82WEST12345698765432'],
     ['ssn', 'ssn 536-22-8173 on file', '536-22-8173'],
@@ -100,6 +103,7 @@ describe('detect: hard negatives', () => {
     ['a short number', 'HTTP 404 after 12 ms, qty 3'],
     ['a user agent', 'AcmeShop-iOS/5.12.0 (iPhone15,2; iOS 18.1)'],
     ['loopback and documentation IPv6', '::1 and 2001:db8::7 and [2001:db8:85a3::8a2e:370:7334] and fe80::1'],
+    ['an IPv4-mapped loopback address', 'remoteAddress ::ffff:127.0.0.1 closed'],
     ['clock times and C++ scopes', 'at 12:34:56, std::vector, Foo::bar::baz'],
     ['an IBAN that fails mod 97', 'GB82WEST12345698765433'],
     ['an IBAN-shaped product code', 'SKU AB12CDEF3456GHIJ78'],
@@ -107,6 +111,8 @@ describe('detect: hard negatives', () => {
     ['a date range with dashes', '2026-11-20 and 2026-12-01'],
     ['a twilio-shaped word in prose', 'SKIP 32 tests'],
     ['a non-AWS 40-char value', 'commit=4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3'],
+    ['a workflow id of a word and a fingerprint', 'workflowId=incident-1e34040183772f4e189b09cef77497d2'],
+    ['an id of words and a UUID', 'job_incident-050ed164-9bb2-4c97-a7cd-d620f2ceda7b'],
   ])('%s', (_name, text) => {
     expect(detect(text)).toEqual([]);
   });
@@ -142,6 +148,9 @@ describe('entropy and key names', () => {
     expect(isHighEntropy('4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3')).toBe(false);
     expect(isHighEntropy('6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b')).toBe(false);
     expect(isHighEntropy('leaderboard-refresh-job')).toBe(false);
+    expect(isHighEntropy('incident-0ac7f00aaaba9670432c36c267ea36bf')).toBe(false);
+    // A random part beside a word is still a secret.
+    expect(isHighEntropy('session-Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya')).toBe(true);
   });
 
   it.each([
@@ -156,5 +165,84 @@ describe('entropy and key names', () => {
     ['passport', false],
   ])('isSecretKeyName(%j) is %s', (key, expected) => {
     expect(isSecretKeyName(key)).toBe(expected);
+  });
+});
+
+// Pieces that put every detector, and every gate's edge, into random texts: values, near-misses and separators.
+const FRAGMENTS = [
+  'ann@corp.io', 'u1a2b3c4d@example.com', '+46 70 123 45 67', '+1 (415) 555-2671', '(415) 555-2671', '+12025550143',
+  '4111 1111 1111 1111', '5555555555554444', '4242424242424242', '4111111111111112', 'DE89 3704 0044 0532 0130 00',
+  'GB82WEST12345698765432', 'GB82WEST12345698765433', '536-22-8173', '078-05-1120', '81.224.17.5', '192.0.2.7',
+  '1.2.3.4', '20.20.2', '2a02:8108:1dc0::44a1', '::ffff:81.2.3.4', '::1', 'fe80::1', '12:34:56', 'T11:03:44.981Z',
+  'std::vector', 'AKIAIOSFODNN7EXAMPLE', 'AIzaSyD4x9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya', 'SK2a9c4e6f8b0d1a3c5e7f9b2d4a6c8e0f',
+  'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U',
+  'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8', 'xoxb-1234567890-abcdefghij',
+  'npm_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c', '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',
+  'https://hooks.slack.com/services/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', 'postgres://app:s3cr3t@db.internal:5432/app',
+  '"private_key_id":"3f1a9c2e7b4d8f0a6c5e1b9d2f7a4c8e0b3d6f19"', 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+  '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234\n-----END RSA PRIVATE KEY-----', 'Bearer abc.def-ghi', 'BEARER x',
+  'Basic dXNlcjpwYXNzd29yZA==', 'password=hunter2', 'Secret: "x y"', 'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya',
+  '4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3', '6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b', 'sha512-', 'b3JkZXIgY2FydA==',
+  'tok_0123456789ab', '==', '=', ':', '::', '.', '-', ' ', '_', '+', '@', '/', '"', "'", '\n', 'é', '\u00a0', '0', '7', 'a1', 'Q',
+];
+
+const CHARACTERS = [...'abcdefxyzABCDEFKSJ0123456789:.-_=+/@ "\'{}()[]\té'];
+
+/** Random texts mixing fragments, random characters and digit groups with separators. */
+const texts = fc
+  .array(
+    fc.oneof(
+      fc.constantFrom(...FRAGMENTS),
+      fc.array(fc.constantFrom(...CHARACTERS), { maxLength: 30 }).map((chars) => chars.join('')),
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 999 }), fc.constantFrom('', '.', ' ', '-', ':')), { maxLength: 8 }).map((groups) =>
+        groups.map(([n, separator]) => `${n}${separator}`).join(''),
+      ),
+    ),
+    { maxLength: 10 },
+  )
+  .map((parts) => parts.join(''));
+
+describe('detect: fast path', () => {
+  it('finds exactly what the plain scan with every gate off finds', () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        expect(detect(text)).toEqual(detectUngated(text));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('profiles the long token runs a regex scan finds', () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        const scanned = [...text.matchAll(/[A-Za-z0-9+_-]{20,}={0,2}/g)].flatMap((match) => [match.index, match.index + match[0].length]);
+        expect(profileText(text).runs).toEqual(scanned);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('profiles digits, grouped digit runs, dotted groups and marks', () => {
+    const profile = profileText('card 4111 1111-1111 1111 at 81.224.17.5 v1.2 ok');
+    expect(profile.digits).toBe(16 + 8 + 2);
+    expect(profile.digitRun).toBe(16);
+    expect(profile.dottedGroups).toBe(4);
+    expect(profileText('a  1 2').digitRun).toBe(2);
+    expect(profileText('1  2').digitRun).toBe(1);
+    expect(profileText('1..2.3').dottedGroups).toBe(2);
+    expect(profileText('plain words only').runs).toEqual([]);
+    expect(profileText('x=Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3==,').runs).toEqual([2, 28]);
+  });
+
+  it('counts entropy the same way over ASCII and beyond', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 20 }), (ascii, unicode) => {
+        expect(shannonEntropy(ascii)).toBe(codePointEntropy(ascii));
+        expect(shannonEntropy(unicode)).toBe(codePointEntropy(unicode));
+      }),
+    );
+    // The reused count table is left clean after an early switch to code points.
+    expect(shannonEntropy('aab€')).toBe(codePointEntropy('aab€'));
+    expect(shannonEntropy('abcd')).toBe(2);
   });
 });

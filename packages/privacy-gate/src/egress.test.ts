@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashRawValue, scanForLeaks } from './egress';
+import { createLogLineGuard, createRawValueRegistry, hashRawValue, scanForLeaks } from './egress';
 
 describe('scanForLeaks', () => {
   it('passes text that carries only tokens and structural values', () => {
@@ -29,5 +29,84 @@ describe('scanForLeaks', () => {
       { detector: 'known-raw-value', offset: 35, length: 17 },
     ]);
     expect(scanForLeaks('Order tok_0123456789ab ships', { knownRawValueHashes: known })).toEqual([]);
+  });
+});
+
+/** A pino-shaped line, as the logger writes it. */
+const line = (fields: Record<string, unknown>) =>
+  `${JSON.stringify({ level: 'info', time: '2026-12-04T12:00:00.000Z', pid: 42, name: 'worker', incidentId: 'inc-7', ...fields })}\n`;
+
+describe('createLogLineGuard', () => {
+  const registry = createRawValueRegistry();
+  registry.add('audit-1', [hashRawValue('Mara Lindqvist'), hashRawValue('ord_20261120_88412')]);
+  const guard = createLogLineGuard({ knownRawValueHashes: registry });
+
+  it('passes a clean line', () => {
+    expect(guard(line({ msg: 'envelope gated', decisions: 12, traceId: '4bf92f3577b34da6a3ce929d0e0e4736' }))).toBeUndefined();
+  });
+
+  it('blocks an email and names the rule and path, not the value', () => {
+    const blocks = guard(line({ msg: 'retrying', request: { user: 'contact mara@corp-mail.se please' } }));
+    expect(blocks).toEqual([{ rule: 'email', path: '$.request.user' }]);
+    expect(JSON.stringify(blocks)).not.toContain('corp-mail');
+  });
+
+  it('blocks a secret token in the message', () => {
+    expect(guard(line({ msg: 'called stripe with sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8' }))).toEqual([{ rule: 'stripe-key', path: '$.msg' }]);
+  });
+
+  it('blocks a raw value the gate removed, by its hash', () => {
+    expect(guard(line({ msg: 'signup by Mara Lindqvist failed' }))).toEqual([{ rule: 'known-raw-value', path: '$.msg' }]);
+    expect(guard(line({ items: [{ order: 'ord_20261120_88412' }] }))).toEqual([{ rule: 'known-raw-value', path: '$.items.0.order' }]);
+  });
+
+  it('finds a value hidden behind a JSON escape', () => {
+    // In the serialized line the card follows `\t`, so a look at the raw text sees `t4111…`.
+    expect(guard(line({ msg: 'card:\t4111111111111111' }))).toEqual([{ rule: 'card', path: '$.msg' }]);
+  });
+
+  it('writes a key that holds a finding as `*`', () => {
+    expect(guard(line({ byUser: { 'ann@corp.io': 3 } }))).toEqual([{ rule: 'email', path: '$.byUser.*' }]);
+  });
+
+  it('lets a censored credential key pass', () => {
+    expect(guard(line({ request: { password: '[redacted]' }, msg: 'login failed' }))).toBeUndefined();
+  });
+
+  it('lets the operator-configured infrastructure address pass, and only that one', () => {
+    const worker = createLogLineGuard({ knownRawValueHashes: registry, operationalValues: ['10.20.0.7:7233', '10.20.0.7'] });
+    expect(guard(line({ address: '10.20.0.7:7233', msg: 'worker started' }))).toEqual([{ rule: 'ipv4', path: '$.address' }]);
+    expect(worker(line({ address: '10.20.0.7:7233', msg: 'worker started' }))).toBeUndefined();
+    expect(worker(line({ msg: 'reconnecting to 10.20.0.7' }))).toBeUndefined();
+    expect(worker(line({ client: '10.20.0.8', msg: 'request' }))).toEqual([{ rule: 'ipv4', path: '$.client' }]);
+    expect(worker(line({ address: '10.20.0.7:7233', user: 'mara@corp-mail.se' }))).toEqual([{ rule: 'email', path: '$.user' }]);
+  });
+
+  it('judges a line that is not JSON as a whole', () => {
+    expect(guard('plain text from ann@corp.io\n')).toEqual([{ rule: 'email', path: '$' }]);
+    expect(guard('plain text\n')).toBeUndefined();
+  });
+});
+
+describe('createRawValueRegistry', () => {
+  it('holds hashes per gate run and forgets them', () => {
+    const registry = createRawValueRegistry();
+    registry.add('a', ['h1', 'h2']);
+    registry.add('b', ['h2', 'h3']);
+    expect([registry.size, registry.entries, registry.has('h2'), registry.holds('a'), registry.holds('c')]).toEqual([3, 2, true, true, false]);
+    registry.forget('a');
+    expect([registry.has('h1'), registry.has('h2'), registry.size]).toEqual([false, true, 2]);
+    registry.add('b', ['h4']);
+    expect([registry.has('h3'), registry.has('h4'), registry.size]).toEqual([false, true, 1]);
+  });
+
+  it('drops the oldest gate run when full', () => {
+    const registry = createRawValueRegistry({ maxEntries: 2, maxHashes: 3 });
+    registry.add('a', ['h1']);
+    registry.add('b', ['h2']);
+    registry.add('c', ['h3']);
+    expect([registry.has('h1'), registry.has('h2'), registry.has('h3'), registry.entries]).toEqual([false, true, true, 2]);
+    registry.add('d', ['h4', 'h5']);
+    expect([registry.has('h2'), registry.has('h3'), registry.has('h4'), registry.has('h5'), registry.entries]).toEqual([false, true, true, true, 2]);
   });
 });

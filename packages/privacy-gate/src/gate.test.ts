@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GatedEnvelope, TracemendError, type FailureEnvelope } from '@tracemend/contracts';
 import { checkoutWorkerCase, leaderboardCase, usersApiCase, type FixtureCase } from '../test/fixture-envelopes';
 import { createAuditLog, verifyAuditLog, type AuditLog } from './audit';
-import { loadDataContract, parseDataContract, type DataContract } from './contract';
+import { DataContract, loadDataContract, parseDataContract } from './contract';
 import { hashRawValue, scanForLeaks } from './egress';
-import { gateEnvelope, gateEnvelopeDetailed } from './gate';
-import { luhnValid } from './tokenize';
+import { gateEnvelope, gateEnvelopeDetailed, previewGate } from './gate';
+import { createKeyring, luhnValid } from './tokenize';
 
 const CONTRACTS = new URL('../../../fixtures/contracts/', import.meta.url);
 const KEY = { id: 'k2026-11', secret: 'test-only-token-key-0123456789abcdef' };
@@ -320,4 +320,168 @@ describe('gateEnvelope property: personal data in allowed text never survives', 
       { numRuns: 150 },
     );
   }, 60_000);
+});
+
+/** The tokenized body email of a gated users-api envelope. */
+function emailOf(gated: GatedEnvelope): string {
+  const entry = gated.envelope.entry;
+  if (entry.kind !== 'http') throw new Error('expected an http entry');
+  return (entry.body as { email: string }).email;
+}
+
+describe('the redact action end to end', () => {
+  it('replaces the value, reports the path and leaves the raw value nowhere in the output or the audit log', async () => {
+    const fixture = usersApiCase();
+    const contract = await contractFor('users-api');
+    const redacting: DataContract = {
+      ...contract,
+      version: 2,
+      fields: [
+        ...contract.fields.filter((field) => field.path !== 'entry.body.name'),
+        { path: 'entry.body.name', action: 'redact', sensitivity: 'internal' },
+        // The same name recurs in an allowed log attribute: it must not survive there either.
+        { path: 'logs.*.attributes["enduser.name"]', action: 'allow', sensitivity: 'internal' },
+      ],
+    };
+    const { gated, rawValueHashes } = await gateEnvelopeDetailed({ envelope: fixture.envelope, contract: redacting, key: KEY, audit });
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'http') throw new Error('expected an http entry');
+    expect((entry.body as Record<string, unknown>).name).toBe('[redacted]');
+    expect(gated.envelope.logs[0]?.attributes['enduser.name']).toBe('[redacted:known-value]');
+    expect(gated.privacy.decisions).toContainEqual({ path: 'entry.body.name', action: 'redact', sensitivity: 'internal', basis: 'contract' });
+    expect(gated.privacy.contract).toEqual({ id: 'users-api', version: 2 });
+
+    const text = JSON.stringify(gated);
+    expect(text).not.toContain('Mara Lindqvist');
+    expect(text).not.toContain('Lindqvist');
+    expect(rawValueHashes).toContain(hashRawValue('Mara Lindqvist'));
+    expect(scanForLeaks('reply to Mara Lindqvist', { knownRawValueHashes: new Set(rawValueHashes) })).toHaveLength(1);
+    const record = JSON.parse((await readFile(audit.file, 'utf8')).trim()) as { decisions: unknown[]; contract: unknown };
+    expect(record.contract).toEqual({ id: 'users-api', version: 2 });
+    expect(record.decisions).toContainEqual({ path: 'entry.body.name', action: 'redact', sensitivity: 'internal', basis: 'contract' });
+    expect(await readFile(audit.file, 'utf8')).not.toContain('Lindqvist');
+  });
+});
+
+describe('date tokens through the gate', () => {
+  it('shifts dates keeping their format and their order', async () => {
+    const fixture = leaderboardCase();
+    const contract = await contractFor('leaderboard');
+    const dated: DataContract = {
+      ...contract,
+      fields: [
+        ...contract.fields.filter((field) => !field.path.endsWith('lastActiveAt')),
+        { path: 'entry.args.0.$stub.get.active_users.*.lastActiveAt', action: 'tokenize', type: 'date', sensitivity: 'internal' },
+      ],
+    };
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract: dated, key: KEY, audit });
+    const entry = gated.envelope.entry;
+    if (entry.kind !== 'function') throw new Error('expected a function entry');
+    const users = (entry.args[0] as { $stub: { get: { active_users: { lastActiveAt: string }[] } } }).$stub.get.active_users;
+    const [first, second] = users.map((user) => user.lastActiveAt);
+    expect(first).toMatch(/^\d{4}-\d{2}-\d{2}T10:00:00Z$/);
+    expect(second).toMatch(/^\d{4}-\d{2}-\d{2}T09:00:00Z$/);
+    expect(first?.slice(0, 10)).not.toBe('2026-03-01');
+    // Recorded an hour apart on one day; still an hour apart after the shift.
+    expect(Date.parse(first ?? '') - Date.parse(second ?? '')).toBe(3_600_000);
+  });
+});
+
+describe('key rotation', () => {
+  it('tokenizes with the keyring\'s current key, records its id, and a previous key still identifies older tokens', async () => {
+    const before = await gateEnvelope({ envelope: usersApiCase().envelope, contract: await contractFor('users-api'), key: KEY, audit });
+    const ring = { current: OTHER_KEY, previous: [KEY] };
+    const after = await gateEnvelope({ envelope: usersApiCase().envelope, contract: await contractFor('users-api'), key: ring, audit });
+    const single = await gateEnvelope({ envelope: usersApiCase().envelope, contract: await contractFor('users-api'), key: OTHER_KEY, audit });
+    expect(after.privacy.tokenKeyId).toBe('k2026-12');
+    expect(JSON.stringify(after.envelope)).toBe(JSON.stringify(single.envelope));
+    expect(JSON.stringify(after.envelope)).not.toBe(JSON.stringify(before.envelope));
+
+    const keyring = createKeyring(ring);
+    expect(keyring.keyIdOf('mara.lindqvist@corp-mail.se', 'email', emailOf(before))).toBe(before.privacy.tokenKeyId);
+    expect(keyring.keyIdOf('mara.lindqvist@corp-mail.se', 'email', emailOf(after))).toBe(after.privacy.tokenKeyId);
+    const records = (await readFile(audit.file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { tokenKeyId: string });
+    expect(records.map((record) => record.tokenKeyId)).toEqual(['k2026-11', 'k2026-12', 'k2026-12']);
+  });
+});
+
+describe('previewGate', () => {
+  it('shows every decision of the real gate with its rule, and writes nothing', async () => {
+    const fixture = usersApiCase();
+    const contract = await contractFor('users-api');
+    const preview = previewGate({ envelope: fixture.envelope, contract });
+    expect(preview).toMatchObject({ service: 'users-api', contract: { id: 'users-api', version: 1 }, outcome: 'released' });
+    expect(preview.decisions).toContainEqual({
+      path: 'entry.body.email',
+      action: 'tokenize',
+      sensitivity: 'internal',
+      basis: 'contract',
+      pattern: 'entry.body.email',
+      type: 'email',
+    });
+    expect(preview.decisions).toContainEqual({
+      path: 'spans.*.attributes["http.request.header.authorization"].*',
+      action: 'drop',
+      sensitivity: 'secret',
+      basis: 'contract',
+      pattern: 'spans.*.attributes["http.request.header.authorization"].*',
+    });
+    expect(preview.decisions).toContainEqual({ path: 'entry.query.ref', action: 'drop', sensitivity: 'secret', basis: 'default-deny' });
+    expect(preview.detectorHits.length).toBeGreaterThan(0);
+    const text = JSON.stringify(preview);
+    for (const raw of fixture.raw) expect(text).not.toContain(raw);
+    await expect(readFile(audit.file)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // The same table the gate records, rule columns aside.
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract, key: KEY, audit });
+    expect(preview.decisions.map(({ pattern: _p, type: _t, ...decision }) => decision)).toEqual(gated.privacy.decisions);
+    expect(preview.droppedUnknown).toEqual(gated.privacy.droppedUnknown);
+    expect(preview.detectorHits).toEqual(gated.privacy.detectorHits);
+    // Tokens come from a throwaway key: none of the gate's tokens appears.
+    expect(text).not.toContain(emailOf(gated));
+  });
+
+  it('reports a contract the gate would refuse as blocked, and a contract for another service as an error', () => {
+    const allowsSecret = parseDataContract('service: users-api\nversion: 3\nfields:\n  - { path: entry.headers.authorization, action: allow, sensitivity: secret }\n');
+    const preview = previewGate({ envelope: usersApiCase().envelope, contract: allowsSecret });
+    expect(preview.outcome).toBe('blocked');
+    expect(preview.reason).toContain('entry.headers.authorization');
+    expect(preview.decisions).toContainEqual(expect.objectContaining({ path: 'entry.headers.authorization', action: 'allow', basis: 'contract' }));
+    expect(() => previewGate({ envelope: usersApiCase().envelope, contract: { ...allowsSecret, service: 'leaderboard' } })).toThrow(
+      expect.objectContaining({ code: 'DATA_CONTRACT_MISSING' }) as Error,
+    );
+  });
+});
+
+describe('contract precedence (as documented in docs/data-contracts.md)', () => {
+  it('prefers more literal segments, then fewer **, then the more restrictive action on a tie; file order never matters', () => {
+    const base = usersApiCase().envelope;
+    if (base.entry.kind !== 'http') throw new Error('expected an http entry');
+    const envelope: FailureEnvelope = {
+      ...base,
+      entry: { ...base.entry, body: { user: { email: 'ann@corp.io', name: 'Ann Berg', plan: 'pro' }, note: 'hello there' } },
+    };
+    const fields = [
+      { path: 'entry.body.**', action: 'redact', sensitivity: 'internal' },
+      { path: 'entry.body.user.*', action: 'hash', sensitivity: 'internal' },
+      { path: 'entry.body.user.email', action: 'tokenize', type: 'email', sensitivity: 'internal' },
+      // Ties with entry.body.user.* on name (3 literals, no **, 4 segments): the more restrictive drop wins.
+      { path: 'entry.body.*.name', action: 'drop', sensitivity: 'internal' },
+    ] as const;
+    const actionsUnder = (order: readonly (typeof fields)[number][]): Record<string, string> => {
+      const contract = DataContract.parse({ service: 'users-api', version: 1, fields: order });
+      const preview = previewGate({ envelope, contract });
+      return Object.fromEntries(
+        preview.decisions.filter((decision) => decision.path.startsWith('entry.body.')).map((decision) => [decision.path, `${decision.action} by ${decision.pattern ?? ''}`]),
+      );
+    };
+    const expected = {
+      'entry.body.note': 'redact by entry.body.**',
+      'entry.body.user.email': 'tokenize by entry.body.user.email',
+      'entry.body.user.name': 'drop by entry.body.*.name',
+      'entry.body.user.plan': 'hash by entry.body.user.*',
+    };
+    expect(actionsUnder(fields)).toEqual(expected);
+    expect(actionsUnder([...fields].reverse())).toEqual(expected);
+  });
 });

@@ -15,21 +15,51 @@ import { compileContract, DataContract, type CompiledField } from './contract';
 import { PII_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, redactText } from './detectors';
 import { hashRawValue } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
-import { createTokenizer, type TokenKey, type Tokenizer, type TokenType } from './tokenize';
+import { createTokenLog, type TokenMapping } from './token-log';
+import { randomBytes } from 'node:crypto';
+import { createKeyring, createTokenizer, isTokenKeyring, type TokenKey, type TokenKeyring, type Tokenizer, type TokenType } from './tokenize';
 
-/** What the gate needs: the ungated envelope, the service's data contract, the token key and the audit log. */
+/**
+ * What the gate needs: the ungated envelope, the service's data contract, the token key (or a keyring,
+ * whose current key tokenizes) and the audit log.
+ */
 export interface GateInput {
   envelope: FailureEnvelope;
   contract: DataContract;
-  key: TokenKey;
+  key: TokenKey | TokenKeyring;
   audit: AuditLog;
   incidentId?: string;
+}
+
+/**
+ * One row of the gate's decision table: the decision the gated envelope and the audit record hold,
+ * plus the contract rule behind it, which only a preview shows.
+ */
+export interface GateDecision extends PrivacyDecision {
+  /** The contract path pattern that matched (basis `contract`). */
+  pattern?: string;
+  /** The token type of a matched `tokenize` rule. */
+  type?: TokenType;
+}
+
+/** What the gate would do with an envelope, without tokens, audit record or any value. */
+export interface GatePreview {
+  service: string;
+  contract: { id: string; version: number };
+  /** `blocked` when the gate would refuse the envelope; `reason` then names why. */
+  outcome: 'released' | 'blocked';
+  reason?: string;
+  decisions: GateDecision[];
+  droppedUnknown: string[];
+  detectorHits: DetectorHit[];
 }
 
 /** The gated envelope plus the SHA-256 of every raw string the gate removed or replaced, for the egress guard. */
 export interface GateResult {
   gated: GatedEnvelope;
   rawValueHashes: string[];
+  /** Each token the released envelope carries with its raw value: only for the token vault, never for a stage. */
+  tokenized: TokenMapping[];
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -39,12 +69,12 @@ const MAX_REPORTED = 4_096;
 
 /** Accumulates the gate's report; every path in it is already sanitized. */
 class Report {
-  readonly decisions = new Map<string, PrivacyDecision>();
+  readonly decisions = new Map<string, GateDecision>();
   readonly droppedUnknown = new Set<string>();
   readonly hits = new Map<string, DetectorHit>();
   readonly rawValues = new Set<string>();
 
-  decide(decision: PrivacyDecision): void {
+  decide(decision: GateDecision): void {
     const key = [decision.path, decision.basis, decision.action, decision.detector ?? ''].join('\u0000');
     if (!this.decisions.has(key)) this.decisions.set(key, decision);
   }
@@ -177,8 +207,8 @@ class Gate {
       // "application/json" or a loopback address that generated code repeats; detectors still scan egress.
       return undefined;
     }
-    const { action, sensitivity, type } = compiled.field;
-    this.report.decide({ path: shown, action, sensitivity, basis: 'contract' });
+    const { action, sensitivity, type, path: pattern } = compiled.field;
+    this.report.decide({ path: shown, action, sensitivity, basis: 'contract', pattern, ...(type === undefined ? {} : { type }) });
     const out = this.apply(value, action, type, shown, path.at(-1));
     if (action !== 'allow' && typeof value === 'string' && value.length >= KNOWN_VALUE_MIN_LENGTH) {
       this.removed.set(value, action === 'tokenize' && typeof out === 'string' ? out : '[redacted:known-value]');
@@ -317,33 +347,34 @@ async function refuse(
   throw error;
 }
 
-/** Gates an envelope and also returns the hashes of every raw string it removed, for `scanForLeaks`. */
-export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult> {
+interface Evaluation {
+  base: Omit<AuditEntry, 'outcome' | 'decisions' | 'droppedUnknown' | 'detectorHits'>;
+  contract: DataContract;
+  /** Why the gate refuses the envelope, if it does. */
+  refusal?: TracemendError;
+  decisions: GateDecision[];
+  droppedUnknown: string[];
+  detectorHits: DetectorHit[];
+  gated?: FailureEnvelope;
+  rawValues: ReadonlySet<string>;
+}
+
+/**
+ * Runs the contract, the detectors and the tokenizer over a copy of the envelope and says whether the
+ * result may be released. Writes nothing; `gateEnvelopeDetailed` audits it, `previewGate` shows it.
+ */
+function evaluate(input: Pick<GateInput, 'envelope' | 'contract' | 'incidentId'>, tokenizer: Tokenizer): Evaluation {
   const envelope = parseContract(FailureEnvelope, input.envelope, 'FailureEnvelope');
   const contract = parseContract(DataContract, input.contract, 'DataContract');
   const service = envelope.identity.service;
   const base = { incidentId: input.incidentId, service, contract: { id: contract.service, version: contract.version } };
+  const empty = { base, contract, decisions: [], droppedUnknown: [], detectorHits: [], rawValues: new Set<string>() };
 
   if (contract.service !== service) {
-    await refuse(
-      input.audit,
-      base,
-      new TracemendError('DATA_CONTRACT_MISSING', `the data contract is for ${contract.service}, the envelope is from ${service}`),
-    );
-  }
-  const allowedSecrets = contract.fields.filter((field) => field.sensitivity === 'secret' && field.action === 'allow');
-  if (allowedSecrets.length > 0) {
-    await refuse(
-      input.audit,
-      base,
-      new TracemendError(
-        'PRIVACY_BLOCKED',
-        `data contract ${contract.service} v${contract.version} allows secret fields: ${allowedSecrets.map((f) => f.path).join(', ')}`,
-      ),
-    );
+    const refusal = new TracemendError('DATA_CONTRACT_MISSING', `the data contract is for ${contract.service}, the envelope is from ${service}`);
+    return { ...empty, refusal };
   }
 
-  const tokenizer = createTokenizer(input.key);
   const fields = compileContract(contract);
   // A first pass learns which raw values the contract removes, so the second can also take them out
   // of free text (a customer name repeated in a log line, an order id in a URL).
@@ -358,22 +389,44 @@ export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult
   const decisions = [...report.decisions.values()].sort(comparePrivacyDecisions);
   const droppedUnknown = [...report.droppedUnknown].sort();
   const detectorHits = [...report.hits.values()].sort((a, b) => compareText(a.path, b.path) || compareText(a.detector, b.detector));
-  const entry = { ...base, tokenKeyId: tokenizer.keyId, decisions, droppedUnknown, detectorHits };
+  const result = { base, contract, decisions, droppedUnknown, detectorHits, rawValues: report.rawValues };
 
-  const overflow =
-    decisions.length > MAX_REPORTED || droppedUnknown.length > MAX_REPORTED || detectorHits.length > LIMITS.records;
-  if (overflow) {
-    await refuse(input.audit, base, new TracemendError('PRIVACY_BLOCKED', 'the gate report exceeds its bounds; the envelope is too wide to audit'));
+  const allowedSecrets = contract.fields.filter((field) => field.sensitivity === 'secret' && field.action === 'allow');
+  if (allowedSecrets.length > 0) {
+    const paths = allowedSecrets.map((field) => field.path).join(', ');
+    return { ...result, refusal: new TracemendError('PRIVACY_BLOCKED', `data contract ${contract.service} v${contract.version} allows secret fields: ${paths}`) };
   }
-  const gatedEnvelope = FailureEnvelope.safeParse(asJson(clone));
-  if (!gatedEnvelope.success) {
-    await refuse(
-      input.audit,
-      base,
-      new TracemendError('PRIVACY_BLOCKED', `the gated envelope breaks its schema: ${formatIssues(gatedEnvelope.error.issues)}`),
-    );
+  if (decisions.length > MAX_REPORTED || droppedUnknown.length > MAX_REPORTED || detectorHits.length > LIMITS.records) {
+    return { ...result, refusal: new TracemendError('PRIVACY_BLOCKED', 'the gate report exceeds its bounds; the envelope is too wide to audit') };
+  }
+  const gated = FailureEnvelope.safeParse(asJson(clone));
+  if (!gated.success) {
+    return { ...result, refusal: new TracemendError('PRIVACY_BLOCKED', `the gated envelope breaks its schema: ${formatIssues(gated.error.issues)}`) };
+  }
+  return { ...result, gated: gated.data };
+}
+
+/** A decision as the gated envelope and the audit record hold it: the contract rule stays in the preview. */
+function recorded({ pattern: _pattern, type: _type, ...decision }: GateDecision): PrivacyDecision {
+  return decision;
+}
+
+function currentTokenizer(key: TokenKey | TokenKeyring): Tokenizer {
+  return isTokenKeyring(key) ? createKeyring(key).current : createTokenizer(key);
+}
+
+/** Gates an envelope and also returns the hashes of every raw string it removed, for `scanForLeaks`. */
+export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult> {
+  const tokenLog = createTokenLog(currentTokenizer(input.key));
+  const { tokenizer } = tokenLog;
+  const run = evaluate(input, tokenizer);
+  if (run.refusal !== undefined || run.gated === undefined) {
+    await refuse(input.audit, run.base, run.refusal ?? new TracemendError('PRIVACY_BLOCKED', 'the gate produced no envelope'));
     throw new Error('unreachable');
   }
+  const { contract } = run;
+  const decisions = run.decisions.map(recorded);
+  const { droppedUnknown, detectorHits } = run;
 
   const privacy = (audit: AuditReference) => ({
     contract: { id: contract.service, version: contract.version },
@@ -386,11 +439,11 @@ export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult
   // Validate before the audit record says "released".
   parseContract(
     GatedEnvelope,
-    { schemaVersion: 1, envelope: gatedEnvelope.data, privacy: privacy({ auditId: input.audit.auditId, sequence: 0, recordHash: '0'.repeat(64) }) },
+    { schemaVersion: 1, envelope: run.gated, privacy: privacy({ auditId: input.audit.auditId, sequence: 0, recordHash: '0'.repeat(64) }) },
     'GatedEnvelope',
   );
-  const audit = await input.audit.append({ ...entry, outcome: 'released' });
-  const gated = parseContract(GatedEnvelope, { schemaVersion: 1, envelope: gatedEnvelope.data, privacy: privacy(audit) }, 'GatedEnvelope');
+  const audit = await input.audit.append({ ...run.base, tokenKeyId: tokenizer.keyId, decisions, droppedUnknown, detectorHits, outcome: 'released' });
+  const gated = parseContract(GatedEnvelope, { schemaVersion: 1, envelope: run.gated, privacy: privacy(audit) }, 'GatedEnvelope');
   // A value the gate releases somewhere (an allowed header, a route) is no secret elsewhere.
   const released = new Set<string>();
   const collect = (value: unknown): void => {
@@ -399,8 +452,31 @@ export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult
     else if (value !== null && typeof value === 'object') Object.values(value).forEach(collect);
   };
   collect(gated.envelope);
-  const removed = [...report.rawValues].filter((value) => !released.has(value));
-  return { gated, rawValueHashes: [...new Set(removed.map(hashRawValue))].sort() };
+  const removed = [...run.rawValues].filter((value) => !released.has(value));
+  const releasedText = JSON.stringify(gated.envelope);
+  const tokenized = tokenLog.mappings().filter((mapping) => releasedText.includes(JSON.stringify(mapping.token).slice(1, -1)));
+  return { gated, rawValueHashes: [...new Set(removed.map(hashRawValue))].sort(), tokenized };
+}
+
+/**
+ * The gate's decision for every field path of an envelope, as the gate would make it, for an operator
+ * checking a contract (`tracemend gate --dry-run`). It writes no audit record and keeps no token: it
+ * tokenizes under a throwaway key and returns paths, actions, rules and detector counts, never a
+ * value. A contract for another service is an error (DATA_CONTRACT_MISSING); any other refusal is
+ * reported as outcome `blocked` with the decisions that led there.
+ */
+export function previewGate(input: Pick<GateInput, 'envelope' | 'contract'>): GatePreview {
+  const run = evaluate(input, createTokenizer({ id: 'preview', secret: randomBytes(32) }));
+  if (run.refusal?.code === 'DATA_CONTRACT_MISSING') throw run.refusal;
+  return {
+    service: run.base.service,
+    contract: { id: run.contract.service, version: run.contract.version },
+    outcome: run.refusal === undefined ? 'released' : 'blocked',
+    ...(run.refusal === undefined ? {} : { reason: run.refusal.message }),
+    decisions: run.decisions,
+    droppedUnknown: run.droppedUnknown,
+    detectorHits: run.detectorHits,
+  };
 }
 
 /**

@@ -1,7 +1,10 @@
 export {
+  DATA_CONTRACT_FORMAT_VERSION,
+  DATA_CONTRACT_SCHEMA_FILE,
   DataContract,
   DataContractField,
   compileContract,
+  dataContractJsonSchema,
   loadDataContract,
   loadDataContractForService,
   parseDataContract,
@@ -9,8 +12,17 @@ export {
 export type { CompiledField } from './contract';
 export { DETECTOR_NAMES, detect, isHighEntropy, isSecretKeyName, redactText, shannonEntropy } from './detectors';
 export type { DetectorKind, DetectorMatch } from './detectors';
-export { CARD_TOKEN_PREFIX, TOKEN_TYPES, createTokenizer, luhnValid } from './tokenize';
-export type { TokenKey, TokenType, Tokenizer } from './tokenize';
+export {
+  CARD_TOKEN_PREFIX,
+  DATE_SHIFT_MAX_WEEKS,
+  DATE_SHIFT_MIN_WEEKS,
+  TOKEN_TYPES,
+  createKeyring,
+  createTokenizer,
+  isTokenKeyring,
+  luhnValid,
+} from './tokenize';
+export type { Keyring, TokenKey, TokenKeyring, TokenType, Tokenizer } from './tokenize';
 export {
   AuditEntry,
   AuditRecord,
@@ -23,11 +35,17 @@ export {
   verifyAuditLog,
 } from './audit';
 export type { AuditBreak, AuditLog, AuditVerification } from './audit';
-export { gateEnvelope, gateEnvelopeDetailed } from './gate';
-export type { GateInput, GateResult } from './gate';
-export { hashRawValue, scanForLeaks } from './egress';
-export type { LeakFinding } from './egress';
+export { gateEnvelope, gateEnvelopeDetailed, previewGate } from './gate';
+export type { GateDecision, GateInput, GatePreview, GateResult } from './gate';
+export { createLogLineGuard, createRawValueRegistry, hashRawValue, scanForLeaks } from './egress';
+export type { KnownRawValueHashes, LeakFinding, RawValueRegistry, RawValueRegistryOptions, LogLineGuardOptions } from './egress';
 export { DATA_ROOTS, formatPath, matchPattern, parsePattern } from './paths';
 export type { PatternSegment } from './paths';
+// The vault's reader is deliberately not exported here: the operator CLI imports it from
+// `@tracemend/privacy-gate/vault`, so no stage reaches a raw value through this entry point.
+export { createVaultWriter } from './vault';
+export type { VaultEntry, VaultKey, VaultWriter } from './vault';
+export type { TokenMapping } from './token-log';
+export { privacyStateFiles } from './state-files';
 export { createPrivacyGateActivities } from './activities';
 export type { PrivacyGateDeps } from './activities';

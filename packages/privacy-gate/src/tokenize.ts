@@ -8,7 +8,7 @@ export interface TokenKey {
 }
 
 /** Token formats: each keeps the value valid for the validators a replay meets. */
-export const TOKEN_TYPES = ['email', 'phone', 'name', 'uuid', 'ip', 'card', 'text', 'number'] as const;
+export const TOKEN_TYPES = ['email', 'phone', 'name', 'uuid', 'ip', 'card', 'date', 'text', 'number'] as const;
 export type TokenType = (typeof TOKEN_TYPES)[number];
 
 const MIN_SECRET_BYTES = 32;
@@ -22,6 +22,63 @@ export interface Tokenizer {
   numberToken(value: number): number;
   /** `sha256:<hex16>`, keyed, over the value's JSON form. */
   hash(value: unknown): string;
+}
+
+/**
+ * Every key tokens may be under. `current` makes every new token and hash; `previous` keys make none
+ * but stay so that a token from before a rotation can still be traced to the key that made it.
+ */
+export interface TokenKeyring {
+  current: TokenKey;
+  previous?: readonly TokenKey[];
+}
+
+/** Tokenizers for every key of a ring. */
+export interface Keyring {
+  /** The tokenizer of the current key: the only one the gate uses. */
+  readonly current: Tokenizer;
+  /** Key ids, current first. */
+  readonly keyIds: readonly string[];
+  tokenizer(keyId: string): Tokenizer | undefined;
+  /**
+   * The id of the key under which `value` becomes `token` (as `type`, or as a keyed hash for
+   * `'hash'`), or undefined when no key of the ring made it.
+   */
+  keyIdOf(value: string, type: TokenType | 'hash', token: string): string | undefined;
+}
+
+/** True when `key` is a keyring rather than a single key. */
+export function isTokenKeyring(key: TokenKey | TokenKeyring): key is TokenKeyring {
+  return 'current' in key;
+}
+
+/** Builds the tokenizers of a keyring; key ids must be distinct and no secret may repeat under another id. */
+export function createKeyring(ring: TokenKeyring): Keyring {
+  const keys = [ring.current, ...(ring.previous ?? [])];
+  const tokenizers = new Map<string, Tokenizer>();
+  const secrets = new Map<string, string>();
+  for (const key of keys) {
+    if (tokenizers.has(key.id)) throw new TracemendError('INVALID_INPUT', `token key id ${key.id} appears twice in the keyring`);
+    const tokenizer = createTokenizer(key);
+    // The keyed hash of a fixed text tells equal secrets apart without keeping them.
+    const fingerprint = tokenizer.hash('keyring');
+    const twin = secrets.get(fingerprint);
+    if (twin !== undefined) throw new TracemendError('INVALID_INPUT', `token keys ${twin} and ${key.id} share one secret`);
+    secrets.set(fingerprint, key.id);
+    tokenizers.set(key.id, tokenizer);
+  }
+  const current = tokenizers.get(ring.current.id) as Tokenizer;
+  return {
+    current,
+    keyIds: [...tokenizers.keys()],
+    tokenizer: (keyId) => tokenizers.get(keyId),
+    keyIdOf(value, type, token) {
+      for (const [id, tokenizer] of tokenizers) {
+        if ((type === 'hash' ? tokenizer.hash(value) : tokenizer.token(value, type)) === token) return id;
+      }
+      return undefined;
+    },
+  };
 }
 
 /** Builds a tokenizer; the secret must hold at least 32 bytes. */
@@ -50,6 +107,8 @@ export function createTokenizer(key: TokenKey): Tokenizer {
           return ipToken(value, mac) ?? textToken(value, mac);
         case 'card':
           return cardToken(value, mac) ?? textToken(value, mac);
+        case 'date':
+          return dateToken(value, mac) ?? textToken(value, mac);
         case 'number': {
           const parsed = Number(value);
           return Number.isFinite(parsed) && value.trim() !== '' ? String(numberToken(parsed, mac)) : textToken(value, mac);
@@ -174,4 +233,42 @@ function numberToken(value: number, mac: Mac): number {
     text += i === 0 && digits > 1 ? String(1 + (digit % 9)) : String(digit);
   }
   return (value < 0 ? -1 : 1) * Number(text);
+}
+
+/**
+ * Date tokens move every date under one key by the same number of whole weeks, at least
+ * DATE_SHIFT_MIN_WEEKS and at most DATE_SHIFT_MAX_WEEKS, earlier or later (7 to 182 days). One
+ * offset per key keeps the order of and the intervals between the dates of an incident, whole
+ * weeks keep the weekday, and the time of day and zone are left as written, so date logic in a
+ * replay sees what it saw in production, only on other days.
+ */
+export const DATE_SHIFT_MIN_WEEKS = 1;
+export const DATE_SHIFT_MAX_WEEKS = 26;
+
+const DAY_MS = 86_400_000;
+// YYYY-MM-DD, optionally followed by a time (T or space), optional seconds and fraction, and an optional zone.
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})((?:[T ])(?:[01]\d|2[0-3]):[0-5]\d(?::(?:[0-5]\d|60)(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)?)?$/i;
+
+/** The keyed shift of date tokens in days (a non-zero multiple of 7 within the documented range). */
+function dateShiftDays(mac: Mac): number {
+  const bytes = mac('date', 'offset');
+  const span = DATE_SHIFT_MAX_WEEKS - DATE_SHIFT_MIN_WEEKS + 1;
+  const weeks = DATE_SHIFT_MIN_WEEKS + (bytes.readUInt16BE(0) % span);
+  return ((bytes[2] ?? 0) & 1 ? 1 : -1) * weeks * 7;
+}
+
+function dateToken(value: string, mac: Mac): string | undefined {
+  const match = ISO_DATE.exec(value.trim());
+  if (match === null) return undefined;
+  const [, year = '', month = '', day = '', time = ''] = match;
+  const date = new Date(0);
+  // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
+  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
+  // A date that does not exist (2026-02-30) is no date: Date would roll it over.
+  if (date.getUTCFullYear() !== Number(year) || date.getUTCMonth() !== Number(month) - 1 || date.getUTCDate() !== Number(day)) return undefined;
+  const shifted = new Date(date.getTime() + dateShiftDays(mac) * DAY_MS);
+  const shiftedYear = shifted.getUTCFullYear();
+  if (shiftedYear < 0 || shiftedYear > 9999) return undefined;
+  const pad = (number: number, width = 2): string => String(number).padStart(width, '0');
+  return `${pad(shiftedYear, 4)}-${pad(shifted.getUTCMonth() + 1)}-${pad(shifted.getUTCDate())}${time}`;
 }

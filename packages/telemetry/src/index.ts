@@ -1,8 +1,10 @@
 export {
+  BLOCKED_LINE_MESSAGE,
   DEFAULT_REDACT_PATHS,
   REDACTED,
   bindIncidentContext,
+  blockedLine,
   createLogger,
   createTemporalLogger,
 } from './logger';
-export type { IncidentContext, Logger, LoggerOptions } from './logger';
+export type { IncidentContext, LineBlock, LineGuard, Logger, LoggerOptions } from './logger';

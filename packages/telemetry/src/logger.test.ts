@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { REDACTED, bindIncidentContext, createLogger, createTemporalLogger } from './logger';
+import { BLOCKED_LINE_MESSAGE, REDACTED, bindIncidentContext, blockedLine, createLogger, createTemporalLogger, type LineGuard } from './logger';
 
 function captureLines(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];
@@ -92,5 +92,84 @@ describe('createTemporalLogger', () => {
     temporal.info('quiet');
     temporal.error('loud');
     expect(lines().map((line) => line.msg)).toEqual(['loud']);
+  });
+});
+
+describe('createTemporalLogger and task tokens', () => {
+  it('censors the activity task token the SDK logs', () => {
+    const { stream, lines } = captureLines();
+    createTemporalLogger(createLogger({ name: 'worker', destination: stream })).warn('Activity failed', { taskToken: 'CiQwMWEyNDEyZi0wZjMz', activityType: 'repair' });
+    expect(lines()).toMatchObject([{ component: 'temporal', taskToken: REDACTED, activityType: 'repair', msg: 'Activity failed' }]);
+  });
+});
+
+describe('createLogger with a line guard', () => {
+  // A small guard for the unit: it blocks any line holding the word "forbidden" in `msg` or `detail.note`.
+  const guard: LineGuard = (line) => {
+    const parsed = JSON.parse(line) as { msg?: string; detail?: { note?: string } };
+    const blocks = [];
+    if (parsed.msg?.includes('forbidden')) blocks.push({ rule: 'word', path: '$.msg' });
+    if (parsed.detail?.note?.includes('forbidden')) blocks.push({ rule: 'word', path: '$.detail.note' });
+    return blocks;
+  };
+
+  it('writes a clean line unchanged, with or without the guard', () => {
+    const guarded = captureLines();
+    const plain = captureLines();
+    createLogger({ name: 'worker', destination: guarded.stream, lineGuard: guard }).info({ n: 1 }, 'fine');
+    createLogger({ name: 'worker', destination: plain.stream }).info({ n: 1 }, 'fine');
+    const [withGuard] = guarded.lines();
+    const [without] = plain.lines();
+    expect({ ...withGuard, time: 0 }).toEqual({ ...without, time: 0 });
+  });
+
+  it('replaces a blocked line by an error line naming rule and path, keeping only clean context', () => {
+    const { stream, lines } = captureLines();
+    const logger = bindIncidentContext(createLogger({ name: 'worker', destination: stream, lineGuard: guard }), { incidentId: 'inc-1', stage: 'gate' });
+    logger.info({ detail: { note: 'a forbidden value' } }, 'forbidden text here');
+    logger.warn('still fine');
+    const [blocked, next] = lines();
+    expect(blocked).toMatchObject({
+      level: 'error',
+      name: 'worker',
+      incidentId: 'inc-1',
+      stage: 'gate',
+      msg: BLOCKED_LINE_MESSAGE,
+      rule: 'word',
+      path: '$.msg',
+      blocked: [
+        { rule: 'word', path: '$.msg' },
+        { rule: 'word', path: '$.detail.note' },
+      ],
+      blockedLevel: 'info',
+    });
+    expect(JSON.stringify(blocked)).not.toContain('forbidden value');
+    expect(blocked).not.toHaveProperty('detail');
+    expect(next).toMatchObject({ level: 'warn', msg: 'still fine' });
+  });
+
+  it('blocks every line when the guard fails', () => {
+    const { stream, lines } = captureLines();
+    const failing: LineGuard = () => {
+      throw new Error('scanner unavailable');
+    };
+    createLogger({ name: 'worker', destination: stream, lineGuard: failing }).info('anything');
+    expect(lines()).toMatchObject([{ level: 'error', rule: 'guard-failed', path: '$', msg: BLOCKED_LINE_MESSAGE }]);
+  });
+
+  it('leaves out a context field that holds a finding', () => {
+    const line = JSON.stringify({ level: 'info', time: 't', name: 'worker', incidentId: 'x', msg: 'm' });
+    const replacement = JSON.parse(blockedLine(line, [{ rule: 'email', path: '$.incidentId' }])) as Record<string, unknown>;
+    expect(replacement).toEqual({
+      level: 'error',
+      time: 't',
+      name: 'worker',
+      msg: BLOCKED_LINE_MESSAGE,
+      rule: 'email',
+      path: '$.incidentId',
+      blocked: [{ rule: 'email', path: '$.incidentId' }],
+      blockedLevel: 'info',
+    });
+    expect(JSON.parse(blockedLine('not json', [{ rule: 'email', path: '$' }]))).toMatchObject({ level: 'error', rule: 'email', path: '$' });
   });
 });
