@@ -1,10 +1,12 @@
 import Docker from 'dockerode';
+import { runAudit } from './audit';
 import { runDemo } from './demo';
 import { parseRunArgs, runAlert } from './run';
 import { isStageCommand, runStage } from './stage';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
 import { loadCliConfig } from './env';
 import type { CliIo } from './io';
+import { runVault } from './vault';
 import { findWorkspaceRoot } from '@tracemend/infra';
 
 export const USAGE = `usage: tracemend <command> [options]
@@ -18,6 +20,15 @@ commands:
   ingest|gate|triage|reproduce|minimize|localize|repair|verify [file|-] [--config <catalog>]
                    run one stage over contract JSON (a file or stdin) and print its output:
                    ingest takes a raw alert, gate a FailureEnvelope, the others their activity input
+  gate --dry-run [file|-] [--contract <file>] [--config <catalog>] [--json]
+                   show the gate's decision for every field path of an envelope or raw alert
+                   (action, sensitivity, rule, detector hits; never a value); writes nothing
+  vault reveal <token> [--vault <file>] [--json]
+                   print the raw value behind a token, its type and incidents, from the token vault
+                   opened with TRACEMEND_VAULT_KEY; exits 1 when the token is not in the vault
+  audit verify [--log <file>] [--json]
+                   walk the privacy audit log's hash chain; exits 1 naming the first edited,
+                   dropped, reordered or unparseable record
   doctor [--json]  check Node, pnpm, the temporal CLI, Temporal, Docker, the sandbox image,
                    the GitHub target and the LLM provider; exits 1 when a required part is missing
   help             show this text`;
@@ -58,6 +69,10 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       }
       return runAlert(config, root, io, options);
     }
+    case 'vault':
+      return runVault(rest, config, root, io);
+    case 'audit':
+      return runAudit(rest, config, root, io);
     case 'demo':
       if (rest.length > 0) {
         io.err(`tracemend demo: unexpected arguments ${rest.join(' ')}`);

@@ -23,6 +23,8 @@ const CliEnv = z.object({
   TRACEMEND_LLM_BASE_URL: optionalUrl,
   TRACEMEND_LLM_API_KEY: optionalText,
   DOCKER_HOST: optionalText,
+  TRACEMEND_STATE_DIR: optionalText,
+  TRACEMEND_VAULT_KEY: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
 });
 
 /** Everything the CLI reads from the environment, validated once. */
@@ -37,6 +39,10 @@ export interface CliConfig {
   /** An LLM provider; absent means repair uses templates only. */
   llm?: { provider: 'openai-compatible' | 'anthropic'; baseUrl?: string; apiKey?: string };
   dockerHost?: string;
+  /** The state folder (evidence, audit log, token vault); absent means `<workspace>/.tracemend`. */
+  stateDir?: string;
+  /** The operator's token-vault key; only `tracemend vault` reads it. */
+  vaultKey?: string;
 }
 
 /** The default sandbox image tag: the base image is built from the host's own Node runtime. */
@@ -73,5 +79,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
         }
       : {}),
     ...(e.DOCKER_HOST ? { dockerHost: e.DOCKER_HOST } : {}),
+    ...(e.TRACEMEND_STATE_DIR ? { stateDir: e.TRACEMEND_STATE_DIR } : {}),
+    ...(e.TRACEMEND_VAULT_KEY ? { vaultKey: e.TRACEMEND_VAULT_KEY } : {}),
   };
 }

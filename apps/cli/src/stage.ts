@@ -4,6 +4,7 @@ import { FailureEnvelope, STAGE_ACTIVITIES, parseContract, type AlertFormat, typ
 import { createEvidenceStore, detectOtlpJson, parseAlert, traceIdsOf } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import { buildStages, loadWorkerConfig } from '@tracemend/worker';
+import { runGateDryRun } from './gate-dry-run';
 import type { CliIo } from './io';
 
 /** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
@@ -29,6 +30,8 @@ async function readStdin(): Promise<string> {
  * ungated: keep it on the operator's machine); `gate` reads a FailureEnvelope and prints the
  * GatedEnvelope; every other stage reads its activity input and prints its output, as the workflow
  * would pass them. The stages are the worker's own, built with the same configuration.
+ * `gate --dry-run [--contract <file>] [--json]` only shows the gate's decision per field path and
+ * writes nothing (see gate-dry-run.ts).
  */
 export async function runStage(
   command: StageCommand,
@@ -39,13 +42,34 @@ export async function runStage(
 ): Promise<number> {
   let file: string | undefined;
   let catalog: string | undefined;
+  let contractFile: string | undefined;
+  let dryRun = false;
+  let json = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--config') catalog = args[++i];
+    else if (command === 'gate' && arg === '--dry-run') dryRun = true;
+    else if (command === 'gate' && arg === '--json') json = true;
+    else if (command === 'gate' && arg === '--contract') {
+      contractFile = args[++i];
+      if (contractFile === undefined) {
+        io.err('tracemend gate: --contract needs a file');
+        return 2;
+      }
+    }
     else if (arg?.startsWith('--')) {
       io.err(`tracemend ${command}: unknown option ${arg}`);
       return 2;
     } else file = arg;
+  }
+  if ((json || contractFile !== undefined) && !dryRun) {
+    io.err(`tracemend gate: ${json ? '--json' : '--contract'} applies only with --dry-run`);
+    return 2;
+  }
+  if (dryRun) {
+    // Before the stages are built: building them creates the state directory and a local token key.
+    const catalogFile = catalog ? resolve(catalog) : loadWorkerConfig(env).catalogFile;
+    return runGateDryRun({ text: await readInput(file, stdin), catalogFile, json, ...(contractFile ? { contractFile } : {}) }, io);
   }
   const config = { ...loadWorkerConfig(env), ...(catalog ? { catalogFile: resolve(catalog) } : {}) };
   const logger = createLogger({ name: `cli-${command}`, level: 'warn', destination: process.stderr });

@@ -10,6 +10,8 @@ const WorkerEnv = z.object({
   TRACEMEND_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Sandbox activities at once on this host; each holds a container, so it defaults to the core count. */
   TRACEMEND_SANDBOX_CONCURRENCY: z.coerce.number().int().positive().max(256).default(availableParallelism()),
+  /** Warm sandbox containers kept per (repository, commit); 0 (the default) turns the warm pool off. */
+  TRACEMEND_SANDBOX_WARM_POOL: z.coerce.number().int().min(0).max(16).default(0),
   /** LLM activities started per second across all workers of the queue (provider rate limits). */
   TRACEMEND_LLM_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1_000).default(2),
   /** A prebuilt workflow bundle (see `pnpm build`); the worker bundles at start-up when unset. */
@@ -21,6 +23,8 @@ const WorkerEnv = z.object({
   /** The tokenization key (at least 32 bytes) and its id; unset = a key generated once under the state folder. */
   TRACEMEND_TOKEN_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   TRACEMEND_TOKEN_KEY_ID: z.string().min(1).max(64).optional(),
+  /** The operator's token-vault key (at least 32 bytes); unset = no token → value mapping is kept anywhere. */
+  TRACEMEND_VAULT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** The sandbox image; default tracemend/sandbox-node:<this Node version>, built offline by the bootstrap. */
   TRACEMEND_SANDBOX_IMAGE: z.string().min(1).optional(),
   /** The GitHub API the PR bot writes to (a GitHub Enterprise base URL, api.github.com or the emulator). */
@@ -33,11 +37,14 @@ export interface WorkerConfig {
   namespace: string;
   logLevel: z.infer<typeof WorkerEnv>['TRACEMEND_LOG_LEVEL'];
   sandboxConcurrency: number;
+  /** Warm containers per (repository, commit); 0 = off. The pool's total bound is this times the sandbox concurrency. */
+  sandboxWarmPool: number;
   llmActivitiesPerSecond: number;
   workflowBundlePath: string | undefined;
   stateDir: string;
   catalogFile: string;
   tokenKey: { id: string; secret: string } | undefined;
+  vaultKey: string | undefined;
   sandboxImage: string | undefined;
   github: { apiUrl: string; token: string | undefined } | undefined;
 }
@@ -58,11 +65,13 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     namespace: env.TRACEMEND_TEMPORAL_NAMESPACE,
     logLevel: env.TRACEMEND_LOG_LEVEL,
     sandboxConcurrency: env.TRACEMEND_SANDBOX_CONCURRENCY,
+    sandboxWarmPool: env.TRACEMEND_SANDBOX_WARM_POOL,
     llmActivitiesPerSecond: env.TRACEMEND_LLM_ACTIVITIES_PER_SECOND,
     workflowBundlePath: env.TRACEMEND_WORKFLOW_BUNDLE,
     stateDir: env.TRACEMEND_STATE_DIR ?? stateDir(),
     catalogFile: env.TRACEMEND_CONFIG ?? join(findWorkspaceRoot(), 'tracemend.config.yaml'),
     tokenKey: env.TRACEMEND_TOKEN_KEY ? { id: env.TRACEMEND_TOKEN_KEY_ID ?? 'env', secret: env.TRACEMEND_TOKEN_KEY } : undefined,
+    vaultKey: env.TRACEMEND_VAULT_KEY,
     sandboxImage: env.TRACEMEND_SANDBOX_IMAGE,
     github: env.TRACEMEND_GITHUB_API_URL ? { apiUrl: env.TRACEMEND_GITHUB_API_URL, token: env.TRACEMEND_GITHUB_TOKEN } : undefined,
   };

@@ -1,3 +1,4 @@
+export { createWorkerLogger, guardStageActivities } from './egress';
 export { loadWorkerConfig } from './env';
 export type { WorkerConfig } from './env';
 export { activitiesForQueue, toActivityFailure, wrapStageActivities } from './stage-activities';

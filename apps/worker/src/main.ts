@@ -2,26 +2,32 @@
 import { existsSync } from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { DockerSandboxDriver } from '@tracemend/sandbox';
-import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
+import { createRawValueRegistry } from '@tracemend/privacy-gate';
+import { createTemporalLogger } from '@tracemend/telemetry';
 import { DEFAULT_BUNDLE_PATH } from './bundle-workflows';
 import { loadWorkerConfig } from './env';
+import { createWorkerLogger } from './egress';
 import { reapSandboxOrphans } from './reap-orphans';
-import { buildStages } from './stages';
+import { buildStages, createWarmPool } from './stages';
 import { bundleWorkflows, createWorkers, runWorkers } from './workers';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
-  const logger = createLogger({ name: 'worker', level: config.logLevel });
+  // Raw-value hashes of the incidents in flight: every log line is checked against them (see egress.ts).
+  const rawValues = createRawValueRegistry();
+  // The Temporal address may be a private IP: it is the worker's own infrastructure, not personal data.
+  const logger = createWorkerLogger({ level: config.logLevel, rawValues, operationalValues: [config.temporalAddress, config.temporalAddress.replace(/:\d+$/, '')] });
   Runtime.install({ logger: createTemporalLogger(logger) });
 
   const bundlePath = config.workflowBundlePath ?? (existsSync(DEFAULT_BUNDLE_PATH) ? DEFAULT_BUNDLE_PATH : undefined);
   const workflowBundle = bundlePath ? { codePath: bundlePath } : await bundleWorkflows(logger);
   await reapSandboxOrphans(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), logger);
+  const warmPool = createWarmPool(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const workers = await createWorkers({
     connection,
     namespace: config.namespace,
-    stages: await buildStages(config, logger),
+    stages: await buildStages(config, logger, rawValues, warmPool ? { warmPool } : {}),
     logger,
     workflowBundle,
     sandboxConcurrency: config.sandboxConcurrency,
@@ -31,6 +37,7 @@ async function main(): Promise<void> {
   try {
     await runWorkers(workers);
   } finally {
+    await warmPool?.drain();
     await connection.close();
   }
   logger.info('worker stopped');

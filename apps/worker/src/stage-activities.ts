@@ -1,7 +1,7 @@
 // The boundary between Temporal and the stage packages: contracts parsed on both sides of every
 // call, TracemendError turned into an ApplicationFailure the workflow can branch on.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import {
   STAGE_ACTIVITIES,
   TracemendError,
@@ -10,9 +10,10 @@ import {
   type StageActivityName,
   type TaskQueue,
 } from '@tracemend/contracts';
+import type { StageCallContext } from '@tracemend/sandbox';
 import { bindIncidentContext, type Logger } from '@tracemend/telemetry';
 
-type ActivityFunction = (input: unknown) => Promise<unknown>;
+type ActivityFunction = (input: unknown, context?: StageCallContext) => Promise<unknown>;
 
 const STAGE_NAMES = Object.keys(STAGE_ACTIVITIES) as StageActivityName[];
 
@@ -46,23 +47,48 @@ function currentActivity(): { workflowId?: string; attempt?: number } {
   }
 }
 
-/** How often a running stage tells Temporal it is alive; well inside the shortest heartbeat timeout. */
-export const HEARTBEAT_INTERVAL_MS = 5_000;
+/**
+ * How often a running stage calls `heartbeat()`. The worker forwards heartbeats to the server at most
+ * once per `HEARTBEAT_THROTTLE_MS`, and a cancellation reaches the activity only in the answer to a
+ * forwarded heartbeat, so beating faster than the throttle keeps the cancel latency at the throttle.
+ */
+export const HEARTBEAT_INTERVAL_MS = 200;
 
 /**
- * Heartbeats while `work` runs, so long sandbox stages are not timed out while they make progress
- * (outside an activity, e.g. in unit tests, it only runs `work`).
+ * The sandbox worker's `maxHeartbeatThrottleInterval`: a cancelled workflow's sandbox container is
+ * killed within this plus the engine's kill-and-remove time (about 0.3 s), well under 2 s.
  */
-async function withHeartbeat<T>(work: () => Promise<T>): Promise<T> {
+export const HEARTBEAT_THROTTLE_MS = 500;
+
+/** The signal that aborts when the current activity is cancelled; undefined outside an activity. */
+export function currentActivitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Heartbeats while `work` runs and hands it the activity's cancellation signal, so long sandbox
+ * stages are not timed out while they make progress and a cancel reaches their containers. Once the
+ * activity is cancelled, whatever `work` rejects with is reported as the cancellation (Temporal then
+ * records the activity as cancelled, not failed). Outside an activity, e.g. in unit tests, it only runs `work`.
+ */
+async function withHeartbeat<T>(work: (context: StageCallContext) => Promise<T>): Promise<T> {
   let context: Context | undefined;
   try {
     context = Context.current();
   } catch {
-    return work();
+    return work({});
   }
+  const { cancellationSignal: signal } = context;
   const beat = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
   try {
-    return await work();
+    return await work({ signal });
+  } catch (error) {
+    if (signal.aborted) throw signal.reason instanceof CancelledFailure ? signal.reason : new CancelledFailure('the activity was cancelled', [], error as Error);
+    throw error;
   } finally {
     clearInterval(beat);
   }
@@ -83,10 +109,14 @@ export function wrapStageActivities(stages: Partial<StageActivities>, logger: Lo
       try {
         const input = parseContract(contract.input, rawInput, `${name} input`) as { incidentId: string };
         log = bindIncidentContext(log, { incidentId: input.incidentId, stage: name });
-        const output = parseContract(contract.output, await withHeartbeat(() => implementation(input)), `${name} output`);
+        const output = parseContract(contract.output, await withHeartbeat((context) => implementation(input, context)), `${name} output`);
         log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'stage succeeded');
         return output;
       } catch (error) {
+        if (error instanceof CancelledFailure) {
+          log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'stage cancelled');
+          throw error;
+        }
         const code = error instanceof TracemendError ? error.code : 'UNCLASSIFIED';
         log.warn({ code, durationMs: Math.round(performance.now() - startedAt), error: (error as Error).message }, 'stage failed');
         throw toActivityFailure(error);

@@ -6,26 +6,53 @@ import { createLocalizationActivities } from '@tracemend/fault-localization';
 import { createEvidenceStore, createIngestActivities, createTriageActivities, dataContractPath, loadServiceCatalog } from '@tracemend/ingest';
 import { collectSpectrumRuns, createMinimizerActivities } from '@tracemend/minimizer';
 import { createPrBotActivities } from '@tracemend/pr-bot';
-import { createAuditLog, createPrivacyGateActivities, scanForLeaks } from '@tracemend/privacy-gate';
+import { createAuditLog, createPrivacyGateActivities, createRawValueRegistry, createVaultWriter, privacyStateFiles, scanForLeaks, type RawValueRegistry } from '@tracemend/privacy-gate';
 import { createRepairActivities } from '@tracemend/repair';
-import { DockerSandboxDriver, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag } from '@tracemend/sandbox';
+import { DockerSandboxDriver, WarmPool, cancellableDriver, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { createVerifierActivities } from '@tracemend/verifier';
 import type { WorkerConfig } from './env';
+import { guardStageActivities } from './egress';
+import { currentActivitySignal } from './stage-activities';
 import { localTokenKey } from './token-key';
+
+/** Long-lived parts the caller owns and shuts down, e.g. the warm pool it drains on shutdown. */
+export interface StageResources {
+  /** Warm sandbox containers; without it every harness starts cold. */
+  warmPool?: WarmPool;
+}
+
+/** The warm pool the configuration asks for, or undefined when it is off; warm containers are never tied to an activity. */
+export function createWarmPool(config: WorkerConfig, logger: Logger): WarmPool | undefined {
+  if (config.sandboxWarmPool === 0) return undefined;
+  const driver = new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox-pool' }) });
+  const image = config.sandboxImage ?? sandboxImageTag();
+  return new WarmPool({ driver, image, perKey: config.sandboxWarmPool, total: config.sandboxWarmPool * config.sandboxConcurrency, logger });
+}
 
 /**
  * Builds every stage with its real dependencies: the evidence store, the privacy key and audit log,
  * the Docker driver and the sandbox workspace, Octokit for the configured GitHub.
  */
-export async function buildStages(config: WorkerConfig, logger: Logger): Promise<Partial<StageActivities>> {
+export async function buildStages(
+  config: WorkerConfig,
+  logger: Logger,
+  rawValues: RawValueRegistry = createRawValueRegistry(),
+  resources: StageResources = {},
+): Promise<Partial<StageActivities>> {
   const store = createEvidenceStore(join(config.stateDir, 'evidence'));
   const key = config.tokenKey ?? (await localTokenKey(join(config.stateDir, 'keys')));
-  const audit = createAuditLog({ file: join(config.stateDir, 'audit', 'privacy.jsonl'), auditId: 'privacy' });
-  const driver = new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) });
+  const privacyFiles = privacyStateFiles(config.stateDir);
+  const audit = createAuditLog({ file: privacyFiles.audit, auditId: 'privacy' });
+  const vault = config.vaultKey === undefined ? undefined : createVaultWriter({ file: privacyFiles.vault, key: config.vaultKey });
+  // Every container a stage starts dies with its activity when the workflow is cancelled.
+  const driver = cancellableDriver(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), currentActivitySignal);
   const image = config.sandboxImage ?? sandboxImageTag();
   const workspace = createWorkspace({ root: join(config.stateDir, 'workspace'), logger });
-  const startHarness = harnessStarter({ driver, image, logger });
+  const pool = resources.warmPool;
+  const starter = harnessStarter({ driver, image, logger, ...(pool ? { pool } : {}) });
+  // A warm harness was started outside any activity: tie it to the activity that takes it.
+  const startHarness = (prepared: PreparedTarget, incidentId: string, signal = currentActivitySignal()) => starter(prepared, incidentId, signal);
 
   const openPullRequest = async (input: PullRequestInput) => {
     if (config.github === undefined) {
@@ -53,23 +80,28 @@ export async function buildStages(config: WorkerConfig, logger: Logger): Promise
     return prBot.openPullRequest(input);
   };
 
-  return {
+  // The egress guard learns the raw-value hashes of every gated envelope a stage works on and checks failure messages.
+  return guardStageActivities(rawValues, (auditHash) => store.getRawValueHashes(auditHash), {
     ...createIngestActivities({ store, logger }),
     ...createPrivacyGateActivities({
       loadEnvelope: (id) => store.getEnvelope(id),
       contractFile: async (service) => dataContractPath(await loadServiceCatalog(config.catalogFile), service),
       key,
       audit,
-      saveRawValueHashes: (auditHash, hashes) => store.putRawValueHashes(auditHash, hashes),
+      saveRawValueHashes: async (auditHash, hashes) => {
+        rawValues.add(auditHash, hashes);
+        await store.putRawValueHashes(auditHash, hashes);
+      },
+      vault,
       logger,
     }),
     ...createTriageActivities({ catalogFile: config.catalogFile }),
-    ...createSandboxActivities({ driver, image, workspace, logger }),
+    ...createSandboxActivities({ driver, image, workspace, logger, ...(pool ? { pool } : {}) }),
     ...createMinimizerActivities({ workspace, startHarness, logger }),
     ...createLocalizationActivities({
       collectRuns: async (input) => {
         const prepared = await workspace.prepare(input.target);
-        const harness = await startHarness(prepared, input.incidentId);
+        const harness = await startHarness(prepared, input.incidentId, currentActivitySignal());
         try {
           return await collectSpectrumRuns({ harness, minimal: input.minimal, repoDir: prepared.repoDir, ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}) });
         } finally {
@@ -81,5 +113,5 @@ export async function buildStages(config: WorkerConfig, logger: Logger): Promise
     ...createRepairActivities({ checkoutOf: async (target) => (await workspace.prepare(target)).repoDir, logger }),
     ...createVerifierActivities({ driver, image, workspace, workRoot: join(config.stateDir, 'workspace', 'verify'), logger }),
     openPullRequest,
-  };
+  });
 }

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { TASK_QUEUES, type StageActivities, type TaskQueue } from '@tracemend/contracts';
 import { createTemporalLogger, type Logger } from '@tracemend/telemetry';
-import { activitiesForQueue, wrapStageActivities } from './stage-activities';
+import { HEARTBEAT_THROTTLE_MS, activitiesForQueue, wrapStageActivities } from './stage-activities';
 
 export interface CreateWorkersOptions {
   connection: NativeConnection;
@@ -45,6 +45,8 @@ export async function createWorkers(options: CreateWorkersOptions): Promise<Work
             taskQueue,
             activities: activitiesForQueue(activities, taskQueue),
             maxConcurrentActivityTaskExecutions: options.sandboxConcurrency,
+            // Cancellation rides on heartbeat answers: forward them often so a cancel kills containers fast.
+            maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
           });
         case TASK_QUEUES.llm:
           return Worker.create({

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { WarmPool } from '@tracemend/sandbox';
+import { createLogger } from '@tracemend/telemetry';
 import { loadWorkerConfig } from '../src/env';
+import { createWarmPool } from '../src/stages';
+
+const logger = createLogger({ name: 'env-test', level: 'silent' });
 
 describe('loadWorkerConfig', () => {
   it('has defaults that work on a laptop', () => {
@@ -17,6 +22,23 @@ describe('loadWorkerConfig', () => {
     expect(loadWorkerConfig({ TRACEMEND_TOKEN_KEY: 'k'.repeat(32), TRACEMEND_TOKEN_KEY_ID: 'k1' }).tokenKey).toEqual({ id: 'k1', secret: 'k'.repeat(32) });
     expect(() => loadWorkerConfig({ TRACEMEND_TOKEN_KEY: 'short' })).toThrow(/TRACEMEND_TOKEN_KEY: must be at least 32 characters/);
     expect(() => loadWorkerConfig({ TRACEMEND_TOKEN_KEY_ID: 'k1' })).toThrow(/TRACEMEND_TOKEN_KEY_ID is set without TRACEMEND_TOKEN_KEY/);
+  });
+
+  it('keeps no token vault unless a vault key is configured, and refuses a short one', () => {
+    expect(loadWorkerConfig({}).vaultKey).toBeUndefined();
+    expect(loadWorkerConfig({ TRACEMEND_VAULT_KEY: 'v'.repeat(32) }).vaultKey).toBe('v'.repeat(32));
+    expect(() => loadWorkerConfig({ TRACEMEND_VAULT_KEY: 'short' })).toThrow(/TRACEMEND_VAULT_KEY: must be at least 32 characters/);
+  });
+
+  it('keeps the warm sandbox pool off unless a size is configured', async () => {
+    expect(loadWorkerConfig({}).sandboxWarmPool).toBe(0);
+    const config = loadWorkerConfig({ TRACEMEND_SANDBOX_WARM_POOL: '2', TRACEMEND_SANDBOX_CONCURRENCY: '3' });
+    expect(config.sandboxWarmPool).toBe(2);
+    expect(createWarmPool(loadWorkerConfig({}), logger)).toBeUndefined();
+    const pool = createWarmPool(config, logger);
+    expect(pool).toBeInstanceOf(WarmPool);
+    await pool?.drain();
+    expect(() => loadWorkerConfig({ TRACEMEND_SANDBOX_WARM_POOL: '-1' })).toThrow(/TRACEMEND_SANDBOX_WARM_POOL/);
   });
 
   it('names the variable that is wrong', () => {

@@ -2,8 +2,7 @@
 // implementations handed to the same createWorkers factory the worker process uses.
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { Client, Connection, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import {
   TASK_QUEUES,
@@ -28,7 +27,7 @@ import {
   exampleReproduction,
   exampleVerification,
 } from '@tracemend/contracts/examples';
-import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
+import { createLogger } from '@tracemend/telemetry';
 import {
   REPAIR_INCIDENT_WORKFLOW,
   approveSignal,
@@ -38,9 +37,9 @@ import {
   statusQuery,
 } from '@tracemend/workflows/client';
 import { eventually } from '@tracemend/testing';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startTestWorkers, type RunningWorkers } from './running-workers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {} from '@tracemend/testing/temporal-global-setup';
-import { bundleWorkflows, createWorkers, runWorkers } from '../src/workers';
 
 const logger = createLogger({ name: 'workflow-test', level: 'warn' });
 
@@ -73,34 +72,15 @@ function dispatch<K extends StageActivityName>(name: K): StageActivities[K] {
 const stages = Object.fromEntries((Object.keys(happy) as StageActivityName[]).map((name) => [name, dispatch(name)])) as StageActivities;
 
 let client: Client;
-let clientConnection: Connection;
-let workerConnection: NativeConnection;
-let workers: Worker[];
-let running: Promise<void>;
+let running: RunningWorkers | undefined;
 
 beforeAll(async () => {
-  Runtime.install({ logger: createTemporalLogger(logger) });
-  const address = inject('temporalAddress');
-  clientConnection = await Connection.connect({ address });
-  client = new Client({ connection: clientConnection });
-  workerConnection = await NativeConnection.connect({ address });
-  workers = await createWorkers({
-    connection: workerConnection,
-    namespace: 'default',
-    stages,
-    logger,
-    workflowBundle: await bundleWorkflows(logger),
-    sandboxConcurrency: 2,
-    llmActivitiesPerSecond: 50,
-  });
-  running = runWorkers(workers);
+  running = await startTestWorkers(stages, logger);
+  client = running.client;
 });
 
 afterAll(async () => {
-  for (const worker of workers ?? []) worker.shutdown();
-  await running;
-  await workerConnection?.close();
-  await clientConnection?.close();
+  await running?.stop();
 });
 
 function newIncident(): string {

@@ -1,7 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { TracemendError, type MinimalRepro } from '@tracemend/contracts';
-import { mismatchReason, sourceLineCoverage, type HttpApp, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { mismatchReason, readTextInside, sourceLineCoverage, type HttpApp, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
 import { isJsonObject, type JsonValue } from './canonical';
 import { entryInput } from './activities';
 import { getAt, pathsAtDepth, setAt } from './hierarchical';
@@ -101,7 +99,12 @@ export async function collectSpectrumRuns(options: {
   const frames = failing.outcome === 'harness-error' ? [] : (failing.error?.frames ?? []).filter((frame) => frame.inApp).map(({ file, line, function: fn }) => ({ file, line, function: fn }));
   const sources = new Map<string, string>();
   for (const file of new Set([...runs.flatMap((run) => [...run.lines].map((key) => key.slice(0, key.lastIndexOf(':'))))])) {
-    sources.set(file, await readFile(join(options.repoDir, file), 'utf8').catch(() => ''));
+    // The checkout is sandbox-writable: a file linked out of it is refused (SANDBOX_ESCAPE); a missing one reads as empty.
+    const text = await readTextInside(options.repoDir, file).catch((error: unknown) => {
+      if (error instanceof TracemendError && error.code === 'SANDBOX_ESCAPE') throw error;
+      return '';
+    });
+    sources.set(file, text);
   }
   return { runs, frames, sources };
 }

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { LIMITS, type CandidateSet, type RepairInput, type RepoTarget } from '@tracemend/contracts';
+import { readTextInside } from '@tracemend/sandbox/safe-fs';
 import type { Logger } from '@tracemend/telemetry';
 import { generateTemplateCandidates } from './generate';
 
@@ -17,7 +16,8 @@ export function createRepairActivities(deps: RepairDeps) {
       const repoDir = await deps.checkoutOf(input.target);
       const files = new Map<string, string>();
       for (const file of new Set(input.localization.suspects.map((suspect) => suspect.file))) {
-        files.set(file, await readFile(join(repoDir, file), 'utf8'));
+        // The checkout is sandbox-writable: a suspect file linked out of it is refused, never pulled into a prompt.
+        files.set(file, await readTextInside(repoDir, file));
       }
       const top = input.localization.suspects[0];
       const candidates = generateTemplateCandidates({

@@ -4,8 +4,9 @@ import type { Logger } from '@tracemend/telemetry';
 import { prepareCheckout } from './checkout';
 import { installDependencies } from './dependencies';
 import type { SandboxDriver } from './driver';
-import { ResidentHarness } from './replay';
+import { ResidentHarness, type ResidentHarnessOptions } from './replay';
 import { reproduce } from './reproduce';
+import type { WarmPool } from './warm-pool';
 
 /** A prepared checkout of a target's commit and its read-only dependency folder. */
 export interface PreparedTarget {
@@ -54,25 +55,45 @@ export interface SandboxStageDeps {
   runs?: number;
   /** Matching share a reproduction needs (default 0.8). */
   threshold?: number;
+  /** Warm containers per (repository, commit); without it every harness starts cold. */
+  pool?: WarmPool;
 }
 
-/** Starts a resident harness over a prepared target, labelled with the incident. */
-export function harnessStarter(deps: Pick<SandboxStageDeps, 'driver' | 'image' | 'logger'>) {
-  return (prepared: PreparedTarget, incidentId: string): Promise<ResidentHarness> =>
-    ResidentHarness.start({
+/**
+ * A harness for the options' checkout: a warm one from the pool when there is one (tied to the
+ * signal from now on), else a freshly started one.
+ */
+export function startHarnessFrom(pool: WarmPool | undefined, options: ResidentHarnessOptions): Promise<ResidentHarness> {
+  const warm = pool?.take({ repoDir: options.repoDir, ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }) });
+  if (warm === undefined) return ResidentHarness.start(options);
+  if (options.signal !== undefined) warm.cancelOn(options.signal);
+  return Promise.resolve(warm);
+}
+
+/** What the worker hands every stage call besides its input: the activity's cancellation. */
+export interface StageCallContext {
+  /** Aborts when the activity is cancelled (the workflow was cancelled); sandbox work stops and its containers are removed. */
+  readonly signal?: AbortSignal;
+}
+
+/** Starts a resident harness over a prepared target, labelled with the incident; the signal cancels it. */
+export function harnessStarter(deps: Pick<SandboxStageDeps, 'driver' | 'image' | 'logger' | 'pool'>) {
+  return (prepared: PreparedTarget, incidentId: string, signal?: AbortSignal): Promise<ResidentHarness> =>
+    startHarnessFrom(deps.pool, {
       driver: deps.driver,
       image: deps.image,
       repoDir: prepared.repoDir,
       depsDir: prepared.depsDir,
       labels: { 'tracemend.incident': incidentId },
       logger: deps.logger,
+      ...(signal === undefined ? {} : { signal }),
     });
 }
 
 /** The reproduce stage: replays the gated envelope in the hardened sandbox. */
 export function createSandboxActivities(deps: SandboxStageDeps) {
   return {
-    reproduce: async (input: ReproduceInput): Promise<Reproduction> => {
+    reproduce: async (input: ReproduceInput, context: StageCallContext = {}): Promise<Reproduction> => {
       const prepared = await deps.workspace.prepare(input.target);
       return reproduce({
         driver: deps.driver,
@@ -85,6 +106,8 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
         ...(deps.threshold === undefined ? {} : { threshold: deps.threshold }),
         labels: { 'tracemend.incident': input.incidentId },
         logger: deps.logger,
+        ...(context.signal === undefined ? {} : { signal: context.signal }),
+        startHarness: (options) => startHarnessFrom(deps.pool, options),
       });
     },
   };

@@ -1,16 +1,20 @@
 import { execFile } from 'node:child_process';
-import { chmod, cp, lchown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { chmod, lchown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { GitSha, TracemendError } from '@tracemend/contracts';
 import { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
+import { copyTreeInside } from './safe-fs';
 
 const execFileAsync = promisify(execFile);
 
-/** Copies a checkout (with its .git, without node_modules, which the sandbox mounts) to `dest`. */
+/**
+ * Copies a checkout (with its .git, without node_modules, which the sandbox mounts) to `dest`. The
+ * checkout is sandbox-writable, so the copy follows no link and refuses one that points out of it
+ * (SANDBOX_ESCAPE, naming the link).
+ */
 export async function copyCheckout(repoDir: string, dest: string): Promise<void> {
-  const skipped = resolve(repoDir, 'node_modules');
-  await cp(repoDir, dest, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true, filter: (source) => resolve(source) !== skipped });
+  await copyTreeInside(repoDir, dest, { skip: (path) => path === 'node_modules' });
 }
 
 /**

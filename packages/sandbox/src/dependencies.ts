@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TracemendError } from '@tracemend/contracts';
+import { readFileInside } from './safe-fs';
 
 const execFileAsync = promisify(execFile);
 
@@ -26,6 +27,8 @@ export interface InstalledDependencies {
 }
 
 const DEFAULT_INSTALL_TIMEOUT_MS = 10 * 60 * 1000;
+/** Lockfiles of large monorepos run to tens of MiB; anything far beyond is not a manifest. */
+const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -35,9 +38,10 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
-async function readManifest(path: string, name: string, repoDir: string): Promise<Buffer> {
+/** Reads a manifest of the (untrusted) checkout without following a link out of it. */
+async function readManifest(repoDir: string, name: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readFileInside(repoDir, name, { maxBytes: MAX_MANIFEST_BYTES });
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') {
       throw new TracemendError('INVALID_INPUT', `No ${name} in ${repoDir}: sandbox dependencies are installed only from a lockfile`, {
@@ -55,10 +59,8 @@ async function readManifest(path: string, name: string, repoDir: string): Promis
  * into the cache wins and the others reuse it.
  */
 export async function installDependencies(options: InstallDependenciesOptions): Promise<InstalledDependencies> {
-  const lockPath = join(options.repoDir, 'package-lock.json');
-  const lock = await readManifest(lockPath, 'package-lock.json', options.repoDir);
-  const manifestPath = join(options.repoDir, 'package.json');
-  await readManifest(manifestPath, 'package.json', options.repoDir);
+  const lock = await readManifest(options.repoDir, 'package-lock.json');
+  const manifest = await readManifest(options.repoDir, 'package.json');
   const lockHash = createHash('sha256').update(lock).digest('hex');
   const entryDir = join(options.cacheRoot, lockHash);
   const depsDir = join(entryDir, 'node_modules');
@@ -68,8 +70,8 @@ export async function installDependencies(options: InstallDependenciesOptions): 
   // Staging beside the cache keeps the final rename on one filesystem, hence atomic.
   const staging = await mkdtemp(join(options.cacheRoot, `.staging-${lockHash.slice(0, 12)}-`));
   try {
-    await copyFile(manifestPath, join(staging, 'package.json'));
-    await copyFile(lockPath, join(staging, 'package-lock.json'));
+    await writeFile(join(staging, 'package.json'), manifest);
+    await writeFile(join(staging, 'package-lock.json'), lock);
     try {
       await execFileAsync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
         cwd: staging,

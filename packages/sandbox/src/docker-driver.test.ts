@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger } from '@tracemend/telemetry';
+import { cancellableDriver } from './cancellation';
 import { DockerSandboxDriver, SANDBOX_LABEL, reapOrphans } from './docker-driver';
 import { DEFAULT_RUN_LIMITS, type RunSpec } from './driver';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
@@ -296,6 +297,32 @@ describe('DockerSandboxDriver.start', () => {
     } finally {
       await rm(extra, { recursive: true, force: true });
     }
+  });
+
+  it('kills and removes a started container when its signal aborts, and through cancellableDriver when the current signal does', async () => {
+    const startSpec = { image: sandboxImageTag(), workDir, env: {}, ...DEFAULT_RUN_LIMITS, labels: { 'tracemend.incident': `test-${runId}` }, command: ['node', '-e', 'setInterval(() => {}, 1000)'] };
+    const controller = new AbortController();
+    const child = await driver.start(startSpec, { signal: controller.signal });
+    const abortedAt = Date.now();
+    controller.abort(new Error('operator cancelled'));
+    expect((await child.exited).exitCode).toBe(137);
+    await child.kill();
+    expect(await leftoverContainers()).toBe(0);
+    expect(Date.now() - abortedAt).toBeLessThan(2_000);
+
+    // The worker's wrapper: the signal is whatever is current when the container starts.
+    let current: AbortController | undefined;
+    const wrapped = cancellableDriver(driver, () => current?.signal);
+    current = new AbortController();
+    const resident = await wrapped.start(startSpec);
+    current.abort(new Error('activity cancelled'));
+    expect((await resident.exited).exitCode).toBe(137);
+    await resident.kill();
+    current = new AbortController();
+    const late = current;
+    setTimeout(() => late.abort(new Error('second cancel')), 300);
+    await expect(wrapped.run(startSpec)).rejects.toThrow('second cancel');
+    expect(await leftoverContainers()).toBe(0);
   });
 
   it('rejects an extra mount over /work', async () => {

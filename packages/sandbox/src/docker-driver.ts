@@ -268,8 +268,10 @@ export class DockerSandboxDriver implements SandboxDriver {
    * `run`) with stdin kept open; the caller streams to it and must `kill()` it when done. The spec's
    * `timeoutMs` bounds the container's whole life.
    */
-  async start(spec: StartSpec): Promise<SandboxProcess> {
+  async start(spec: StartSpec, options: RunOptions = {}): Promise<SandboxProcess> {
     assertSpec(spec);
+    const { signal } = options;
+    if (signal?.aborted) throw abortReason(signal);
     const workDir = await hostDirectory(spec.workDir, 'workDir');
     const depsDir = spec.depsDir === undefined ? undefined : await hostDirectory(spec.depsDir, 'depsDir');
     const mounts = await resolveMounts(spec.readOnlyMounts);
@@ -331,6 +333,12 @@ export class DockerSandboxDriver implements SandboxDriver {
         })();
         return killed;
       };
+      if (signal !== undefined) {
+        const onAbort = (): void => void kill();
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+        void exited.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
+      }
       log.debug({ image: spec.image, timeoutMs: spec.timeoutMs }, 'resident sandbox started');
       return { containerId: container.id, stdin: stream, stdout, stderr, exited, kill };
     } catch (error) {

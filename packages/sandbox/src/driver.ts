@@ -68,7 +68,10 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  /** Aborting kills the container; `run` then rejects with the abort reason. */
+  /**
+   * Aborting kills and removes the container: `run` then rejects with the abort reason, a started
+   * process's `exited` settles. The worker passes the activity's cancellation signal here.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -91,8 +94,8 @@ export const DEFAULT_RUN_LIMITS = {
 export interface SandboxDriver {
   /** Runs one command in a fresh, hardened container and removes the container afterwards. */
   run(spec: RunSpec, options?: RunOptions): Promise<RunResult>;
-  /** Starts one long-lived process with open stdio in a fresh, hardened container. */
-  start(spec: StartSpec): Promise<SandboxProcess>;
+  /** Starts one long-lived process with open stdio in a fresh, hardened container; aborting the signal kills it. */
+  start(spec: StartSpec, options?: RunOptions): Promise<SandboxProcess>;
   /** Removes leftover tracemend sandbox containers; returns their ids. */
   reapOrphans(options?: ReapOptions): Promise<string[]>;
 }

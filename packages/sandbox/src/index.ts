@@ -25,6 +25,11 @@ export {
 } from './reproduce';
 export type { ReproduceOptions } from './reproduce';
 export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
+export { copyTreeInside, isInsideTree, readFileInside, readTextInside, resolveInside, treeRelativePath, writeFileInside } from './safe-fs';
+export type { CopyTreeOptions, ReadInsideOptions, ResolvedInside } from './safe-fs';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-export { createSandboxActivities, createWorkspace, harnessStarter } from './activities';
-export type { PreparedTarget, SandboxStageDeps, Workspace } from './activities';
+export { createSandboxActivities, createWorkspace, harnessStarter, startHarnessFrom } from './activities';
+export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';
+export type { PoolTarget, WarmPoolOptions } from './warm-pool';
+export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace } from './activities';
+export { anySignal, cancellableDriver } from './cancellation';

@@ -177,6 +177,17 @@ describe('the replay harness: determinism', () => {
       await harness.close();
     }
   });
+
+  it('rejects the pending job with the abort reason and removes the container when its signal aborts', async () => {
+    const controller = new AbortController();
+    const harness = await ResidentHarness.start({ driver: testDriver, image: sandboxImageTag(), repoDir: probeDir, labels, logger: testLogger, signal: controller.signal });
+    const pending = harness.judge(job('hang', call('spin', [])));
+    setTimeout(() => controller.abort(new Error('incident cancelled')), 200);
+    await expect(pending).rejects.toThrow('incident cancelled');
+    await expect(harness.judge(job('after', call('sample', ['x'])))).rejects.toThrow('incident cancelled');
+    await harness.close();
+    expect(await testDriver.reapOrphans({ olderThanMs: 0, labels })).toEqual([]);
+  });
 });
 
 describe('the resident harness on the leaderboard fixture', () => {

@@ -102,6 +102,11 @@ export interface ResidentHarnessOptions {
   readonly limits?: Partial<Pick<StartSpec, 'timeoutMs' | 'memoryBytes' | 'pids' | 'nanoCpus' | 'tmpfsBytes'>>;
   readonly labels?: Readonly<Record<string, string>>;
   readonly logger?: Logger;
+  /**
+   * Cancels the harness: aborting kills and removes its container at once, and a pending `judge`
+   * (or `start` itself) rejects with the signal's reason.
+   */
+  readonly signal?: AbortSignal;
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 30_000;
@@ -153,10 +158,42 @@ export class ResidentHarness {
       ...(options.labels === undefined ? {} : { labels: options.labels }),
       readOnlyMounts: [{ source: HARNESS_DIR, target: '/harness' }, ...loader.mounts],
     };
-    const child = await options.driver.start(spec);
+    const { signal } = options;
+    const child = await options.driver.start(spec, signal === undefined ? {} : { signal });
     const harness = new ResidentHarness(child, options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS, logger, loader.source);
+    harness.failOnAbort(signal);
     await harness.waitReady(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     return harness;
+  }
+
+  /** False once the container has stopped or a job failed it; such a harness judges nothing more. */
+  get usable(): boolean {
+    return this.failure === undefined;
+  }
+
+  /** The container this harness runs in. */
+  get containerId(): string {
+    return this.child.containerId;
+  }
+
+  /**
+   * Ties an already started harness (one taken from a warm pool) to a signal: aborting kills and
+   * removes its container and rejects the pending and later jobs with the signal's reason.
+   */
+  cancelOn(signal: AbortSignal): void {
+    this.failOnAbort(signal, () => void this.child.kill());
+  }
+
+  /** The driver kills the container on abort; this makes the waiting caller see the abort reason, not the exit. */
+  private failOnAbort(signal: AbortSignal | undefined, alsoOnAbort?: () => void): void {
+    if (signal === undefined) return;
+    const onAbort = (): void => {
+      this.fail(signal.reason instanceof Error ? signal.reason : new DOMException('The replay harness was aborted', 'AbortError'));
+      alsoOnAbort?.();
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    void this.child.exited.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
   }
 
   /** Sends one job and resolves with the harness's result for it; jobs run one at a time, in call order. */
@@ -198,6 +235,7 @@ export class ResidentHarness {
         ({ exitCode, timedOut, oomKilled }) => this.fail(this.exitError(exitCode, timedOut, oomKilled)),
         (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
       );
+         if (this.failure) this.fail(this.failure);
     });
   }
 

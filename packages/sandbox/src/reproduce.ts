@@ -29,6 +29,8 @@ export interface ReproduceOptions {
   readonly jobTimeoutMs?: number;
   readonly labels?: Readonly<Record<string, string>>;
   readonly logger?: Logger;
+  /** Cancels the reproduction: its container is killed and removed, and `reproduce` rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
   /** Starts the resident harness; tests and pools may supply their own. */
   readonly startHarness?: (options: ResidentHarnessOptions) => Promise<ResidentHarness>;
 }
@@ -118,6 +120,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
     ...(options.jobTimeoutMs === undefined ? {} : { jobTimeoutMs: options.jobTimeoutMs }),
     ...(options.labels === undefined ? {} : { labels: options.labels }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const results: ReplayResult[] = [];
   try {

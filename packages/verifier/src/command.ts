@@ -1,6 +1,7 @@
-import { readFile, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
 import { TracemendError, type TestRunner } from '@tracemend/contracts';
+import { readTextInside } from '@tracemend/sandbox';
 
 /** A command ready for the sandbox: argv starting with `node`, plus variables the script set. */
 export interface ResolvedCommand {
@@ -55,7 +56,7 @@ export function splitScript(script: string): string[] {
 
 async function readScripts(repoDir: string): Promise<Record<string, string>> {
   try {
-    const manifest = JSON.parse(await readFile(join(repoDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    const manifest = JSON.parse(await readTextInside(repoDir, 'package.json')) as { scripts?: Record<string, string> };
     return manifest.scripts ?? {};
   } catch {
     return {};
@@ -87,9 +88,10 @@ function globToRegExp(segment: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** A real directory, not a link to one: globs are expanded over a sandbox-written copy and never lead out of it. */
 async function isDirectory(path: string): Promise<boolean> {
   try {
-    return (await stat(path)).isDirectory();
+    return (await lstat(path)).isDirectory();
   } catch {
     return false;
   }
@@ -123,7 +125,7 @@ export async function expandGlob(root: string, pattern: string): Promise<string[
   const existing: string[] = [];
   for (const path of paths) {
     try {
-      await stat(join(root, path));
+      await lstat(join(root, path));
       existing.push(path);
     } catch {
       // A literal segment that does not exist.

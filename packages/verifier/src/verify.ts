@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { access, mkdir, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   parseContract,
@@ -9,7 +9,7 @@ import {
   type RepoTarget,
   type TestRunner,
 } from '@tracemend/contracts';
-import { copyCheckout, grantSandboxAccess, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
+import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { resolveTestCommand, withReporter, type ResolvedCommand } from './command';
 import { bounded, tailLines } from './output';
@@ -71,6 +71,8 @@ const RUN_LIMITS = { memoryBytes: 1024 * 1024 * 1024, pids: 512, nanoCpus: 1_000
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 const MAX_SOURCE_FILES = 5_000;
 const MAX_SOURCE_BYTES = 1024 * 1024;
+/** A test report beyond this is not read: sandboxed code decides its size. */
+const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 const NOT_APPLIED = 'not run: the candidate does not apply';
 const FUZZ_DETAIL = 'fuzz variants arrive with a later issue';
 
@@ -197,6 +199,15 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
   }
 }
 
+/**
+ * The JSON test report a run left in its folder. The folder is sandbox-written, so the report is read
+ * without following a link out of it: a report planted as a symlink to a host file rejects with
+ * SANDBOX_ESCAPE naming the report (the run records it as its problem) and nothing of that file is read.
+ */
+export async function readRunReport(dir: string, file: string): Promise<TestOutcome[]> {
+  return parseJestStyleJson(await readTextInside(dir, file, { maxBytes: MAX_REPORT_BYTES }));
+}
+
 async function runTestCommand(
   deps: VerifyCandidateDeps,
   input: VerifyCandidateInput,
@@ -230,7 +241,7 @@ async function runTestCommand(
   const outcome: TestRun = { result, command, durationMs: Date.now() - started };
   try {
     if (report === 'tap') outcome.tests = parseTap(result.stdout);
-    else if (report === 'json') outcome.tests = parseJestStyleJson(await readFile(join(run.dir, reportFile), 'utf8'));
+    else if (report === 'json') outcome.tests = await readRunReport(run.dir, reportFile);
   } catch (error) {
     if (!result.timedOut && !result.oomKilled && (error as { code?: string }).code !== 'ENOENT') outcome.problem = `unreadable test report: ${(error as Error).message}`;
   }
@@ -333,8 +344,12 @@ export async function readSourceFiles(root: string): Promise<Map<string, string>
       if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
       const path = relative === '' ? entry.name : posix.join(relative, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && SOURCE_FILE.test(entry.name) && (await stat(join(root, path))).size <= MAX_SOURCE_BYTES) {
-        files.set(path, await readFile(join(root, path), 'utf8'));
+      else if (entry.isFile() && SOURCE_FILE.test(entry.name)) {
+        const text = await readTextInside(root, path, { maxBytes: MAX_SOURCE_BYTES }).catch((error: unknown) => {
+          if ((error as { code?: string }).code === 'SANDBOX_RESOURCE_LIMIT') return undefined;
+          throw error;
+        });
+        if (text !== undefined) files.set(path, text);
       }
     }
   };
@@ -346,7 +361,7 @@ async function assessRisk(baseDir: string, candidate: Candidate, applied: Applie
   const sources = await readSourceFiles(baseDir);
   const repoFiles = new Map<string, string>();
   for (const file of applied.files) {
-    const text = sources.get(file) ?? (await readFile(join(baseDir, file), 'utf8').catch(() => undefined));
+    const text = sources.get(file) ?? (await readTextInside(baseDir, file, { maxBytes: MAX_SOURCE_BYTES }).catch(() => undefined));
     if (text !== undefined) repoFiles.set(file, text);
   }
   return scoreRisk({ candidate, repoFiles, importers: countImporters(sources, applied.files) });

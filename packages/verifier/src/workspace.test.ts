@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError, type Candidate } from '@tracemend/contracts';
 import { SANDBOX_UID, copyCheckout, grantSandboxAccess } from '@tracemend/sandbox';
+import { readRunReport } from './verify';
 import { applyCandidate, assertRepoPath, diffPaths, writeRepoFile } from './workspace';
 
 const run = promisify(execFile);
@@ -100,5 +101,81 @@ describe('paths', () => {
 
   it('reads the written paths of a diff', () => {
     expect(diffPaths(`${DIFF}--- a/gone.ts\n+++ /dev/null\n`)).toEqual(['src/f.ts']);
+  });
+});
+
+describe('files the sandbox could have planted', () => {
+  const HOST_TEXT = 'host file: not for the verifier to read or write\n';
+
+  /** A host file outside every checkout, and a fresh copy of the repository. */
+  async function setup(name: string): Promise<{ copy: string; hostFile: string; hostDir: string }> {
+    const hostDir = join(root, `${name}-host`);
+    await mkdir(hostDir);
+    const hostFile = join(hostDir, 'secret.txt');
+    await writeFile(hostFile, HOST_TEXT);
+    const copy = join(root, name);
+    await copyCheckout(repo, copy);
+    return { copy, hostFile, hostDir };
+  }
+
+  async function refusal(promise: Promise<unknown>): Promise<TracemendError> {
+    const error: unknown = await promise.then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(TracemendError);
+    return error as TracemendError;
+  }
+
+  it('does not write the minimal test through a directory link out of the copy', async () => {
+    const { copy, hostDir } = await setup('planted-dir');
+    await symlink(hostDir, join(copy, 'test'));
+    const error = await refusal(writeRepoFile(copy, 'test/tracemend/repro.test.ts', 'planted'));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('test is a symbolic link');
+    expect(await readdir(hostDir)).toEqual(['secret.txt']);
+    await writeRepoFile(copy, 'test2/repro.test.ts', 'normal');
+    expect(await readFile(join(copy, 'test2', 'repro.test.ts'), 'utf8')).toBe('normal');
+  });
+
+  it('does not apply edits through a file link to a host file, and names the file', async () => {
+    const { copy, hostFile } = await setup('planted-file');
+    await rm(join(copy, 'src', 'f.ts'));
+    await writeFile(hostFile, SOURCE);
+    await symlink(hostFile, join(copy, 'src', 'f.ts'));
+    const error = await refusal(applyCandidate(copy, candidate(DIFF)));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('src/f.ts');
+    expect(await readFile(hostFile, 'utf8')).toBe(SOURCE);
+  });
+
+  it('applies the diff without running a filter the copy\'s .git/config names', async () => {
+    const { copy, hostDir } = await setup('planted-git-config');
+    const marker = join(hostDir, 'filter-ran');
+    await writeFile(join(copy, '.gitattributes'), '* filter=planted\n');
+    await run('git', ['-C', copy, 'config', 'filter.planted.clean', `sh -c 'touch ${marker}; cat'`]);
+    await run('git', ['-C', copy, 'config', 'core.fsmonitor', `touch ${marker}`]);
+    expect(await applyCandidate(copy, candidate(DIFF))).toEqual({ method: 'git-apply', files: ['src/f.ts'] });
+    expect(await readFile(join(copy, 'src', 'f.ts'), 'utf8')).toContain('(xs ?? []).length');
+    expect(await readdir(hostDir)).toEqual(['secret.txt']);
+  });
+
+  it('refuses to copy a checkout holding a link to a host file', async () => {
+    const { copy, hostFile } = await setup('planted-copy');
+    await symlink(hostFile, join(copy, 'src', 'key.pem'));
+    const error = await refusal(copyCheckout(copy, join(root, 'planted-copy-2')));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('src/key.pem');
+  });
+
+  it('refuses a test report that is a link to /etc/passwd, and reads a normal one', async () => {
+    const { copy } = await setup('planted-report');
+    await symlink('/etc/passwd', join(copy, '.tracemend-report-suite.json'));
+    const error = await refusal(readRunReport(copy, '.tracemend-report-suite.json'));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('.tracemend-report-suite.json');
+    expect(error.message).not.toMatch(/root:/);
+    await writeFile(join(copy, '.tracemend-report-baseline.json'), JSON.stringify({ testResults: [] }));
+    expect(await readRunReport(copy, '.tracemend-report-baseline.json')).toEqual([]);
   });
 });

@@ -1,38 +1,43 @@
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { TracemendError, applyFileEdits, editsByFile, type Candidate } from '@tracemend/contracts';
+import { readTextInside, treeRelativePath, writeFileInside } from '@tracemend/sandbox';
 
 /**
  * A repository-relative path that stays inside the repository and out of places the verifier owns
  * (`.git`, `node_modules`); anything else is refused.
  */
 export function assertRepoPath(path: string): string {
-  const normalized = posix.normalize(path.replace(/\\/g, '/'));
-  const first = normalized.split('/')[0] ?? '';
-  if (path === '' || normalized.startsWith('/') || normalized === '..' || normalized.startsWith('../') || /^[A-Za-z]:/.test(normalized)) {
-    throw new TracemendError('INVALID_INPUT', `path ${path} is not inside the repository`, { details: { path } });
+  let normalized: string;
+  try {
+    normalized = treeRelativePath(path);
+  } catch (error) {
+    throw new TracemendError('INVALID_INPUT', `path ${path.slice(0, 200)} is not inside the repository`, { cause: error, details: { path: path.slice(0, 1_024) } });
   }
+  const first = normalized.split('/')[0] ?? '';
   if (first === '.git' || first === 'node_modules') {
     throw new TracemendError('INVALID_INPUT', `path ${path} is inside ${first}, which a candidate may not touch`, { details: { path } });
   }
   return normalized;
 }
 
-/** Writes a repository-relative file (the minimal test) into a checkout copy. */
+/**
+ * Writes a repository-relative file (the minimal test) into a checkout copy. The copy came from a
+ * sandbox-writable checkout, so a link on the way out of it is refused (SANDBOX_ESCAPE), never written through.
+ */
 export async function writeRepoFile(root: string, path: string, content: string): Promise<void> {
-  const target = join(root, assertRepoPath(path));
-  await mkdir(dirname(target), { recursive: true });
-  await writeFile(target, content);
+  await writeFileInside(root, assertRepoPath(path), content);
 }
 
-function runGit(cwd: string, args: string[], input: string): Promise<{ code: number; output: string }> {
+function runGit(cwd: string, args: string[], input: string, env: Readonly<Record<string, string>> = {}): Promise<{ code: number; output: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn('git', args, {
       cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
       // The ceiling keeps git from adopting an enclosing repository when the copy has no .git of its own.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CEILING_DIRECTORIES: dirname(cwd) },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CEILING_DIRECTORIES: dirname(cwd), ...env },
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -41,6 +46,22 @@ function runGit(cwd: string, args: string[], input: string): Promise<{ code: num
     child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
     child.stdin.end(input);
   });
+}
+
+/**
+ * `git apply` of `diff` onto the working tree `dir` with a fresh, empty repository as GIT_DIR. The copy's
+ * own `.git` is sandbox-writable: its config could name a clean filter (with a `.gitattributes` line)
+ * or an fsmonitor command that git would run on the host while reading the files it patches.
+ */
+async function gitApply(dir: string, diff: string): Promise<{ code: number; output: string }> {
+  const gitDir = await mkdtemp(join(tmpdir(), 'tracemend-apply-'));
+  try {
+    const init = await runGit(gitDir, ['init', '--quiet', '--bare', gitDir], '');
+    if (init.code !== 0) return init;
+    return await runGit(dir, ['apply', '--whitespace=nowarn', '-'], diff, { GIT_DIR: gitDir, GIT_WORK_TREE: dir });
+  } finally {
+    await rm(gitDir, { recursive: true, force: true });
+  }
 }
 
 /** How a candidate reached the checkout copy. */
@@ -58,17 +79,18 @@ export async function applyCandidate(dir: string, candidate: Candidate): Promise
   let diffFailure = 'the candidate carries no diff';
   if (candidate.editPlan.diff.trim() !== '') {
     for (const path of diffPaths(candidate.editPlan.diff)) assertRepoPath(path);
-    const result = await runGit(dir, ['apply', '--whitespace=nowarn', '-'], candidate.editPlan.diff);
+    const result = await gitApply(dir, candidate.editPlan.diff);
     if (result.code === 0) return { method: 'git-apply', files: [...new Set([...files, ...diffPaths(candidate.editPlan.diff)])] };
     diffFailure = `git apply: ${result.output.trim()}`;
   }
   try {
     const updated = new Map<string, string>();
     for (const [file, edits] of editsByFile(candidate.editPlan.edits)) {
-      updated.set(assertRepoPath(file), applyFileEdits(file, await readFile(join(dir, assertRepoPath(file)), 'utf8'), edits));
+      updated.set(assertRepoPath(file), applyFileEdits(file, await readTextInside(dir, assertRepoPath(file)), edits));
     }
-    for (const [file, text] of updated) await writeFile(join(dir, file), text);
+    for (const [file, text] of updated) await writeFileInside(dir, file, text);
   } catch (error) {
+    if (error instanceof TracemendError && error.code === 'SANDBOX_ESCAPE') throw error;
     throw new TracemendError('VERIFICATION_FAILED', `the candidate does not apply: ${diffFailure}; edits: ${(error as Error).message}`, {
       cause: error,
       details: { candidateId: candidate.id },

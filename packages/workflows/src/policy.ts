@@ -13,6 +13,11 @@ import {
 
 export interface ActivityPolicy {
   startToCloseTimeout: string;
+  /**
+   * Set for the sandbox stages, which heartbeat several times a second: a worker that died is noticed
+   * after this long, and on cancellation the workflow waits for the activity to confirm (its
+   * containers are gone by then) rather than only requesting it.
+   */
   heartbeatTimeout?: string;
   maximumAttempts: number;
 }
@@ -22,11 +27,11 @@ export const ACTIVITY_POLICIES: Record<StageActivityName, ActivityPolicy> = {
   ingest: { startToCloseTimeout: '1 minute', maximumAttempts: 3 },
   gate: { startToCloseTimeout: '1 minute', maximumAttempts: 3 },
   triage: { startToCloseTimeout: '30 seconds', maximumAttempts: 3 },
-  reproduce: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', maximumAttempts: 3 },
-  minimize: { startToCloseTimeout: '20 minutes', heartbeatTimeout: '30 seconds', maximumAttempts: 2 },
-  localize: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '30 seconds', maximumAttempts: 2 },
+  reproduce: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', maximumAttempts: 3 },
+  minimize: { startToCloseTimeout: '20 minutes', heartbeatTimeout: '10 seconds', maximumAttempts: 2 },
+  localize: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '10 seconds', maximumAttempts: 2 },
   repair: { startToCloseTimeout: '5 minutes', maximumAttempts: 3 },
-  verify: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '30 seconds', maximumAttempts: 2 },
+  verify: { startToCloseTimeout: '15 minutes', heartbeatTimeout: '10 seconds', maximumAttempts: 2 },
   openPullRequest: { startToCloseTimeout: '2 minutes', maximumAttempts: 5 },
 };
 

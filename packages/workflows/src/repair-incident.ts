@@ -1,8 +1,12 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
   allHandlersFinished,
   condition,
+  isCancellation,
   log,
   proxyActivities,
   setCurrentDetails,
@@ -66,7 +70,9 @@ function activityOptions(name: StageActivityName, summary: string): ActivityOpti
   return {
     taskQueue: STAGE_ACTIVITIES[name].taskQueue,
     startToCloseTimeout: policy.startToCloseTimeout,
-    ...(policy.heartbeatTimeout ? { heartbeatTimeout: policy.heartbeatTimeout } : {}),
+    ...(policy.heartbeatTimeout
+      ? { heartbeatTimeout: policy.heartbeatTimeout, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+      : {}),
     retry: { ...RETRY_SHAPE, nonRetryableErrorTypes: [...RETRY_SHAPE.nonRetryableErrorTypes], maximumAttempts: policy.maximumAttempts },
     summary,
   };
@@ -220,6 +226,11 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       leave(record, 'succeeded', summarize(result));
       return result;
     } catch (error) {
+      // Also when the cancelled activity ended otherwise (e.g. its worker died and it timed out meanwhile).
+      if (isCancellation(error) || CancellationScope.current().consideredCancelled) {
+        leave(record, 'failed', 'cancelled by an operator');
+        throw isCancellation(error) ? error : new CancelledFailure('cancelled by an operator');
+      }
       const { code, nonRetryable, message } = describeFailure(error);
       leave(record, 'failed', `${code ?? 'error'}: ${message}`, code);
       throw new StageFailure(stage, outcomeForFailure(stage, code, nonRetryable), `${stage} failed: ${message}`, code);
@@ -251,16 +262,28 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
     return outcome;
   };
 
+  /**
+   * A cancelled workflow is an operator stopping the incident: it ends `rejected-by-operator` with the
+   * stage it stopped in, never silently. Sandbox stages confirm the cancel only after their containers are gone.
+   */
+  const cancelled = (): IncidentOutcome => {
+    const stoppedIn = current;
+    for (const record of stages) if (record.status === 'running') leave(record, 'failed', 'cancelled by an operator');
+    if (review?.state === 'waiting') review = { ...review, state: 'rejected', decidedAt: new Date().toISOString(), note: 'the workflow was cancelled' };
+    return finish('rejected-by-operator', `cancelled by an operator during the ${stoppedIn} stage; the incident was stopped before a pull request`);
+  };
+
   showDetails();
   let ended: IncidentOutcome;
   try {
     ended = await pipeline();
   } catch (error) {
-    if (!(error instanceof StageFailure)) throw error;
-    ended = finish(error.outcome, error.message);
+    if (isCancellation(error)) ended = cancelled();
+    else if (error instanceof StageFailure) ended = finish(error.outcome, error.message);
+    else throw error;
   }
-  // Let in-flight update handlers answer before the workflow completes.
-  await condition(allHandlersFinished);
+  // Let in-flight update handlers answer before the workflow completes, even after a cancel.
+  await CancellationScope.nonCancellable(() => condition(allHandlersFinished));
   return ended;
 
   async function pipeline(): Promise<IncidentOutcome> {

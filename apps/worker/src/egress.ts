@@ -1,0 +1,86 @@
+// The egress guard where the worker's text leaves the process other than in a pull request: its log
+// lines and the failure messages Temporal records, and how the guard learns each incident's raw values.
+import { TracemendError } from '@tracemend/contracts';
+import { createLogLineGuard, scanForLeaks, type RawValueRegistry } from '@tracemend/privacy-gate';
+import { createLogger, type Logger, type LoggerOptions } from '@tracemend/telemetry';
+
+/**
+ * The worker's logger: every line, the Temporal SDK's included, passes the privacy gate's egress guard
+ * before it is written. A line with a detector hit, or with a raw value whose hash `rawValues` holds,
+ * is replaced by an `error` line naming the rule and JSON path.
+ */
+export function createWorkerLogger(options: {
+  level?: LoggerOptions['level'];
+  destination?: LoggerOptions['destination'];
+  rawValues: RawValueRegistry;
+  /** What the operator configured for this process (e.g. the Temporal address); see LogLineGuardOptions. */
+  operationalValues?: readonly string[];
+}): Logger {
+  return createLogger({
+    name: 'worker',
+    ...(options.level === undefined ? {} : { level: options.level }),
+    ...(options.destination === undefined ? {} : { destination: options.destination }),
+    lineGuard: createLogLineGuard({ knownRawValueHashes: options.rawValues, operationalValues: options.operationalValues ?? [] }),
+  });
+}
+
+/** The audit record hash of the gated envelope an activity input carries, if it carries one. */
+function gateRunOf(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || !('gated' in input)) return undefined;
+  const gated = (input as { gated?: { privacy?: { audit?: { recordHash?: unknown } } } }).gated;
+  const recordHash = gated?.privacy?.audit?.recordHash;
+  return typeof recordHash === 'string' ? recordHash : undefined;
+}
+
+/** The rule of the first leak in an error's message, its causes' messages or its details, if any. */
+function leakInError(error: unknown, rawValues: RawValueRegistry): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const texts = [current.message, ...(current instanceof TracemendError && current.details !== undefined ? [JSON.stringify(current.details)] : [])];
+    for (const text of texts) {
+      const [finding] = scanForLeaks(text, { knownRawValueHashes: rawValues });
+      if (finding !== undefined) return finding.detector;
+    }
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A failure's message, causes and details go to the Temporal server (workflow history, the UI, the
+ * incident's outcome). When any of them holds a leak, the error is replaced by one of the same code
+ * that names the rule, not the value, and keeps no cause or details.
+ */
+function withheld(error: unknown, activity: string, rawValues: RawValueRegistry): unknown {
+  const rule = leakInError(error, rawValues);
+  if (rule === undefined) return error;
+  const message = `${activity} failed; the egress guard withheld the error message (${rule})`;
+  return error instanceof TracemendError ? new TracemendError(error.code, message) : new Error(message);
+}
+
+/**
+ * Wraps every activity (each function of `activities`) for the egress guard. Before it runs, the
+ * registry holds the raw-value hashes of the gated envelope in its input (read from the evidence store
+ * by audit record hash): the gate activity adds them as it runs, and this covers a restarted worker and
+ * a stage that runs in another worker process. When it fails, its error is checked before Temporal
+ * records it (see `withheld`).
+ */
+export function guardStageActivities<T extends object>(
+  rawValues: RawValueRegistry,
+  load: (auditRecordHash: string) => Promise<readonly string[]>,
+  activities: T,
+): T {
+  const wrapped: Record<string, (input: unknown, ...rest: unknown[]) => Promise<unknown>> = {};
+  for (const [name, activity] of Object.entries(activities) as [string, (input: unknown, ...rest: unknown[]) => Promise<unknown>][]) {
+    wrapped[name] = async (input, ...rest) => {
+      const gateRun = gateRunOf(input);
+      if (gateRun !== undefined && !rawValues.holds(gateRun)) rawValues.add(gateRun, await load(gateRun));
+      try {
+        return await activity(input, ...rest);
+      } catch (error) {
+        throw withheld(error, name, rawValues);
+      }
+    };
+  }
+  return wrapped as T;
+}
