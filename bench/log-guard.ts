@@ -1,7 +1,7 @@
 // Lines per second through the worker's logger with and without the egress guard on every line.
-import { createLogLineGuard, createRawValueRegistry, hashRawValue, type RawValueRegistry } from '@tracemend/privacy-gate';
+import { createLogLineGuard, createRawValueRegistry, rawValueHasher, type RawValueRegistry } from '@tracemend/privacy-gate';
 import { BLOCKED_LINE_MESSAGE, bindIncidentContext, createLogger, type LineGuard, type Logger } from '@tracemend/telemetry';
-import { seededRandom } from './privacy-corpus';
+import { seededRandom } from '@tracemend/privacy-gate/testing/corpus';
 
 interface LogCall {
   fields: Record<string, unknown>;
@@ -58,8 +58,11 @@ function measure(log: Logger, lines: LogCall[], rounds: number): number {
   return (used.user + used.system) / 1e6;
 }
 
+/** A fixed bench key: the hashes are keyed as the worker's are. */
+const hashRawValue = rawValueHasher({ id: 'bench', secret: 'bench-only-token-key-0123456789abcdef' });
+
 function registryWith(hashes: number): RawValueRegistry {
-  const registry = createRawValueRegistry();
+  const registry = createRawValueRegistry({ hashOf: hashRawValue });
   const perIncident = 200;
   for (let incident = 0; incident * perIncident < hashes; incident++) {
     registry.add(

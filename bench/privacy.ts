@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEngine } from '@secretlint/node';
 import { detect } from '@tracemend/privacy-gate';
-import { buildCorpus, POSITIVE_TYPES, type CorpusSample } from './privacy-corpus';
+import { buildCorpus, POSITIVE_TYPES, type CorpusSample } from '@tracemend/privacy-gate/testing/corpus';
 
 const DETECT_SECRETS_PIN = '1.5.0';
 const run = promisify(execFile);

@@ -2,19 +2,20 @@
 import { existsSync } from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { DockerSandboxDriver } from '@tracemend/sandbox';
-import { createRawValueRegistry } from '@tracemend/privacy-gate';
+import { createRawValueRegistry, rawValueHasher } from '@tracemend/privacy-gate';
 import { createTemporalLogger } from '@tracemend/telemetry';
 import { DEFAULT_BUNDLE_PATH } from './bundle-workflows';
 import { loadWorkerConfig } from './env';
 import { createWorkerLogger } from './egress';
 import { reapSandboxOrphans } from './reap-orphans';
 import { buildStages, createWarmPool } from './stages';
+import { workerTokenKey } from './token-key';
 import { bundleWorkflows, createWorkers, runWorkers } from './workers';
 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   // Raw-value hashes of the incidents in flight: every log line is checked against them (see egress.ts).
-  const rawValues = createRawValueRegistry();
+  const rawValues = createRawValueRegistry({ hashOf: rawValueHasher(await workerTokenKey(config)) });
   // The Temporal address may be a private IP: it is the worker's own infrastructure, not personal data.
   const logger = createWorkerLogger({ level: config.logLevel, rawValues, operationalValues: [config.temporalAddress, config.temporalAddress.replace(/:\d+$/, '')] });
   Runtime.install({ logger: createTemporalLogger(logger) });

@@ -6,7 +6,17 @@ import { createLocalizationActivities } from '@tracemend/fault-localization';
 import { createEvidenceStore, createIngestActivities, createTriageActivities, dataContractPath, loadServiceCatalog } from '@tracemend/ingest';
 import { collectSpectrumRuns, createMinimizerActivities } from '@tracemend/minimizer';
 import { createPrBotActivities } from '@tracemend/pr-bot';
-import { createAuditLog, createPrivacyGateActivities, createRawValueRegistry, createVaultWriter, privacyStateFiles, scanForLeaks, type RawValueRegistry } from '@tracemend/privacy-gate';
+import {
+  createAuditLog,
+  createPrivacyGateActivities,
+  createRawValueRegistry,
+  createVaultWriter,
+  knownRawValues,
+  privacyStateFiles,
+  rawValueHasher,
+  scanForLeaks,
+  type RawValueRegistry,
+} from '@tracemend/privacy-gate';
 import { createRepairActivities } from '@tracemend/repair';
 import { DockerSandboxDriver, WarmPool, cancellableDriver, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
@@ -14,7 +24,7 @@ import { createVerifierActivities } from '@tracemend/verifier';
 import type { WorkerConfig } from './env';
 import { guardStageActivities } from './egress';
 import { currentActivitySignal } from './stage-activities';
-import { localTokenKey } from './token-key';
+import { workerTokenKey } from './token-key';
 
 /** Long-lived parts the caller owns and shuts down, e.g. the warm pool it drains on shutdown. */
 export interface StageResources {
@@ -37,11 +47,14 @@ export function createWarmPool(config: WorkerConfig, logger: Logger): WarmPool |
 export async function buildStages(
   config: WorkerConfig,
   logger: Logger,
-  rawValues: RawValueRegistry = createRawValueRegistry(),
+  rawValues?: RawValueRegistry,
   resources: StageResources = {},
 ): Promise<Partial<StageActivities>> {
   const store = createEvidenceStore(join(config.stateDir, 'evidence'));
-  const key = config.tokenKey ?? (await localTokenKey(join(config.stateDir, 'keys')));
+  const key = await workerTokenKey(config);
+  // Raw-value hashes are keyed by the token key: the registry must hash with the same one.
+  const hashOf = rawValueHasher(key);
+  const registry = rawValues ?? createRawValueRegistry({ hashOf });
   const privacyFiles = privacyStateFiles(config.stateDir);
   const audit = createAuditLog({ file: privacyFiles.audit, auditId: 'privacy' });
   const vault = config.vaultKey === undefined ? undefined : createVaultWriter({ file: privacyFiles.vault, key: config.vaultKey });
@@ -58,7 +71,7 @@ export async function buildStages(
     if (config.github === undefined) {
       throw new TracemendError('GITHUB_REJECTED', 'no GitHub target is configured: set TRACEMEND_GITHUB_API_URL (and TRACEMEND_GITHUB_TOKEN)');
     }
-    const known = new Set(await store.getRawValueHashes(input.gated.privacy.audit.recordHash));
+    const known = knownRawValues(await store.getRawValueHashes(input.gated.privacy.audit.recordHash), hashOf);
     const quiet = (message: string) => logger.debug({ component: 'octokit' }, message);
     // The PR bot expects some 404s (a branch not there yet); Octokit's own request log goes to debug.
     const octokit = new Octokit({
@@ -81,7 +94,7 @@ export async function buildStages(
   };
 
   // The egress guard learns the raw-value hashes of every gated envelope a stage works on and checks failure messages.
-  return guardStageActivities(rawValues, (auditHash) => store.getRawValueHashes(auditHash), {
+  return guardStageActivities(registry, (auditHash) => store.getRawValueHashes(auditHash), {
     ...createIngestActivities({ store, logger }),
     ...createPrivacyGateActivities({
       loadEnvelope: (id) => store.getEnvelope(id),
@@ -89,7 +102,7 @@ export async function buildStages(
       key,
       audit,
       saveRawValueHashes: async (auditHash, hashes) => {
-        rawValues.add(auditHash, hashes);
+        registry.add(auditHash, hashes);
         await store.putRawValueHashes(auditHash, hashes);
       },
       vault,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { WorkerConfig } from './env';
 
 /**
  * The local tokenization key: created once (32 random bytes, file mode 0600) under the state folder
@@ -25,4 +26,9 @@ export async function localTokenKey(dir: string): Promise<{ id: string; secret: 
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return localTokenKey(dir);
     throw error;
   }
+}
+
+/** The worker's token key: the configured one, else the local key under the state folder. */
+export async function workerTokenKey(config: Pick<WorkerConfig, 'tokenKey' | 'stateDir'>): Promise<{ id: string; secret: string }> {
+  return config.tokenKey ?? (await localTokenKey(join(config.stateDir, 'keys')));
 }

@@ -7,13 +7,15 @@ import { fileURLToPath } from 'node:url';
 import { fixtureAlertPaths } from '@tracemend/fixture-kit';
 import { createEvidenceStore, parseAlert, traceIdsOf } from '@tracemend/ingest';
 import { TracemendError } from '@tracemend/contracts';
-import { createRawValueRegistry, hashRawValue } from '@tracemend/privacy-gate';
+import { createRawValueRegistry, rawValueHasher } from '@tracemend/privacy-gate';
 import { BLOCKED_LINE_MESSAGE, bindIncidentContext, createTemporalLogger } from '@tracemend/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../src/env';
 import { createWorkerLogger, guardStageActivities } from '../src/egress';
 import { buildStages } from '../src/stages';
 
+const TOKEN_KEY = { id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' };
+const hashRawValue = rawValueHasher(TOKEN_KEY);
 const contracts = fileURLToPath(new URL('../../../fixtures/contracts/', import.meta.url));
 let dir: string;
 
@@ -25,7 +27,7 @@ afterAll(async () => {
 });
 
 /** A worker logger writing to a real file; `lines` ends the stream and reads back what reached the file. */
-function fileLogger(name: string, rawValues = createRawValueRegistry()) {
+function fileLogger(name: string, rawValues = createRawValueRegistry({ hashOf: hashRawValue })) {
   const file = join(dir, `${name}.log`);
   const stream = createWriteStream(file);
   const logger = createWorkerLogger({ level: 'info', destination: stream, rawValues });
@@ -79,7 +81,7 @@ describe('the worker logger', () => {
       ].join('\n'),
     );
     const { logger, rawValues, lines } = fileLogger('gate');
-    const stages = await buildStages({ ...loadWorkerConfig({}), stateDir: join(dir, 'state'), catalogFile: catalog }, logger, rawValues);
+    const stages = await buildStages({ ...loadWorkerConfig({}), tokenKey: TOKEN_KEY, stateDir: join(dir, 'state'), catalogFile: catalog }, logger, rawValues);
     const store = createEvidenceStore(join(dir, 'state', 'evidence'));
     const raw = await readFile(fixtureAlertPaths('users-api').traces);
     const alert = await store.putAlert({ bytes: raw, format: 'otlp-traces-json', traceIds: traceIdsOf(parseAlert(raw, 'otlp-traces-json')) });
@@ -120,7 +122,7 @@ describe('the worker logger', () => {
   });
 
   it('withholds a failure message that holds a leak before Temporal records it', async () => {
-    const rawValues = createRawValueRegistry();
+    const rawValues = createRawValueRegistry({ hashOf: hashRawValue });
     rawValues.add(hashRawValue('the audit record'), [hashRawValue('Kastanienallee 12')]);
     const stages = guardStageActivities(rawValues, () => Promise.resolve([]), {
       reproduce: () => Promise.reject(new TracemendError('NOT_REPRODUCIBLE', 'replay threw: cannot ship to Kastanienallee 12', { details: { exitCode: 1 } })),

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createLogLineGuard, createRawValueRegistry, hashRawValue, scanForLeaks } from './egress';
+import { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, scanForLeaks } from './egress';
+
+const hashRawValue = rawValueHasher({ id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' });
 
 describe('scanForLeaks', () => {
   it('passes text that carries only tokens and structural values', () => {
@@ -22,13 +25,22 @@ describe('scanForLeaks', () => {
   });
 
   it('finds known raw values, including multi-word ones, by their hashes', () => {
-    const known = new Set([hashRawValue('Kastanienallee 12'), hashRawValue('ord_20261120_88412')]);
+    const known = knownRawValues([hashRawValue('Kastanienallee 12'), hashRawValue('ord_20261120_88412')], hashRawValue);
     const text = 'Order ord_20261120_88412 ships to "Kastanienallee 12", Berlin';
     expect(scanForLeaks(text, { knownRawValueHashes: known })).toEqual([
       { detector: 'known-raw-value', offset: 6, length: 18 },
       { detector: 'known-raw-value', offset: 35, length: 17 },
     ]);
     expect(scanForLeaks('Order tok_0123456789ab ships', { knownRawValueHashes: known })).toEqual([]);
+  });
+
+  it('matches hashes only under the key they were made with, and they are not plain SHA-256', () => {
+    const otherKey = rawValueHasher({ id: 'k-other', secret: 'another-test-token-key-fedcba9876543210' });
+    const hashes = [hashRawValue('Kastanienallee 12')];
+    expect(hashes[0]).not.toBe(createHash('sha256').update('Kastanienallee 12').digest('hex'));
+    expect(otherKey('Kastanienallee 12')).not.toBe(hashes[0]);
+    expect(scanForLeaks('ships to Kastanienallee 12', { knownRawValueHashes: knownRawValues(hashes, hashRawValue) })).toHaveLength(1);
+    expect(scanForLeaks('ships to Kastanienallee 12', { knownRawValueHashes: knownRawValues(hashes, otherKey) })).toEqual([]);
   });
 });
 
@@ -37,7 +49,7 @@ const line = (fields: Record<string, unknown>) =>
   `${JSON.stringify({ level: 'info', time: '2026-12-04T12:00:00.000Z', pid: 42, name: 'worker', incidentId: 'inc-7', ...fields })}\n`;
 
 describe('createLogLineGuard', () => {
-  const registry = createRawValueRegistry();
+  const registry = createRawValueRegistry({ hashOf: hashRawValue });
   registry.add('audit-1', [hashRawValue('Mara Lindqvist'), hashRawValue('ord_20261120_88412')]);
   const guard = createLogLineGuard({ knownRawValueHashes: registry });
 
@@ -90,7 +102,7 @@ describe('createLogLineGuard', () => {
 
 describe('createRawValueRegistry', () => {
   it('holds hashes per gate run and forgets them', () => {
-    const registry = createRawValueRegistry();
+    const registry = createRawValueRegistry({ hashOf: hashRawValue });
     registry.add('a', ['h1', 'h2']);
     registry.add('b', ['h2', 'h3']);
     expect([registry.size, registry.entries, registry.has('h2'), registry.holds('a'), registry.holds('c')]).toEqual([3, 2, true, true, false]);
@@ -101,7 +113,7 @@ describe('createRawValueRegistry', () => {
   });
 
   it('drops the oldest gate run when full', () => {
-    const registry = createRawValueRegistry({ maxEntries: 2, maxHashes: 3 });
+    const registry = createRawValueRegistry({ hashOf: hashRawValue, maxEntries: 2, maxHashes: 3 });
     registry.add('a', ['h1']);
     registry.add('b', ['h2']);
     registry.add('c', ['h3']);

@@ -1,7 +1,8 @@
-import { hash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { LineBlock, LineGuard } from '@tracemend/telemetry';
 import { detect } from './detectors';
 import { formatPath } from './paths';
+import type { TokenKey } from './tokenize';
 
 /** One egress finding: which detector and where — never the value. */
 export interface LeakFinding {
@@ -10,18 +11,39 @@ export interface LeakFinding {
   length: number;
 }
 
-/** The raw-value hashes a scan checks against: a `Set`, or the registry of the incidents in flight. */
+/** The keyed hash of one raw value (see `rawValueHasher`). */
+export type RawValueHasher = (value: string) => string;
+
+/**
+ * The raw-value hashes a scan checks against, with the keyed hash they were made with: from
+ * `knownRawValues`, or the registry of the incidents in flight.
+ */
 export interface KnownRawValueHashes {
   has(hash: string): boolean;
+  /** The hash of a candidate text under the same key as the held hashes. */
+  hashOf: RawValueHasher;
   readonly size: number;
   /** Changes whenever hashes are added, so a caller may cache which texts hold none. */
   readonly version?: number;
 }
 
-/** SHA-256 (hex) of a raw value, as `gateEnvelopeDetailed` reports them; the set stays inside the worker. */
-export function hashRawValue(value: string): string {
-  // The one-shot form allocates no Hash object: the egress scan hashes every short run of words.
-  return hash('sha256', value, 'hex');
+const RAW_VALUE_HASH_CONTEXT = 'tracemend raw-value hash v1';
+
+/**
+ * HMAC-SHA256 (hex) of a raw value under a subkey of the token key: what `gateEnvelopeDetailed`
+ * reports for removed values and the egress guard compares against. Keyed, so the hashes kept in the
+ * evidence store cannot confirm a guessed email or name without the token key. Hashes made under one
+ * key match only under that key: after a rotation, restart workers so in-flight hashes are remade.
+ */
+export function rawValueHasher(key: TokenKey): RawValueHasher {
+  const subkey = createHmac('sha256', key.secret).update(RAW_VALUE_HASH_CONTEXT).digest();
+  return (value) => createHmac('sha256', subkey).update(value).digest('hex');
+}
+
+/** Known raw values from a list of their hashes (e.g. as the evidence store keeps them for one incident). */
+export function knownRawValues(hashes: Iterable<string>, hashOf: RawValueHasher): KnownRawValueHashes {
+  const set = new Set(hashes);
+  return { has: (hash) => set.has(hash), hashOf, size: set.size };
 }
 
 const WORD = /[^\s"'`,;()[\]{}<>]+/g;
@@ -59,7 +81,7 @@ function findKnownRawValues(text: string, known: KnownRawValueHashes, findings: 
     for (let j = i; j < Math.min(starts.length, i + MAX_WORDS_PER_VALUE); j++) {
       const end = ends[j] ?? 0;
       if (end - start < MIN_RAW_VALUE_LENGTH) continue;
-      if (known.has(hashRawValue(text.slice(start, end)))) findings.push({ detector: 'known-raw-value', offset: start, length: end - start });
+      if (known.has(known.hashOf(text.slice(start, end)))) findings.push({ detector: 'known-raw-value', offset: start, length: end - start });
     }
   }
 }
@@ -81,14 +103,16 @@ export interface RawValueRegistry extends KnownRawValueHashes {
   readonly entries: number;
 }
 
-/** Limits of a `RawValueRegistry`; the defaults hold about 30 MB of hashes at most. */
+/** The key and limits of a `RawValueRegistry`; the default limits hold about 30 MB of hashes at most. */
 export interface RawValueRegistryOptions {
+  /** The hash the gate made the held hashes with: `rawValueHasher` of the token key. */
+  hashOf: RawValueHasher;
   maxEntries?: number;
   maxHashes?: number;
 }
 
 /** Creates an in-process `RawValueRegistry` (see there). */
-export function createRawValueRegistry(options: RawValueRegistryOptions = {}): RawValueRegistry {
+export function createRawValueRegistry(options: RawValueRegistryOptions): RawValueRegistry {
   const maxEntries = options.maxEntries ?? 1000;
   const maxHashes = options.maxHashes ?? 200_000;
   const byKey = new Map<string, readonly string[]>();
@@ -126,6 +150,7 @@ export function createRawValueRegistry(options: RawValueRegistryOptions = {}): R
     forget,
     holds: (key) => byKey.has(key),
     has: (hash) => counts.has(hash),
+    hashOf: options.hashOf,
     get size() {
       return counts.size;
     },

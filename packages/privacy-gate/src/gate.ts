@@ -13,7 +13,7 @@ import {
 import type { AuditEntry, AuditLog, DetectorHit } from './audit';
 import { compileContract, DataContract, type CompiledField } from './contract';
 import { PII_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, redactText } from './detectors';
-import { hashRawValue } from './egress';
+import { rawValueHasher } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
 import { createTokenLog, type TokenMapping } from './token-log';
 import { randomBytes } from 'node:crypto';
@@ -54,7 +54,7 @@ export interface GatePreview {
   detectorHits: DetectorHit[];
 }
 
-/** The gated envelope plus the SHA-256 of every raw string the gate removed or replaced, for the egress guard. */
+/** The gated envelope plus the keyed hash (`rawValueHasher`) of every raw string the gate removed or replaced, for the egress guard. */
 export interface GateResult {
   gated: GatedEnvelope;
   rawValueHashes: string[];
@@ -455,7 +455,8 @@ export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult
   const removed = [...run.rawValues].filter((value) => !released.has(value));
   const releasedText = JSON.stringify(gated.envelope);
   const tokenized = tokenLog.mappings().filter((mapping) => releasedText.includes(JSON.stringify(mapping.token).slice(1, -1)));
-  return { gated, rawValueHashes: [...new Set(removed.map(hashRawValue))].sort(), tokenized };
+  const hashOf = rawValueHasher(isTokenKeyring(input.key) ? input.key.current : input.key);
+  return { gated, rawValueHashes: [...new Set(removed.map(hashOf))].sort(), tokenized };
 }
 
 /**
