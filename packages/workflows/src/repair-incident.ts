@@ -305,9 +305,8 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       `${t.repository.owner}/${t.repository.name}@${short(t.sha)} on ${t.baseBranch}; tests with ${t.test.runner}`,
     );
 
-    const reproduction = await runStage('reproduce', 'reproduce', { incidentId, gated, target }, `replay ${identity.errorType} in the sandbox`, (r) =>
-      `${r.reproduced ? 'reproduced' : 'not reproduced'} in ${r.matchingRuns}/${r.runs} runs: ${r.reason}`,
-    );
+    // The reason carries the rate: "reproduced in 5 of 5 runs (100%): …" or "matched in 1 of 5 runs (20%), below …".
+    const reproduction = await runStage('reproduce', 'reproduce', { incidentId, gated, target }, `replay ${identity.errorType} in the sandbox`, (r) => r.reason);
     if (!reproduction.reproduced) {
       return finish('not-reproducible', `the replay did not produce the recorded signature: ${reproduction.reason}`);
     }
