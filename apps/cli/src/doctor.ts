@@ -3,6 +3,7 @@ import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '@tracemend/contracts';
 import type Docker from 'dockerode';
 import type { CliConfig } from './env';
 import { temporalCliPath } from '@tracemend/infra';
+import { SHARED_FILESYSTEM_ENV, usableEngineLocation } from '@tracemend/sandbox';
 import { rootManifest, runCommand } from './local-stack';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -135,6 +136,12 @@ async function checkTemporal(config: CliConfig, timeoutMs: number): Promise<Chec
 
 async function checkDocker(deps: DoctorDeps, timeoutMs: number): Promise<CheckResult[]> {
   const where = deps.config.dockerHost ?? 'the local socket';
+  try {
+    usableEngineLocation({ DOCKER_HOST: deps.config.dockerHost, [SHARED_FILESYSTEM_ENV]: process.env[SHARED_FILESYSTEM_ENV] });
+  } catch (error) {
+    const fix = `run the engine on this machine (unset DOCKER_HOST, or tcp://127.0.0.1:<port>), or set ${SHARED_FILESYSTEM_ENV}=1 when it mounts the state folder at the same path`;
+    return [{ name: 'docker engine', status: 'fail', required: true, detail: message(error), fix }];
+  }
   let version: { Version?: string; ApiVersion?: string };
   try {
     version = await withTimeout(deps.docker.version(), timeoutMs, 'the Docker engine');

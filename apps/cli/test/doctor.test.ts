@@ -118,6 +118,10 @@ describe('tracemend doctor', () => {
     expect(check(missing, 'docker engine').status).toBe('ok');
     expect(check(missing, 'sandbox image')).toMatchObject({ status: 'fail', detail: expect.stringContaining('tracemend-test/absent:0 missing') as string });
     expect(doctorPassed(missing)).toBe(false);
+
+    // An engine on another machine would get empty bind mounts: refused before anything is sent to it.
+    const remote = await runDoctor({ config: { ...config, dockerHost: 'tcp://build-host.example.com:2376' }, root, docker, timeoutMs: 2_000 });
+    expect(check(remote, 'docker engine')).toMatchObject({ status: 'fail', detail: expect.stringContaining('build-host.example.com') as string, fix: expect.stringContaining('TRACEMEND_DOCKER_SHARED_FS=1') as string });
   });
 
   it('probes a configured GitHub target with its token', async () => {

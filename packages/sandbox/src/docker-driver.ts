@@ -1,7 +1,8 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { connectDocker } from './engine';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
 import type { ReadOnlyMount, ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver, SandboxProcess, StartSpec } from './driver';
@@ -169,7 +170,7 @@ export class DockerSandboxDriver implements SandboxDriver {
   private readonly logger: Logger;
 
   constructor(options: DockerSandboxDriverOptions = {}) {
-    this.docker = options.docker ?? new Docker();
+    this.docker = options.docker ?? connectDocker();
     this.logger = options.logger ?? createLogger({ name: 'sandbox' });
   }
 
@@ -368,7 +369,7 @@ export class DockerSandboxDriver implements SandboxDriver {
 
 /** Removes tracemend sandbox containers (running or not) left behind by crashed runs; returns their ids. */
 export async function reapOrphans(options: ReapOptions & { readonly docker?: Docker } = {}): Promise<string[]> {
-  const docker = options.docker ?? new Docker();
+  const docker = options.docker ?? connectDocker();
   const olderThanMs = options.olderThanMs ?? DEFAULT_REAP_AGE_MS;
   const labelFilters = [`${SANDBOX_LABEL}=1`, ...Object.entries(options.labels ?? {}).map(([key, value]) => `${key}=${value}`)];
   const containers = await docker.listContainers({ all: true, filters: { label: labelFilters } });

@@ -33,3 +33,5 @@ export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';
 export type { PoolTarget, WarmPoolOptions } from './warm-pool';
 export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace } from './activities';
 export { anySignal, cancellableDriver } from './cancellation';
+export { SHARED_FILESYSTEM_ENV, connectDocker, engineLocation, usableEngineLocation } from './engine';
+export type { EngineLocation } from './engine';

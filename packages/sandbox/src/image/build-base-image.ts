@@ -4,7 +4,8 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { promisify } from 'node:util';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { connectDocker } from '../engine';
 import { TracemendError } from '@tracemend/contracts';
 import { createTarStream, type RootfsEntry } from './tar';
 
@@ -223,7 +224,7 @@ async function importRootfs(docker: Docker, entries: readonly RootfsEntry[], tag
  */
 export async function buildBaseImage(options: BuildBaseImageOptions = {}): Promise<BuildBaseImageResult> {
   const started = Date.now();
-  const docker = options.docker ?? new Docker();
+  const docker = options.docker ?? connectDocker();
   const tag = options.tag ?? sandboxImageTag(options.nodeVersion);
   const nodeVersion = (options.nodeVersion ?? process.versions.node).replace(/^v/, '');
   await assertDockerAvailable(docker);
