@@ -1,33 +1,29 @@
 // Hostile and broken bodies over real HTTP on loopback, against a real Temporal dev server with no
 // worker: each is answered with a 4xx naming the problem, stores nothing, pollutes no prototype, and
 // the gateway goes on serving normal alerts. Random bytes and random JSON never get a 5xx.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { fixtureAlertPaths } from '@tracemend/fixture-kit';
 import { createEvidenceStore } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type {} from '@tracemend/testing/temporal-global-setup';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../src/index';
+import { startGatewayOnLoopback, type GatewayOnLoopback } from './gateway-on-loopback';
 
 const TOKEN = 'test-token-0123456789abcdef';
-let connection: Connection;
+let stack: GatewayOnLoopback;
 let client: Client;
 let gateway: Gateway;
 let evidenceDir: string;
 let traces: string;
-const workflowIds = new Set<string>();
+let workflowIds: Set<string>;
 
 beforeAll(async () => {
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection, namespace: 'default' });
-  evidenceDir = await mkdtemp(join(tmpdir(), 'gateway-bad-input-'));
-  gateway = createGateway({ store: createEvidenceStore(evidenceDir), client, namespace: 'default', token: TOKEN, logger: createLogger({ name: 'gateway', level: 'silent' }) });
-  await gateway.listen(0);
+  stack = await startGatewayOnLoopback({ name: 'bad-input', token: TOKEN });
+  ({ client, gateway, evidenceDir, workflowIds } = stack);
   // The users-api crash under a service name of its own, so these incidents are not the other suites'.
   const fixture = JSON.parse(await readFile(fixtureAlertPaths('users-api').traces, 'utf8')) as { resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] } }[] };
   for (const resourceSpans of fixture.resourceSpans) {
@@ -37,15 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const workflowId of workflowIds) {
-    await client.workflow
-      .getHandle(workflowId)
-      .terminate('gateway test finished')
-      .catch(() => undefined);
-  }
-  await gateway?.close();
-  await connection?.close();
-  if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 interface Answer {

@@ -1,45 +1,26 @@
 // JSON log lines (application/x-ndjson) over real HTTP on loopback, against a real Temporal dev
 // server: lines written by the real pino, bunyan and winston loggers inside a real traced request.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import { incidentWorkflowId } from '@tracemend/contracts';
-import { buildEnvelope, createEvidenceStore, type EvidenceStore } from '@tracemend/ingest';
+import { buildEnvelope, type EvidenceStore } from '@tracemend/ingest';
 import { LOGGED_APP_ROOT, recordLoggedFailure, type LoggedFailure } from '@tracemend/ingest/testing/log-lines';
-import { createLogger } from '@tracemend/telemetry';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type {} from '@tracemend/testing/temporal-global-setup';
-import { createGateway, type Gateway } from '../src/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../src/index';
+import { startGatewayOnLoopback, type GatewayOnLoopback } from './gateway-on-loopback';
 
 const TOKEN = 'test-token-log-lines';
 const NDJSON = 'application/x-ndjson';
-let connection: Connection;
-let client: Client;
+let stack: GatewayOnLoopback;
 let gateway: Gateway;
 let store: EvidenceStore;
-let evidenceDir: string;
-const workflowIds = new Set<string>();
+let workflowIds: Set<string>;
 
 beforeAll(async () => {
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection, namespace: 'default' });
-  evidenceDir = await mkdtemp(join(tmpdir(), 'gateway-log-lines-'));
-  store = createEvidenceStore(evidenceDir);
-  gateway = createGateway({ store, client, namespace: 'default', token: TOKEN, appRoots: [LOGGED_APP_ROOT], logger: createLogger({ name: 'gateway', level: 'silent' }) });
-  await gateway.listen(0);
+  stack = await startGatewayOnLoopback({ name: 'log-lines', token: TOKEN, appRoots: [LOGGED_APP_ROOT] });
+  ({ gateway, store, workflowIds } = stack);
 });
 
 afterAll(async () => {
-  for (const workflowId of workflowIds) {
-    await client.workflow
-      .getHandle(workflowId)
-      .terminate('gateway test finished')
-      .catch(() => undefined);
-  }
-  await gateway?.close();
-  await connection?.close();
-  if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 async function post(body: string, type: string): Promise<{ status: number; body: Record<string, unknown> & { error?: { code?: string; message?: string } } }> {

@@ -1,12 +1,10 @@
 // OTLP protobuf and Sentry envelopes over real HTTP on loopback, against a real Temporal dev server:
 // the bodies come from the real OpenTelemetry SDK exporters and the real Sentry client, sent to the
 // gateway directly or captured and posted; broken ones are answered with a 4xx naming the problem.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { Client, Connection } from '@temporalio/client';
 import { incidentWorkflowId } from '@tracemend/contracts';
 import {
   ORDERS_APP_ROOT,
@@ -20,7 +18,6 @@ import {
 import {
   buildEnvelope,
   buildEnvelopeFromSentryEvent,
-  createEvidenceStore,
   decodeOtlpTracesProtobuf,
   sentryEventOfEnvelope,
   traceIdsOf,
@@ -29,38 +26,33 @@ import {
 } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type {} from '@tracemend/testing/temporal-global-setup';
-import { createGateway, type Gateway } from '../src/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../src/index';
+import { startGatewayOnLoopback, type GatewayOnLoopback } from './gateway-on-loopback';
 
 // Letters, digits and underscores only, so it can be the public key of a Sentry DSN.
 const TOKEN = 'test_token_0123456789abcdef';
 const MAX_BODY = 4 * 1024 * 1024;
-let connection: Connection;
-let client: Client;
+let stack: GatewayOnLoopback;
 let gateway: Gateway;
 let store: EvidenceStore;
 let evidenceDir: string;
+let workflowIds: Set<string>;
 let otlp: CapturedOtlpFailure;
 let sentry: CapturedSentryEnvelope;
 let jsonFingerprint: string;
 let traceId: string;
 const logLines: string[] = [];
-const workflowIds = new Set<string>();
 
 beforeAll(async () => {
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  client = new Client({ connection, namespace: 'default' });
-  evidenceDir = await mkdtemp(join(tmpdir(), 'gateway-protobuf-'));
-  store = createEvidenceStore(evidenceDir);
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
       logLines.push(chunk.toString());
       done();
     },
   });
-  gateway = createGateway({ store, client, namespace: 'default', token: TOKEN, maxBodyBytes: MAX_BODY, appRoots: [ORDERS_APP_ROOT], logger: createLogger({ name: 'gateway', level: 'info', destination }) });
-  await gateway.listen(0);
+  stack = await startGatewayOnLoopback({ name: 'protobuf', token: TOKEN, maxBodyBytes: MAX_BODY, appRoots: [ORDERS_APP_ROOT], logger: createLogger({ name: 'gateway', level: 'info', destination }) });
+  ({ gateway, store, evidenceDir, workflowIds } = stack);
   otlp = await captureOrdersFailure();
   sentry = await captureOrdersSentryEnvelope({ attachment: { filename: 'cart.bin', data: new Uint8Array([0x00, 0x0a, 0xff, 0x0a]) } });
   const traces = JSON.parse(otlp.json.traces.toString('utf8')) as OtlpTraces;
@@ -70,15 +62,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const workflowId of workflowIds) {
-    await client.workflow
-      .getHandle(workflowId)
-      .terminate('gateway test finished')
-      .catch(() => undefined);
-  }
-  await gateway?.close();
-  await connection?.close();
-  if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
+  await stack?.close();
 });
 
 interface Answer {
