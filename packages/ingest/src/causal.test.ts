@@ -136,6 +136,23 @@ describe('the span graph on small hand-made traces', () => {
     expect(failingSpan(noStatus)?.id[0]).toBe('4');
   });
 
+  it('across fragments, prefers the earlier report, and within the clock\'s millisecond the fragment below a lost span', () => {
+    // Span 2 hangs under a span the export lacks; span 4 sits two levels deep in the root fragment.
+    const fragments = (callee: string, caller: string) =>
+      graphOf(
+        span('1', undefined),
+        span('3', '1'),
+        span('4', '3', { events: [{ name: 'exception', timeUnixNano: caller }] }),
+        span('2', '9', { events: [{ name: 'exception', timeUnixNano: callee }] }),
+      );
+    const ms = (value: number) => String(value * 1_000_000);
+    expect(failingSpan(fragments(ms(10), ms(12)))?.id[0]).toBe('2');
+    expect(failingSpan(fragments(ms(12), ms(10)))?.id[0]).toBe('4');
+    // Stamped 0.8 ms after its caller, as the SDK's per-span clock anchoring allows: still the callee.
+    expect(failingSpan(fragments(ms(10.8), ms(10)))?.id[0]).toBe('2');
+    expect(failingSpan(fragments(ms(10), ms(10)))?.id[0]).toBe('2');
+  });
+
   it('counts a span an error log line names as failing, and follows the child that ends last for the critical path', () => {
     const graph = graphOf(span('1', undefined), span('2', '1', { endTimeUnixNano: '500' }), span('3', '1', { endTimeUnixNano: '900' }), span('4', '3', { endTimeUnixNano: '800' }));
     expect(failingSpan(graph)).toBeUndefined();

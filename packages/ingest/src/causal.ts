@@ -100,6 +100,8 @@ interface Candidate {
   item: IndexedSpan;
   /** The topmost span reachable through parent links: candidates with the same top share a fragment. */
   top: string;
+  /** Whether that top span names a parent the export lacks: its fragment hangs below a lost span. */
+  orphan: boolean;
   depth: number;
   error: boolean;
   /** When the span reported the failure (its exception event, else its start), in ms. */
@@ -109,9 +111,11 @@ interface Candidate {
 function candidateOf(graph: SpanGraph, item: IndexedSpan): Candidate {
   const chain = ancestors(graph, item);
   const exception = item.span.events?.find((event) => event.name === 'exception');
+  const top = chain[chain.length - 1] ?? item;
   return {
     item,
-    top: (chain[chain.length - 1] ?? item).id,
+    top: top.id,
+    orphan: top.parentId !== undefined,
     depth: chain.length,
     error: statusCodeName(item.span.status?.code) === 'error',
     at: nanosToMs(exception?.timeUnixNano) ?? nanosToMs(item.span.startTimeUnixNano) ?? 0,
@@ -126,10 +130,27 @@ function deeper(a: Candidate, b: Candidate): boolean {
   return a.item.id < b.item.id;
 }
 
-/** Across fragments depths are not comparable: the earlier report wins, since a caller fails after its callee. */
-function earlier(a: Candidate, b: Candidate): boolean {
-  if (a.at !== b.at) return a.at < b.at;
-  return deeper(a, b);
+/**
+ * How far apart two reports must be to be ordered across fragments. The OpenTelemetry JS SDK anchors
+ * each span's clock to Date.now() at its start, so two spans' event times are only good to a
+ * millisecond: a callee's exception is often stamped up to 1 ms after its caller's.
+ */
+const REPORT_CLOCK_RESOLUTION_MS = 1;
+
+/**
+ * Across fragments depths are not comparable: the earliest report wins, since a caller fails after
+ * its callee. Reports within the clock's resolution of the earliest are simultaneous; among them a
+ * fragment that hangs below a lost span wins over the trace's root fragment (which holds the callers),
+ * then the deeper span, then the earlier, then the lower id.
+ */
+function firstReported(candidates: readonly Candidate[]): Candidate | undefined {
+  const earliest = Math.min(...candidates.map((candidate) => candidate.at));
+  let best: Candidate | undefined;
+  for (const candidate of candidates) {
+    if (candidate.at - earliest > REPORT_CLOCK_RESOLUTION_MS) continue;
+    if (best === undefined || (candidate.orphan !== best.orphan ? candidate.orphan : deeper(candidate, best))) best = candidate;
+  }
+  return best;
 }
 
 /**
@@ -138,7 +159,7 @@ function earlier(a: Candidate, b: Candidate): boolean {
  * callers' exceptions and error statuses are usually consequences of it; among equally deep spans
  * one with an error status wins, then the earliest, then the lowest id, so the choice is stable.
  * When missing spans split the trace into fragments, depths are not comparable across them and the
- * fragment winner that reported first wins.
+ * fragment winner that reported first wins (see firstReported).
  */
 export function failingSpan(graph: SpanGraph, reported: ReadonlySet<string> = new Set()): IndexedSpan | undefined {
   const winners = new Map<string, Candidate>();
@@ -148,9 +169,7 @@ export function failingSpan(graph: SpanGraph, reported: ReadonlySet<string> = ne
     const best = winners.get(candidate.top);
     if (best === undefined || deeper(candidate, best)) winners.set(candidate.top, candidate);
   }
-  let best: Candidate | undefined;
-  for (const candidate of winners.values()) if (best === undefined || earlier(candidate, best)) best = candidate;
-  return best?.item;
+  return firstReported([...winners.values()])?.item;
 }
 
 /** From `top` down, at each step the child that finished last: the spans that bounded the request's duration. */
