@@ -19,18 +19,19 @@ import { createAuditLog, gateEnvelope, loadDataContract, type AuditLog } from '@
 import {
   DEFAULT_RUN_LIMITS,
   DockerSandboxDriver,
-  HARNESS_DIR,
   RESULT_MARKER,
   ResidentHarness,
   buildBaseImage,
   createSandboxActivities,
   createWorkspace,
   failureSignature,
+  harnessLaunch,
   harnessStarter,
   mismatchReason,
+  prepareJsTree,
   replayJobFromEnvelope,
-  resolveTypeScriptLoader,
   sandboxImageTag,
+  type PreparedJsTree,
   type PreparedTarget,
   type ReplayJob,
   type ReplayResult,
@@ -90,19 +91,20 @@ function fixtureTarget(service: FixtureServiceName, cloneUrl: string, sha: strin
 
 /**
  * The container the resident harness runs in, as a spec: the same command, mounts and limits, so the
- * cold run and the warm exec replay a candidate exactly as the resident harness does.
+ * cold run and the warm exec replay a candidate exactly as the resident harness does. With a prepared
+ * JavaScript tree the harness runs on plain `node`; without, through the tsx loader.
  */
-async function harnessSpec(prepared: PreparedTarget): Promise<StartSpec> {
-  const loader = await resolveTypeScriptLoader(prepared.depsDir);
+async function harnessSpec(prepared: PreparedTarget, preparedJs?: PreparedJsTree): Promise<StartSpec> {
+  const launch = await harnessLaunch({ depsDir: prepared.depsDir, preparedJs });
   return {
     image,
     workDir: prepared.repoDir,
     depsDir: prepared.depsDir,
-    command: ['node', '--enable-source-maps', '--import', loader.importSpecifier, '/harness/replay.mjs'],
+    command: launch.command,
     env: {},
     ...DEFAULT_RUN_LIMITS,
     labels: RUN_LABEL,
-    readOnlyMounts: [{ source: HARNESS_DIR, target: '/harness' }, ...loader.mounts],
+    readOnlyMounts: launch.readOnlyMounts,
   };
 }
 
@@ -124,17 +126,41 @@ interface Measured {
   target?: number;
 }
 
-async function measure(name: string, iterations: number, warmup: number, once: (i: number) => Promise<ReplayResult | undefined>, expected: FailureSignature): Promise<Measured> {
-  for (let i = 0; i < warmup; i++) await once(-1 - i);
-  const samples: number[] = [];
-  let matching = 0;
+/** One way of replaying a candidate; a row that replays nothing (`replays: false`) has no match column. */
+interface Variant {
+  name: string;
+  once: (i: number) => Promise<ReplayResult | undefined>;
+  replays?: boolean;
+  target?: number;
+}
+
+/**
+ * Samples the variants round-robin (first, second, ..., first, ...), so load from other work on a
+ * shared machine falls on every row alike instead of on whichever ran while it lasted.
+ */
+async function measureInterleaved(variants: readonly Variant[], iterations: number, warmup: number, expected: FailureSignature): Promise<Measured[]> {
+  for (let i = 0; i < warmup; i++) for (const variant of variants) await variant.once(-1 - i);
+  const rows: Measured[] = variants.map((variant) => ({
+    name: variant.name,
+    samples: [],
+    matching: variant.replays === false ? Number.NaN : 0,
+    ...(variant.target === undefined ? {} : { target: variant.target }),
+  }));
   for (let i = 0; i < iterations; i++) {
-    const started = performance.now();
-    const result = await once(i);
-    samples.push(performance.now() - started);
-    if (result !== undefined && mismatchReason(result, expected) === undefined) matching++;
+    for (const [index, variant] of variants.entries()) {
+      const row = rows[index] as Measured;
+      const started = performance.now();
+      const result = await variant.once(i);
+      row.samples.push(performance.now() - started);
+      if (result !== undefined && mismatchReason(result, expected) === undefined) row.matching++;
+    }
   }
-  return { name, samples, matching };
+  return rows;
+}
+
+async function measure(name: string, iterations: number, warmup: number, once: (i: number) => Promise<ReplayResult | undefined>, expected: FailureSignature): Promise<Measured> {
+  const [row] = await measureInterleaved([{ name, once }], iterations, warmup, expected);
+  return row as Measured;
 }
 
 /** One candidate in a fresh container: create, start, replay one job from stdin, remove. */
@@ -173,53 +199,70 @@ async function execRun(container: Docker.Container, spec: StartSpec, job: Replay
 }
 
 /** What an exec costs before any replay work: `node -e 0` exec'd into the same warm container (no candidate, so no match column). */
-async function execFloor(container: Docker.Container, iterations: number): Promise<Measured> {
-  const once = async (): Promise<void> => {
-    const exec = await container.exec({ Cmd: ['node', '-e', '0'], User: '10001:10001', WorkingDir: '/work', AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    await new Promise<void>((resolve) => {
-      stream.once('end', resolve);
-      stream.once('close', resolve);
-      stream.once('error', () => resolve());
-      stream.resume();
-    });
-  };
-  for (let i = 0; i < 3; i++) await once();
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const started = performance.now();
-    await once();
-    samples.push(performance.now() - started);
-  }
-  return { name: 'exec floor: `node -e 0`, no replay', samples, matching: Number.NaN };
+async function execFloor(container: Docker.Container): Promise<undefined> {
+  const exec = await container.exec({ Cmd: ['node', '-e', '0'], User: '10001:10001', WorkingDir: '/work', AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  await new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+    stream.resume();
+  });
+  return undefined;
 }
 
 async function latencies(prepared: PreparedTarget, gated: GatedEnvelope, target: RepoTarget, counts: { cold: number; exec: number; resident: number }): Promise<Measured[]> {
-  const spec = await harnessSpec(prepared);
+  const compileStarted = performance.now();
+  const preparedJs = await prepareJsTree({ repoDir: prepared.repoDir });
+  console.log(`prepared JavaScript tree: ${preparedJs.files} files, ${preparedJs.built ? 'compiled' : 'reused'} in ${(performance.now() - compileStarted).toFixed(0)} ms`);
+  const specs = { tsx: await harnessSpec(prepared), js: await harnessSpec(prepared, preparedJs) };
   const job = replayJobFromEnvelope(gated.envelope, { id: 'candidate', ...(target.httpApp ? { httpApp: target.httpApp } : {}) });
   const expected = failureSignature(gated.envelope.symptom);
   const rows: Measured[] = [];
 
-  rows.push(await measure('cold docker run per candidate', counts.cold, 2, (i) => coldRun(spec, job, i), expected));
+  rows.push(
+    ...(await measureInterleaved(
+      [
+        { name: 'cold docker run per candidate, tsx loader', once: (i) => coldRun(specs.tsx, job, i) },
+        { name: 'cold docker run per candidate, prepared JS', once: (i) => coldRun(specs.js, job, i) },
+      ],
+      counts.cold,
+      2,
+      expected,
+    )),
+  );
 
-  // A warm container: the hardened sandbox, idling until the candidates are exec'd into it.
-  const warm = await driver.start({ ...spec, command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'], timeoutMs: 30 * 60 * 1000 });
+  // A warm container: the hardened sandbox (with both the loader's and the prepared tree's mounts), idling until the candidates are exec'd into it.
+  const readOnlyMounts = [...specs.tsx.readOnlyMounts ?? [], ...(specs.js.readOnlyMounts ?? []).filter((mount) => mount.target !== '/harness')];
+  const warm = await driver.start({ ...specs.tsx, readOnlyMounts, command: ['node', '-e', 'setInterval(() => {}, 1 << 30)'], timeoutMs: 30 * 60 * 1000 });
   try {
     const container = docker.getContainer(warm.containerId);
-    rows.push({ ...(await measure('exec into a warm container', counts.exec, 3, (i) => execRun(container, spec, job, i), expected)), target: TARGET_EXEC_P50_MS });
-    rows.push(await execFloor(container, counts.exec));
+    rows.push(
+      ...(await measureInterleaved(
+        [
+          { name: 'exec into a warm container, tsx loader', once: (i) => execRun(container, specs.tsx, job, i) },
+          { name: 'exec into a warm container, prepared JS', once: (i) => execRun(container, specs.js, job, i), target: TARGET_EXEC_P50_MS },
+          { name: 'exec floor: `node -e 0`, no replay', once: () => execFloor(container), replays: false },
+        ],
+        counts.exec,
+        3,
+        expected,
+      )),
+    );
   } finally {
     await warm.kill();
   }
 
-  const harness = await ResidentHarness.start({ driver, image, repoDir: prepared.repoDir, depsDir: prepared.depsDir, labels: RUN_LABEL, logger });
-  try {
-    rows.push({
-      ...(await measure('resident harness, one candidate', counts.resident, 10, (i) => harness.judge({ ...job, id: `resident-${i}` }), expected)),
-      target: TARGET_RESIDENT_P50_MS,
-    });
-  } finally {
-    await harness.close();
+  for (const [name, tree] of [['tsx loader', undefined], ['prepared JS', preparedJs]] as const) {
+    const harness = await ResidentHarness.start({ driver, image, repoDir: prepared.repoDir, depsDir: prepared.depsDir, ...(tree ? { preparedJs: tree } : {}), labels: RUN_LABEL, logger });
+    try {
+      rows.push({
+        ...(await measure(`resident harness, one candidate, ${name}`, counts.resident, 10, (i) => harness.judge({ ...job, id: `resident-${i}` }), expected)),
+        target: TARGET_RESIDENT_P50_MS,
+      });
+    } finally {
+      await harness.close();
+    }
   }
   return rows;
 }

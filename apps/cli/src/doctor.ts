@@ -3,7 +3,7 @@ import { SEARCH_ATTRIBUTES, TASK_QUEUES } from '@tracemend/contracts';
 import type Docker from 'dockerode';
 import type { CliConfig } from './env';
 import { temporalCliPath } from '@tracemend/infra';
-import { SHARED_FILESYSTEM_ENV, usableEngineLocation } from '@tracemend/sandbox';
+import { SHARED_FILESYSTEM_ENV, mountModeFor, usableEngineLocation, type EngineLocation } from '@tracemend/sandbox';
 import { rootManifest, runCommand } from './local-stack';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -134,13 +134,23 @@ async function checkTemporal(config: CliConfig, timeoutMs: number): Promise<Chec
   }
 }
 
+/** How the sandbox gives containers the host's folders on this engine, as doctor reports it. */
+function mountModeDetail(location: EngineLocation): string {
+  if (mountModeFor(location, { [SHARED_FILESYSTEM_ENV]: process.env[SHARED_FILESYSTEM_ENV] }) === 'volume') {
+    return `mounts: volumes (${location.kind === 'remote' ? location.host : 'the engine'} does not share this machine's files: checkout, dependencies and harness are uploaded over the engine API and /work is copied back)`;
+  }
+  return location.kind === 'remote'
+    ? `mounts: bind (${SHARED_FILESYSTEM_ENV}=1: ${location.host} mounts the state folder at the same path)`
+    : 'mounts: bind (the engine runs on this machine)';
+}
+
 async function checkDocker(deps: DoctorDeps, timeoutMs: number): Promise<CheckResult[]> {
   const where = deps.config.dockerHost ?? 'the local socket';
+  let location: EngineLocation;
   try {
-    usableEngineLocation({ DOCKER_HOST: deps.config.dockerHost, [SHARED_FILESYSTEM_ENV]: process.env[SHARED_FILESYSTEM_ENV] });
+    location = usableEngineLocation({ DOCKER_HOST: deps.config.dockerHost });
   } catch (error) {
-    const fix = `run the engine on this machine (unset DOCKER_HOST, or tcp://127.0.0.1:<port>), or set ${SHARED_FILESYSTEM_ENV}=1 when it mounts the state folder at the same path`;
-    return [{ name: 'docker engine', status: 'fail', required: true, detail: message(error), fix }];
+    return [{ name: 'docker engine', status: 'fail', required: true, detail: message(error), fix: 'set DOCKER_HOST to unix:///path/to/docker.sock, tcp://host:port or ssh://user@host, or unset it' }];
   }
   let version: { Version?: string; ApiVersion?: string };
   try {
@@ -156,7 +166,12 @@ async function checkDocker(deps: DoctorDeps, timeoutMs: number): Promise<CheckRe
       },
     ];
   }
-  const engine: CheckResult = { name: 'docker engine', status: 'ok', required: true, detail: `${version.Version ?? '?'} (API ${version.ApiVersion ?? '?'}) at ${where}` };
+  const engine: CheckResult = {
+    name: 'docker engine',
+    status: 'ok',
+    required: true,
+    detail: `${version.Version ?? '?'} (API ${version.ApiVersion ?? '?'}) at ${where}; ${mountModeDetail(location)}`,
+  };
   try {
     const image = await withTimeout(deps.docker.getImage(deps.config.sandboxImage).inspect(), timeoutMs, 'the Docker engine');
     const hash = image.Config?.Labels?.['tracemend.content-hash'];

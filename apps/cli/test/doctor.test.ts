@@ -119,9 +119,27 @@ describe('tracemend doctor', () => {
     expect(check(missing, 'sandbox image')).toMatchObject({ status: 'fail', detail: expect.stringContaining('tracemend-test/absent:0 missing') as string });
     expect(doctorPassed(missing)).toBe(false);
 
-    // An engine on another machine would get empty bind mounts: refused before anything is sent to it.
-    const remote = await runDoctor({ config: { ...config, dockerHost: 'tcp://build-host.example.com:2376' }, root, docker, timeoutMs: 2_000 });
-    expect(check(remote, 'docker engine')).toMatchObject({ status: 'fail', detail: expect.stringContaining('build-host.example.com') as string, fix: expect.stringContaining('TRACEMEND_DOCKER_SHARED_FS=1') as string });
+    // A DOCKER_HOST that is no engine address fails before anything is sent.
+    const invalid = await runDoctor({ config: { ...config, dockerHost: 'docker.sock' }, root, docker, timeoutMs: 2_000 });
+    expect(check(invalid, 'docker engine')).toMatchObject({ status: 'fail', detail: expect.stringContaining('"docker.sock" is not an engine address') as string });
+  });
+
+  it('says which mount mode the sandbox uses on the configured engine', async () => {
+    const here = await runDoctor({ config, root, docker });
+    expect(check(here, 'docker engine').detail).toContain('mounts: bind (the engine runs on this machine)');
+    // The address names another machine; the client doctor talks to is still the local engine, so nothing leaves this host.
+    const shared = process.env.TRACEMEND_DOCKER_SHARED_FS;
+    try {
+      delete process.env.TRACEMEND_DOCKER_SHARED_FS;
+      const remote = await runDoctor({ config: { ...config, dockerHost: 'tcp://build-host.example.com:2376' }, root, docker });
+      expect(check(remote, 'docker engine')).toMatchObject({ status: 'ok', detail: expect.stringContaining('mounts: volumes (build-host.example.com does not share') as string });
+      process.env.TRACEMEND_DOCKER_SHARED_FS = '1';
+      const mounted = await runDoctor({ config: { ...config, dockerHost: 'tcp://build-host.example.com:2376' }, root, docker });
+      expect(check(mounted, 'docker engine').detail).toContain('mounts: bind (TRACEMEND_DOCKER_SHARED_FS=1: build-host.example.com mounts the state folder');
+    } finally {
+      if (shared === undefined) delete process.env.TRACEMEND_DOCKER_SHARED_FS;
+      else process.env.TRACEMEND_DOCKER_SHARED_FS = shared;
+    }
   });
 
   it('probes a configured GitHub target with its token', async () => {

@@ -18,7 +18,7 @@ import {
   type RawValueRegistry,
 } from '@tracemend/privacy-gate';
 import { createRepairActivities } from '@tracemend/repair';
-import { DockerSandboxDriver, WarmPool, cancellableDriver, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag } from '@tracemend/sandbox';
+import { DockerSandboxDriver, WarmPool, cancellableDriver, cancellableWorkspace, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { createVerifierActivities } from '@tracemend/verifier';
 import type { WorkerConfig } from './env';
@@ -61,7 +61,7 @@ export async function buildStages(
   // Every container a stage starts dies with its activity when the workflow is cancelled.
   const driver = cancellableDriver(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), currentActivitySignal);
   const image = config.sandboxImage ?? sandboxImageTag();
-  const workspace = createWorkspace({ root: join(config.stateDir, 'workspace'), logger });
+  const workspace = cancellableWorkspace(createWorkspace({ root: join(config.stateDir, 'workspace'), logger }), currentActivitySignal);
   const pool = resources.warmPool;
   const starter = harnessStarter({ driver, image, logger, ...(pool ? { pool } : {}) });
   // A warm harness was started outside any activity: tie it to the activity that takes it.

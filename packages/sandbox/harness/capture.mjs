@@ -1,5 +1,6 @@
 // Observes exceptions and coverage through an in-process inspector session (no framework hooks).
 import { Session } from 'node:inspector';
+import { checkoutPath } from './prepared.mjs';
 
 const REPO_ROOT = '/work/';
 const DEPENDENCIES = '/work/node_modules/';
@@ -37,7 +38,7 @@ function pathOf(file) {
 
 /** Repo-relative path of a file under /work outside node_modules, else undefined. */
 export function repoRelative(file) {
-  const path = pathOf(file);
+  const path = checkoutPath(pathOf(file), REPO_ROOT);
   if (!path.startsWith(REPO_ROOT) || path.startsWith(DEPENDENCIES) || path.includes('/node_modules/')) return undefined;
   return path.slice(REPO_ROOT.length);
 }

@@ -2,6 +2,7 @@
 import { createServer, Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { originalFetch } from './downstream.mjs';
+import { moduleFile } from './prepared.mjs';
 
 const REPO_ROOT = '/work/';
 const MAX_BODY_CHARS = 16_384;
@@ -44,7 +45,7 @@ async function loadExport(modulePath, exportName) {
   if (typeof modulePath !== 'string' || modulePath === '' || modulePath.startsWith('/') || modulePath.split('/').includes('..')) {
     throw new JobError(`the module must be a repo-relative path, got ${JSON.stringify(modulePath)}`);
   }
-  const namespace = await import(pathToFileURL(REPO_ROOT + modulePath).href);
+  const namespace = await import(pathToFileURL(moduleFile(REPO_ROOT, modulePath)).href);
   const exported = namespace[exportName];
   if (typeof exported !== 'function') throw new JobError(`${modulePath} has no exported function ${exportName}`);
   return exported;

@@ -1,4 +1,5 @@
-// The resident replay harness: `node --enable-source-maps --import tsx /harness/replay.mjs`, cwd /work.
+// The resident replay harness: `node --enable-source-maps --import tsx /harness/replay.mjs`, cwd /work, or
+// `node --enable-source-maps /harness/replay.mjs --prepared=<dir>` on a prepared JavaScript tree (prepared.mjs).
 // Reads one job per stdin line, answers one marker-prefixed JSON line per job on stdout, until stdin closes.
 import { createInterface } from 'node:readline';
 import { beginCapture, beginCoverage, describeError, endCapture, endCoverage, installCapture } from './capture.mjs';

@@ -16,32 +16,71 @@ export interface PreparedTarget {
 
 /** Checkouts and dependency installs per (repository, commit), made once and shared by the sandbox stages. */
 export interface Workspace {
-  prepare(target: RepoTarget): Promise<PreparedTarget>;
+  /**
+   * The target's checkout and dependencies. Aborting `signal` makes this call reject with its reason;
+   * the shared preparation itself stops (git or npm killed, nothing half-made kept) once every caller
+   * waiting for it has aborted, so one incident's cancel never fails another's preparation.
+   */
+  prepare(target: RepoTarget, signal?: AbortSignal): Promise<PreparedTarget>;
+}
+
+/** One preparation in progress (or done), shared by every caller for its (repository, commit). */
+interface SharedPreparation {
+  readonly promise: Promise<PreparedTarget>;
+  readonly controller: AbortController;
+  /** Callers still waiting; without a signal a caller waits for good. */
+  waiting: number;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new DOMException('The workspace preparation was aborted', 'AbortError');
+}
+
+/** Waits for a shared preparation as one caller; the last caller to abort aborts the preparation. */
+function follow(shared: SharedPreparation, signal: AbortSignal | undefined): Promise<PreparedTarget> {
+  if (signal?.aborted) return Promise.reject(abortReason(signal));
+  shared.waiting += 1;
+  if (signal === undefined) return shared.promise;
+  return new Promise<PreparedTarget>((resolve, reject) => {
+    const onAbort = (): void => {
+      shared.waiting -= 1;
+      if (shared.waiting === 0) shared.controller.abort(signal.reason);
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** A workspace under `root`: `checkouts/<owner>-<name>-<sha12>` and `deps/<lockfile hash>`. */
 export function createWorkspace(options: { root: string; logger: Logger }): Workspace {
-  const inflight = new Map<string, Promise<PreparedTarget>>();
+  const inflight = new Map<string, SharedPreparation>();
   return {
-    prepare(target) {
+    prepare(target, signal) {
       const key = `${target.repository.cloneUrl}@${target.sha}`;
-      let prepared = inflight.get(key);
-      if (prepared === undefined) {
-        prepared = (async () => {
+      let shared = inflight.get(key);
+      if (shared === undefined) {
+        const controller = new AbortController();
+        const promise = (async () => {
           const repoDir = await prepareCheckout({
             cloneUrl: target.repository.cloneUrl,
             sha: target.sha,
             root: join(options.root, 'checkouts'),
             name: `${target.repository.owner}-${target.repository.name}`,
+            signal: controller.signal,
           });
-          const deps = await installDependencies({ repoDir, cacheRoot: join(options.root, 'deps') });
+          const deps = await installDependencies({ repoDir, cacheRoot: join(options.root, 'deps'), signal: controller.signal });
           options.logger.info({ service: target.service, sha: target.sha.slice(0, 12), installed: deps.installed }, 'workspace ready');
           return { repoDir, depsDir: deps.depsDir };
         })();
-        inflight.set(key, prepared);
-        prepared.catch(() => inflight.delete(key));
+        const created: SharedPreparation = { promise, controller, waiting: 0 };
+        shared = created;
+        inflight.set(key, created);
+        promise.catch(() => {
+          if (inflight.get(key) === created) inflight.delete(key);
+        });
       }
-      return prepared;
+      return follow(shared, signal);
     },
   };
 }
@@ -61,7 +100,8 @@ export interface SandboxStageDeps {
 
 /**
  * A harness for the options' checkout: a warm one from the pool when there is one (tied to the
- * signal from now on), else a freshly started one.
+ * signal from now on), else a freshly started one. Either way the checkout, which other incidents and
+ * stages share, is mounted read-only.
  */
 export function startHarnessFrom(pool: WarmPool | undefined, options: ResidentHarnessOptions): Promise<ResidentHarness> {
   const warm = pool?.take({ repoDir: options.repoDir, ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }) });
@@ -94,7 +134,7 @@ export function harnessStarter(deps: Pick<SandboxStageDeps, 'driver' | 'image' |
 export function createSandboxActivities(deps: SandboxStageDeps) {
   return {
     reproduce: async (input: ReproduceInput, context: StageCallContext = {}): Promise<Reproduction> => {
-      const prepared = await deps.workspace.prepare(input.target);
+      const prepared = await deps.workspace.prepare(input.target, context.signal);
       return reproduce({
         driver: deps.driver,
         image: deps.image,

@@ -1,3 +1,4 @@
+import type { Workspace } from './activities';
 import type { RunOptions, SandboxDriver } from './driver';
 
 /** The one signal that aborts when any of the given signals does; undefined when none is given. */
@@ -23,4 +24,15 @@ export function cancellableDriver(driver: SandboxDriver, currentSignal: () => Ab
     start: (spec, options) => driver.start(spec, withSignal(options)),
     reapOrphans: (options) => driver.reapOrphans(options),
   };
+}
+
+/**
+ * A workspace whose every `prepare` also stops waiting when the signal of the moment aborts, the
+ * workspace counterpart of `cancellableDriver`: stages that call `prepare(target)` without a signal
+ * (minimize, localize, verify, repair) are covered when the worker wraps its one workspace with the
+ * current activity's signal. The shared checkout or install stops only when every caller waiting for it
+ * has aborted (see `Workspace.prepare`).
+ */
+export function cancellableWorkspace(workspace: Workspace, currentSignal: () => AbortSignal | undefined): Workspace {
+  return { prepare: (target, signal) => workspace.prepare(target, anySignal(signal, currentSignal())) };
 }

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger } from '@tracemend/telemetry';
+import { processAlive, toolRecorder } from '../test/host-tools';
 import { installDependencies } from './dependencies';
 import { DockerSandboxDriver } from './docker-driver';
 import { DEFAULT_RUN_LIMITS } from './driver';
@@ -77,5 +78,43 @@ describe('installDependencies', () => {
     const result = await driver.run({ image: sandboxImageTag(), workDir, depsDir, env: {}, ...DEFAULT_RUN_LIMITS, command: ['node', 'probe.js'] });
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ twoHours: 7_200_000, write: 'EROFS' });
+  });
+
+  it('on cancel kills npm and what it started, and keeps no cache entry or staging folder', async () => {
+    const tools = await toolRecorder();
+    const state = join(tools.logDir, 'hang');
+    // npm begins writing node_modules, then hangs with a child of its own.
+    await tools.wrap('npm', `mkdir -p node_modules/half && echo partial > node_modules/half/index.js\nsleep 60 & echo "$$ $! $PWD" > ${state}.tmp; mv ${state}.tmp ${state}; wait`);
+    const cacheRoot = join(root, 'cache-cancelled');
+    const controller = new AbortController();
+    const path = process.env.PATH;
+    process.env.PATH = `${tools.binDir}:${path ?? ''}`;
+    try {
+      const install = installDependencies({ repoDir, cacheRoot, signal: controller.signal });
+      install.catch(() => undefined);
+      let text: string | undefined;
+      for (const deadline = Date.now() + 30_000; text === undefined && Date.now() < deadline; ) {
+        text = await readFile(state, 'utf8').catch(() => undefined);
+        if (text === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const [shell = '', sleeper = '', cwd = ''] = (text ?? '').trim().split(' ');
+      const pids = [Number(shell), Number(sleeper)];
+      for (const pid of pids) expect(await processAlive(pid)).toBe(true);
+      expect(await readFile(join(cwd, 'node_modules', 'half', 'index.js'), 'utf8')).toBe('partial\n');
+      const abortedAt = Date.now();
+      controller.abort(new Error('the incident was cancelled'));
+      await expect(install).rejects.toThrow('the incident was cancelled');
+      expect(Date.now() - abortedAt).toBeLessThan(2_000);
+      for (const pid of pids) expect(await processAlive(pid)).toBe(false);
+      expect(await readdir(cacheRoot)).toEqual([]);
+      await expect(stat(cwd)).rejects.toMatchObject({ code: 'ENOENT' });
+    } finally {
+      process.env.PATH = path;
+      await tools.remove();
+    }
+    // The next install of the same lockfile runs afresh and succeeds.
+    const again = await installDependencies({ repoDir, cacheRoot });
+    expect(again.installed).toBe(true);
+    expect(await readdir(again.depsDir)).toContain('ms');
   });
 });

@@ -2,7 +2,9 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type Docker from 'dockerode';
-import { connectDocker } from './engine';
+import { connectDocker, mountModeOf, type MountMode } from './engine';
+import { reapVolumes, VolumeMounts, type StagedVolumes } from './remote-volumes';
+import type { ExtractLimits } from './tar-extract';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
 import type { ReadOnlyMount, ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver, SandboxProcess, StartSpec } from './driver';
@@ -103,6 +105,8 @@ interface ResolvedDirs {
   readonly mounts: readonly ReadOnlyMount[];
   /** `once`: stdin is written and closed; `stream`: stdin stays open; `none`: no stdin. */
   readonly stdin: 'once' | 'stream' | 'none';
+  /** In volume mode, the volumes standing in for the bind mounts. */
+  readonly volumeMounts?: Docker.MountConfig;
 }
 
 /** The one place that defines a sandbox container: hardening, limits, mounts and labels. */
@@ -131,8 +135,8 @@ function containerOptions(spec: StartSpec, dirs: ResolvedDirs): Docker.Container
       NetworkMode: 'none',
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${spec.tmpfsBytes ?? DEFAULT_TMPFS_BYTES},mode=1777` },
-      Mounts: [
-        { Type: 'bind', Source: workDir, Target: '/work', ReadOnly: false },
+      Mounts: dirs.volumeMounts ?? [
+        { Type: 'bind', Source: workDir, Target: '/work', ReadOnly: spec.workReadOnly === true },
         ...(depsDir === undefined ? [] : [{ Type: 'bind' as const, Source: depsDir, Target: '/work/node_modules', ReadOnly: true }]),
         ...dirs.mounts.map((mount) => ({ Type: 'bind' as const, Source: mount.source, Target: mount.target, ReadOnly: true })),
       ],
@@ -162,16 +166,50 @@ function containerOptions(spec: StartSpec, dirs: ResolvedDirs): Docker.Container
 export interface DockerSandboxDriverOptions {
   readonly docker?: Docker;
   readonly logger?: Logger;
+  /**
+   * `bind` mounts host folders (the engine shares this machine's files); `volume` copies them into
+   * Docker volumes over the engine API and copies /work back after each container. Defaults to what
+   * the engine's address implies (`mountModeOf`).
+   */
+  readonly mountMode?: MountMode;
+  /** Volume mode: labels put on every volume and helper container the driver creates. */
+  readonly volumeLabels?: Readonly<Record<string, string>>;
+  /** Volume mode: bounds of what a container may hand back under /work. */
+  readonly copyBackLimits?: ExtractLimits;
 }
 
 /** Runs commands in hardened Docker containers: no network, read-only root, no capabilities, bounded resources. */
 export class DockerSandboxDriver implements SandboxDriver {
   private readonly docker: Docker;
   private readonly logger: Logger;
+  /** Whether containers get bind mounts or volumes filled over the engine API. */
+  readonly mountMode: MountMode;
+  private readonly volumes: VolumeMounts | undefined;
 
   constructor(options: DockerSandboxDriverOptions = {}) {
     this.docker = options.docker ?? connectDocker();
     this.logger = options.logger ?? createLogger({ name: 'sandbox' });
+    this.mountMode = options.mountMode ?? mountModeOf(this.docker);
+    this.volumes =
+      this.mountMode === 'volume'
+        ? new VolumeMounts({
+            docker: this.docker,
+            sandboxLabel: SANDBOX_LABEL,
+            ...(options.volumeLabels === undefined ? {} : { labels: options.volumeLabels }),
+            ...(options.copyBackLimits === undefined ? {} : { copyBackLimits: options.copyBackLimits }),
+          })
+        : undefined;
+  }
+
+  /** Volume mode: the volumes standing in for the spec's host folders; bind mode: undefined. */
+  private async stageVolumes(spec: StartSpec, workDir: string, depsDir: string | undefined, mounts: readonly ReadOnlyMount[]): Promise<StagedVolumes | undefined> {
+    if (this.volumes === undefined) return undefined;
+    try {
+      return await this.volumes.stage({ image: spec.image, workDir, workReadOnly: spec.workReadOnly === true, depsDir, mounts, labels: spec.labels ?? {} });
+    } catch (error) {
+      if (error instanceof TracemendError) throw error;
+      throw this.engineError(error, 'Uploading the sandbox folders into engine volumes failed');
+    }
   }
 
   async run(spec: RunSpec, options: RunOptions = {}): Promise<RunResult> {
@@ -183,11 +221,15 @@ export class DockerSandboxDriver implements SandboxDriver {
     const hasStdin = spec.stdin !== undefined;
     const innerSeconds = Math.ceil((spec.timeoutMs + INNER_TIMEOUT_GRACE_MS) / 1000);
     const mounts = await resolveMounts(spec.readOnlyMounts);
+    const staged = await this.stageVolumes(spec, workDir, depsDir, mounts);
 
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerOptions(spec, { workDir, depsDir, mounts, stdin: hasStdin ? 'once' : 'none' }));
+      container = await this.docker.createContainer(
+        containerOptions(spec, { workDir, depsDir, mounts, stdin: hasStdin ? 'once' : 'none', ...(staged === undefined ? {} : { volumeMounts: staged.mounts }) }),
+      );
     } catch (error) {
+      await staged?.release();
       throw this.engineError(error, `Creating a sandbox container from ${spec.image} failed`);
     }
 
@@ -207,6 +249,7 @@ export class DockerSandboxDriver implements SandboxDriver {
     };
 
     try {
+      await staged?.upload(container);
       const stdout = new BoundedSink(spec.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
       const stderr = new BoundedSink(spec.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES);
       const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: hasStdin, hijack: hasStdin });
@@ -250,6 +293,8 @@ export class DockerSandboxDriver implements SandboxDriver {
         durationMs,
       };
       log.debug({ exitCode, timedOut, oomKilled, durationMs }, 'sandbox run finished');
+      const copied = await staged?.copyBack();
+      if (copied !== undefined) log.debug({ written: copied.written.length, bytes: copied.bytes }, 'copied /work back from the engine');
       return result;
     } catch (error) {
       if (aborted && signal) throw abortReason(signal);
@@ -261,6 +306,7 @@ export class DockerSandboxDriver implements SandboxDriver {
       await container.remove({ force: true, v: true }).catch((error: unknown) => {
         if (statusCodeOf(error) !== 404) log.warn({ err: error }, 'removing the sandbox container failed');
       });
+      await staged?.release().catch((error: unknown) => log.warn({ err: error }, 'removing the sandbox work volume failed'));
     }
   }
 
@@ -276,10 +322,14 @@ export class DockerSandboxDriver implements SandboxDriver {
     const workDir = await hostDirectory(spec.workDir, 'workDir');
     const depsDir = spec.depsDir === undefined ? undefined : await hostDirectory(spec.depsDir, 'depsDir');
     const mounts = await resolveMounts(spec.readOnlyMounts);
+    const staged = await this.stageVolumes(spec, workDir, depsDir, mounts);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerOptions(spec, { workDir, depsDir, mounts, stdin: 'stream' }));
+      container = await this.docker.createContainer(
+        containerOptions(spec, { workDir, depsDir, mounts, stdin: 'stream', ...(staged === undefined ? {} : { volumeMounts: staged.mounts }) }),
+      );
     } catch (error) {
+      await staged?.release();
       throw this.engineError(error, `Creating a sandbox container from ${spec.image} failed`);
     }
     const log = this.logger.child({ containerId: container.id.slice(0, 12), incidentId: spec.labels?.['tracemend.incident'] });
@@ -289,8 +339,10 @@ export class DockerSandboxDriver implements SandboxDriver {
       await container.remove({ force: true, v: true }).catch((error: unknown) => {
         if (statusCodeOf(error) !== 404) log.warn({ err: error }, 'removing the sandbox container failed');
       });
+      await staged?.release().catch((error: unknown) => log.warn({ err: error }, 'removing the sandbox work volume failed'));
     };
     try {
+      await staged?.upload(container);
       const stream = await container.attach({ stream: true, stdout: true, stderr: true, stdin: true, hijack: true });
       const stdout = new PassThrough();
       const stderr = new PassThrough();
@@ -330,6 +382,8 @@ export class DockerSandboxDriver implements SandboxDriver {
             if (statusCodeOf(error) !== 404 && statusCodeOf(error) !== 409) log.warn({ err: error }, 'killing the sandbox container failed');
           });
           await exited.catch(() => undefined);
+          // kill() is often not awaited: a refused archive is logged, never thrown from here.
+          await staged?.copyBack().catch((error: unknown) => log.error({ err: error }, 'copying /work back from the engine was refused'));
           await remove();
         })();
         return killed;
@@ -384,5 +438,7 @@ export async function reapOrphans(options: ReapOptions & { readonly docker?: Doc
       if (statusCodeOf(error) !== 404) throw error;
     }
   }
+  // Volume mode leaves volumes behind a crash too; ones still mounted by a live container are kept.
+  await reapVolumes(docker, labelFilters, olderThanMs);
   return removed;
 }

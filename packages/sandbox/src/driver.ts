@@ -2,8 +2,14 @@
 export interface RunSpec {
   /** Image tag, e.g. `sandboxImageTag()`. */
   readonly image: string;
-  /** Absolute host path mounted read-write at /work (the working directory). */
+  /** Absolute host path mounted at /work (the working directory); read-write unless `workReadOnly`. */
   readonly workDir: string;
+  /**
+   * Mount /work read-only. For runs over a checkout that other runs share (the workspace's one
+   * checkout per repository and commit), so no run can change what a later one sees; scratch space
+   * is /tmp. With `depsDir`, the mount point `node_modules` must already exist in `workDir`.
+   */
+  readonly workReadOnly?: boolean;
   /** Absolute host path mounted read-only at /work/node_modules. */
   readonly depsDir?: string;
   /** argv of the process to run; no shell is involved. */

@@ -3,12 +3,13 @@ import { connect, createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger } from '@tracemend/telemetry';
 import { reapOrphans, DockerSandboxDriver } from './docker-driver';
 import { DEFAULT_RUN_LIMITS } from './driver';
-import { connectDocker, engineLocation } from './engine';
+import { connectDocker, engineLocation, mountModeFor, mountModeOf, usableEngineLocation } from './engine';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
 
 describe('engineLocation', () => {
@@ -28,21 +29,26 @@ describe('engineLocation', () => {
   });
 });
 
-describe('connectDocker', () => {
-  it('refuses an engine on another machine unless it shares the filesystem, and never contacts it', () => {
-    const refused = (() => {
-      try {
-        connectDocker({ DOCKER_HOST: 'tcp://build-host.example.com:2376' });
-      } catch (error) {
-        return error;
-      }
-      return undefined;
-    })();
-    expect(refused).toBeInstanceOf(TracemendError);
-    expect((refused as TracemendError).code).toBe('INVALID_INPUT');
-    expect((refused as TracemendError).message).toContain('build-host.example.com');
-    expect((refused as TracemendError).message).toContain('TRACEMEND_DOCKER_SHARED_FS=1');
-    expect(connectDocker({ DOCKER_HOST: 'tcp://build-host.example.com:2376', TRACEMEND_DOCKER_SHARED_FS: '1' }).modem).toMatchObject({ host: 'build-host.example.com' });
+describe('connectDocker and the mount mode', () => {
+  it('builds a client for an engine on another machine without contacting it, and picks volumes for it', () => {
+    const remote = connectDocker({ DOCKER_HOST: 'tcp://build-host.example.com:2376' });
+    expect(remote.modem).toMatchObject({ host: 'build-host.example.com' });
+    expect(mountModeOf(remote, {})).toBe('volume');
+    expect(mountModeOf(remote, { TRACEMEND_DOCKER_SHARED_FS: '1' })).toBe('bind');
+    expect(new DockerSandboxDriver({ docker: remote, logger: createLogger({ name: 'sandbox-test', level: 'silent' }) }).mountMode).toBe(process.env.TRACEMEND_DOCKER_SHARED_FS === '1' ? 'bind' : 'volume');
+  });
+
+  it('binds on this machine: the default socket, another unix socket and loopback TCP', () => {
+    expect(mountModeOf(new Docker())).toBe('bind');
+    expect(mountModeOf(connectDocker({ DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }))).toBe('bind');
+    expect(mountModeOf(connectDocker({ DOCKER_HOST: 'tcp://127.0.0.1:2375' }))).toBe('bind');
+    expect(mountModeOf(connectDocker({ DOCKER_HOST: 'tcp://[::1]:2375' }))).toBe('bind');
+  });
+
+  it('tells the location and mode from the environment', () => {
+    expect(mountModeFor(usableEngineLocation({}), {})).toBe('bind');
+    expect(mountModeFor(usableEngineLocation({ DOCKER_HOST: 'ssh://deploy@build-host.example.com' }), {})).toBe('volume');
+    expect(() => usableEngineLocation({ DOCKER_HOST: 'docker.sock' })).toThrow(TracemendError);
   });
 });
 
@@ -81,6 +87,7 @@ describe('a local engine over TCP (DOCKER_HOST=tcp://127.0.0.1:<port>)', () => {
     const { port } = proxy.address() as AddressInfo;
     const docker = connectDocker({ DOCKER_HOST: `tcp://127.0.0.1:${port}` });
     const driver = new DockerSandboxDriver({ docker, logger: createLogger({ name: 'sandbox-test', level: 'silent' }) });
+    expect(driver.mountMode).toBe('bind');
     await writeFile(join(workDir, 'input.txt'), 'from the host\n');
     const result = await driver.run({
       image: sandboxImageTag(),

@@ -1,5 +1,5 @@
-// Which Docker engine the sandbox talks to. The driver bind-mounts the per-run work folder and the
-// dependency cache into containers, so the engine has to see this machine's filesystem.
+// Which Docker engine the sandbox talks to, and how host folders reach its containers: bind mounts
+// when the engine sees this machine's filesystem, volumes filled over the engine API when it does not.
 import Docker from 'dockerode';
 import { TracemendError } from '@tracemend/contracts';
 
@@ -13,6 +13,13 @@ const DEFAULT_SOCKET = '/var/run/docker.sock';
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
 /** Set to 1 when a remote engine mounts the worker's state folder at the same path (e.g. a VM sharing it). */
 export const SHARED_FILESYSTEM_ENV = 'TRACEMEND_DOCKER_SHARED_FS';
+
+/**
+ * How the driver gives containers the checkout, dependencies and harness: `bind` mounts host folders
+ * (the engine shares this machine's files), `volume` uploads them into Docker volumes through the
+ * engine's archive API and copies /work back after each container.
+ */
+export type MountMode = 'bind' | 'volume';
 
 /** Reads `DOCKER_HOST` (unset means the local socket); INVALID_INPUT naming the value when it is not an engine address. */
 export function engineLocation(dockerHost: string | undefined): EngineLocation {
@@ -33,26 +40,33 @@ export function engineLocation(dockerHost: string | undefined): EngineLocation {
   throw new TracemendError('INVALID_INPUT', `DOCKER_HOST uses ${url.protocol.slice(0, 20)}, which the sandbox does not support; use unix://, tcp:// or ssh://`);
 }
 
-/**
- * The engine location of `env`, refusing an engine on another machine unless TRACEMEND_DOCKER_SHARED_FS=1
- * says it mounts this machine's state folder at the same path: its containers would otherwise get empty
- * bind mounts, and replays would fail in ways that look like bugs of the service.
- */
+/** The engine location of `env` (`DOCKER_HOST`); INVALID_INPUT naming the value when it is not an engine address. */
 export function usableEngineLocation(env: NodeJS.ProcessEnv = process.env): EngineLocation {
-  const location = engineLocation(env.DOCKER_HOST);
-  if (location.kind === 'remote' && env[SHARED_FILESYSTEM_ENV] !== '1') {
-    throw new TracemendError(
-      'INVALID_INPUT',
-      `DOCKER_HOST names the engine on ${location.host}, but the sandbox bind-mounts folders of this machine into its containers; ` +
-        `run the engine here (a local socket or tcp://127.0.0.1), or set ${SHARED_FILESYSTEM_ENV}=1 if ${location.host} mounts the state folder at the same path`,
-    );
-  }
-  return location;
+  return engineLocation(env.DOCKER_HOST);
+}
+
+/**
+ * The mount mode for an engine: bind mounts on this machine, or on another one that mounts the state
+ * folder at the same path (TRACEMEND_DOCKER_SHARED_FS=1); volumes for any other remote engine, whose
+ * bind mounts would otherwise be empty folders.
+ */
+export function mountModeFor(location: EngineLocation, env: NodeJS.ProcessEnv = process.env): MountMode {
+  return location.kind === 'remote' && env[SHARED_FILESYSTEM_ENV] !== '1' ? 'volume' : 'bind';
+}
+
+/** `mountModeFor` an already built client, judged by the address its modem talks to. */
+export function mountModeOf(docker: Docker, env: NodeJS.ProcessEnv = process.env): MountMode {
+  const modem = docker.modem as { socketPath?: unknown; host?: unknown; protocol?: unknown };
+  // A socket path (dockerode may hold a function that finds the default socket) is always this machine.
+  if ((typeof modem.socketPath === 'string' && modem.socketPath !== '') || typeof modem.socketPath === 'function') return 'bind';
+  const host = typeof modem.host === 'string' ? modem.host.replace(/^\[(.*)\]$/, '$1') : '';
+  const location: EngineLocation = LOOPBACK_HOSTS.has(host) ? { kind: 'local-tcp', host, port: 0 } : { kind: 'remote', host };
+  return mountModeFor(location, env);
 }
 
 /**
  * The Docker client for the engine `DOCKER_HOST` names (dockerode reads it, with DOCKER_TLS_VERIFY and
- * DOCKER_CERT_PATH), once `usableEngineLocation` accepts it. Building the client sends nothing.
+ * DOCKER_CERT_PATH). Building the client sends nothing.
  */
 export function connectDocker(env: NodeJS.ProcessEnv = process.env): Docker {
   const location = usableEngineLocation(env);

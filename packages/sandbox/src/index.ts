@@ -9,8 +9,10 @@ export type { InstallDependenciesOptions, InstalledDependencies } from './depend
 export type { ReadOnlyMount, SandboxProcess, StartSpec } from './driver';
 export { TOOLCHAIN_NODE_MODULES, resolveTypeScriptLoader } from './loader';
 export type { TypeScriptLoader } from './loader';
-export { HARNESS_DIR, ObservedError, RESULT_MARKER, ResidentHarness, ScriptCoverage } from './replay';
-export type { HttpApp, ReplayJob, ReplayResult, ResidentHarnessOptions } from './replay';
+export { HARNESS_DIR, ObservedError, RESULT_MARKER, ResidentHarness, ScriptCoverage, harnessLaunch } from './replay';
+export type { HarnessLaunch, HarnessLoader, HttpApp, ReplayJob, ReplayResult, ResidentHarnessOptions } from './replay';
+export { PREPARED_JS_ROOT, compiledName, prepareJsTree } from './prepared-js';
+export type { PrepareJsTreeOptions, PreparedJsTree } from './prepared-js';
 export { SIGNATURE_FRAMES, describeSignature, failureSignature, signaturesMatch } from './signature';
 export type { SignatureFrame, SignatureInput } from './signature';
 export { decodeMappings, inlineSourceMap, sourceLineCoverage } from './coverage';
@@ -25,6 +27,8 @@ export {
 } from './reproduce';
 export type { ReproduceOptions } from './reproduce';
 export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
+export { HostCommandError, runHostCommand, untrustedWorkUser } from './host-command';
+export type { HostCommandOptions, HostCommandResult, HostUser } from './host-command';
 export { copyTreeInside, isInsideTree, readFileInside, readTextInside, resolveInside, treeRelativePath, writeFileInside } from './safe-fs';
 export type { CopyTreeOptions, ReadInsideOptions, ResolvedInside } from './safe-fs';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
@@ -32,6 +36,10 @@ export { createSandboxActivities, createWorkspace, harnessStarter, startHarnessF
 export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';
 export type { PoolTarget, WarmPoolOptions } from './warm-pool';
 export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace } from './activities';
-export { anySignal, cancellableDriver } from './cancellation';
-export { SHARED_FILESYSTEM_ENV, connectDocker, engineLocation, usableEngineLocation } from './engine';
-export type { EngineLocation } from './engine';
+export { anySignal, cancellableDriver, cancellableWorkspace } from './cancellation';
+export { ensureDependencyMountPoint } from './shared-checkout';
+export { SHARED_FILESYSTEM_ENV, connectDocker, engineLocation, mountModeFor, mountModeOf, usableEngineLocation } from './engine';
+export type { EngineLocation, MountMode } from './engine';
+export { TREE_LABEL, WORK_VOLUME_LABEL } from './remote-volumes';
+export { DEFAULT_EXTRACT_LIMITS, extractArchiveInto } from './tar-extract';
+export type { ExtractLimits, ExtractOptions, ExtractResult, KnownFile } from './tar-extract';

@@ -2,11 +2,46 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TracemendError, type DownstreamCall, type Entry, type RepoTarget } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
-import { DEFAULT_RUN_LIMITS, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
+import { DEFAULT_RUN_LIMITS, type ReadOnlyMount, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
 import { resolveTypeScriptLoader } from './loader';
+import { PREPARED_JS_ROOT, type PreparedJsTree } from './prepared-js';
+import { ensureDependencyMountPoint } from './shared-checkout';
 
 /** The in-container harness files (plain ESM, Node builtins only), mounted read-only at /harness. */
 export const HARNESS_DIR = fileURLToPath(new URL('../harness/', import.meta.url));
+
+/** How the harness loads the repository's TypeScript: a loader per process, or a tree compiled once. */
+export type HarnessLoader = 'repository' | 'tracemend' | 'prepared';
+
+/** The harness process as a container command, with the read-only mounts it needs. */
+export interface HarnessLaunch {
+  readonly command: readonly string[];
+  readonly readOnlyMounts: readonly ReadOnlyMount[];
+  /** `prepared`: plain `node` on a `prepareJsTree` tree; otherwise where the tsx loader came from. */
+  readonly loader: HarnessLoader;
+}
+
+/**
+ * The command that runs the replay harness, shared by the resident harness and anything that execs it
+ * into a sandbox. With a prepared tree the harness runs on plain `node` (no loader: a few hundred
+ * milliseconds less per process); without, tsx transforms the TypeScript as it loads.
+ */
+export async function harnessLaunch(options: { readonly depsDir?: string | undefined; readonly preparedJs?: PreparedJsTree | undefined }): Promise<HarnessLaunch> {
+  const harnessMount = { source: HARNESS_DIR, target: '/harness' };
+  if (options.preparedJs !== undefined) {
+    return {
+      command: ['node', '--enable-source-maps', '/harness/replay.mjs', `--prepared=${PREPARED_JS_ROOT}`],
+      readOnlyMounts: [harnessMount, options.preparedJs.mount],
+      loader: 'prepared',
+    };
+  }
+  const loader = await resolveTypeScriptLoader(options.depsDir);
+  return {
+    command: ['node', '--enable-source-maps', '--import', loader.importSpecifier, '/harness/replay.mjs'],
+    readOnlyMounts: [harnessMount, ...loader.mounts],
+    loader: loader.source,
+  };
+}
 
 /** Prefix of every harness line on stdout; everything else there is the service's own output. */
 export const RESULT_MARKER = '\u001eTRACEMEND\u001e';
@@ -43,7 +78,10 @@ const HarnessFrame = z.object({
 export const ObservedError = z.object({ type: z.string(), message: z.string(), frames: z.array(HarnessFrame) });
 export type ObservedError = z.infer<typeof ObservedError>;
 
-/** V8 precise coverage of one repository script; `source` is the generated JavaScript with tsx's inline source map. */
+/**
+ * V8 precise coverage of one repository script; `source` is the generated JavaScript with its inline
+ * source map (tsx's, or the prepared tree's), `file` the repo-relative TypeScript path either way.
+ */
 export const ScriptCoverage = z.object({
   file: z.string(),
   url: z.string(),
@@ -90,10 +128,15 @@ export type ReplayResult = z.infer<typeof JudgedResult> | (z.infer<typeof Harnes
 export interface ResidentHarnessOptions {
   readonly driver: SandboxDriver;
   readonly image: string;
-  /** Host checkout mounted at /work; must be readable and writable by uid 10001. */
+  /** Host checkout mounted read-only at /work; must be readable by uid 10001. Scratch space is the container's /tmp. */
   readonly repoDir: string;
   /** Host dependency directory from `installDependencies`, mounted read-only at /work/node_modules. */
   readonly depsDir?: string;
+  /**
+   * The checkout compiled by `prepareJsTree`: the harness then runs on plain `node`, without a
+   * TypeScript loader. Without it, tsx loads the TypeScript in the container.
+   */
+  readonly preparedJs?: PreparedJsTree;
   /** Per-job limit; on expiry the container is killed and `judge` rejects with SANDBOX_TIMEOUT. Defaults to 30 s. */
   readonly jobTimeoutMs?: number;
   /** Limit for the harness to load and report ready. Defaults to 60 s. */
@@ -138,29 +181,32 @@ export class ResidentHarness {
     private readonly child: SandboxProcess,
     private readonly jobTimeoutMs: number,
     private readonly logger: Logger,
-    /** Where the TypeScript loader came from: the repository's own tsx or tracemend's. */
-    readonly loader: 'repository' | 'tracemend',
+    /** How TypeScript is loaded: the repository's own tsx, tracemend's, or a prepared JavaScript tree. */
+    readonly loader: HarnessLoader,
   ) {}
 
   /** Starts the container and waits until the harness has loaded. */
   static async start(options: ResidentHarnessOptions): Promise<ResidentHarness> {
     const logger = options.logger ?? createLogger({ name: 'sandbox-harness' });
-    const loader = await resolveTypeScriptLoader(options.depsDir);
+    const launch = await harnessLaunch(options);
+    // The checkout is shared by every incident on its commit: the harness only reads it.
+    if (options.depsDir !== undefined) await ensureDependencyMountPoint(options.repoDir);
     const spec: StartSpec = {
       image: options.image,
       workDir: options.repoDir,
+      workReadOnly: true,
       ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }),
-      command: ['node', '--enable-source-maps', '--import', loader.importSpecifier, '/harness/replay.mjs'],
+      command: launch.command,
       env: {},
       ...DEFAULT_RUN_LIMITS,
       timeoutMs: DEFAULT_LIFETIME_MS,
       ...options.limits,
       ...(options.labels === undefined ? {} : { labels: options.labels }),
-      readOnlyMounts: [{ source: HARNESS_DIR, target: '/harness' }, ...loader.mounts],
+      readOnlyMounts: launch.readOnlyMounts,
     };
     const { signal } = options;
     const child = await options.driver.start(spec, signal === undefined ? {} : { signal });
-    const harness = new ResidentHarness(child, options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS, logger, loader.source);
+    const harness = new ResidentHarness(child, options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS, logger, launch.loader);
     harness.failOnAbort(signal);
     await harness.waitReady(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     return harness;

@@ -15,7 +15,7 @@ export const DEFAULT_REPRODUCTION_RUNS = 5;
 export interface ReproduceOptions {
   readonly driver: SandboxDriver;
   readonly image: string;
-  /** Host checkout of the repository at the incident's SHA; readable and writable by uid 10001. */
+  /** Host checkout of the repository at the incident's SHA, readable by uid 10001; mounted read-only. */
   readonly repoDir: string;
   readonly depsDir?: string;
   /** The gated envelope's FailureEnvelope (`gated.envelope`). */
@@ -113,6 +113,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
   const started = Date.now();
   const start = options.startHarness ?? ((harnessOptions: ResidentHarnessOptions) => ResidentHarness.start(harnessOptions));
   const harness = await start({
+    // The harness mounts the checkout read-only: it is shared with other incidents and stages.
     driver: options.driver,
     image: options.image,
     repoDir: options.repoDir,

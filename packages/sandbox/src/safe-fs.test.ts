@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -179,6 +179,53 @@ describe('copyTreeInside and copyCheckout', () => {
     expect(await readdir(dest)).not.toContain('pipe');
     await symlink(hostDir, join(work, 'src', 'etc'));
     expect((await refusal(copyTreeInside(work, join(base, 'copy2')))).message).toContain('src/etc');
+  });
+});
+
+describe('hard links', () => {
+  // The host file and the tree share one filesystem here, as a checkout and the worker's state folder do.
+  it('refuses to read a file hard-linked to a host file, naming the path, and reads nothing of it', async () => {
+    await link(hostFile, join(work, 'src', 'report.json'));
+    const error = await refusal(readTextInside(work, 'src/report.json'));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('src/report.json');
+    expect(error.message).toContain('2 hard links');
+    expect(error.message).not.toContain(HOST_SECRET.trim());
+  });
+
+  it('refuses to write through a hard link and leaves the host file as it was', async () => {
+    await link(hostFile, join(work, 'src', 'app.test.ts'));
+    const error = await refusal(writeFileInside(work, 'src/app.test.ts', 'overwritten'));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('src/app.test.ts');
+    expect(await readFile(hostFile, 'utf8')).toBe(HOST_SECRET);
+  });
+
+  it('refuses to copy a tree that holds a hard-linked file, without copying the file', async () => {
+    await link(hostFile, join(work, 'src', 'fixture.json'));
+    const dest = join(base, 'copy');
+    const error = await refusal(copyCheckout(work, dest));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+    expect(error.message).toContain('src/fixture.json');
+    await expect(readFile(join(dest, 'src', 'fixture.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads a hard-linked file only when the caller vouches that no sandbox writes the tree', async () => {
+    // A package manager's store links files into installed packages (tracemend's own toolchain).
+    await link(hostFile, join(work, 'src', 'LICENSE'));
+    expect(await readTextInside(work, 'src/LICENSE', { allowHardLinks: true })).toBe(HOST_SECRET);
+    expect((await refusal(readTextInside(work, 'src/LICENSE'))).code).toBe('SANDBOX_ESCAPE');
+  });
+
+  it('still reads, writes and copies the same file once it has a single link again', async () => {
+    const linked = join(work, 'src', 'fixture.json');
+    await link(hostFile, linked);
+    await rm(hostFile);
+    expect((await stat(linked)).nlink).toBe(1);
+    expect(await readTextInside(work, 'src/fixture.json')).toBe(HOST_SECRET);
+    await writeFileInside(work, 'src/fixture.json', '{}');
+    await copyCheckout(work, join(base, 'copy'));
+    expect(await readFile(join(base, 'copy', 'src', 'fixture.json'), 'utf8')).toBe('{}');
   });
 });
 

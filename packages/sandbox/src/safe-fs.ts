@@ -1,7 +1,9 @@
 // Host-side file access to trees that sandboxed code can write: checkouts mounted at /work, the
 // verifier's copies and the reports written into them. The worker typically runs as root, and a
 // symlink planted in such a tree resolves against the host's filesystem, so every read, write and copy
-// over these trees goes through here and refuses to leave the tree.
+// over these trees goes through here and refuses to leave the tree. A hard link cannot be told from
+// the file it links by any path check, so a regular file with more than one link is refused too: git
+// checkouts and copies never make one, and a tree that holds one was tampered with.
 import { constants } from 'node:fs';
 import { chmod, lstat, lutimes, mkdir, open, readdir, readlink, realpath, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
@@ -101,10 +103,11 @@ async function openedPath(handle: FileHandle, path: string): Promise<string> {
 
 /**
  * Opens `path` (already resolved inside `root`) without following a final symlink, then checks that
- * the opened file is a regular file inside the tree: a directory swapped for a link between the
- * check and the open is caught here, after the fact but before a byte is read or written.
+ * the opened file is a regular file inside the tree with a single link: a directory swapped for a link
+ * between the check and the open, or a hard link to a file elsewhere (which no path check can see), is
+ * caught here on the opened descriptor, after the fact but before a byte is read or written.
  */
-async function openChecked(root: string, shown: string, path: string, flags: number, mode?: number): Promise<FileHandle> {
+async function openChecked(root: string, shown: string, path: string, flags: number, mode?: number, allowHardLinks = false): Promise<FileHandle> {
   let handle: FileHandle;
   try {
     handle = await open(path, flags | NO_FOLLOW, mode);
@@ -115,9 +118,11 @@ async function openChecked(root: string, shown: string, path: string, flags: num
   try {
     const opened = await openedPath(handle, path);
     if (!isInsideTree(root, opened)) throw escapeError(root, shown, `was opened at ${opened}, outside the tree`, { target: opened });
-    if (!(await handle.stat()).isFile()) {
+    const info = await handle.stat();
+    if (!info.isFile()) {
       throw new TracemendError('INVALID_INPUT', `${shown} is not a regular file (tree ${root})`, { details: { root, path: shown } });
     }
+    if (info.nlink > 1 && !allowHardLinks) throw escapeError(root, shown, `has ${info.nlink} hard links, so it may be a file from outside the tree`, { links: info.nlink });
     return handle;
   } catch (error) {
     await handle.close();
@@ -128,16 +133,21 @@ async function openChecked(root: string, shown: string, path: string, flags: num
 export interface ReadInsideOptions {
   /** Refuse files larger than this (SANDBOX_RESOURCE_LIMIT); sandboxed code decides how big they are. */
   readonly maxBytes?: number;
+  /**
+   * Accept files with more than one hard link. Only for trees no sandbox can write, such as
+   * tracemend's own installed packages, whose package manager links files from its store.
+   */
+  readonly allowHardLinks?: boolean;
 }
 
 /**
- * Reads a file of a sandbox-writable tree: symlinks out of the tree are refused (SANDBOX_ESCAPE, naming
- * the path), the file is opened with O_NOFOLLOW and must be a regular file. A missing file rejects
- * with the usual ENOENT error.
+ * Reads a file of a sandbox-writable tree: symlinks out of the tree and hard-linked files are refused
+ * (SANDBOX_ESCAPE, naming the path), the file is opened with O_NOFOLLOW and must be a regular file. A
+ * missing file rejects with the usual ENOENT error.
  */
 export async function readFileInside(root: string, relativePath: string, options: ReadInsideOptions = {}): Promise<Buffer> {
   const resolved = await resolveInside(root, relativePath);
-  const handle = await openChecked(resolved.root, relativePath, resolved.path, constants.O_RDONLY);
+  const handle = await openChecked(resolved.root, relativePath, resolved.path, constants.O_RDONLY, undefined, options.allowHardLinks === true);
   try {
     const { size } = await handle.stat();
     if (options.maxBytes !== undefined && size > options.maxBytes) {
@@ -174,8 +184,9 @@ async function makeDirectoriesInside(root: string, dir: string): Promise<void> {
 
 /**
  * Writes a file into a sandbox-writable tree, creating its parent directories: links out of the tree
- * are refused (SANDBOX_ESCAPE, naming the path), the file is opened with O_NOFOLLOW and truncated only
- * after it was found to be a regular file inside the tree. New files get mode 0644.
+ * and hard-linked files are refused (SANDBOX_ESCAPE, naming the path), the file is opened with
+ * O_NOFOLLOW and truncated only after it was found to be a regular file inside the tree with one link.
+ * New files get mode 0644.
  */
 export async function writeFileInside(root: string, relativePath: string, content: string | Uint8Array): Promise<void> {
   const resolved = await resolveInside(root, relativePath);
@@ -216,8 +227,9 @@ async function copyFileInside(root: string, shown: string, from: string, to: str
 /**
  * Copies a sandbox-writable tree without following any link: directories and regular files are copied
  * (modes without setuid/setgid bits, timestamps kept), a symlink is recreated verbatim only when it
- * points inside the tree, and one that points out of it is refused with SANDBOX_ESCAPE naming it.
- * FIFOs, sockets and devices carry no content and are left out. `dest` must not exist yet.
+ * points inside the tree, and one that points out of it is refused with SANDBOX_ESCAPE naming it, as is
+ * a regular file with more than one hard link. FIFOs, sockets and devices carry no content and are left
+ * out. `dest` must not exist yet.
  */
 export async function copyTreeInside(src: string, dest: string, options: CopyTreeOptions = {}): Promise<void> {
   const root = await realpath(src);

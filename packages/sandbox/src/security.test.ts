@@ -1,12 +1,21 @@
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@tracemend/telemetry';
+import { toolRecorder, type ToolCall } from '../test/host-tools';
+import { harnessStarter, startHarnessFrom } from './activities';
+import { prepareCheckout } from './checkout';
+import { installDependencies } from './dependencies';
 import { DockerSandboxDriver, reapOrphans } from './docker-driver';
 import { DEFAULT_RUN_LIMITS, type RunSpec, type SandboxProcess, type StartSpec } from './driver';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
+import type { ReplayJob, ResidentHarness } from './replay';
+import { WarmPool } from './warm-pool';
 
 // What target-repository code cannot reach from inside the sandbox. The limit cases (fork bomb, memory
 // hog, endless loop) for `run` are in docker-driver.test.ts; here they are shown for resident processes.
@@ -193,5 +202,190 @@ describe('resident processes are held to the same limits', () => {
 
   it('the engine still runs sandboxes after the limit cases', async () => {
     expect(await probe<{ ok: boolean }>('console.log(JSON.stringify({ ok: true }))')).toEqual({ ok: true });
+  });
+});
+
+// A replay that tries to change the shared checkout: sources, a new file and directory, git's config.
+const TAMPER_SOURCE = `
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+
+export function tamper(): Record<string, string> {
+  const attempts: Record<string, () => void> = {
+    newFile: () => writeFileSync('/work/src/planted.ts', 'export const planted = 1;\\n'),
+    changeSource: () => appendFileSync('/work/src/tamper.ts', '// changed by a replay\\n'),
+    gitConfig: () => appendFileSync('/work/.git/config', '[core]\\n\\tfsmonitor = /tmp/run-me\\n'),
+    newDirectory: () => mkdirSync('/work/planted'),
+    scratch: () => writeFileSync('/tmp/scratch', 'scratch space stays writable'),
+  };
+  const outcome: Record<string, string> = {};
+  for (const [name, attempt] of Object.entries(attempts)) {
+    try {
+      attempt();
+      outcome[name] = 'written';
+    } catch (error) {
+      outcome[name] = (error as { code?: string }).code ?? String(error);
+    }
+  }
+  return outcome;
+}
+`;
+
+const TAMPER_JOB: ReplayJob = {
+  id: 'tamper',
+  entry: { kind: 'function', module: 'src/tamper.ts', export: 'tamper', args: [] },
+  environment: { featureFlags: {}, env: {} },
+  timing: { recordedAt: '2026-11-20T10:42:17.503Z' },
+  downstream: [],
+};
+
+/** Every file and directory below `dir` with its mode, size and content hash; the dependency mount point is left out. */
+async function treeDigest(dir: string): Promise<string[]> {
+  const entries: string[] = [];
+  for (const path of (await readdir(dir, { recursive: true })).sort()) {
+    if (path === 'node_modules') continue;
+    const info = await lstat(join(dir, path));
+    const hash = info.isFile() ? createHash('sha256').update(await readFile(join(dir, path))).digest('hex') : '';
+    entries.push(`${path} ${info.mode.toString(8)} ${info.size} ${hash}`);
+  }
+  return entries;
+}
+
+describe('the shared checkout is read-only for the stages that share it', () => {
+  let checkout: string;
+  let emptyDeps: string;
+
+  beforeAll(async () => {
+    checkout = join(root, 'shared-checkout');
+    emptyDeps = join(root, 'shared-deps', 'node_modules');
+    await mkdir(join(checkout, 'src'), { recursive: true });
+    await mkdir(emptyDeps, { recursive: true });
+    await writeFile(join(checkout, 'package.json'), JSON.stringify({ name: 'shared', version: '1.0.0', type: 'module', private: true }));
+    await writeFile(join(checkout, 'src', 'tamper.ts'), TAMPER_SOURCE);
+    await promisify(execFile)('git', ['init', '--quiet', checkout]);
+    // Owned by the sandbox user, as the workspace leaves it: only the mount keeps the replay from writing.
+    await promisify(execFile)('chown', ['-R', '10001:10001', checkout]);
+  });
+
+  it('a run with workReadOnly cannot write into /work, one without it can', async () => {
+    const script = `const fs = require('fs'); let code = 'written'; try { fs.writeFileSync('/work/run.txt', 'x'); } catch (e) { code = e.code; } console.log(JSON.stringify({ code }));`;
+    expect(await probe<{ code: string }>(script, { workDir: checkout, workReadOnly: true })).toEqual({ code: 'EROFS' });
+    await expect(lstat(join(checkout, 'run.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // The control: the same run over a writable mount writes, so the flag is what stops it.
+    const control = join(root, 'writable-work');
+    await mkdir(control);
+    await chown(control, 10001, 10001);
+    expect(await probe<{ code: string }>(script, { workDir: control })).toEqual({ code: 'written' });
+  });
+
+  const starts: [string, () => Promise<ResidentHarness>][] = [
+    ['a harness the reproduce stage starts', () => startHarnessFrom(undefined, { driver, image: sandboxImageTag(), repoDir: checkout, depsDir: emptyDeps, labels })],
+    [
+      'a harness the minimize and localize stages start',
+      () => harnessStarter({ driver, image: sandboxImageTag(), logger: createLogger({ name: 'security-test', level: 'silent' }) })({ repoDir: checkout, depsDir: emptyDeps }, incident),
+    ],
+  ];
+  for (const [name, start] of starts) {
+    it(`${name} cannot change the checkout, and the host copy is unchanged`, async () => {
+      const before = await treeDigest(checkout);
+      const harness = await start();
+      try {
+        const result = await harness.judge(TAMPER_JOB);
+        expect(result.outcome, JSON.stringify(result)).toBe('returned');
+        expect(result.outcome === 'returned' ? result.value : undefined).toEqual({
+          newFile: 'EROFS',
+          changeSource: 'EROFS',
+          gitConfig: 'EROFS',
+          newDirectory: 'EROFS',
+          scratch: 'written',
+        });
+      } finally {
+        await harness.close();
+      }
+      expect(await treeDigest(checkout)).toEqual(before);
+      expect(await readFile(join(checkout, 'src', 'tamper.ts'), 'utf8')).toBe(TAMPER_SOURCE);
+    });
+  }
+
+  it('a warm-pool harness for the checkout cannot change it either', async () => {
+    const before = await treeDigest(checkout);
+    const pool = new WarmPool({ driver, image: sandboxImageTag(), logger: createLogger({ name: 'security-test', level: 'silent' }) });
+    const target = { repoDir: checkout, depsDir: emptyDeps };
+    try {
+      pool.warm(target);
+      const deadline = Date.now() + 60_000;
+      while (pool.readyCount(target) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const harness = pool.take(target);
+      expect(harness).toBeDefined();
+      if (harness === undefined) return;
+      try {
+        const result = await harness.judge(TAMPER_JOB);
+        expect(result.outcome === 'returned' ? result.value : result).toMatchObject({ newFile: 'EROFS', changeSource: 'EROFS', gitConfig: 'EROFS', scratch: 'written' });
+      } finally {
+        await harness.close();
+      }
+    } finally {
+      await pool.drain();
+    }
+    expect(await treeDigest(checkout)).toEqual(before);
+  });
+});
+
+describe.skipIf(process.getuid?.() !== 0)('host-side git and npm run as the sandbox user, without the worker\'s variables', () => {
+  const FAKE_TOKEN = 'ghp_fakeWorkerToken0123456789abcdefABCDEF';
+  /** What a host tool may see: what it needs, plus what the recording shell itself sets. */
+  const ALLOWED = new Set(['PATH', 'HOME', 'LANG', 'GIT_TERMINAL_PROMPT', 'npm_config_cache', 'npm_config_update_notifier', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+  /** Passed to npm when the worker has them: where the registry is and how to reach it. */
+  for (const name of ['npm_config_registry', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy']) ALLOWED.add(name);
+
+  function expectClean(call: ToolCall): void {
+    expect(JSON.stringify(call.env)).not.toContain(FAKE_TOKEN);
+    expect(Object.keys(call.env).filter((name) => !ALLOWED.has(name) && !name.startsWith('GIT_'))).toEqual([]);
+  }
+
+  it('checks out and installs as uid 10001; a GITHUB_TOKEN of the worker reaches neither git nor npm', async () => {
+    const tools = await toolRecorder();
+    await tools.wrap('git');
+    await tools.wrap('npm');
+    const origin = join(root, 'host-origin');
+    await mkdir(origin);
+    await writeFile(join(origin, 'package.json'), JSON.stringify({ name: 'host-probe', version: '1.0.0', private: true }));
+    await writeFile(join(origin, 'package-lock.json'), JSON.stringify({ name: 'host-probe', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'host-probe', version: '1.0.0' } } }));
+    const git = promisify(execFile);
+    await git('git', ['init', '--quiet', '-b', 'main', origin]);
+    await git('git', ['-C', origin, 'add', '.']);
+    await git('git', ['-C', origin, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'one']);
+    const sha = (await git('git', ['-C', origin, 'rev-parse', 'HEAD'])).stdout.trim();
+
+    const path = process.env.PATH;
+    process.env.PATH = `${tools.binDir}:${path ?? ''}`;
+    process.env.GITHUB_TOKEN = FAKE_TOKEN;
+    try {
+      const checkout = await prepareCheckout({ cloneUrl: origin, sha, root: join(root, 'host-checkouts'), name: 'host-probe' });
+      const deps = await installDependencies({ repoDir: checkout, cacheRoot: join(root, 'host-deps') });
+      expect(deps.installed).toBe(true);
+
+      const gitCalls = await tools.calls('git');
+      // The worker mirrors its own local source (bare, no working tree); every step that fetches into or
+      // writes the checkout runs as the sandbox user.
+      const untrusted = gitCalls.filter((call) => !call.args.includes('--bare'));
+      expect(untrusted.map((call) => call.args.split(' ').find((word) => ['clone', 'checkout', 'remote'].includes(word)))).toEqual(['clone', 'checkout', 'remote']);
+      for (const call of untrusted) expect([call.uid, call.gid]).toEqual([10001, 10001]);
+      for (const call of gitCalls) expectClean(call);
+
+      const npmCalls = await tools.calls('npm');
+      expect(npmCalls).toHaveLength(1);
+      expect(npmCalls[0]?.args).toContain('ci --ignore-scripts');
+      expect([npmCalls[0]?.uid, npmCalls[0]?.gid]).toEqual([10001, 10001]);
+      for (const call of npmCalls) expectClean(call);
+
+      // Later stages still find what they need: the checkout readable by the sandbox user, its files its own.
+      expect((await lstat(join(checkout, 'package.json'))).uid).toBe(10001);
+      expect((await lstat(join(checkout, '.git', 'HEAD'))).uid).toBe(10001);
+      expect((await lstat(deps.depsDir)).isDirectory()).toBe(true);
+    } finally {
+      process.env.PATH = path;
+      delete process.env.GITHUB_TOKEN;
+      await tools.remove();
+    }
   });
 });
