@@ -88,7 +88,13 @@ function assertSpec(spec: StartSpec): void {
 }
 
 async function resolveMounts(mounts: readonly ReadOnlyMount[] = []): Promise<ReadOnlyMount[]> {
-  return Promise.all(mounts.map(async (mount) => ({ source: await hostDirectory(mount.source, `mount ${mount.target}`), target: mount.target })));
+  return Promise.all(
+    mounts.map(async (mount) => ({
+      source: await hostDirectory(mount.source, `mount ${mount.target}`),
+      target: mount.target,
+      ...(mount.containerLinks === undefined ? {} : { containerLinks: mount.containerLinks }),
+    })),
+  );
 }
 
 async function hostDirectory(path: string, name: string): Promise<string> {

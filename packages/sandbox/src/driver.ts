@@ -43,6 +43,13 @@ export interface ReadOnlyMount {
   readonly source: string;
   /** Absolute container path, outside /work. */
   readonly target: string;
+  /**
+   * Container paths (absolute, e.g. `/work`) that symbolic links in this tree may name: such links
+   * resolve in the container, not on the host. Only for trees tracemend builds itself (the prepared
+   * JavaScript tree links back into the checkout); when the engine gets the tree as a volume they are
+   * uploaded as written instead of being refused as links out of the tree.
+   */
+  readonly containerLinks?: readonly string[];
 }
 
 /** What `start` needs: a run spec without one-shot stdin (the process's stdin stays open). */

@@ -252,7 +252,7 @@ export async function prepareJsTree(options: PrepareJsTreeOptions): Promise<Prep
   const tsconfigRaw = (await exists(join(root, 'tsconfig.json'))) ? await readTextInside(root, 'tsconfig.json', { maxBytes: 1024 * 1024 }) : '{}';
   const digest = digestOf(files, tsconfigRaw);
   const dir = join(options.cacheDir ?? dirname(root), `${basename(root)}.prepared-js-${digest.slice(0, 16)}`);
-  const tree = (built: boolean): PreparedJsTree => ({ dir, digest, files: files.length, built, mount: { source: dir, target: PREPARED_JS_ROOT } });
+  const tree = (built: boolean): PreparedJsTree => ({ dir, digest, files: files.length, built, mount: { source: dir, target: PREPARED_JS_ROOT, containerLinks: [CONTAINER_REPO_ROOT] } });
   if (await exists(dir)) return tree(false);
 
   const staging = `${dir}.${process.pid}.${Date.now()}.tmp`;

@@ -1,4 +1,4 @@
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +11,11 @@ import { DockerSandboxDriver, reapOrphans } from './docker-driver';
 import { DEFAULT_RUN_LIMITS, type RunSpec } from './driver';
 import { connectDocker } from './engine';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
+import { prepareJsTree } from './prepared-js';
 import { TREE_LABEL, VolumeMounts, WORK_VOLUME_LABEL, scanTree } from './remote-volumes';
-import { reproduce } from './reproduce';
+import { ResidentHarness } from './replay';
+import { mismatchReason, replayJobFromEnvelope, reproduce } from './reproduce';
+import { failureSignature } from './signature';
 
 // The engine is reached the way a remote one is, over TCP, through a loopback listener that forwards
 // to the local engine's socket; the driver is told the engine cannot see this machine's files.
@@ -185,6 +188,30 @@ describe('DockerSandboxDriver in volume mode, over TCP', () => {
     expect(viaVolumes.observed).toBeDefined();
     expect(viaVolumes.observed).toEqual(viaBinds.observed);
     expect(viaVolumes.reason).toBe(viaBinds.reason);
+  });
+
+  it('replays on a prepared JavaScript tree, whose links into /work are uploaded as container paths', async () => {
+    const envelope = await fixtureEnvelope('leaderboard');
+    const preparedJs = await prepareJsTree({ repoDir: leaderboard.repoDir });
+    const job = replayJobFromEnvelope(envelope, { id: 'prepared-over-volumes' });
+    const harness = await ResidentHarness.start({ driver, image: sandboxImageTag(), repoDir: leaderboard.repoDir, depsDir: leaderboard.depsDir, preparedJs, labels: incident, logger: testLogger });
+    try {
+      expect(harness.loader).toBe('prepared');
+      expect(mismatchReason(await harness.judge(job), failureSignature(envelope.symptom))).toBeUndefined();
+    } finally {
+      await harness.close();
+    }
+    // The same tree without the declaration is refused: its links leave it on the host.
+    const error = await refusal(driver.run(spec('console.log(1)', { readOnlyMounts: [{ source: preparedJs.dir, target: '/prepared' }] })));
+    expect(error.code).toBe('SANDBOX_ESCAPE');
+  });
+
+  it('uploads a read-only dependency tree holding hard links (as pnpm and npm caches make them)', async () => {
+    const deps = await mkdtemp(join(root, 'linked-deps-'));
+    await writeFile(join(deps, 'a.js'), 'module.exports = 41;\n');
+    await link(join(deps, 'a.js'), join(deps, 'b.js'));
+    const result = await driver.run(spec('console.log(require("/deps/b.js") + 1)', { readOnlyMounts: [{ source: deps, target: '/deps' }] }));
+    expect(result.stdout).toBe('42\n');
   });
 
   it('mounts a read-only checkout as a shared tree volume and copies nothing back', async () => {

@@ -10,6 +10,7 @@ import tar from 'tar-stream';
 import { TracemendError } from '@tracemend/contracts';
 import { isInsideTree, readFileInside } from './safe-fs';
 import { DEFAULT_EXTRACT_LIMITS, extractArchiveInto, type ExtractLimits, type ExtractResult } from './tar-extract';
+import type { ReadOnlyMount } from './driver';
 
 /** Label of a volume holding an uploaded host tree, valued with the tree's content hash. */
 export const TREE_LABEL = 'tracemend.tree';
@@ -41,6 +42,8 @@ export interface TreeManifest {
   readonly entries: readonly TreeEntry[];
   readonly hash: string;
   readonly bytes: number;
+  /** Whether hard-linked files were read (see `ScanOptions.allowHardLinks`); the upload reads them the same way. */
+  readonly allowHardLinks: boolean;
 }
 
 function escapeError(root: string, path: string, why: string, details: Record<string, unknown>): TracemendError {
@@ -49,9 +52,18 @@ function escapeError(root: string, path: string, why: string, details: Record<st
   });
 }
 
-/** A symlink as uploaded: its target relative to its folder when it stays inside the tree, otherwise refused. */
-async function linkEntryTarget(root: string, path: string, absolute: string): Promise<string> {
+/** Whether `link` names one of the container paths (or something below one) a tree may link to. */
+function namesContainerPath(link: string, containerLinks: readonly string[]): boolean {
+  return containerLinks.some((prefix) => link === prefix || link.startsWith(`${prefix}/`));
+}
+
+/**
+ * A symlink as uploaded: its target relative to its folder when it stays inside the tree, as written
+ * when it names one of the tree's declared container paths, otherwise refused.
+ */
+async function linkEntryTarget(root: string, path: string, absolute: string, containerLinks: readonly string[]): Promise<string> {
   const written = await readlink(absolute);
+  if (written.startsWith('/') && !written.split('/').includes('..') && namesContainerPath(written, containerLinks)) return written;
   let target: string;
   try {
     target = await realpath(absolute);
@@ -66,6 +78,13 @@ async function linkEntryTarget(root: string, path: string, absolute: string): Pr
 export interface ScanOptions {
   /** Tree-relative paths (forward slashes) left out with everything below them. */
   readonly skip?: (path: string) => boolean;
+  /** Container paths links may name (see `ReadOnlyMount.containerLinks`); kept as written. */
+  readonly containerLinks?: readonly string[];
+  /**
+   * Reads hard-linked files too. Only for trees no sandbox has written (dependencies, tracemend's own
+   * tooling, which pnpm hard-links from its store); a writable checkout keeps the refusal.
+   */
+  readonly allowHardLinks?: boolean;
 }
 
 /**
@@ -94,20 +113,20 @@ export async function scanTree(source: string, options: ScanOptions = {}): Promi
         hash.update(`d ${base.mode.toString(8)} ${base.uid}:${base.gid} ${path}\n`);
         await walk(path);
       } else if (info.isFile()) {
-        const content = await readFileInside(root, path);
+        const content = await readFileInside(root, path, options.allowHardLinks === true ? { allowHardLinks: true } : {});
         const sha256 = createHash('sha256').update(content).digest('hex');
         entries.push({ ...base, type: 'file', size: content.length, sha256 });
         hash.update(`f ${base.mode.toString(8)} ${base.uid}:${base.gid} ${path} ${sha256}\n`);
         bytes += content.length;
       } else if (info.isSymbolicLink()) {
-        const linkname = await linkEntryTarget(root, path, absolute);
+        const linkname = await linkEntryTarget(root, path, absolute, options.containerLinks ?? []);
         entries.push({ ...base, type: 'symlink', size: 0, linkname });
         hash.update(`l ${base.uid}:${base.gid} ${path} ${linkname}\n`);
       }
     }
   };
   await walk('');
-  return { root, entries, hash: hash.digest('hex'), bytes };
+  return { root, entries, hash: hash.digest('hex'), bytes, allowHardLinks: options.allowHardLinks === true };
 }
 
 /**
@@ -146,7 +165,7 @@ export function packTree(manifest: TreeManifest): Readable {
       } else if (entry.type === 'symlink') {
         pack.entry({ ...header, type: 'symlink', linkname: entry.linkname ?? '' });
       } else {
-        const content = await readFileInside(manifest.root, entry.path);
+        const content = await readFileInside(manifest.root, entry.path, { allowHardLinks: manifest.allowHardLinks });
         if (createHash('sha256').update(content).digest('hex') !== entry.sha256) {
           throw new TracemendError('INTERNAL', `${entry.path} in ${manifest.root} changed while it was uploaded to the engine`, { details: { root: manifest.root, path: entry.path } });
         }
@@ -202,7 +221,7 @@ export interface VolumeStageRequest {
   readonly workDir: string;
   readonly workReadOnly: boolean;
   readonly depsDir: string | undefined;
-  readonly mounts: readonly { readonly source: string; readonly target: string }[];
+  readonly mounts: readonly ReadOnlyMount[];
   readonly labels: Readonly<Record<string, string>>;
 }
 
@@ -227,21 +246,22 @@ export class VolumeMounts {
     return { ...extra, ...this.options.labels, [this.options.sandboxLabel]: '1' };
   }
 
-  private async scanReadOnly(source: string): Promise<TreeManifest> {
+  private async scanReadOnly(source: string, containerLinks: readonly string[]): Promise<TreeManifest> {
     const root = await realpath(source);
+    const key = [root, ...containerLinks].join('\0');
     const fingerprint = await treeFingerprint(root);
-    const known = this.scans.get(root);
+    const known = this.scans.get(key);
     if (known?.fingerprint === fingerprint) return known.manifest;
-    const manifest = await scanTree(root);
-    this.scans.delete(root);
-    this.scans.set(root, { fingerprint, manifest });
-    if (this.scans.size > MAX_CACHED_SCANS) this.scans.delete(this.scans.keys().next().value ?? root);
+    const manifest = await scanTree(root, { containerLinks, allowHardLinks: true });
+    this.scans.delete(key);
+    this.scans.set(key, { fingerprint, manifest });
+    if (this.scans.size > MAX_CACHED_SCANS) this.scans.delete(this.scans.keys().next().value ?? key);
     return manifest;
   }
 
   /** The volume holding `source`'s tree (its name and content hash), uploaded unless the engine has it already. */
-  async treeVolumeOf(source: string, image: string): Promise<{ name: string; hash: string }> {
-    const manifest = await this.scanReadOnly(source);
+  async treeVolumeOf(source: string, image: string, containerLinks: readonly string[] = []): Promise<{ name: string; hash: string }> {
+    const manifest = await this.scanReadOnly(source, containerLinks);
     return { name: await this.ensureTreeVolume(manifest, image), hash: manifest.hash };
   }
 
@@ -321,7 +341,7 @@ export class VolumeMounts {
       [
         ...(request.depsDir === undefined ? [] : [{ source: request.depsDir, target: '/work/node_modules' }]),
         ...request.mounts,
-      ].map(async (mount) => ({ target: mount.target, tree: await this.treeVolumeOf(mount.source, request.image) })),
+      ].map(async (mount: ReadOnlyMount) => ({ target: mount.target, tree: await this.treeVolumeOf(mount.source, request.image, mount.containerLinks) })),
     );
     const trees = readOnly.map(({ tree }) => tree);
     const treeMounts = readOnly.map(({ target, tree }) => volumeMount(tree.name, target, true));
