@@ -52,7 +52,15 @@ function follow(shared: SharedPreparation, signal: AbortSignal | undefined): Pro
   });
 }
 
-/** A workspace under `root`: `checkouts/<owner>-<name>-<sha12>` and `deps/<lockfile hash>`. */
+/**
+ * The folder of checkouts under a workspace root, versioned by how checkouts are made. Version 2
+ * checkouts are cloned without hard links and written by the unprivileged host user; a checkout of an
+ * earlier version (a plain local clone hard-links `.git/objects`) would be refused by the link checks
+ * of every copy, so it is not reused. Earlier folders are caches and can be deleted.
+ */
+export const CHECKOUTS_FOLDER = 'checkouts-v2';
+
+/** A workspace under `root`: `checkouts-v2/<owner>-<name>-<sha12>` and `deps/<lockfile hash>`. */
 export function createWorkspace(options: { root: string; logger: Logger }): Workspace {
   const inflight = new Map<string, SharedPreparation>();
   return {
@@ -65,7 +73,7 @@ export function createWorkspace(options: { root: string; logger: Logger }): Work
           const repoDir = await prepareCheckout({
             cloneUrl: target.repository.cloneUrl,
             sha: target.sha,
-            root: join(options.root, 'checkouts'),
+            root: join(options.root, CHECKOUTS_FOLDER),
             name: `${target.repository.owner}-${target.repository.name}`,
             signal: controller.signal,
           });

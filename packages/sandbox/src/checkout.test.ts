@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { lstat, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleRepoTarget } from '@tracemend/contracts/examples';
 import { createLogger } from '@tracemend/telemetry';
 import { processAlive, toolRecorder } from '../test/host-tools';
-import { createWorkspace } from './activities';
+import { CHECKOUTS_FOLDER, createWorkspace } from './activities';
 import { cancellableWorkspace } from './cancellation';
 import { copyCheckout, prepareCheckout } from './checkout';
 import { SANDBOX_UID } from './image/build-base-image';
@@ -141,6 +141,31 @@ describe('cancelling a checkout', () => {
 
 describe('createWorkspace', () => {
   const target = (cloneUrl: string, commit: string) => ({ ...exampleRepoTarget, repository: { ...exampleRepoTarget.repository, cloneUrl }, sha: commit });
+
+  it('does not reuse a checkout made the earlier way, with hard-linked objects, and prepares one the copies accept', async () => {
+    const service = join(dir, 'service-origin');
+    await git('git', ['init', '--quiet', '-b', 'main', service]);
+    await writeFile(join(service, 'package.json'), JSON.stringify({ name: 'svc', version: '1.0.0', private: true }));
+    await writeFile(join(service, 'package-lock.json'), JSON.stringify({ name: 'svc', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'svc', version: '1.0.0' } } }));
+    await writeFile(join(service, 'a.ts'), 'export const a = 1;\n');
+    await git('git', ['-C', service, 'add', '.']);
+    await git('git', ['-C', service, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'one']);
+    const commit = (await git('git', ['-C', service, 'rev-parse', 'HEAD'])).stdout.trim();
+    const root = join(dir, 'workspace-upgraded');
+    const { owner, name } = exampleRepoTarget.repository;
+    // What an earlier version left: a plain local clone under the unversioned folder.
+    const old = join(root, 'checkouts', `${owner}-${name}-${commit.slice(0, 12)}`);
+    await mkdir(join(root, 'checkouts'), { recursive: true });
+    await git('git', ['clone', '--quiet', service, old]);
+    expect((await hardLinked(old)).length).toBeGreaterThan(0);
+
+    const workspace = createWorkspace({ root, logger: createLogger({ name: 'workspace-test', level: 'silent' }) });
+    const { repoDir } = await workspace.prepare(target(service, commit));
+    expect(repoDir).toBe(join(root, CHECKOUTS_FOLDER, `${owner}-${name}-${commit.slice(0, 12)}`));
+    expect(await hardLinked(repoDir)).toEqual([]);
+    await copyCheckout(repoDir, join(dir, 'upgraded-copy'));
+    expect(await readFile(join(dir, 'upgraded-copy', 'a.ts'), 'utf8')).toBe('export const a = 1;\n');
+  });
 
   it('stops a shared preparation only when every caller waiting for it has cancelled', async () => {
     const fake = await hangingGit();
