@@ -7,7 +7,7 @@ import { createTemporalLogger } from '@tracemend/telemetry';
 import { DEFAULT_BUNDLE_PATH } from './bundle-workflows';
 import { loadWorkerConfig } from './env';
 import { createWorkerLogger } from './egress';
-import { reapSandboxOrphans } from './reap-orphans';
+import { reapSandboxOrphans, startPeriodicReaping } from './reap-orphans';
 import { buildStages, createWarmPool } from './stages';
 import { workerTokenKey } from './token-key';
 import { bundleWorkflows, createWorkers, runWorkers } from './workers';
@@ -22,7 +22,9 @@ async function main(): Promise<void> {
 
   const bundlePath = config.workflowBundlePath ?? (existsSync(DEFAULT_BUNDLE_PATH) ? DEFAULT_BUNDLE_PATH : undefined);
   const workflowBundle = bundlePath ? { codePath: bundlePath } : await bundleWorkflows(logger);
-  await reapSandboxOrphans(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), logger);
+  const reaper = new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) });
+  await reapSandboxOrphans(reaper, logger);
+  const stopReaping = startPeriodicReaping(reaper, logger);
   const warmPool = createWarmPool(config, logger);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const workers = await createWorkers({
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   try {
     await runWorkers(workers);
   } finally {
+    await stopReaping();
     await warmPool?.drain();
     await connection.close();
   }

@@ -1,4 +1,5 @@
-// Start-up clean-up of sandbox containers that a previous worker process left behind.
+// Clean-up of sandbox containers (and volume-mode volumes) that a worker process left behind: at
+// start-up, then periodically while the worker runs.
 import type { ReapOptions, SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 
@@ -23,4 +24,34 @@ export async function reapSandboxOrphans(driver: Pick<SandboxDriver, 'reapOrphan
     logger.warn({ err: error, olderThanMs }, 'could not reap orphaned sandbox containers; the Docker engine did not answer');
     return [];
   }
+}
+
+/** How often a running worker reaps again, so a crashed worker's containers do not wait for a restart. */
+export const PERIODIC_REAP_INTERVAL_MS = 10 * 60 * 1000;
+
+/**
+ * Reaps orphans every `intervalMs` (default ten minutes) until the returned function is called; that
+ * function also waits for a reap in progress. The timer does not keep the process alive, and a reap
+ * never overlaps the previous one.
+ */
+export function startPeriodicReaping(
+  driver: Pick<SandboxDriver, 'reapOrphans'>,
+  logger: Logger,
+  options: ReapOptions & { intervalMs?: number } = {},
+): () => Promise<void> {
+  const { intervalMs = PERIODIC_REAP_INTERVAL_MS, ...reap } = options;
+  let running: Promise<unknown> = Promise.resolve();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = reapSandboxOrphans(driver, logger, reap).finally(() => {
+      busy = false;
+    });
+  }, intervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
 }

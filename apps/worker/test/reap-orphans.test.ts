@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { DEFAULT_RUN_LIMITS, DockerSandboxDriver, SANDBOX_UID, SANDBOX_GID, buildBaseImage, sandboxImageTag, type SandboxProcess } from '@tracemend/sandbox';
 import { createLogger } from '@tracemend/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STARTUP_ORPHAN_AGE_MS, reapSandboxOrphans } from '../src/reap-orphans';
+import { STARTUP_ORPHAN_AGE_MS, reapSandboxOrphans, startPeriodicReaping } from '../src/reap-orphans';
 
 const execFileAsync = promisify(execFile);
 const driver = new DockerSandboxDriver({ logger: createLogger({ name: 'reap-test', level: 'silent' }) });
@@ -77,5 +77,26 @@ describe('reapSandboxOrphans at worker start-up', () => {
     expect(await reapSandboxOrphans(unreachable, logger)).toEqual([]);
     expect(lines).toMatchObject([{ level: 'warn', olderThanMs: STARTUP_ORPHAN_AGE_MS, err: { code: 'ENOENT' } }]);
     expect(lines[0]?.msg).toContain('the Docker engine did not answer');
+  });
+});
+
+describe('startPeriodicReaping while the worker runs', () => {
+  it('removes a container orphaned after start-up at the next interval, and stops when asked', async () => {
+    const orphan = await driver.start({ image: sandboxImageTag(), workDir, env: {}, ...DEFAULT_RUN_LIMITS, labels, command: ['node', '-e', 'setInterval(() => {}, 1000)'] });
+    const { logger, lines } = capturingLogger();
+    const stop = startPeriodicReaping(driver, logger, { labels, olderThanMs: 0, intervalMs: 200 });
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await labelledContainers()).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await labelledContainers()).toEqual([]);
+      expect((await orphan.exited).exitCode).toBe(137);
+    } finally {
+      await stop();
+    }
+    const reaps = lines.length;
+    expect(reaps).toBeGreaterThanOrEqual(1);
+    expect(lines.find((line) => line.removed === 1)).toMatchObject({ containers: [orphan.containerId.slice(0, 12)] });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(lines).toHaveLength(reaps);
   });
 });
