@@ -12,6 +12,10 @@ const WorkerEnv = z.object({
   TRACEMEND_SANDBOX_CONCURRENCY: z.coerce.number().int().positive().max(256).default(availableParallelism()),
   /** Warm sandbox containers kept per (repository, commit); 0 (the default) turns the warm pool off. */
   TRACEMEND_SANDBOX_WARM_POOL: z.coerce.number().int().min(0).max(16).default(0),
+  /** Replays per reproduction; their matching share is the reproduction rate (default 5). */
+  TRACEMEND_REPRODUCTION_RUNS: z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(100, 'must be at most 100').optional(),
+  /** Matching share a reproduction needs, above 0 and at most 1 (default 0.8: 4 of 5 runs). */
+  TRACEMEND_REPRODUCTION_THRESHOLD: z.coerce.number().gt(0, 'must be above 0').max(1, 'must be at most 1').optional(),
   /** LLM activities started per second across all workers of the queue (provider rate limits). */
   TRACEMEND_LLM_ACTIVITIES_PER_SECOND: z.coerce.number().positive().max(1_000).default(2),
   /** A prebuilt workflow bundle (see `pnpm build`); the worker bundles at start-up when unset. */
@@ -40,6 +44,10 @@ export interface WorkerConfig {
   /** Warm containers per (repository, commit); 0 = off. The pool's total bound is this times the sandbox concurrency. */
   sandboxWarmPool: number;
   llmActivitiesPerSecond: number;
+  /** Replays per reproduction; undefined = the sandbox's default (5). */
+  reproductionRuns: number | undefined;
+  /** Matching share a reproduction needs; undefined = the sandbox's default (0.8). */
+  reproductionThreshold: number | undefined;
   workflowBundlePath: string | undefined;
   stateDir: string;
   catalogFile: string;
@@ -67,6 +75,8 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     sandboxConcurrency: env.TRACEMEND_SANDBOX_CONCURRENCY,
     sandboxWarmPool: env.TRACEMEND_SANDBOX_WARM_POOL,
     llmActivitiesPerSecond: env.TRACEMEND_LLM_ACTIVITIES_PER_SECOND,
+    reproductionRuns: env.TRACEMEND_REPRODUCTION_RUNS,
+    reproductionThreshold: env.TRACEMEND_REPRODUCTION_THRESHOLD,
     workflowBundlePath: env.TRACEMEND_WORKFLOW_BUNDLE,
     stateDir: env.TRACEMEND_STATE_DIR ?? stateDir(),
     catalogFile: env.TRACEMEND_CONFIG ?? join(findWorkspaceRoot(), 'tracemend.config.yaml'),

@@ -18,7 +18,7 @@ import {
   type RawValueRegistry,
 } from '@tracemend/privacy-gate';
 import { createRepairActivities } from '@tracemend/repair';
-import { DockerSandboxDriver, WarmPool, cancellableDriver, cancellableWorkspace, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag } from '@tracemend/sandbox';
+import { DockerSandboxDriver, WarmPool, cancellableDriver, cancellableWorkspace, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag, type SandboxStageDeps } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { createVerifierActivities } from '@tracemend/verifier';
 import type { WorkerConfig } from './env';
@@ -38,6 +38,14 @@ export function createWarmPool(config: WorkerConfig, logger: Logger): WarmPool |
   const driver = new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox-pool' }) });
   const image = config.sandboxImage ?? sandboxImageTag();
   return new WarmPool({ driver, image, perKey: config.sandboxWarmPool, total: config.sandboxWarmPool * config.sandboxConcurrency, logger });
+}
+
+/** The reproduce stage's runs and threshold as the operator configured them; unset ones keep the sandbox's defaults. */
+export function reproductionSettings(config: Pick<WorkerConfig, 'reproductionRuns' | 'reproductionThreshold'>): Pick<SandboxStageDeps, 'runs' | 'threshold'> {
+  return {
+    ...(config.reproductionRuns === undefined ? {} : { runs: config.reproductionRuns }),
+    ...(config.reproductionThreshold === undefined ? {} : { threshold: config.reproductionThreshold }),
+  };
 }
 
 /**
@@ -109,7 +117,7 @@ export async function buildStages(
       logger,
     }),
     ...createTriageActivities({ catalogFile: config.catalogFile }),
-    ...createSandboxActivities({ driver, image, workspace, logger, ...(pool ? { pool } : {}) }),
+    ...createSandboxActivities({ driver, image, workspace, logger, ...(pool ? { pool } : {}), ...reproductionSettings(config) }),
     ...createMinimizerActivities({ workspace, startHarness, logger }),
     ...createLocalizationActivities({
       collectRuns: async (input) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WarmPool } from '@tracemend/sandbox';
 import { createLogger } from '@tracemend/telemetry';
 import { loadWorkerConfig } from '../src/env';
-import { createWarmPool } from '../src/stages';
+import { createWarmPool, reproductionSettings } from '../src/stages';
 
 const logger = createLogger({ name: 'env-test', level: 'silent' });
 
@@ -39,6 +39,29 @@ describe('loadWorkerConfig', () => {
     expect(pool).toBeInstanceOf(WarmPool);
     await pool?.drain();
     expect(() => loadWorkerConfig({ TRACEMEND_SANDBOX_WARM_POOL: '-1' })).toThrow(/TRACEMEND_SANDBOX_WARM_POOL/);
+  });
+
+  it('takes the reproduction runs and threshold, and keeps the sandbox defaults when they are unset', () => {
+    const defaults = loadWorkerConfig({});
+    expect(defaults.reproductionRuns).toBeUndefined();
+    expect(defaults.reproductionThreshold).toBeUndefined();
+    expect(reproductionSettings(defaults)).toEqual({});
+    const configured = loadWorkerConfig({ TRACEMEND_REPRODUCTION_RUNS: '10', TRACEMEND_REPRODUCTION_THRESHOLD: '0.9' });
+    expect(configured).toMatchObject({ reproductionRuns: 10, reproductionThreshold: 0.9 });
+    expect(reproductionSettings(configured)).toEqual({ runs: 10, threshold: 0.9 });
+    expect(loadWorkerConfig({ TRACEMEND_REPRODUCTION_THRESHOLD: '1' }).reproductionThreshold).toBe(1);
+  });
+
+  it.each([
+    ['TRACEMEND_REPRODUCTION_RUNS', '0', 'must be at least 1'],
+    ['TRACEMEND_REPRODUCTION_RUNS', '2.5', 'must be a whole number'],
+    ['TRACEMEND_REPRODUCTION_RUNS', 'five', 'expected number'],
+    ['TRACEMEND_REPRODUCTION_RUNS', '101', 'must be at most 100'],
+    ['TRACEMEND_REPRODUCTION_THRESHOLD', '0', 'must be above 0'],
+    ['TRACEMEND_REPRODUCTION_THRESHOLD', '1.5', 'must be at most 1'],
+    ['TRACEMEND_REPRODUCTION_THRESHOLD', '80%', 'expected number'],
+  ])('refuses %s=%s, naming the variable', (name, value, problem) => {
+    expect(() => loadWorkerConfig({ [name]: value })).toThrow(new RegExp(`${name}: [^;]*${problem}`));
   });
 
   it('names the variable that is wrong', () => {

@@ -79,7 +79,10 @@ export const RuntimeEnvironment = z.object({
 });
 export type RuntimeEnvironment = z.infer<typeof RuntimeEnvironment>;
 
-/** When it happened, so replays can freeze time and seed randomness. */
+/**
+ * When it happened. Replays freeze the clock at `recordedAt` (it moves only when a timer fires, to that
+ * timer's due time) and seed randomness from `randomSeed`, else from `recordedAt`.
+ */
 export const Timing = z.object({
   recordedAt: IsoDateTime,
   durationMs: z.number().nonnegative().optional(),

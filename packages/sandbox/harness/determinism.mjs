@@ -1,9 +1,17 @@
 // Controls time, randomness, locale and the environment per job. Installed once; `beginJob` re-arms it.
 import nodeCrypto from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
+import nodeTimers from 'node:timers';
+import timersPromises from 'node:timers/promises';
+import { promisify } from 'node:util';
 
 const RealDate = globalThis.Date;
-const realHrtimeBigint = process.hrtime.bigint.bind(process.hrtime);
+const realTimers = {
+  setTimeout: globalThis.setTimeout,
+  setInterval: globalThis.setInterval,
+  promisesSetTimeout: timersPromises.setTimeout,
+  promisesSetInterval: timersPromises.setInterval,
+};
 const realCrypto = {
   randomBytes: nodeCrypto.randomBytes,
   randomFill: nodeCrypto.randomFill,
@@ -16,7 +24,9 @@ const NS_PER_S = 1_000_000_000n;
 const MAX_RANDOM_VALUES_BYTES = 65_536;
 
 let recordedMs = RealDate.now();
-let jobStartNs = realHrtimeBigint();
+// Virtual milliseconds since the job started; only a timer callback of the current job moves it.
+let virtualMs = 0;
+let jobEpoch = 0;
 let nextRandom = mulberry32(1);
 let nextUuidRandom = mulberry32(2);
 let nextByteRandom = mulberry32(3);
@@ -44,10 +54,109 @@ export function hashSeed(text) {
   return hash >>> 0;
 }
 
-// The clock starts at the recorded instant when the job starts and advances with real elapsed time, so
-// timeouts, deadlines and busy-waits measured with Date or performance.now() behave as in production.
-const elapsedNs = () => realHrtimeBigint() - jobStartNs;
-const replayNow = () => recordedMs + Number(elapsedNs() / NS_PER_MS);
+// The clock is frozen at the recorded instant: real elapsed time never moves it. When a timer of the
+// current job fires, the clock first moves to that timer's virtual due time (the virtual time when it
+// was scheduled plus its delay, never backwards), so `await sleep(100)` reads exactly 100 ms later and
+// two runs read the same values as long as their timers fire in the same order.
+const replayNow = () => recordedMs + Math.floor(virtualMs);
+
+function advanceTo(epoch, dueMs) {
+  if (epoch === jobEpoch && dueMs > virtualMs) virtualMs = dueMs;
+}
+
+// Node's own rule: a delay below 1 ms, above the 32-bit limit or not a number becomes 1 ms.
+const TIMEOUT_MAX = 2 ** 31 - 1;
+function effectiveDelay(delay) {
+  const ms = Number(delay);
+  return ms >= 1 && ms <= TIMEOUT_MAX ? ms : 1;
+}
+
+// `refresh()` restarts a timer with its delay from now, so its due time moves with it.
+function trackRefresh(timer, reschedule) {
+  if (typeof timer?.refresh !== 'function') return timer;
+  const realRefresh = timer.refresh;
+  Object.defineProperty(timer, 'refresh', {
+    value() {
+      reschedule();
+      return realRefresh.call(this);
+    },
+    writable: true,
+    configurable: true,
+  });
+  return timer;
+}
+
+function replaySetTimeout(callback, delay, ...args) {
+  if (typeof callback !== 'function') return realTimers.setTimeout(callback, delay, ...args);
+  const epoch = jobEpoch;
+  const ms = effectiveDelay(delay);
+  let due = virtualMs + ms;
+  const timer = realTimers.setTimeout(function replayTimeout() {
+    advanceTo(epoch, due);
+    return callback.apply(this, args);
+  }, delay);
+  return trackRefresh(timer, () => (due = virtualMs + ms));
+}
+
+function replaySetInterval(callback, delay, ...args) {
+  if (typeof callback !== 'function') return realTimers.setInterval(callback, delay, ...args);
+  const epoch = jobEpoch;
+  const ms = effectiveDelay(delay);
+  let last = virtualMs;
+  const timer = realTimers.setInterval(function replayInterval() {
+    last += ms;
+    advanceTo(epoch, last);
+    return callback.apply(this, args);
+  }, delay);
+  return trackRefresh(timer, () => (last = virtualMs));
+}
+
+function promisesSetTimeout(delay, value, options) {
+  const epoch = jobEpoch;
+  const due = virtualMs + effectiveDelay(delay);
+  return realTimers.promisesSetTimeout(delay, value, options).then((result) => {
+    advanceTo(epoch, due);
+    return result;
+  });
+}
+
+function promisesSetInterval(delay, value, options) {
+  const epoch = jobEpoch;
+  const ms = effectiveDelay(delay);
+  let last = virtualMs;
+  const ticks = realTimers.promisesSetInterval(delay, value, options);
+  const step = (result) => {
+    if (!result.done) {
+      last += ms;
+      advanceTo(epoch, last);
+    }
+    return result;
+  };
+  return {
+    next: () => ticks.next().then(step),
+    return: (result) => ticks.return(result),
+    throw: (error) => ticks.throw(error),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+replaySetTimeout[promisify.custom] = promisesSetTimeout;
+Object.defineProperty(replaySetTimeout, 'name', { value: 'setTimeout' });
+Object.defineProperty(replaySetInterval, 'name', { value: 'setInterval' });
+
+function installTimers() {
+  for (const target of [globalThis, nodeTimers]) {
+    target.setTimeout = replaySetTimeout;
+    target.setInterval = replaySetInterval;
+  }
+  timersPromises.setTimeout = promisesSetTimeout;
+  timersPromises.setInterval = promisesSetInterval;
+  if (typeof timersPromises.scheduler?.wait === 'function') {
+    Object.defineProperty(timersPromises.scheduler, 'wait', { value: (delay, options) => promisesSetTimeout(delay, undefined, options), writable: true, configurable: true });
+  }
+}
 
 function ReplayDate(...args) {
   if (!new.target) return new RealDate(replayNow()).toString();
@@ -60,7 +169,7 @@ ReplayDate.UTC = RealDate.UTC;
 Object.defineProperty(ReplayDate, 'name', { value: 'Date' });
 
 function hrtimeBigint() {
-  return BigInt(recordedMs) * NS_PER_MS + elapsedNs();
+  return BigInt(recordedMs) * NS_PER_MS + BigInt(Math.round(virtualMs * 1e6));
 }
 
 function hrtime(previous) {
@@ -205,12 +314,13 @@ function installLocale() {
 }
 
 /**
- * Replaces Date, performance.now, process.hrtime, Math.random, the random functions of node:crypto and
- * Web Crypto, and the default locale of Intl with job-controlled versions.
+ * Replaces Date, performance.now, process.hrtime, setTimeout and setInterval (global, node:timers and
+ * node:timers/promises, so their callbacks move the frozen clock), Math.random, the random functions of
+ * node:crypto and Web Crypto, and the default locale of Intl with job-controlled versions.
  */
 export function installDeterminism() {
   globalThis.Date = ReplayDate;
-  Object.defineProperty(performance, 'now', { value: () => Number(elapsedNs()) / 1e6, writable: true, configurable: true });
+  Object.defineProperty(performance, 'now', { value: () => virtualMs, writable: true, configurable: true });
   Object.defineProperty(performance, 'timeOrigin', { get: () => recordedMs, configurable: true });
   process.hrtime = hrtime;
   Math.random = () => nextRandom();
@@ -221,8 +331,9 @@ export function installDeterminism() {
       Object.defineProperty(globalThis.crypto, name, { value, configurable: true, writable: true });
     }
   }
+  installTimers();
   installLocale();
-  // ESM importers of node:crypto see the patched exports only after this.
+  // ESM importers of node:crypto and node:timers(/promises) see the patched exports only after this.
   syncBuiltinESMExports();
 }
 
@@ -230,7 +341,8 @@ export function installDeterminism() {
 export const realNow = () => RealDate.now();
 
 /**
- * Arms the job: the clock restarts at `timing.recordedAt` (performance.now() at 0), randomness is seeded
+ * Arms the job: the clock is set to `timing.recordedAt` (performance.now() at 0) and frozen there,
+ * timers left over from earlier jobs no longer move it, randomness is seeded
  * from `timing.randomSeed` or else from a hash of `recordedAt` (so every candidate of one incident sees
  * the same sequences), the default locale becomes `environment.locale`, and `process.env` is replaced by
  * the job's env plus TZ, FEATURE_FLAGS and LANG.
@@ -253,5 +365,6 @@ export function beginJob(job) {
   // The real process.env object is kept: assigning TZ on it is what makes Node reset its timezone cache.
   for (const key of Object.keys(process.env)) delete process.env[key];
   for (const [key, value] of Object.entries(env)) process.env[key] = String(value);
-  jobStartNs = realHrtimeBigint();
+  virtualMs = 0;
+  jobEpoch++;
 }

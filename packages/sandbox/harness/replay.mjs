@@ -1,7 +1,11 @@
 // The resident replay harness: `node --enable-source-maps --import tsx /harness/replay.mjs`, cwd /work, or
 // `node --enable-source-maps /harness/replay.mjs --prepared=<dir>` on a prepared JavaScript tree (prepared.mjs).
 // Reads one job per stdin line, answers one marker-prefixed JSON line per job on stdout, until stdin closes.
+// A job that runs past its `timeoutMs` (default 30 s) gets a `{"outcome":"timeout"}` line and the process
+// is killed (watchdog.mjs), so a hung job never outlives its limit, with or without a host watching.
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import { beginCapture, beginCoverage, describeError, endCapture, endCoverage, installCapture } from './capture.mjs';
 import { beginJob, installDeterminism, realNow } from './determinism.mjs';
 import { beginDownstream, installDownstream, unrecordedCalls } from './downstream.mjs';
@@ -11,6 +15,8 @@ import { driveFunction, driveHttp, driveMessage, JobError } from './drive.mjs';
 export const RESULT_MARKER = '\u001eTRACEMEND\u001e';
 
 const MAX_VALUE_CHARS = 16_384;
+/** The per-job limit when a job line names none; the host's default per-job limit too. */
+const DEFAULT_JOB_TIMEOUT_MS = 30_000;
 const write = process.stdout.write.bind(process.stdout);
 const realExit = process.exit.bind(process);
 let current;
@@ -106,7 +112,33 @@ async function runJob(job) {
   return result;
 }
 
+/** The limit the job line asks for (`timeoutMs`, a positive integer), else the default. */
+function jobTimeoutMs(job) {
+  return Number.isSafeInteger(job?.timeoutMs) && job.timeoutMs > 0 ? job.timeoutMs : DEFAULT_JOB_TIMEOUT_MS;
+}
+
+/** Starts the watchdog thread (watchdog.mjs) that ends the process when a job outlives its limit. */
+async function startWatchdog() {
+  const worker = new Worker(new URL('./watchdog.mjs', import.meta.url), { workerData: { marker: RESULT_MARKER }, execArgv: [], env: {} });
+  await once(worker, 'online');
+  // Referenced until online, or the process could end while it waits; afterwards stdin keeps it alive.
+  worker.unref();
+  worker.on('error', (error) => emit({ id: null, outcome: 'harness-error', message: `the job watchdog failed: ${errorOf(error).message}` }));
+  return worker;
+}
+
+/** Runs one job under the watchdog: past its limit the watchdog reports a timeout and kills the process. */
+async function runWatched(watchdog, job) {
+  watchdog.postMessage({ start: true, id: typeof job?.id === 'string' ? job.id : null, timeoutMs: jobTimeoutMs(job) });
+  try {
+    return await runJob(job);
+  } finally {
+    watchdog.postMessage({ start: false });
+  }
+}
+
 async function main() {
+  const watchdog = await startWatchdog();
   installDeterminism();
   installDownstream();
   installCapture();
@@ -126,7 +158,7 @@ async function main() {
       continue;
     }
     try {
-      emit(await runJob(job));
+      emit(await runWatched(watchdog, job));
     } catch (error) {
       current = undefined;
       const { type, message } = errorOf(error);

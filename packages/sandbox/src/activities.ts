@@ -106,16 +106,40 @@ export interface SandboxStageDeps {
   pool?: WarmPool;
 }
 
+/** The label naming the incident a sandbox container serves. */
+export const INCIDENT_LABEL = 'tracemend.incident';
+
 /**
- * A harness for the options' checkout: a warm one from the pool when there is one (tied to the
- * signal from now on), else a freshly started one. Either way the checkout, which other incidents and
- * stages share, is mounted read-only.
+ * A harness for the options' checkout: a warm one from the pool when there is one, else a freshly
+ * started one. Either way the checkout, which other incidents and stages share, is mounted read-only.
+ * A warm harness is made the caller's: it was started for the same checkout, dependencies and prepared
+ * JavaScript tree (the pool key), takes the caller's job timeout, is tied to the caller's signal, and
+ * the pool records the incident it now serves (its container keeps the pool's labels: Docker cannot
+ * relabel a running container). A caller asking for other container limits always starts its own.
  */
-export function startHarnessFrom(pool: WarmPool | undefined, options: ResidentHarnessOptions): Promise<ResidentHarness> {
-  const warm = pool?.take({ repoDir: options.repoDir, ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }) });
+export async function startHarnessFrom(pool: WarmPool | undefined, options: ResidentHarnessOptions): Promise<ResidentHarness> {
+  const incidentId = options.labels?.[INCIDENT_LABEL];
+  const warm =
+    options.limits === undefined
+      ? pool?.take(
+          {
+            repoDir: options.repoDir,
+            ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }),
+            ...(options.preparedJs === undefined ? {} : { preparedJs: options.preparedJs }),
+          },
+          incidentId === undefined ? {} : { incidentId },
+        )
+      : undefined;
   if (warm === undefined) return ResidentHarness.start(options);
+  try {
+    if (options.jobTimeoutMs !== undefined) warm.useJobTimeout(options.jobTimeoutMs);
+  } catch (error) {
+    await warm.close();
+    throw error;
+  }
   if (options.signal !== undefined) warm.cancelOn(options.signal);
-  return Promise.resolve(warm);
+  options.logger?.debug({ containerId: warm.containerId.slice(0, 12), incidentId }, 'took a warm sandbox container');
+  return warm;
 }
 
 /** What the worker hands every stage call besides its input: the activity's cancellation. */
@@ -132,7 +156,7 @@ export function harnessStarter(deps: Pick<SandboxStageDeps, 'driver' | 'image' |
       image: deps.image,
       repoDir: prepared.repoDir,
       depsDir: prepared.depsDir,
-      labels: { 'tracemend.incident': incidentId },
+      labels: { [INCIDENT_LABEL]: incidentId },
       logger: deps.logger,
       ...(signal === undefined ? {} : { signal }),
     });
@@ -152,7 +176,7 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
         ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
         ...(deps.runs === undefined ? {} : { runs: deps.runs }),
         ...(deps.threshold === undefined ? {} : { threshold: deps.threshold }),
-        labels: { 'tracemend.incident': input.incidentId },
+        labels: { [INCIDENT_LABEL]: input.incidentId },
         logger: deps.logger,
         ...(context.signal === undefined ? {} : { signal: context.signal }),
         startHarness: (options) => startHarnessFrom(deps.pool, options),

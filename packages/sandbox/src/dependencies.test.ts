@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chown, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import { TracemendError } from '@tracemend/contracts';
 import { createLogger } from '@tracemend/telemetry';
 import { processAlive, toolRecorder } from '../test/host-tools';
 import { installDependencies } from './dependencies';
+import { untrustedWorkUser } from './host-command';
 import { DockerSandboxDriver } from './docker-driver';
 import { DEFAULT_RUN_LIMITS } from './driver';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
@@ -61,6 +62,35 @@ describe('installDependencies', () => {
     expect(error).toBeInstanceOf(TracemendError);
     expect((error as TracemendError).code).toBe('INVALID_INPUT');
     expect((error as TracemendError).message).toContain('package-lock.json');
+  });
+
+  it('runs no lifecycle script of the repository: its preinstall, install, postinstall and prepare leave no marker', async () => {
+    const scripted = join(root, 'scripted');
+    await execFileAsync('mkdir', ['-p', scripted]);
+    // npm runs as the sandbox user: the marker folder must be writable for it, or a missing marker would prove nothing.
+    const markers = await mkdtemp(join(tmpdir(), 'tracemend-script-markers-'));
+    await chmod(markers, 0o777);
+    const user = untrustedWorkUser();
+    if (user !== undefined) {
+      await execFileAsync('touch', [join(markers, 'probe')], { uid: user.uid, gid: user.gid });
+      await rm(join(markers, 'probe'));
+    }
+    const scripts = Object.fromEntries(['preinstall', 'install', 'postinstall', 'prepare'].map((name) => [name, `touch ${join(markers, name)}`]));
+    await writeFile(join(scripted, 'package.json'), JSON.stringify({ name: 'scripted-probe', version: '1.0.0', private: true, scripts }));
+    // No dependencies, so the lockfile resolves and installs offline.
+    await execFileAsync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: scripted });
+
+    const installed = await installDependencies({ repoDir: scripted, cacheRoot: join(root, 'cache-scripted') });
+    expect(installed.installed).toBe(true);
+    expect(await readdir(markers)).toEqual([]);
+
+    // The same project under a plain `npm ci` does run them: the fixture's scripts work.
+    const control = join(root, 'scripted-control');
+    await execFileAsync('mkdir', ['-p', control]);
+    for (const name of ['package.json', 'package-lock.json']) await writeFile(join(control, name), await readFile(join(scripted, name)));
+    await execFileAsync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: control });
+    expect((await readdir(markers)).sort()).toEqual(['install', 'postinstall', 'preinstall', 'prepare']);
+    await rm(markers, { recursive: true, force: true });
   });
 
   it('provides dependencies the sandbox can load but not modify', async () => {

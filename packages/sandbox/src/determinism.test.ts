@@ -17,32 +17,77 @@ let harness: ResidentHarness;
 
 // Reports what replayed code sees of the clock, randomness, locale and node:http.
 const PROBE_SOURCE = `
-import { getRandomValues, randomBytes, randomFill, randomFillSync, randomInt } from 'node:crypto';
+import { getRandomValues, randomBytes, randomFill, randomFillSync, randomInt, randomUUID } from 'node:crypto';
 import { get } from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
+// About 50 ms of CPU work, measured with process.cpuUsage(), which the harness leaves alone.
+function work(): number {
+  const start = process.cpuUsage();
+  let rounds = 0;
+  while (process.cpuUsage(start).user < 50_000) rounds++;
+  return rounds;
+}
+
+function read() {
+  return { date: Date.now(), iso: new Date().toISOString(), perf: performance.now(), hr: process.hrtime.bigint().toString(), hrPair: process.hrtime() };
+}
+
 export async function clock() {
-  const perf0 = performance.now();
-  const date0 = Date.now();
-  const hr0 = process.hrtime.bigint();
+  const start = read();
   const readings = Array.from({ length: 2000 }, () => performance.now());
-  await sleep(30);
+  work();
+  const afterWork = read();
+  // A busy-wait on the frozen clock cannot progress; bounded here so the probe returns.
   const deadline = Date.now() + 20;
   let spins = 0;
-  while (Date.now() < deadline) spins++;
+  while (Date.now() < deadline && spins < 100_000) spins++;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const afterTimeout = read();
+  const ticks: number[] = [];
+  await new Promise<void>((resolve) => {
+    const interval = setInterval(() => {
+      ticks.push(Date.now() - start.date);
+      if (ticks.length === 3) {
+        clearInterval(interval);
+        resolve();
+      }
+    }, 25);
+  });
+  await sleep(30);
+  const afterPromises = read();
+  await promisify(setTimeout)(20);
+  const afterPromisified = read();
+  // Timers that are due together fire in order, and the clock never goes back.
+  const order: number[] = [];
+  await new Promise<void>((resolve) => {
+    setTimeout(() => order.push(performance.now()), 40);
+    setTimeout(() => order.push(performance.now()), 10);
+    setTimeout(() => {
+      order.push(performance.now());
+      resolve();
+    }, 60);
+  });
   return {
-    perf0,
-    date0,
-    hr0: hr0.toString(),
+    start,
     origin: performance.timeOrigin,
-    monotonic: readings.every((value, index) => index === 0 || value >= readings[index - 1]!),
-    perf1: performance.now(),
-    date1: Date.now(),
-    hrElapsedMs: Number(process.hrtime.bigint() - hr0) / 1e6,
-    spun: spins > 0,
+    frozen: readings.every((value) => value === start.perf),
+    afterWork,
+    spins,
+    afterTimeout,
+    ticks,
+    afterPromises,
+    afterPromisified,
+    order,
   };
+}
+
+// Leaves an interval running after the job ends: a later job's clock must not move with it.
+export function leakInterval() {
+  setInterval(() => undefined, 3);
+  return true;
 }
 
 export async function randomness() {
@@ -54,6 +99,8 @@ export async function randomness() {
     fill: randomFillSync(Buffer.alloc(4)).toString('hex'),
     fillAsync: Array.from(await promisify(randomFill)(new Uint32Array(2))),
     ints: [randomInt(1000), randomInt(10, 20), await promisify(randomInt)(5)],
+    uuid: randomUUID(),
+    webUuid: globalThis.crypto.randomUUID(),
   };
 }
 
@@ -129,40 +176,62 @@ afterAll(async () => {
 });
 
 describe('the replay harness: clock', () => {
-  it('starts Date, performance.now() and process.hrtime at the recorded instant and advances them with real time', async () => {
+  it('freezes Date, performance.now() and process.hrtime at the recorded instant and moves them only with timers', async () => {
     // The first job also loads the module; the second shows the clock as a job with warm modules sees it.
     await harness.judge(job('warm', 'clock', []));
-    const sample = returned(await harness.judge(job('clock', 'clock', [])));
-    const perf0 = sample.perf0 as number;
+    const result = await harness.judge(job('clock', 'clock', []));
+    const sample = returned(result);
+    const at = (ms: number) => ({ date: RECORDED_MS + ms, iso: new Date(RECORDED_MS + ms).toISOString(), perf: ms, hr: ((BigInt(RECORDED_MS) + BigInt(ms)) * 1_000_000n).toString() });
     expect(sample.origin).toBe(RECORDED_MS);
-    expect(perf0).toBeGreaterThanOrEqual(0);
-    expect(perf0).toBeLessThan(50);
-    expect(sample.date0).toBe(RECORDED_MS + Math.floor(perf0));
-    const hr0Ms = Number(BigInt(sample.hr0 as string) / 1_000_000n);
-    expect(hr0Ms).toBeGreaterThanOrEqual(RECORDED_MS + Math.floor(perf0));
-    expect(hr0Ms).toBeLessThanOrEqual(RECORDED_MS + Math.ceil(perf0) + 1);
-    expect(sample.monotonic).toBe(true);
-    // Timers and Date-based deadlines keep working: 30 ms of sleep plus a 20 ms busy-wait.
-    expect(sample.spun).toBe(true);
-    expect((sample.perf1 as number) - perf0).toBeGreaterThanOrEqual(49);
-    expect((sample.date1 as number) - (sample.date0 as number)).toBeGreaterThanOrEqual(50);
-    expect(sample.hrElapsedMs).toBeGreaterThanOrEqual(49);
-    expect(sample.date1).toBeLessThan(RECORDED_MS + 5_000);
+    expect(sample.start).toMatchObject(at(0));
+    expect(sample.start).toMatchObject({ hrPair: [Math.floor(RECORDED_MS / 1000), (RECORDED_MS % 1000) * 1_000_000] });
+    expect(sample.frozen).toBe(true);
+    // 50 ms of synchronous work leave the clock where it was; a busy-wait on it cannot progress.
+    expect(sample.afterWork).toMatchObject(at(0));
+    expect(sample.spins).toBe(100_000);
+    // Each timer moves the clock to its own due time: exactly its delay later.
+    expect(sample.afterTimeout).toMatchObject(at(100));
+    expect(sample.ticks).toEqual([125, 150, 175]);
+    expect(sample.afterPromises).toMatchObject(at(205));
+    expect(sample.afterPromisified).toMatchObject(at(225));
+    expect(sample.order).toEqual([235, 265, 285]);
+    // Timers still wait in real time: 50 ms of work and 285 ms of timers took at least that long.
+    expect(result.outcome === 'returned' && result.durationMs).toBeGreaterThanOrEqual(330);
+
+    // A second run of the same job reads exactly the same values.
+    expect(returned(await harness.judge(job('clock-again', 'clock', [])))).toEqual(sample);
 
     const later = returned(await harness.judge(job('later', 'clock', [], { timing: { recordedAt: '2027-01-01T00:00:00.000Z' } })));
     expect(later.origin).toBe(Date.parse('2027-01-01T00:00:00.000Z'));
-    expect(later.perf0).toBeLessThan(50);
+    expect(later.start).toMatchObject({ date: Date.parse('2027-01-01T00:00:00.000Z'), perf: 0 });
+    expect(later.afterTimeout).toMatchObject({ date: Date.parse('2027-01-01T00:00:00.100Z'), perf: 100 });
+  });
+
+  it('starts every job at its own recordedAt, unmoved by timers an earlier job left running', async () => {
+    expect(returned(await harness.judge(job('leak', 'leakInterval', [])))).toBe(true);
+    const first = returned(await harness.judge(job('after-leak-1', 'clock', [])));
+    const second = returned(await harness.judge(job('after-leak-2', 'clock', [])));
+    expect(first.start).toMatchObject({ date: RECORDED_MS, perf: 0 });
+    expect(first.afterTimeout).toMatchObject({ date: RECORDED_MS + 100, perf: 100 });
+    expect(first.order).toEqual([235, 265, 285]);
+    expect(second).toEqual(first);
   });
 });
 
 describe('the replay harness: randomness', () => {
-  it('seeds randomBytes, randomFill, randomInt and getRandomValues per job', async () => {
+  it('seeds randomBytes, randomFill, randomInt, getRandomValues and both randomUUIDs per job', async () => {
     const first = returned(await harness.judge(job('random-1', 'randomness', [])));
     const second = returned(await harness.judge(job('random-2', 'randomness', [])));
     const seeded = returned(await harness.judge(job('random-3', 'randomness', [], { timing: { recordedAt: RECORDED_AT, randomSeed: 7 } })));
     expect(second).toEqual(first);
     expect(seeded.bytes).not.toBe(first.bytes);
     expect(seeded.web).not.toEqual(first.web);
+    // node:crypto's and Web Crypto's randomUUID are seeded too: equal across runs, different with another seed.
+    for (const key of ['uuid', 'webUuid']) {
+      expect(first[key]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(seeded[key]).not.toBe(first[key]);
+    }
+    expect(first.webUuid).not.toBe(first.uuid);
     expect(first.bytes).toMatch(/^[0-9a-f]{16}$/);
     expect(first.bytes).not.toBe('0000000000000000');
     expect(new Set([first.bytes, first.callbackBytes, first.fill]).size).toBe(3);

@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process';
 import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
@@ -10,7 +12,7 @@ import { createLogger } from '@tracemend/telemetry';
 import { cancellableDriver } from './cancellation';
 import { DockerSandboxDriver, SANDBOX_LABEL, reapOrphans } from './docker-driver';
 import { DEFAULT_RUN_LIMITS, type RunSpec } from './driver';
-import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
+import { IMAGE_TIMEOUT_BIN, buildBaseImage, sandboxImageTag } from './image/build-base-image';
 
 const docker = new Docker();
 const driver = new DockerSandboxDriver({ docker, logger: createLogger({ name: 'sandbox-test', level: 'silent' }) });
@@ -144,8 +146,25 @@ describe('DockerSandboxDriver.run', () => {
     expect(host.PidsLimit).toBe(DEFAULT_RUN_LIMITS.pids);
     expect(host.NanoCpus).toBe(DEFAULT_RUN_LIMITS.nanoCpus);
     expect(host.AutoRemove).toBe(false);
+    expect(host.Ulimits).toEqual([
+      { Name: 'nofile', Soft: 1024, Hard: 1024 },
+      { Name: 'core', Soft: 0, Hard: 0 },
+    ]);
     expect(info!.Mounts.map((mount) => mount.Destination)).toEqual(['/work']);
     expect(JSON.stringify(info!.Mounts)).not.toContain('docker.sock');
+  });
+
+  it('holds the process to 1024 open files and no core dumps', async () => {
+    const result = await driver.run(spec(['sh', '-c', 'ulimit -n; ulimit -Hn; ulimit -c']));
+    expect(result.stdout).toBe('1024\n1024\n0\n');
+    // Opening more than the limit fails with EMFILE instead of exhausting the host's file table.
+    const opened = await driver.run(
+      node('const fs = require("fs"); let n = 0; try { for (;;) { fs.openSync("/dev/null", "r"); n++; } } catch (e) { console.log(JSON.stringify({ n, code: e.code })); }'),
+    );
+    const out = JSON.parse(opened.stdout) as { n: number; code: string };
+    expect(out.code).toBe('EMFILE');
+    expect(out.n).toBeLessThan(1024);
+    expect(out.n).toBeGreaterThan(900);
   });
 
   it('kills an endless loop at the timeout and reports timedOut', async () => {
@@ -156,6 +175,38 @@ describe('DockerSandboxDriver.run', () => {
     expect(result.durationMs).toBeGreaterThanOrEqual(1500);
     expect(result.durationMs).toBeLessThan(6000);
     expect(await leftoverContainers()).toBe(0);
+  });
+
+  it('stops a container by the timeout inside it when the driver that started it is gone', async () => {
+    // A worker process starts a container with a 2 s limit and dies (SIGKILL) before its own timer fires.
+    const script = fileURLToPath(new URL('../test/abandoned-start.ts', import.meta.url));
+    const worker = spawn(process.execPath, ['--import', 'tsx', script, sandboxImageTag(), workDir, '2000', `test-${runId}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const containerId = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      worker.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        if (out.includes('\n')) resolve(out.trim());
+      });
+      worker.once('exit', (code) => reject(new Error(`the starting process exited early with ${code}`)));
+    });
+    const killedAt = Date.now();
+    worker.kill('SIGKILL');
+    const container = docker.getContainer(containerId);
+    expect((await container.inspect()).State.Running).toBe(true);
+    // Nobody kills it from outside now: `timeout -s KILL 7` (2 s + the 5 s grace) in its command does.
+    let state = (await container.inspect()).State;
+    while (state.Running && Date.now() - killedAt < 20_000) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      state = (await container.inspect()).State;
+    }
+    expect(state.Running).toBe(false);
+    expect(state.ExitCode).toBe(137);
+    expect(state.OOMKilled).toBe(false);
+    const ranMs = Date.parse(state.FinishedAt) - Date.parse(state.StartedAt);
+    expect(ranMs).toBeGreaterThanOrEqual(6_500);
+    expect(ranMs).toBeLessThan(10_000);
+    expect((await container.inspect()).Config.Cmd.slice(0, 4)).toEqual([IMAGE_TIMEOUT_BIN, '-s', 'KILL', '7']);
+    await container.remove({ force: true });
   });
 
   it('reports a memory hog as oomKilled with exit 137', async () => {
@@ -213,6 +264,30 @@ describe('DockerSandboxDriver.run', () => {
     const error = await driver.run(node('1', { image: 'tracemend/sandbox-node:0.0.0-missing' })).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TracemendError);
     expect((error as TracemendError).code).toBe('SANDBOX_UNAVAILABLE');
+  });
+});
+
+describe('an image the operator names', () => {
+  it('runs the hardened container from a copy of the base image under another name', async () => {
+    // What TRACEMEND_SANDBOX_IMAGE names may be any image with sh, timeout and node at their paths, usable by uid 10001.
+    const repo = `tracemend-test/operator-sandbox-${runId}`;
+    await docker.getImage(sandboxImageTag()).tag({ repo, tag: 'custom' });
+    const image = `${repo}:custom`;
+    try {
+      const result = await driver.run(
+        spec(['sh', '-c', 'node -e "console.log(JSON.stringify({ node: process.version, uid: process.getuid(), cwd: process.cwd() }))"; ulimit -n'], { image }),
+      );
+      expect(result.stderr).toBe('');
+      const [line = '', nofile] = result.stdout.trim().split('\n');
+      expect(JSON.parse(line)).toEqual({ node: process.version, uid: 10001, cwd: '/work' });
+      expect(nofile).toBe('1024');
+      // The same backstop and limits apply: the in-container timeout wraps the command and the loop is killed.
+      const loop = await driver.run(node('for (;;) {}', { image, timeoutMs: 1_000 }));
+      expect(loop.timedOut).toBe(true);
+      expect(await leftoverContainers()).toBe(0);
+    } finally {
+      await docker.getImage(image).remove();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -97,12 +97,38 @@ async function resolveMounts(mounts: readonly ReadOnlyMount[] = []): Promise<Rea
   );
 }
 
+/**
+ * Host folders no sandbox mount may be or lie under: kernel and device interfaces, runtime sockets
+ * (the Docker socket among them) and the host's configuration. The host's root `/` is refused too.
+ */
+export const FORBIDDEN_MOUNT_SOURCES = ['/proc', '/sys', '/dev', '/run', '/var/run', '/etc'] as const;
+
+function forbiddenSource(path: string): string | undefined {
+  if (path === '/') return 'the host root';
+  const root = FORBIDDEN_MOUNT_SOURCES.find((forbidden) => path === forbidden || path.startsWith(`${forbidden}/`));
+  return root === undefined ? undefined : `under ${root}`;
+}
+
+/**
+ * The real host path behind a mount source, refused when it (or what a link in it leads to) is the
+ * host root, lies under a forbidden folder or is a socket or device (the Docker socket anywhere).
+ */
 async function hostDirectory(path: string, name: string): Promise<string> {
+  let resolved: string;
   try {
-    return await realpath(path);
+    resolved = await realpath(path);
   } catch (error) {
     throw new TracemendError('INVALID_INPUT', `Sandbox ${name} does not exist: ${path}`, { cause: error });
   }
+  const forbidden = forbiddenSource(path) ?? forbiddenSource(resolved);
+  const info = await stat(resolved);
+  const special = info.isSocket() ? 'a socket' : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : info.isFIFO() ? 'a FIFO' : undefined;
+  const why = forbidden ?? special;
+  if (why !== undefined) {
+    const shown = resolved === path ? path : `${path} (${resolved})`;
+    throw new TracemendError('INVALID_INPUT', `Sandbox ${name} may not mount ${shown}: it is ${why}`, { details: { path, resolved, reason: why } });
+  }
+  return resolved;
 }
 
 interface ResolvedDirs {
@@ -126,7 +152,8 @@ function containerOptions(spec: StartSpec, dirs: ResolvedDirs): Docker.Container
     Cmd: [IMAGE_TIMEOUT_BIN, '-s', 'KILL', String(innerSeconds), ...spec.command],
     Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
     WorkingDir: '/work',
-    User: spec.user ?? `${SANDBOX_UID}:${SANDBOX_GID}`,
+    // Always the image's unprivileged sandbox user: a spec has no way to name another.
+    User: `${SANDBOX_UID}:${SANDBOX_GID}`,
     Labels: labels,
     Hostname: 'sandbox',
     NetworkDisabled: true,

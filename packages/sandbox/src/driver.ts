@@ -23,8 +23,6 @@ export interface RunSpec {
   readonly pids: number;
   /** CPU quota in units of 1e-9 CPUs (1e9 = one CPU). */
   readonly nanoCpus: number;
-  /** `uid:gid`; defaults to the image's sandbox user 10001:10001. */
-  readonly user?: string;
   /** Extra container labels, e.g. `tracemend.incident`. */
   readonly labels?: Readonly<Record<string, string>>;
   /** Written to the process's stdin, which is then closed. */
@@ -33,7 +31,10 @@ export interface RunSpec {
   readonly tmpfsBytes?: number;
   /** Bytes kept of each of stdout and stderr; defaults to 1 MiB. */
   readonly outputLimitBytes?: number;
-  /** Extra host directories mounted read-only (e.g. the replay harness at /harness). */
+  /**
+   * Extra host directories mounted read-only (e.g. the replay harness at /harness). The driver refuses
+   * the host root, anything under /proc, /sys, /dev, /run, /var/run and /etc, and sockets or devices.
+   */
   readonly readOnlyMounts?: readonly ReadOnlyMount[];
 }
 
@@ -111,4 +112,16 @@ export interface SandboxDriver {
   start(spec: StartSpec, options?: RunOptions): Promise<SandboxProcess>;
   /** Removes leftover tracemend sandbox containers; returns their ids. */
   reapOrphans(options?: ReapOptions): Promise<string[]>;
+}
+
+/** What Node prints on stderr when V8 stops the process at its own heap limit, before the container's memory limit. */
+const V8_HEAP_EXHAUSTED = /JavaScript heap out of memory|FATAL ERROR: .*heap limit/;
+
+/**
+ * Whether a sandboxed Node process's output shows it died at V8's heap limit (exit 134, SIGABRT under
+ * the container's init). Such a death is a memory limit like an OOM kill: callers report both as
+ * SANDBOX_RESOURCE_LIMIT, never as an internal error.
+ */
+export function nodeHeapExhausted(output: string): boolean {
+  return V8_HEAP_EXHAUSTED.test(output);
 }

@@ -1,8 +1,8 @@
 export { buildBaseImage, sandboxImageTag } from './image/build-base-image';
 export type { BuildBaseImageOptions, BuildBaseImageResult } from './image/build-base-image';
-export { DEFAULT_RUN_LIMITS } from './driver';
+export { DEFAULT_RUN_LIMITS, nodeHeapExhausted } from './driver';
 export type { ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver } from './driver';
-export { DockerSandboxDriver, SANDBOX_LABEL, reapOrphans } from './docker-driver';
+export { DockerSandboxDriver, FORBIDDEN_MOUNT_SOURCES, SANDBOX_LABEL, reapOrphans } from './docker-driver';
 export type { DockerSandboxDriverOptions } from './docker-driver';
 export { installDependencies } from './dependencies';
 export type { InstallDependenciesOptions, InstalledDependencies } from './dependencies';
@@ -32,9 +32,9 @@ export type { HostCommandOptions, HostCommandResult, HostUser } from './host-com
 export { copyTreeInside, isInsideTree, readFileInside, readTextInside, resolveInside, treeRelativePath, writeFileInside } from './safe-fs';
 export type { CopyTreeOptions, ReadInsideOptions, ResolvedInside } from './safe-fs';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-export { createSandboxActivities, createWorkspace, harnessStarter, startHarnessFrom } from './activities';
+export { INCIDENT_LABEL, createSandboxActivities, createWorkspace, harnessStarter, startHarnessFrom } from './activities';
 export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';
-export type { PoolTarget, WarmPoolOptions } from './warm-pool';
+export type { PoolTarget, TakeOptions, WarmPoolOptions } from './warm-pool';
 export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace } from './activities';
 export { anySignal, cancellableDriver, cancellableWorkspace } from './cancellation';
 export { ensureDependencyMountPoint } from './shared-checkout';

@@ -6,7 +6,8 @@ import { TracemendError, type DownstreamCall } from '@tracemend/contracts';
 import { fixtureEnvelope, handToSandboxUser, prepareFixture, testDriver, testLogger, type PreparedRepo } from '../test/fixtures';
 import { sourceLineCoverage } from './coverage';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
-import { ResidentHarness, type ReplayJob, type ReplayResult } from './replay';
+import { DEFAULT_RUN_LIMITS } from './driver';
+import { harnessLaunch, RESULT_MARKER, ResidentHarness, type ReplayJob, type ReplayResult } from './replay';
 import { replayJobFromEnvelope } from './reproduce';
 
 const runId = `${process.pid}-${Date.now()}`;
@@ -58,6 +59,24 @@ export async function lookup(cache: { get(key: string): Promise<unknown> }, key:
 export function spin(): never {
   for (;;) {}
 }
+
+// A deadline loop that polls the clock without waiting on a timer: on the frozen clock it never ends.
+export function busyWait(ms: number) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {}
+  return 'done';
+}
+
+// A deadline loop that waits with timers between polls progresses on the frozen clock.
+export async function retryUntil(ms: number) {
+  const started = Date.now();
+  let attempts = 0;
+  while (Date.now() - started < ms) {
+    attempts++;
+    await sleep(10);
+  }
+  return { attempts, waited: Date.now() - started };
+}
 `;
 
 function job(id: string, entry: ReplayJob['entry'], overrides: Partial<ReplayJob> = {}): ReplayJob {
@@ -101,7 +120,7 @@ async function startProbe(jobTimeoutMs?: number): Promise<ResidentHarness> {
 }
 
 describe('the replay harness: determinism', () => {
-  it('starts the clock at recordedAt, seeds randomness from the recording and replaces the environment', async () => {
+  it('freezes the clock at recordedAt, seeds randomness from the recording and replaces the environment', async () => {
     const harness = await startProbe();
     try {
       expect(harness.loader).toBe('tracemend');
@@ -112,14 +131,10 @@ describe('the replay harness: determinism', () => {
       const a = returned(first) as Record<string, unknown>;
       const b = returned(second) as Record<string, unknown>;
       const c = returned(seeded) as Record<string, unknown>;
-      // The clock starts at recordedAt and advances with real time: the probe slept 5 ms first.
+      // The clock is frozen at recordedAt and moved only by the probe's 5 ms sleep.
       for (const sampled of [a, b]) {
-        expect(sampled.now).toBeGreaterThanOrEqual(Date.parse(RECORDED_AT) + 5);
-        expect(sampled.now).toBeLessThan(Date.parse(RECORDED_AT) + 5_000);
-        // `new Date()` reads the same shifted clock; it was sampled just after Date.now(), so it may be a tick later.
-        const sinceNow = Date.parse(sampled.iso as string) - (sampled.now as number);
-        expect(sinceNow).toBeGreaterThanOrEqual(0);
-        expect(sinceNow).toBeLessThan(1_000);
+        expect(sampled.now).toBe(Date.parse(RECORDED_AT) + 5);
+        expect(sampled.iso).toBe('2026-11-20T10:42:17.508Z');
       }
       expect(a.explicit).toBe('1970-01-01T00:00:00.000Z');
       expect(a.called).toBe('string');
@@ -129,6 +144,10 @@ describe('the replay harness: determinism', () => {
       expect(a.uuid).toBe(b.uuid);
       expect(a.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(a.webUuid).not.toBe(a.uuid);
+      expect(a.webUuid).toBe(b.webUuid);
+      expect(a.webUuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(c.webUuid).not.toBe(a.webUuid);
+      expect(c.uuid).not.toBe(a.uuid);
       expect(a.env).toEqual({ INVENTORY_URL: 'http://inventory.internal:8080', FEATURE_FLAGS: '{"newPricing":true}', TZ: 'Europe/Stockholm' });
       // 10:42 UTC is 11:42 in Stockholm in November.
       expect(a.hour).toBe(11);
@@ -178,6 +197,68 @@ describe('the replay harness: determinism', () => {
       expect((after as TracemendError).code).toBe('SANDBOX_TIMEOUT');
     } finally {
       await harness.close();
+    }
+  });
+
+  it('lets deadline loops that wait with timers progress on the frozen clock', async () => {
+    const harness = await startProbe();
+    try {
+      expect(returned(await harness.judge(job('retry', call('retryUntil', [100]))))).toEqual({ attempts: 10, waited: 100 });
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('ends a job past its limit inside the container, before the host-side timer', async () => {
+    // The host waits 60 s; the job line asks the harness for 1.5 s.
+    const harness = await startProbe(60_000);
+    try {
+      await expect(harness.judge(job('bad-limit', call('sample', ['x']), { timeoutMs: 0 }))).rejects.toMatchObject({
+        code: 'INVALID_INPUT',
+        message: 'replay job bad-limit: timeoutMs must be a positive integer, got 0',
+      });
+      expect(harness.usable).toBe(true);
+      const started = performance.now();
+      const hang = await harness.judge(job('busy-wait', call('busyWait', [50]), { timeoutMs: 1_500 })).catch((error: unknown) => error);
+      const elapsed = performance.now() - started;
+      expect(hang).toBeInstanceOf(TracemendError);
+      expect((hang as TracemendError).code).toBe('SANDBOX_TIMEOUT');
+      expect((hang as TracemendError).message).toBe('replay job busy-wait did not finish within 1500 ms; the harness ended it inside the container');
+      expect(elapsed).toBeGreaterThanOrEqual(1_400);
+      expect(elapsed).toBeLessThan(15_000);
+      expect(harness.usable).toBe(false);
+    } finally {
+      await harness.close();
+    }
+  });
+
+  it('exits by itself when a job outlives its limit, with no host timer at all', async () => {
+    const launch = await harnessLaunch({});
+    const child = await testDriver.start({
+      image: sandboxImageTag(),
+      workDir: probeDir,
+      workReadOnly: true,
+      command: launch.command,
+      env: {},
+      ...DEFAULT_RUN_LIMITS,
+      timeoutMs: 120_000,
+      labels,
+      readOnlyMounts: launch.readOnlyMounts,
+    });
+    try {
+      let stdout = '';
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => (stdout += chunk));
+      child.stdin.write(`${JSON.stringify({ ...job('endless', call('spin', [])), timeoutMs: 1_000 })}\n`);
+      const started = performance.now();
+      // Nobody kills the container here: only the harness's own limit can end it before its 120 s lifetime.
+      const exit = await child.exited;
+      expect(performance.now() - started).toBeLessThan(30_000);
+      expect(exit).toMatchObject({ exitCode: 137, timedOut: false, oomKilled: false });
+      const lines = stdout.split('\n').filter((line) => line.startsWith(RESULT_MARKER)).map((line) => JSON.parse(line.slice(RESULT_MARKER.length)) as unknown);
+      expect(lines).toEqual([{ ready: true, node: 'v20.20.2' }, { id: 'endless', outcome: 'timeout', timeoutMs: 1_000 }]);
+    } finally {
+      await child.kill();
     }
   });
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TracemendError, type DownstreamCall, type Entry, type RepoTarget } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
-import { DEFAULT_RUN_LIMITS, type ReadOnlyMount, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
+import { DEFAULT_RUN_LIMITS, nodeHeapExhausted, type ReadOnlyMount, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
 import { resolveTypeScriptLoader } from './loader';
 import { PREPARED_JS_ROOT, type PreparedJsTree } from './prepared-js';
 import { ensureDependencyMountPoint } from './shared-checkout';
@@ -64,6 +64,11 @@ export interface ReplayJob {
   readonly downstream: readonly DownstreamCall[];
   /** Also collect V8 precise coverage of the repository's scripts. */
   readonly coverage?: boolean;
+  /**
+   * The limit the harness enforces inside the container: past it the harness reports a timeout and
+   * kills itself, even when no host is left to do so. Defaults to the `judge` timeout.
+   */
+  readonly timeoutMs?: number;
 }
 
 const HarnessFrame = z.object({
@@ -119,8 +124,10 @@ const HarnessErrorResult = z.object({
   message: z.string(),
   durationMs: z.number().nonnegative().optional(),
 });
+/** The harness's watchdog ended a job that ran past its limit; the process is gone right after. */
+const TimeoutMessage = z.object({ id: z.string().nullable(), outcome: z.literal('timeout'), timeoutMs: z.number().nonnegative() });
 const ReadyMessage = z.object({ ready: z.literal(true), node: z.string() });
-const HarnessMessage = z.union([ReadyMessage, JudgedResult, HarnessErrorResult]);
+const HarnessMessage = z.union([ReadyMessage, JudgedResult, HarnessErrorResult, TimeoutMessage]);
 
 /** What the harness answered for one job. */
 export type ReplayResult = z.infer<typeof JudgedResult> | (z.infer<typeof HarnessErrorResult> & { id: string });
@@ -137,7 +144,11 @@ export interface ResidentHarnessOptions {
    * TypeScript loader. Without it, tsx loads the TypeScript in the container.
    */
   readonly preparedJs?: PreparedJsTree;
-  /** Per-job limit; on expiry the container is killed and `judge` rejects with SANDBOX_TIMEOUT. Defaults to 30 s. */
+  /**
+   * Per-job limit, defaults to 30 s. The harness enforces it inside the container (it reports the
+   * timeout and exits); the host kills the container 2 s later if the harness did not.
+   * Either way `judge` rejects with SANDBOX_TIMEOUT and the harness is no longer usable.
+   */
   readonly jobTimeoutMs?: number;
   /** Limit for the harness to load and report ready. Defaults to 60 s. */
   readonly startTimeoutMs?: number;
@@ -153,6 +164,8 @@ export interface ResidentHarnessOptions {
 }
 
 const DEFAULT_JOB_TIMEOUT_MS = 30_000;
+/** How much longer than the in-container limit the host waits, so the harness's own report normally arrives first. */
+const HOST_GRACE_MS = 2_000;
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 const DEFAULT_LIFETIME_MS = 30 * 60 * 1000;
 const OUTPUT_TAIL_BYTES = 8 * 1024;
@@ -179,7 +192,7 @@ export class ResidentHarness {
 
   private constructor(
     private readonly child: SandboxProcess,
-    private readonly jobTimeoutMs: number,
+    private jobTimeoutMs: number,
     private readonly logger: Logger,
     /** How TypeScript is loaded: the repository's own tsx, tracemend's, or a prepared JavaScript tree. */
     readonly loader: HarnessLoader,
@@ -242,6 +255,15 @@ export class ResidentHarness {
     void this.child.exited.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => undefined);
   }
 
+  /**
+   * Sets the limit of later jobs that name none: a harness taken from a warm pool was started before
+   * its caller's options were known and takes the caller's limit this way.
+   */
+  useJobTimeout(timeoutMs: number): void {
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new TracemendError('INVALID_INPUT', `jobTimeoutMs must be a positive integer, got ${timeoutMs}`);
+    this.jobTimeoutMs = timeoutMs;
+  }
+
   /** Sends one job and resolves with the harness's result for it; jobs run one at a time, in call order. */
   judge(job: ReplayJob, options: { timeoutMs?: number } = {}): Promise<ReplayResult> {
     const run = this.queue.then(() => this.send(job, options.timeoutMs ?? this.jobTimeoutMs));
@@ -286,7 +308,10 @@ export class ResidentHarness {
   }
 
   private exitError(exitCode: number, timedOut: boolean, oomKilled: boolean): TracemendError {
-    if (oomKilled) return new TracemendError('SANDBOX_RESOURCE_LIMIT', 'the replay harness ran out of memory');
+    if (oomKilled) return new TracemendError('SANDBOX_RESOURCE_LIMIT', `the replay harness ran out of memory: the container's memory limit killed it (exit ${exitCode})`, { details: { exitCode } });
+    if (nodeHeapExhausted(this.outputTail)) {
+      return new TracemendError('SANDBOX_RESOURCE_LIMIT', `the replay harness ran out of memory: V8 stopped it at its heap limit (exit ${exitCode})`, { details: { exitCode } });
+    }
     if (timedOut) return new TracemendError('SANDBOX_TIMEOUT', 'the resident harness container reached its lifetime limit');
     return new TracemendError('INTERNAL', `the replay harness exited with code ${exitCode}: ${this.outputTail.slice(-2_000).trim()}`, { details: { exitCode } });
   }
@@ -337,6 +362,12 @@ export class ResidentHarness {
       this.readyWaiter = undefined;
       return;
     }
+    if (message.outcome === 'timeout') {
+      const jobId = message.id ?? this.pending?.id ?? null;
+      this.fail(new TracemendError('SANDBOX_TIMEOUT', `replay job ${jobId} did not finish within ${message.timeoutMs} ms; the harness ended it inside the container`, { details: { jobId } }));
+      void this.child.kill();
+      return;
+    }
     const pending = this.pending;
     if (pending === undefined || (message.id !== null && message.id !== pending.id)) {
       this.logger.warn({ id: message.id }, 'harness result for no pending job');
@@ -366,11 +397,15 @@ export class ResidentHarness {
 
   private send(job: ReplayJob, timeoutMs: number): Promise<ReplayResult> {
     if (this.failure) return Promise.reject(this.failure);
+    const containerLimitMs = job.timeoutMs ?? timeoutMs;
+    if (!Number.isSafeInteger(containerLimitMs) || containerLimitMs <= 0) {
+      return Promise.reject(new TracemendError('INVALID_INPUT', `replay job ${job.id}: timeoutMs must be a positive integer, got ${containerLimitMs}`));
+    }
     return new Promise<ReplayResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new TracemendError('SANDBOX_TIMEOUT', `replay job ${job.id} did not finish within ${timeoutMs} ms; the container was killed`, { details: { jobId: job.id } }));
         void this.child.kill();
-      }, timeoutMs);
+      }, Math.max(timeoutMs, containerLimitMs) + HOST_GRACE_MS);
       this.pending = {
         id: job.id,
         resolve: (result) => {
@@ -382,7 +417,7 @@ export class ResidentHarness {
           reject(error);
         },
       };
-      this.child.stdin.write(`${JSON.stringify(job)}\n`);
+      this.child.stdin.write(`${JSON.stringify({ ...job, timeoutMs: containerLimitMs })}\n`);
     });
   }
 }

@@ -1,20 +1,25 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES, type FailureEnvelope } from '@tracemend/contracts';
 import { createLogger } from '@tracemend/telemetry';
 import { toolRecorder, type ToolCall } from '../test/host-tools';
+import { fixtureEnvelope, handToSandboxUser } from '../test/fixtures';
+import { refusal } from '../test/refusal';
 import { harnessStarter, startHarnessFrom } from './activities';
 import { prepareCheckout } from './checkout';
 import { installDependencies } from './dependencies';
 import { DockerSandboxDriver, reapOrphans } from './docker-driver';
-import { DEFAULT_RUN_LIMITS, type RunSpec, type SandboxProcess, type StartSpec } from './driver';
+import { DEFAULT_RUN_LIMITS, type RunSpec, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
-import type { ReplayJob, ResidentHarness } from './replay';
+import { RESULT_MARKER, ResidentHarness, type ReplayJob } from './replay';
+import { reproduce } from './reproduce';
 import { WarmPool } from './warm-pool';
 
 // What target-repository code cannot reach from inside the sandbox. The limit cases (fork bomb, memory
@@ -139,6 +144,57 @@ describe('the sandbox hides the host', () => {
   });
 });
 
+describe('a run spec cannot weaken the container', () => {
+  it('runs as uid 10001 even when a spec smuggles in a user field', async () => {
+    // RunSpec has no user field; a caller that forces one in by a cast is ignored, never root.
+    const smuggled = { ...spec(['node', '-e', 'console.log(JSON.stringify({ uid: process.getuid(), gid: process.getgid() }))']), user: '0:0' } as RunSpec;
+    const result = await driver.run(smuggled);
+    expect(JSON.parse(result.stdout)).toEqual({ uid: 10001, gid: 10001 });
+  });
+
+  const refusedSources: [string, () => string][] = [
+    ['the host root', () => '/'],
+    ['/proc', () => '/proc'],
+    ['/sys', () => '/sys'],
+    ['/dev', () => '/dev'],
+    ['/run', () => '/run'],
+    ['/var/run', () => '/var/run'],
+    ['/etc', () => '/etc'],
+    ['a folder under /etc', () => '/etc/ssl'],
+    ['the Docker socket', () => '/var/run/docker.sock'],
+  ];
+  for (const [name, source] of refusedSources) {
+    it(`refuses ${name} as a read-only mount source, naming the path`, async () => {
+      const path = source();
+      const error = await refusal(driver.run(spec(['true'], { readOnlyMounts: [{ source: path, target: '/opt/extra' }] })));
+      expect(error.code).toBe('INVALID_INPUT');
+      expect(error.message).toContain(`may not mount ${path}`);
+      expect(await leftoverContainers()).toBe(0);
+    });
+  }
+
+  it('refuses a socket file anywhere, and a link that leads to a forbidden folder', async () => {
+    const socketPath = join(root, 'engine.sock');
+    const server = createNetServer();
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      const error = await refusal(driver.start({ ...spec(['node']), readOnlyMounts: [{ source: socketPath, target: '/opt/engine.sock' }] }));
+      expect(error.code).toBe('INVALID_INPUT');
+      expect(error.message).toContain(`may not mount ${socketPath}: it is a socket`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const link = join(root, 'innocent-looking');
+    await symlink('/etc', link);
+    const linked = await refusal(driver.run(spec(['true'], { readOnlyMounts: [{ source: link, target: '/opt/extra' }] })));
+    expect(linked.message).toContain(`may not mount ${link} (/etc): it is under /etc`);
+    // The work and dependency folders are held to the same rule.
+    expect((await refusal(driver.run(spec(['true'], { workDir: '/' })))).message).toContain('workDir may not mount /: it is the host root');
+    expect((await refusal(driver.run(spec(['true'], { depsDir: '/proc' })))).message).toContain('depsDir may not mount /proc');
+    expect(await leftoverContainers()).toBe(0);
+  });
+});
+
 describe('the sandbox writes only to /work and /tmp', () => {
   it('refuses writes everywhere else, including the read-only dependency and tool mounts and /dev/shm', async () => {
     const targets = ['/x', '/etc/x', '/usr/local/bin/x', '/bin/x', '/root/x', '/dev/x', '/dev/shm/x', '/work/node_modules/x', '/work/node_modules/dep.js', '/opt/tool/x', '/proc/sysrq-trigger', '/sys/fs/cgroup/x'];
@@ -188,6 +244,78 @@ describe('resident processes are held to the same limits', () => {
     expect(exit.oomKilled).toBe(true);
     expect(exit.exitCode).toBe(137);
     expect(exit.timedOut).toBe(false);
+  });
+
+  describe('a memory hog during a replay ends the reproduction as a resource limit', () => {
+    let hogDir: string;
+    const hogEnvelope = async (exportName: string): Promise<FailureEnvelope> => {
+      const base = await fixtureEnvelope('checkout-worker');
+      const message = 'the hog finished';
+      return {
+        ...base,
+        entry: { kind: 'function', module: 'src/hog.ts', export: exportName, args: [] },
+        symptom: { errorType: 'Error', message, messageHash: createHash('sha256').update(message).digest('hex'), frames: [{ file: 'src/hog.ts', line: 1, column: 1, function: exportName, inApp: true }] },
+        downstream: [],
+      };
+    };
+
+    beforeAll(async () => {
+      hogDir = join(root, 'hog');
+      await mkdir(join(hogDir, 'src'), { recursive: true });
+      await writeFile(
+        join(hogDir, 'src', 'hog.ts'),
+        [
+          '// Memory outside the JavaScript heap: only the container limit stops it.',
+          'export function buffers(): never { const hoard: Buffer[] = []; for (;;) hoard.push(Buffer.alloc(1 << 20, 1)); }',
+          '// Objects on the JavaScript heap.',
+          'export function objects(): never { const hoard: object[] = []; for (;;) hoard.push({ at: hoard.length, tags: ["a", "b", "c"] }); }',
+          '',
+        ].join('\n'),
+      );
+      await handToSandboxUser(hogDir);
+    });
+
+    it.each([
+      ['Buffers outside the JavaScript heap', 'buffers', 128 * 1024 * 1024],
+      // V8 alone would stop at its heap limit (exit 134), but the harness's inspector session makes V8 raise
+      // that limit near it, so the container's memory limit ends the harness here too.
+      ['objects on the JavaScript heap', 'objects', DEFAULT_RUN_LIMITS.memoryBytes],
+    ] as const)('%s: an OOM kill (exit 137) reported as SANDBOX_RESOURCE_LIMIT', async (_name, exportName, memoryBytes) => {
+      const error = await refusal(
+        reproduce({
+          driver,
+          image: sandboxImageTag(),
+          repoDir: hogDir,
+          envelope: await hogEnvelope(exportName),
+          labels,
+          jobTimeoutMs: 60_000,
+          startHarness: (options) => ResidentHarness.start({ ...options, limits: { memoryBytes } }),
+        }),
+      );
+      expect(error.code).toBe('SANDBOX_RESOURCE_LIMIT');
+      expect(error.message).toContain("the container's memory limit killed it (exit 137)");
+      expect(error.details).toMatchObject({ exitCode: 137 });
+      // Not retryable: the workflow's reproduce stage ends such an incident not-reproducible (policy.ts STAGE_FAILURE_OUTCOME).
+      expect(ERROR_CODES.SANDBOX_RESOURCE_LIMIT.retryable).toBe(false);
+      expect(await leftoverContainers()).toBe(0);
+    });
+  });
+
+  it("a harness process V8 stops at its heap limit (exit 134) is reported as SANDBOX_RESOURCE_LIMIT, not INTERNAL", async () => {
+    // A process without the harness's inspector session dies at V8's own heap limit: it reports ready like
+    // the harness, then fills its heap on the first job. The driver is the real one; only the program differs.
+    const heapHog = `process.stdout.write(${JSON.stringify(`${RESULT_MARKER}{"ready":true,"node":"${process.version}"}\n`)});
+      process.stdin.once('data', () => { const hoard = []; for (;;) hoard.push({ at: hoard.length, tags: ['a', 'b', 'c'] }); });`;
+    const heapHogDriver: SandboxDriver = { start: (startSpec, options) => driver.start({ ...startSpec, command: ['node', '-e', heapHog] }, options), run: (runSpec, options) => driver.run(runSpec, options), reapOrphans: (options) => driver.reapOrphans(options) };
+    const harness = await ResidentHarness.start({ driver: heapHogDriver, image: sandboxImageTag(), repoDir: workDir, labels, jobTimeoutMs: 60_000 });
+    try {
+      const error = await refusal(harness.judge({ id: 'heap', entry: { kind: 'function', module: 'src/x.ts', export: 'x', args: [] }, environment: { featureFlags: {}, env: {} }, timing: { recordedAt: '2026-11-20T10:42:17.503Z' }, downstream: [] }));
+      expect(error.code).toBe('SANDBOX_RESOURCE_LIMIT');
+      expect(error.message).toContain('V8 stopped it at its heap limit (exit 134)');
+    } finally {
+      await harness.close();
+    }
+    expect(await leftoverContainers()).toBe(0);
   });
 
   it('an endless loop in a resident container is killed at its lifetime', async () => {

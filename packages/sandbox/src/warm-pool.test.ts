@@ -5,21 +5,25 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { handToSandboxUser, testDriver, testLogger } from '../test/fixtures';
-import { startHarnessFrom } from './activities';
+import { refusal } from '../test/refusal';
+import { INCIDENT_LABEL, startHarnessFrom } from './activities';
 import { SANDBOX_LABEL } from './docker-driver';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
+import { prepareJsTree } from './prepared-js';
 import { POOL_LABEL, WarmPool, poolKey, type PoolTarget } from './warm-pool';
 
 const docker = new Docker();
 let root: string;
 let first: PoolTarget;
 let second: PoolTarget;
+let third: PoolTarget;
 
 /** Two dependency-free repositories standing in for two (repository, commit) checkouts. */
 async function repository(name: string): Promise<PoolTarget> {
   const dir = join(root, name);
   await mkdir(join(dir, 'src'), { recursive: true });
   await writeFile(join(dir, 'src', 'answer.ts'), `export function answer(): string { return ${JSON.stringify(name)}; }\n`);
+  await writeFile(join(dir, 'src', 'spin.ts'), 'export function spin(): never { for (;;) { /* never returns */ } }\n');
   await handToSandboxUser(dir);
   return { repoDir: dir };
 }
@@ -49,10 +53,11 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'tracemend-pool-'));
   first = await repository('first');
   second = await repository('second');
+  third = await repository('third');
 });
 
 afterAll(async () => {
-  for (const target of [first, second]) {
+  for (const target of [first, second, third]) {
     for (const info of await poolContainers(target)) await docker.getContainer(info.Id).remove({ force: true }).catch(() => undefined);
   }
   await rm(root, { recursive: true, force: true });
@@ -90,12 +95,14 @@ describe('WarmPool', () => {
       expect(refilled).not.toContain(one!.containerId);
       expect(refilled).not.toContain(two!.containerId);
 
-      // The total bound: the second key gets only the one slot left.
+      // The total bound: the second key gets the one slot left and the place of the first key's idlest container.
       pool.warm(second);
-      await until('the second key to warm', () => pool.readyCount(second) === 1);
+      await until('the second key to warm', () => pool.readyCount(second) === 2);
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(pool.readyCount()).toBe(3);
-      expect(await poolContainers(second)).toHaveLength(1);
+      expect(pool.readyCount(first)).toBe(1);
+      expect(await poolContainers(second)).toHaveLength(2);
+      await until('the replaced container to be removed', async () => (await poolContainers(first)).length === 1, 10_000);
     } finally {
       await pool.drain();
     }
@@ -129,6 +136,104 @@ describe('WarmPool', () => {
     } finally {
       await pool.drain();
     }
+  });
+
+  it('warms more commits than its total by replacing the longest-idle container of another commit', async () => {
+    const pool = new WarmPool({ driver: testDriver, image: sandboxImageTag(), perKey: 1, total: 2, logger: testLogger });
+    try {
+      pool.warm(first);
+      await until('the first commit to warm', () => pool.readyCount(first) === 1);
+      pool.warm(second);
+      await until('the second commit to warm', () => pool.readyCount(second) === 1);
+      const firstIds = (await poolContainers(first)).map((info) => info.Id);
+      expect(firstIds).toHaveLength(1);
+      // Both slots of the total are taken by ready containers; a third commit still gets one.
+      pool.warm(third);
+      await until('the third commit to warm', () => pool.readyCount(third) === 1);
+      expect(pool.readyCount(first)).toBe(0);
+      expect(pool.readyCount()).toBe(2);
+      await until('the idlest container (the first commit\'s) to be removed', async () => (await poolContainers(first)).length === 0, 10_000);
+      expect(await poolContainers(second)).toHaveLength(1);
+      expect(await poolContainers(third)).toHaveLength(1);
+      expect(await pool.take(third)!.judge(job('third'))).toMatchObject({ outcome: 'returned', value: 'third' });
+    } finally {
+      await pool.drain();
+    }
+  });
+
+  it('removes a ready container idle past maxIdleMs in the background', async () => {
+    const pool = new WarmPool({ driver: testDriver, image: sandboxImageTag(), perKey: 1, total: 1, maxIdleMs: 1_500, sweepIntervalMs: 250, logger: testLogger });
+    try {
+      pool.warm(first);
+      await until('a warm container', () => pool.readyCount(first) === 1);
+      const [warm] = await poolContainers(first);
+      expect(warm?.State).toBe('running');
+      // Nothing takes it: the sweep closes it and the engine no longer lists it, well before its 30-minute lifetime.
+      const idleSince = Date.now();
+      await until('the idle container to be removed', async () => (await poolContainers(first)).length === 0, 15_000);
+      expect(Date.now() - idleSince).toBeLessThan(15_000);
+      expect(pool.readyCount()).toBe(0);
+      // The slot it held is free again.
+      pool.warm(second);
+      await until('the second commit to warm', () => pool.readyCount(second) === 1);
+    } finally {
+      await pool.drain();
+    }
+  });
+
+  it("makes a taken container the caller's: its job timeout, its incident and its prepared tree", async () => {
+    const pool = new WarmPool({ driver: testDriver, image: sandboxImageTag(), perKey: 1, total: 2, logger: testLogger });
+    const incidentId = `pool-incident-${process.pid}`;
+    try {
+      pool.warm(first);
+      await until('a warm container', () => pool.readyCount(first) === 1);
+      const [warmInfo] = await poolContainers(first);
+      const harness = await startHarnessFrom(pool, {
+        driver: testDriver,
+        image: sandboxImageTag(),
+        repoDir: first.repoDir,
+        jobTimeoutMs: 1_500,
+        labels: { [INCIDENT_LABEL]: incidentId },
+        logger: testLogger,
+      });
+      expect(harness.containerId).toBe(warmInfo?.Id);
+      // The container keeps the pool's labels; the pool knows which incident it serves now.
+      expect(pool.takenFor(harness.containerId)).toBe(incidentId);
+      expect(pool.containersOf(incidentId)).toEqual([harness.containerId]);
+      // The caller's 1.5 s job timeout applies, not the pool's default of 30 s.
+      const started = Date.now();
+      const error = await refusal(harness.judge({ ...job('spin'), entry: { kind: 'function', module: 'src/spin.ts', export: 'spin', args: [] } }));
+      expect(error.code).toBe('SANDBOX_TIMEOUT');
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await until('the timed-out container to be removed', async () => !(await poolContainers(first)).some((info) => info.Id === harness.containerId), 5_000);
+      expect(pool.containersOf(incidentId)).toEqual([]);
+
+      // A caller with a prepared JavaScript tree never gets a container started without it.
+      await until('the pool to refill', () => pool.readyCount(first) === 1);
+      const preparedJs = await prepareJsTree({ repoDir: first.repoDir });
+      expect(poolKey({ ...first, preparedJs })).not.toBe(poolKey(first));
+      const prepared = await startHarnessFrom(pool, { driver: testDriver, image: sandboxImageTag(), repoDir: first.repoDir, preparedJs, logger: testLogger });
+      try {
+        expect(prepared.loader).toBe('prepared');
+        expect((await poolContainers(first)).map((info) => info.Id)).not.toContain(prepared.containerId);
+        expect(pool.readyCount(first)).toBe(1);
+        expect(await prepared.judge(job('prepared'))).toMatchObject({ outcome: 'returned', value: 'first' });
+      } finally {
+        await prepared.close();
+      }
+      // The miss warmed that target; the next caller with the tree gets a prepared warm container.
+      await until('a prepared warm container', () => pool.readyCount({ ...first, preparedJs }) === 1);
+      const warmPrepared = await startHarnessFrom(pool, { driver: testDriver, image: sandboxImageTag(), repoDir: first.repoDir, preparedJs, logger: testLogger });
+      try {
+        expect(warmPrepared.loader).toBe('prepared');
+        expect(await warmPrepared.judge(job('warm-prepared'))).toMatchObject({ outcome: 'returned', value: 'first' });
+      } finally {
+        await warmPrepared.close();
+      }
+    } finally {
+      await pool.drain();
+    }
+    expect(await poolContainers({ ...first })).toEqual([]);
   });
 
   it('rejects bounds that are not positive integers', () => {

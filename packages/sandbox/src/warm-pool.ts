@@ -2,15 +2,30 @@ import { createHash } from 'node:crypto';
 import { TracemendError } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
 import type { SandboxDriver } from './driver';
+import type { PreparedJsTree } from './prepared-js';
 import { ResidentHarness } from './replay';
 
-/** Label of a warm-pool container: the hash of its (checkout, dependencies) key. It also carries `tracemend.sandbox`. */
+/** Label of a warm-pool container: its pool key (`poolKey`). It also carries `tracemend.sandbox`. */
 export const POOL_LABEL = 'tracemend.pool';
 
-/** What a warm container is prepared for: one checkout of a (repository, commit) and its dependency folder. */
+/**
+ * What a warm container is prepared for: one checkout of a (repository, commit), its dependency
+ * folder and, when the harness runs on a prepared JavaScript tree, that tree (it is part of the
+ * container's command and mounts, so a container started without it cannot serve a caller with it).
+ */
 export interface PoolTarget {
   readonly repoDir: string;
   readonly depsDir?: string;
+  readonly preparedJs?: PreparedJsTree;
+}
+
+/** Who took a warm container: the incident it now serves. */
+export interface TakeOptions {
+  /**
+   * The incident the container serves from now on. Docker cannot relabel a running container, so
+   * the pool keeps this association itself (`takenFor`) until the container has stopped.
+   */
+  readonly incidentId?: string;
 }
 
 export interface WarmPoolOptions {
@@ -21,10 +36,13 @@ export interface WarmPoolOptions {
   /** Ready and starting containers across all keys; default 4. */
   readonly total?: number;
   /**
-   * A ready container older than this is discarded instead of handed out, so a taken harness still
-   * has most of its lifetime (30 minutes) ahead; default 10 minutes.
+   * A ready container idle longer than this is closed and removed, never handed out, so a taken
+   * harness still has most of its lifetime (30 minutes) ahead and an idle one does not hold memory
+   * for long; default 10 minutes.
    */
   readonly maxIdleMs?: number;
+  /** How often idle and dead containers are swept out in the background; default a quarter of `maxIdleMs`, at most 1 minute. */
+  readonly sweepIntervalMs?: number;
   readonly logger?: Logger;
 }
 
@@ -42,10 +60,14 @@ interface Slot {
 const DEFAULT_PER_KEY = 1;
 const DEFAULT_TOTAL = 4;
 const DEFAULT_MAX_IDLE_MS = 10 * 60 * 1000;
+const MAX_SWEEP_INTERVAL_MS = 60 * 1000;
 
-/** The pool key of a target: its checkout and dependency folders (one checkout per repository and commit). */
+/** The pool key of a target: its checkout, dependency folder and prepared tree (one checkout per repository and commit). */
 export function poolKey(target: PoolTarget): string {
-  return createHash('sha256').update(`${target.repoDir}\0${target.depsDir ?? ''}`).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(`${target.repoDir}\0${target.depsDir ?? ''}\0${target.preparedJs?.dir ?? ''}`)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /**
@@ -54,9 +76,12 @@ export function poolKey(target: PoolTarget): string {
  * and the loader's warm-up. Each container is handed out once and never returns to the pool: one
  * incident's replays can leave state in a container (module state, /tmp), which must not reach
  * another incident. Taking one starts its replacement in the background; the pool is bounded per key
- * and in total, and `drain` removes every container it holds. Warm containers carry `tracemend.sandbox`
- * (so start-up orphan reaping finds them) and `tracemend.pool`, not an incident label, since they are
- * created before any incident is known.
+ * and in total, and `drain` removes every container it holds. Containers that died or idled past
+ * `maxIdleMs` are removed by a background sweep and whenever the pool is asked to warm, and when the
+ * total bound is reached a new commit takes the place of the longest-idle ready container of another,
+ * so the pool follows the commits incidents arrive for. Warm containers carry `tracemend.sandbox` (so
+ * start-up orphan reaping finds them) and `tracemend.pool`, not an incident label, since they are
+ * created before any incident is known; `takenFor` tells which incident a taken one serves.
  */
 export class WarmPool {
   private readonly slots = new Map<string, Slot>();
@@ -65,20 +90,28 @@ export class WarmPool {
   private readonly maxIdleMs: number;
   private readonly logger: Logger;
   private readonly starts = new Set<Promise<void>>();
+  /** Containers handed out, with the incident each serves; forgotten once they stop. */
+  private readonly taken = new Map<ResidentHarness, string | undefined>();
+  private readonly sweeper: NodeJS.Timeout;
   private draining = false;
 
   constructor(private readonly options: WarmPoolOptions) {
     this.perKey = options.perKey ?? DEFAULT_PER_KEY;
     this.total = options.total ?? DEFAULT_TOTAL;
     this.maxIdleMs = options.maxIdleMs ?? DEFAULT_MAX_IDLE_MS;
+    const sweepIntervalMs = options.sweepIntervalMs ?? Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(1, Math.floor(this.maxIdleMs / 4)));
     for (const [name, value] of [
       ['perKey', this.perKey],
       ['total', this.total],
       ['maxIdleMs', this.maxIdleMs],
+      ['sweepIntervalMs', sweepIntervalMs],
     ] as const) {
       if (!Number.isInteger(value) || value < 1) throw new TracemendError('INVALID_INPUT', `warm pool ${name} must be a positive integer, got ${value}`);
     }
     this.logger = options.logger ?? createLogger({ name: 'sandbox-pool' });
+    // The sweep only removes containers; it never keeps the worker process alive.
+    this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.sweeper.unref();
   }
 
   /** Ready containers for the target (or in all, without one). */
@@ -90,31 +123,49 @@ export class WarmPool {
   /** Starts containers for the target in the background until it has `perKey` ready, within the total bound. */
   warm(target: PoolTarget): void {
     if (this.draining) return;
+    this.sweep();
     const key = poolKey(target);
     let slot = this.slots.get(key);
     if (slot === undefined) {
       slot = { target, ready: [], starting: 0 };
       this.slots.set(key, slot);
     }
-    while (slot.ready.length + slot.starting < this.perKey && this.held() < this.total) {
+    while (slot.ready.length + slot.starting < this.perKey && (this.held() < this.total || this.evictIdlestOtherThan(key))) {
       slot.starting += 1;
       const started = this.startOne(key, slot).finally(() => this.starts.delete(started));
       this.starts.add(started);
     }
   }
 
+  /** The incident a taken container serves, while it runs; undefined for containers the pool did not hand out. */
+  takenFor(containerId: string): string | undefined {
+    return this.running().find(([harness]) => harness.containerId === containerId)?.[1];
+  }
+
+  /** Ids of the running containers handed out for the incident. */
+  containersOf(incidentId: string): string[] {
+    return this.running().flatMap(([harness, incident]) => (incident === incidentId ? [harness.containerId] : []));
+  }
+
+  /** Taken containers still running; a stopped or closed harness is no longer `usable` and is forgotten. */
+  private running(): [ResidentHarness, string | undefined][] {
+    for (const harness of this.taken.keys()) if (!harness.usable) this.taken.delete(harness);
+    return [...this.taken];
+  }
+
   /**
    * Hands out a ready container for the target, or undefined when none is ready (the caller starts
    * its own). The container leaves the pool for good; a replacement starts in the background.
    */
-  take(target: PoolTarget): ResidentHarness | undefined {
+  take(target: PoolTarget, options: TakeOptions = {}): ResidentHarness | undefined {
     const slot = this.slots.get(poolKey(target));
     let taken: Warm | undefined;
     while (slot !== undefined && (taken = slot.ready.shift()) !== undefined) {
-      if (taken.harness.usable && Date.now() - taken.readyAt <= this.maxIdleMs) break;
-      void taken.harness.close();
+      if (this.fresh(taken)) break;
+      this.discard(taken);
       taken = undefined;
     }
+    if (taken !== undefined) this.track(taken.harness, options.incidentId);
     this.warm(target);
     return taken?.harness;
   }
@@ -122,14 +173,53 @@ export class WarmPool {
   /** Stops replenishing and removes every container the pool holds, including those still starting. */
   async drain(): Promise<void> {
     this.draining = true;
+    clearInterval(this.sweeper);
     await Promise.allSettled([...this.starts]);
     const ready = [...this.slots.values()].flatMap((slot) => slot.ready.splice(0));
     await Promise.allSettled(ready.map((warm) => warm.harness.close()));
     this.slots.clear();
   }
 
+  /** Ready and starting containers across all keys (`warm` sweeps the dead and idle ones out first). */
   private held(): number {
     return [...this.slots.values()].reduce((sum, slot) => sum + slot.ready.length + slot.starting, 0);
+  }
+
+  private fresh(warm: Warm): boolean {
+    return warm.harness.usable && Date.now() - warm.readyAt <= this.maxIdleMs;
+  }
+
+  private discard(warm: Warm): void {
+    void warm.harness.close().catch((error: unknown) => this.logger.warn({ err: error }, 'removing a warm sandbox container failed'));
+  }
+
+  /** Closes ready containers that died or idled past `maxIdleMs` and forgets keys that hold nothing. */
+  private sweep(): void {
+    for (const [key, slot] of this.slots) {
+      const keep = slot.ready.filter((warm) => this.fresh(warm));
+      for (const warm of slot.ready) if (!keep.includes(warm)) this.discard(warm);
+      slot.ready.splice(0, slot.ready.length, ...keep);
+      if (slot.ready.length === 0 && slot.starting === 0) this.slots.delete(key);
+    }
+  }
+
+  /** At the total bound, closes the longest-idle ready container of another key to make room; false when there is none. */
+  private evictIdlestOtherThan(key: string): boolean {
+    let idlest: { slot: Slot; warm: Warm } | undefined;
+    for (const [other, slot] of this.slots) {
+      if (other === key) continue;
+      for (const warm of slot.ready) if (idlest === undefined || warm.readyAt < idlest.warm.readyAt) idlest = { slot, warm };
+    }
+    if (idlest === undefined) return false;
+    idlest.slot.ready.splice(idlest.slot.ready.indexOf(idlest.warm), 1);
+    this.discard(idlest.warm);
+    return true;
+  }
+
+  /** Remembers whom a taken container serves until it stops. */
+  private track(harness: ResidentHarness, incidentId: string | undefined): void {
+    this.running();
+    this.taken.set(harness, incidentId);
   }
 
   private async startOne(key: string, slot: Slot): Promise<void> {
@@ -139,6 +229,7 @@ export class WarmPool {
         image: this.options.image,
         repoDir: slot.target.repoDir,
         ...(slot.target.depsDir === undefined ? {} : { depsDir: slot.target.depsDir }),
+        ...(slot.target.preparedJs === undefined ? {} : { preparedJs: slot.target.preparedJs }),
         labels: { [POOL_LABEL]: key },
         logger: this.logger,
       });
