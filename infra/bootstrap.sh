@@ -203,6 +203,17 @@ step_docker() {
   done_step "docker engine" "$what (server $(docker info --format '{{.ServerVersion}}' 2>/dev/null))"
 }
 
+# Headless Chromium: the tests that read web pages (the Temporal UI) drive it with playwright-core.
+step_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    skip_step chromium "already installed ($(command -v chromium))"
+    return
+  fi
+  apt_install chromium
+  command -v chromium >/dev/null 2>&1 || fail "apt-get installed chromium but no chromium is on PATH"
+  done_step chromium "installed chromium ($(command -v chromium))"
+}
+
 step_sandbox_image() {
   local manifest="packages/sandbox/package.json"
   if [[ ! -f "$manifest" ]] || ! node -e '
@@ -233,6 +244,7 @@ step_pnpm
 step_dependencies
 step_temporal_cli
 step_docker
+step_chromium
 step_sandbox_image
 
 elapsed="$(awk -v ns="$(($(date +%s%N) - started_ns))" 'BEGIN { printf "%.1f", ns / 1e9 }')"

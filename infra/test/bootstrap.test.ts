@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,27 @@ import { infraDir, lines, run } from './run';
 
 const bootstrap = join(infraDir, 'bootstrap.sh');
 const summary = /^bootstrap: (nothing changed|\d+ steps? changed) \(\d+\.\d s\)$/;
-const infraSteps = ['node', 'pnpm', 'dependencies', 'temporal cli', 'docker engine', 'sandbox image'];
+const infraSteps = ['node', 'pnpm', 'dependencies', 'temporal cli', 'docker engine', 'chromium', 'sandbox image'];
+
+const repoRoot = join(infraDir, '..');
+
+/**
+ * What the bootstrap's steps produce, read from the machine rather than from its output: the
+ * dependency stamp and the install's own record, the temporal CLI link, the engine's sandbox image
+ * and the chromium binary. A run that "skips" but touches any of them changed something.
+ */
+async function machineState(): Promise<Record<string, string>> {
+  const images = await run('docker', ['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
+  const chromium = await run('bash', ['-c', 'command -v chromium']);
+  const modules = join(repoRoot, 'node_modules', '.modules.yaml');
+  return {
+    dependencies: await readFile(join(repoRoot, '.tracemend', 'state', 'dependencies.sha256'), 'utf8'),
+    modules: `${(await stat(modules)).mtimeMs} ${await readFile(modules, 'utf8')}`,
+    temporal: await readlink(join(repoRoot, '.tracemend', 'bin', 'temporal')),
+    images: lines(images.stdout).filter((line) => line.startsWith('tracemend/')).sort().join('\n'),
+    chromium: `${chromium.stdout.trim()} ${(await stat(chromium.stdout.trim())).mtimeMs}`,
+  };
+}
 
 function stepName(line: string): string {
   return line.replace(/^\[(done|skip)\] /, '').split(':')[0] ?? '';
@@ -22,7 +42,9 @@ describe('bootstrap.sh', () => {
     expect(firstLines.at(-1)).toMatch(summary);
     for (const line of firstLines.slice(0, -1)) expect(line).toMatch(/^\[(done|skip)\] [a-z ]+: \S/);
 
+    const before = await machineState();
     const second = await run('bash', [bootstrap], { cwd: tmpdir(), timeoutMs: 60_000 });
+    expect(await machineState()).toEqual(before);
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
     const secondLines = lines(second.stdout);

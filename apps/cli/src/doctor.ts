@@ -94,7 +94,7 @@ async function checkTemporalCli(root: string): Promise<CheckResult> {
 
 async function checkTemporal(config: CliConfig, timeoutMs: number): Promise<CheckResult[]> {
   const name = 'temporal server';
-  const fix = 'start it with `npm run temporal:start` (or set TRACEMEND_TEMPORAL_ADDRESS)';
+  const fix = 'start it with `bash infra/temporal-dev.sh start` (or set TRACEMEND_TEMPORAL_ADDRESS)';
   let connection: Connection | undefined;
   try {
     connection = await withTimeout(Connection.connect({ address: config.temporalAddress, connectTimeout: timeoutMs }), timeoutMs, config.temporalAddress);
@@ -115,7 +115,7 @@ async function checkTemporal(config: CliConfig, timeoutMs: number): Promise<Chec
             status: 'fail',
             required: true,
             detail: `missing ${missing.join(', ')}`,
-            fix: 'restart the dev server with `npm run temporal:stop && npm run temporal:start`, which registers them',
+            fix: 'restart the dev server with `bash infra/temporal-dev.sh stop && bash infra/temporal-dev.sh start`, which registers them',
           },
       pollers > 0
         ? { name: 'worker', status: 'ok', required: false, detail: `${pollers} poller(s) on ${TASK_QUEUES.workflows}` }
@@ -203,7 +203,13 @@ async function probe(url: string, headers: Record<string, string>, timeoutMs: nu
 
 async function checkGitHub(config: CliConfig, timeoutMs: number): Promise<CheckResult> {
   if (config.github === undefined) {
-    return { name: 'github target', status: 'ok', required: true, detail: 'the GitHub API emulator (fixtures/github-emulator); set TRACEMEND_GITHUB_API_URL for a real one' };
+    return {
+      name: 'github target',
+      status: 'warn',
+      required: false,
+      detail: 'none configured: a worker started this way ends incidents failed at the pr stage (`tracemend demo` starts the GitHub API emulator and points its worker at it)',
+      fix: 'set TRACEMEND_GITHUB_API_URL and TRACEMEND_GITHUB_TOKEN',
+    };
   }
   const { apiUrl, token } = config.github;
   const fix = 'check TRACEMEND_GITHUB_API_URL and TRACEMEND_GITHUB_TOKEN';
@@ -227,7 +233,8 @@ async function checkLlm(config: CliConfig, timeoutMs: number): Promise<CheckResu
   const answer = await probe(base.replace(/\/+$/, '') + '/models', headers, timeoutMs);
   if ('error' in answer) return { name: 'llm provider', status: 'warn', required: false, detail: `${provider} at ${base} unreachable: ${answer.error}`, fix };
   if (answer.status >= 400) return { name: 'llm provider', status: 'warn', required: false, detail: `${provider} at ${base} answered ${answer.status}`, fix };
-  return { name: 'llm provider', status: 'ok', required: false, detail: `${provider} at ${base}` };
+  // The provider answers, but no stage asks a model yet: say so rather than imply it is in use.
+  return { name: 'llm provider', status: 'warn', required: false, detail: `${provider} at ${base} answers, but repair does not use a model yet (templates only)` };
 }
 
 /** Checks everything tracemend needs on this machine, in the order an operator would fix it. */

@@ -45,6 +45,22 @@ function sameOccurrence(value: unknown, occurrence: OccurrenceSignal): boolean {
   return signal.alertId === occurrence.alertId && signal.receivedAt === occurrence.receivedAt;
 }
 
+/**
+ * The incident's static summary and details in the Temporal UI: identity only (service, error type,
+ * fingerprint, alert format and reference), never a value from the alert's payload.
+ */
+export function incidentStaticMetadata(failure: FailureIdentity, alert: RawAlertRef): { staticSummary: string; staticDetails: string } {
+  return {
+    staticSummary: `${failure.errorType} in ${failure.service} · fingerprint ${failure.fingerprint.slice(0, 12)}`,
+    staticDetails: [
+      `**${failure.errorType}** in service **${failure.service}**, fingerprint \`${failure.fingerprint}\`.`,
+      '',
+      `First alert: ${alert.format}, received ${alert.receivedAt}, stored as \`${alert.alertId}\` (${alert.sizeBytes} bytes).`,
+      'Later alerts of the same fingerprint count as occurrences of this incident.',
+    ].join('\n'),
+  };
+}
+
 /** Starts or signals the incident workflow of a failure and tells which of the two happened. */
 export function createIncidentAttacher(client: Client, namespace: string) {
   /**
@@ -81,6 +97,7 @@ export function createIncidentAttacher(client: Client, namespace: string) {
         { key: searchAttributeKeys.service, value: failure.service },
         { key: searchAttributeKeys.errorType, value: failure.errorType },
       ],
+      ...incidentStaticMetadata(failure, alert),
     });
     const started = await startedByThisSignal(workflowId, handle.signaledRunId, occurrence);
     return { incidentId, workflowId, fingerprint: failure.fingerprint, runId: handle.signaledRunId, status: started === undefined ? 'accepted' : started ? 'started' : 'attached' };

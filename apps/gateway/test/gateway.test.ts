@@ -231,6 +231,9 @@ describe('POST /v1/alerts with OTLP trace exports', () => {
     expect(description.status.name).toBe('RUNNING');
     expect(description.typedSearchAttributes.get(searchAttributeKeys.service)).toBe('users-api');
     expect(description.typedSearchAttributes.get(searchAttributeKeys.errorType)).toBe('TypeError');
+    // What the Temporal UI shows as the incident's summary and details: identity, no alert values.
+    expect(await description.staticSummary()).toBe(`TypeError in users-api · fingerprint ${(first?.body.fingerprint as string).slice(0, 12)}`);
+    expect(await description.staticDetails()).toContain(`stored as \`${first?.body.alertId as string}\``);
 
     // The workflow got a reference: its history holds none of the alert's raw values.
     const history = JSON.stringify(await client.workflow.getHandle(workflowId).fetchHistory());

@@ -94,6 +94,11 @@ async function withHeartbeat<T>(work: (context: StageCallContext) => Promise<T>)
   }
 }
 
+/** The incident's fingerprint where a stage's input carries it (the envelope reference or the gated envelope). */
+function fingerprintOf(input: { envelope?: { fingerprint?: string }; gated?: { envelope?: { identity?: { fingerprint?: string } } } }): string | undefined {
+  return input.envelope?.fingerprint ?? input.gated?.envelope?.identity?.fingerprint;
+}
+
 /**
  * Wraps stage implementations as Temporal activities. Stages not given are registered as absent:
  * they fail with STAGE_NOT_BUILT instead of pretending to work.
@@ -107,8 +112,9 @@ export function wrapStageActivities(stages: Partial<StageActivities>, logger: Lo
       const startedAt = performance.now();
       let log = logger.child({ activity: name, ...currentActivity() });
       try {
-        const input = parseContract(contract.input, rawInput, `${name} input`) as { incidentId: string };
-        log = bindIncidentContext(log, { incidentId: input.incidentId, stage: name });
+        const input = parseContract(contract.input, rawInput, `${name} input`) as { incidentId: string } & Parameters<typeof fingerprintOf>[0];
+        const fingerprint = fingerprintOf(input);
+        log = bindIncidentContext(log, { incidentId: input.incidentId, stage: name, ...(fingerprint ? { fingerprint } : {}) });
         const output = parseContract(contract.output, await withHeartbeat((context) => implementation(input, context)), `${name} output`);
         log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'stage succeeded');
         return output;

@@ -6,35 +6,15 @@ import { chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import {
-  TASK_QUEUES,
-  incidentWorkflowId,
-  type GatedEnvelope,
-  type IncidentOutcome,
-  type RepairIncidentInput,
-  type RepairPolicy,
-  type ReproduceInput,
-  type StageActivities,
-} from '@tracemend/contracts';
-import {
-  exampleCandidateSet,
-  exampleEnvelopeRef,
-  exampleGatedEnvelope,
-  exampleLocalization,
-  exampleMinimalRepro,
-  examplePullRequestRecord,
-  exampleRawAlertRef,
-  exampleRepoTarget,
-  exampleReproduction,
-  exampleVerification,
-} from '@tracemend/contracts/examples';
+import type { Client } from '@temporalio/client';
+import type { GatedEnvelope, RepairPolicy, ReproduceInput, StageActivities } from '@tracemend/contracts';
+import { exampleGatedEnvelope, exampleReproduction } from '@tracemend/contracts/examples';
 import { DockerSandboxDriver, SANDBOX_GID, SANDBOX_UID, buildBaseImage, createSandboxActivities, sandboxImageTag, type StageCallContext } from '@tracemend/sandbox';
 import { createLogger } from '@tracemend/telemetry';
 import { eventually } from '@tracemend/testing';
 import type {} from '@tracemend/testing/temporal-global-setup';
-import { REPAIR_INCIDENT_WORKFLOW, statusQuery } from '@tracemend/workflows/client';
-import { startTestWorkers, type RunningWorkers } from './running-workers';
+import { statusQuery } from '@tracemend/workflows/client';
+import { exampleStages, startIncident, startTestWorkers, type RunningWorkers } from './running-workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const exec = promisify(execFile);
@@ -77,16 +57,10 @@ beforeAll(async () => {
     logger,
   });
   const stages: StageActivities = {
-    ingest: () => Promise.resolve(exampleEnvelopeRef),
+    ...exampleStages,
     gate: () => Promise.resolve(hangingGated),
-    triage: () => Promise.resolve(exampleRepoTarget),
     // Incidents in `hanging` replay for real in the sandbox; the others get the example reproduction.
     reproduce: (input: ReproduceInput, context?: StageCallContext) => (hanging.has(input.incidentId) ? sandbox.reproduce(input, context) : Promise.resolve(exampleReproduction)),
-    minimize: () => Promise.resolve(exampleMinimalRepro),
-    localize: () => Promise.resolve(exampleLocalization),
-    repair: () => Promise.resolve(exampleCandidateSet),
-    verify: () => Promise.resolve(exampleVerification),
-    openPullRequest: () => Promise.resolve(examplePullRequestRecord),
   };
 
   running = await startTestWorkers(stages, logger);
@@ -98,13 +72,8 @@ afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
 });
 
-async function start(incidentId: string, policy: Partial<RepairPolicy>) {
-  const input: RepairIncidentInput = { schemaVersion: 1, incidentId, alert: exampleRawAlertRef, occurrences: 1, policy };
-  return client.workflow.start(REPAIR_INCIDENT_WORKFLOW, {
-    taskQueue: TASK_QUEUES.workflows,
-    workflowId: incidentWorkflowId(incidentId),
-    args: [input],
-  }) as Promise<WorkflowHandle<(input: RepairIncidentInput) => Promise<IncidentOutcome>>>;
+function start(incidentId: string, policy: Partial<RepairPolicy>) {
+  return startIncident(client, incidentId, policy);
 }
 
 /** Ids of the incident's sandbox containers, running or not. */

@@ -2,7 +2,8 @@
 // implementations handed to the same createWorkers factory the worker process uses.
 import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import {
   TASK_QUEUES,
@@ -10,20 +11,14 @@ import {
   incidentWorkflowId,
   type IncidentOutcome,
   type IncidentStatus,
-  type RepairIncidentInput,
   type RepairPolicy,
   type StageActivities,
   type StageActivityName,
 } from '@tracemend/contracts';
 import {
-  exampleCandidateSet,
   exampleEnvelopeRef,
-  exampleGatedEnvelope,
-  exampleLocalization,
-  exampleMinimalRepro,
   examplePullRequestRecord,
   exampleRawAlertRef,
-  exampleRepoTarget,
   exampleReproduction,
   exampleVerification,
 } from '@tracemend/contracts/examples';
@@ -37,24 +32,14 @@ import {
   statusQuery,
 } from '@tracemend/workflows/client';
 import { eventually } from '@tracemend/testing';
-import { startTestWorkers, type RunningWorkers } from './running-workers';
+import { exampleStages, startIncident, startTestWorkers, type RunningWorkers } from './running-workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type {} from '@tracemend/testing/temporal-global-setup';
 
 const logger = createLogger({ name: 'workflow-test', level: 'warn' });
 
 /** What every stage returns when a test does not say otherwise: a clean run to a pull request. */
-const happy: StageActivities = {
-  ingest: () => Promise.resolve(exampleEnvelopeRef),
-  gate: () => Promise.resolve(exampleGatedEnvelope),
-  triage: () => Promise.resolve(exampleRepoTarget),
-  reproduce: () => Promise.resolve(exampleReproduction),
-  minimize: () => Promise.resolve(exampleMinimalRepro),
-  localize: () => Promise.resolve(exampleLocalization),
-  repair: () => Promise.resolve(exampleCandidateSet),
-  verify: () => Promise.resolve(exampleVerification),
-  openPullRequest: () => Promise.resolve(examplePullRequestRecord),
-};
+const happy = exampleStages;
 
 /** Per-incident overrides: each test owns its incident id, so tests share one set of workers. */
 const overrides = new Map<string, Partial<StageActivities>>();
@@ -87,13 +72,8 @@ function newIncident(): string {
   return randomUUID().replace(/-/g, '');
 }
 
-async function start(incidentId: string, policy: Partial<RepairPolicy> = { review: 'never' }, occurrences = 1) {
-  const input: RepairIncidentInput = { schemaVersion: 1, incidentId, alert: exampleRawAlertRef, occurrences, policy };
-  return client.workflow.start(REPAIR_INCIDENT_WORKFLOW, {
-    taskQueue: TASK_QUEUES.workflows,
-    workflowId: incidentWorkflowId(incidentId),
-    args: [input],
-  }) as Promise<WorkflowHandle<(input: RepairIncidentInput) => Promise<IncidentOutcome>>>;
+function start(incidentId: string, policy: Partial<RepairPolicy> = { review: 'never' }, occurrences = 1) {
+  return startIncident(client, incidentId, policy, occurrences);
 }
 
 async function waitingForReview(handle: WorkflowHandle): Promise<IncidentStatus> {
@@ -138,6 +118,22 @@ describe('repairIncident', () => {
     const status = await handle.query(statusQuery);
     expect(status.stage).toBe('done');
     expect(status.outcome?.outcome).toBe('pr-opened');
+
+    // What the Temporal UI shows: the current details (a row per stage) and a summary on every activity.
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    for (const stage of ['ingest', 'privacy-gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify', 'pr']) {
+      expect(metadata.currentDetails).toMatch(new RegExp(`\\| ${stage} \\| succeeded \\| \\d+ ms \\| \\S`));
+    }
+    expect(metadata.currentDetails).toContain('| review | skipped |');
+    const history = await handle.fetchHistory();
+    const summaries = (history.events ?? [])
+      .filter((event) => event.activityTaskScheduledEventAttributes)
+      .map((event) => {
+        const data = event.userMetadata?.summary?.data;
+        return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : '';
+      });
+    expect(summaries).toHaveLength(9);
+    for (const summary of summaries) expect(summary.length).toBeGreaterThan(5);
   });
 
   const failures: [StageActivityName, TracemendError, IncidentOutcome['outcome'], string][] = [
@@ -174,6 +170,23 @@ describe('repairIncident', () => {
     expect(outcome.outcome).toBe('not-reproducible');
     expect(outcome.reason).toContain('observed RangeError instead');
     expect(calls.get(incidentId)).not.toContain('minimize');
+  });
+
+  it('fails a run whose input does not parse with INVALID_INPUT naming the path, before any stage', async () => {
+    const incidentId = newIncident();
+    const input = { schemaVersion: 1, incidentId, alert: { ...exampleRawAlertRef, sizeBytes: -1 }, occurrences: 1 };
+    const handle = await client.workflow.start(REPAIR_INCIDENT_WORKFLOW, { taskQueue: TASK_QUEUES.workflows, workflowId: incidentWorkflowId(incidentId), args: [input] });
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('INVALID_INPUT');
+    expect((cause as ApplicationFailure).nonRetryable).toBe(true);
+    expect((cause as ApplicationFailure).message).toContain('alert.sizeBytes');
+    expect(calls.get(incidentId)).toBeUndefined();
   });
 
   it('retries a transient activity error and carries on', async () => {

@@ -1,6 +1,26 @@
 // The worker's real Temporal workers on the test run's dev server, with the stages a test provides.
-import { Client, Connection } from '@temporalio/client';
-import type { StageActivities } from '@tracemend/contracts';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import {
+  TASK_QUEUES,
+  incidentWorkflowId,
+  type IncidentOutcome,
+  type RepairIncidentInput,
+  type RepairPolicy,
+  type StageActivities,
+} from '@tracemend/contracts';
+import {
+  exampleCandidateSet,
+  exampleEnvelopeRef,
+  exampleGatedEnvelope,
+  exampleLocalization,
+  exampleMinimalRepro,
+  examplePullRequestRecord,
+  exampleRawAlertRef,
+  exampleRepoTarget,
+  exampleReproduction,
+  exampleVerification,
+} from '@tracemend/contracts/examples';
+import { REPAIR_INCIDENT_WORKFLOW } from '@tracemend/workflows/client';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import { createTemporalLogger, type Logger } from '@tracemend/telemetry';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -14,10 +34,12 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
-/** Bundles the workflows and runs a worker per task queue until `stop`. */
-export async function startTestWorkers(stages: Partial<StageActivities>, logger: Logger): Promise<RunningWorkers> {
+/**
+ * Bundles the workflows and runs a worker per task queue until `stop`, on the test run's dev server
+ * unless a test names another.
+ */
+export async function startTestWorkers(stages: Partial<StageActivities>, logger: Logger, address = inject('temporalAddress')): Promise<RunningWorkers> {
   Runtime.install({ logger: createTemporalLogger(logger) });
-  const address = inject('temporalAddress');
   const clientConnection = await Connection.connect({ address });
   const workerConnection = await NativeConnection.connect({ address });
   const workers = await createWorkers({
@@ -39,4 +61,29 @@ export async function startTestWorkers(stages: Partial<StageActivities>, logger:
       await clientConnection.close();
     },
   };
+}
+
+/** Every stage answering with the contracts' examples: a clean run to a pull request. */
+export const exampleStages: StageActivities = {
+  ingest: () => Promise.resolve(exampleEnvelopeRef),
+  gate: () => Promise.resolve(exampleGatedEnvelope),
+  triage: () => Promise.resolve(exampleRepoTarget),
+  reproduce: () => Promise.resolve(exampleReproduction),
+  minimize: () => Promise.resolve(exampleMinimalRepro),
+  localize: () => Promise.resolve(exampleLocalization),
+  repair: () => Promise.resolve(exampleCandidateSet),
+  verify: () => Promise.resolve(exampleVerification),
+  openPullRequest: () => Promise.resolve(examplePullRequestRecord),
+};
+
+export type IncidentHandle = WorkflowHandle<(input: RepairIncidentInput) => Promise<IncidentOutcome>>;
+
+/** Starts the incident workflow for an example alert, as the gateway would, with the given policy. */
+export function startIncident(client: Client, incidentId: string, policy: Partial<RepairPolicy>, occurrences = 1): Promise<IncidentHandle> {
+  const input: RepairIncidentInput = { schemaVersion: 1, incidentId, alert: exampleRawAlertRef, occurrences, policy };
+  return client.workflow.start(REPAIR_INCIDENT_WORKFLOW, {
+    taskQueue: TASK_QUEUES.workflows,
+    workflowId: incidentWorkflowId(incidentId),
+    args: [input],
+  }) as Promise<IncidentHandle>;
 }
