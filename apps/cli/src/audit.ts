@@ -1,8 +1,7 @@
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { stateDir } from '@tracemend/infra';
 import { privacyStateFiles, verifyAuditLog, type AuditBreak, type AuditVerification } from '@tracemend/privacy-gate';
-import type { CliConfig } from './env';
+import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
 
 export const AUDIT_USAGE = 'usage: tracemend audit verify [--log <file>] [--json]';
@@ -55,7 +54,7 @@ export async function runAudit(args: readonly string[], config: CliConfig, root:
     io.err(`tracemend audit: ${(error as Error).message}\n${AUDIT_USAGE}`);
     return 2;
   }
-  const file = parsed.log ? resolve(parsed.log) : privacyStateFiles(config.stateDir ?? stateDir(root)).audit;
+  const file = parsed.log ? resolve(parsed.log) : privacyStateFiles(cliStateDir(config, root)).audit;
   try {
     await access(file);
   } catch {

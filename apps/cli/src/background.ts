@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stateDir } from '@tracemend/infra';
 
 /** A process the demo keeps running in the background: its pid file and its log. */
 export interface BackgroundProcess {
@@ -23,8 +22,8 @@ export async function logOf(proc: BackgroundProcess): Promise<string> {
   return (await readFile(proc.log)).subarray(proc.logOffset).toString('utf8');
 }
 
-function pidFile(root: string, name: string): string {
-  return join(stateDir(root), 'run', `${name}.pid`);
+function pidFile(state: string, name: string): string {
+  return join(state, 'run', `${name}.pid`);
 }
 
 function alive(pid: number): boolean {
@@ -36,15 +35,18 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Stops a background process started by `startBackground` (SIGTERM, then SIGKILL after 10 s). */
-export async function stopBackground(root: string, name: string): Promise<boolean> {
+/**
+ * Stops a background process started by `startBackground` with the same state folder (SIGTERM, then
+ * SIGKILL after 10 s).
+ */
+export async function stopBackground(state: string, name: string): Promise<boolean> {
   let pid: number;
   try {
-    pid = Number(readFileSync(pidFile(root, name), 'utf8').trim());
+    pid = Number(readFileSync(pidFile(state, name), 'utf8').trim());
   } catch {
     return false;
   }
-  rmSync(pidFile(root, name), { force: true });
+  rmSync(pidFile(state, name), { force: true });
   if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return false;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
@@ -55,16 +57,18 @@ export async function stopBackground(root: string, name: string): Promise<boolea
 
 /**
  * Starts a TypeScript entry (`node --import tsx <entry>`) detached, logging to
- * .tracemend/logs/<name>.log and recording its pid; a previous instance is stopped first.
+ * `<state>/logs/<name>.log` and recording its pid under `<state>/run`; a previous instance is stopped
+ * first. `state` is the state folder (`.tracemend`, or `TRACEMEND_STATE_DIR`), so two state folders
+ * never stop each other's processes.
  */
 export async function startBackground(
-  root: string,
+  state: string,
   options: { name: string; cwd: string; entry: string; args?: string[]; env?: NodeJS.ProcessEnv },
 ): Promise<BackgroundProcess> {
-  await stopBackground(root, options.name);
-  mkdirSync(join(stateDir(root), 'logs'), { recursive: true });
-  mkdirSync(join(stateDir(root), 'run'), { recursive: true });
-  const log = join(stateDir(root), 'logs', `${options.name}.log`);
+  await stopBackground(state, options.name);
+  mkdirSync(join(state, 'logs'), { recursive: true });
+  mkdirSync(join(state, 'run'), { recursive: true });
+  const log = join(state, 'logs', `${options.name}.log`);
   const output = openSync(log, 'a');
   const logOffset = statSync(log).size;
   const child = spawn(process.execPath, ['--import', 'tsx', options.entry, ...(options.args ?? [])], {
@@ -75,7 +79,7 @@ export async function startBackground(
   });
   child.unref();
   if (child.pid === undefined) throw new Error(`${options.name} did not start; see ${log}`);
-  writeFileSync(pidFile(root, options.name), `${child.pid}\n`);
+  writeFileSync(pidFile(state, options.name), `${child.pid}\n`);
   return { name: options.name, pid: child.pid, log, logOffset };
 }
 

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { runAudit } from './audit';
 import { runDemo } from './demo';
-import { parseRunArgs, runAlert } from './run';
+import { parseRunArgs, RUN_USAGE, runAlert } from './run';
 import { isStageCommand, runStage } from './stage';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
 import { loadCliConfig } from './env';
@@ -14,7 +14,7 @@ export const USAGE = `usage: tracemend <command> [options]
 commands:
   demo             bring up Temporal, the GitHub emulator, the worker and the gateway, check the
                    machine, and turn the three recorded fixture alerts into pull requests
-  run <alert-file> --config <tracemend.config.yaml> [--wait] [--json]
+  ${RUN_USAGE.replace('tracemend ', '')}
                    submit one alert (OTLP/JSON traces or logs, Sentry-style event, Alertmanager
                    webhook); --wait prints the incident's outcome (--json: the IncidentOutcome)
   ingest|gate|triage|reproduce|minimize|localize|repair|verify [file|-] [--config <catalog>]
@@ -64,7 +64,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       try {
         options = parseRunArgs(rest);
       } catch (error) {
-        io.err(`tracemend run: ${(error as Error).message}\n${USAGE}`);
+        io.err(`tracemend run: ${(error as Error).message}; usage: ${RUN_USAGE}`);
         return 2;
       }
       return runAlert(config, root, io, options);
@@ -84,7 +84,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
         try {
           return await runStage(command, rest, io, env);
         } catch (error) {
-          io.err(`tracemend ${command}: ${(error as Error).message}`);
+          // One line naming the problem, even when it quotes input with line breaks (a JSON parse error).
+          io.err(`tracemend ${command}: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
           return 1;
         }
       }

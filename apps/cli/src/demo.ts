@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { IncidentOutcome } from '@tracemend/contracts';
 import { fixtureAlertPaths, fixtureCatalogYaml, fixtureServiceNames, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
-import { stateDir } from '@tracemend/infra';
 import Docker from 'dockerode';
 import { logOf, logSays, startBackground, waitFor } from './background';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
-import type { CliConfig } from './env';
+import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
 import { runCommand } from './local-stack';
 import { startWorker } from './worker-process';
@@ -43,7 +42,8 @@ function step(io: CliIo, title: string): void {
  * stages, the pull request and the Temporal UI page.
  */
 export async function runDemo(config: CliConfig, root: string, io: CliIo): Promise<number> {
-  const demoDir = join(stateDir(root), 'demo');
+  const state = cliStateDir(config, root);
+  const demoDir = join(state, 'demo');
   await mkdir(demoDir, { recursive: true });
 
   step(io, 'Temporal dev server');
@@ -67,7 +67,7 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
 
   step(io, 'GitHub emulator');
   const emulatorDir = join(root, 'fixtures', 'github-emulator');
-  const emulator = await startBackground(root, {
+  const emulator = await startBackground(state, {
     name: 'github-emulator',
     cwd: emulatorDir,
     entry: join(emulatorDir, 'src', 'main.ts'),
@@ -98,7 +98,7 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
   step(io, 'gateway');
   const gatewayDir = join(root, 'apps', 'gateway');
   const gatewayUrl = `http://127.0.0.1:${GATEWAY_PORT}`;
-  const gateway = await startBackground(root, {
+  const gateway = await startBackground(state, {
     name: 'gateway',
     cwd: gatewayDir,
     entry: join(gatewayDir, 'src', 'main.ts'),

@@ -1,3 +1,4 @@
+import { stateDir } from '@tracemend/infra';
 import { z } from 'zod';
 
 const optionalUrl = z
@@ -82,4 +83,13 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     ...(e.TRACEMEND_STATE_DIR ? { stateDir: e.TRACEMEND_STATE_DIR } : {}),
     ...(e.TRACEMEND_VAULT_KEY ? { vaultKey: e.TRACEMEND_VAULT_KEY } : {}),
   };
+}
+
+/**
+ * The state folder everything the CLI writes or starts shares (evidence, audit log, vault, background
+ * processes' pid files and logs): `TRACEMEND_STATE_DIR`, else `<workspace>/.tracemend`. The worker
+ * reads the same variable, so a worker the CLI starts finds the alerts the CLI stored.
+ */
+export function cliStateDir(config: Pick<CliConfig, 'stateDir'>, root: string): string {
+  return config.stateDir ?? stateDir(root);
 }

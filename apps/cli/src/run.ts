@@ -2,15 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { IncidentOutcome } from '@tracemend/contracts';
+import { TracemendError, type IncidentOutcome } from '@tracemend/contracts';
 import { createGateway } from '@tracemend/gateway';
-import { stateDir } from '@tracemend/infra';
 import { createEvidenceStore, loadServiceCatalog } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import { workflowUiUrl } from './demo';
-import type { CliConfig } from './env';
+import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
 import { ensureWorker } from './worker-process';
+
+/** The command line of `tracemend run`, as the usage text and its error messages show it. */
+export const RUN_USAGE = 'tracemend run <alert-file> --config <tracemend.config.yaml> [--wait] [--json]';
 
 export interface RunOptions {
   alertFile: string;
@@ -52,14 +54,51 @@ export function formatOutcome(outcome: IncidentOutcome): string {
   return lines.join('\n');
 }
 
+/** The alert file's bytes; a missing file or one that is not JSON is named before anything starts. */
+async function readAlertFile(file: string): Promise<Buffer> {
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TracemendError('INVALID_INPUT', `cannot read the alert file ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    // The parser quotes the start of the text, line breaks included: keep the message on one line.
+    throw new TracemendError('INVALID_INPUT', `the alert file ${file} is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
+  }
+  return body;
+}
+
+/** One line naming why the intake refused the alert: `{error: {code, message}}` of the gateway. */
+function refusal(alertFile: string, status: number, answer: Record<string, unknown>): string {
+  const error = (answer.error ?? {}) as { code?: unknown; message?: unknown };
+  const code = typeof error.code === 'string' ? ` ${error.code}` : '';
+  const message = typeof error.message === 'string' ? error.message : JSON.stringify(answer);
+  return `the alert ${alertFile} was refused (${status}${code}): ${message}`;
+}
+
 /**
  * Submits one alert file through the gateway's intake (in process, on a private loopback port) to a
  * worker running with the given service catalog, and optionally waits for the incident's outcome.
+ * Without `--wait`, `--json` prints the intake's answer (for a trace export or Sentry event: incidentId,
+ * workflowId, fingerprint, alertId, format and status `started` or `attached`; for a log export:
+ * alertId, format and traceIds). Exits 0 when the alert was accepted (with `--wait`: when the incident
+ * opened a pull request), 1 when the intake refused the alert or the incident ended otherwise, and 2
+ * when the catalog or the alert file cannot be read or the alert file is not JSON.
  */
 export async function runAlert(config: CliConfig, root: string, io: CliIo, options: RunOptions): Promise<number> {
   const configFile = resolve(options.configFile);
-  await loadServiceCatalog(configFile);
-  const body = await readFile(resolve(options.alertFile));
+  let body: Buffer;
+  try {
+    await loadServiceCatalog(configFile);
+    body = await readAlertFile(resolve(options.alertFile));
+  } catch (error) {
+    io.err(`tracemend run: ${(error as Error).message}`);
+    return 2;
+  }
   await ensureWorker(config, root, {
     TRACEMEND_CONFIG: configFile,
     ...(config.github ? { TRACEMEND_GITHUB_API_URL: config.github.apiUrl, ...(config.github.token ? { TRACEMEND_GITHUB_TOKEN: config.github.token } : {}) } : {}),
@@ -68,7 +107,7 @@ export async function runAlert(config: CliConfig, root: string, io: CliIo, optio
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const token = randomBytes(24).toString('hex');
   const gateway = createGateway({
-    store: createEvidenceStore(join(stateDir(root), 'evidence')),
+    store: createEvidenceStore(join(cliStateDir(config, root), 'evidence')),
     client,
     namespace: config.temporalNamespace,
     token,
@@ -83,7 +122,7 @@ export async function runAlert(config: CliConfig, root: string, io: CliIo, optio
     });
     const answer = (await response.json()) as Record<string, unknown>;
     if (response.status !== 202) {
-      io.err(`tracemend run: the alert was refused (${response.status}): ${JSON.stringify(answer.error ?? answer)}`);
+      io.err(`tracemend run: ${refusal(options.alertFile, response.status, answer)}`);
       return 1;
     }
     const workflowId = typeof answer.workflowId === 'string' ? answer.workflowId : undefined;

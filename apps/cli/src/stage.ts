@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FailureEnvelope, STAGE_ACTIVITIES, parseContract, type AlertFormat, type StageActivityName } from '@tracemend/contracts';
+import { FailureEnvelope, STAGE_ACTIVITIES, TracemendError, parseContract, type AlertFormat, type StageActivityName } from '@tracemend/contracts';
 import { createEvidenceStore, detectOtlpJson, parseAlert, traceIdsOf } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import { buildStages, loadWorkerConfig } from '@tracemend/worker';
@@ -17,6 +17,15 @@ export function isStageCommand(command: string): command is StageCommand {
 
 async function readInput(path: string | undefined, stdin: () => Promise<string>): Promise<string> {
   return path === undefined || path === '-' ? stdin() : readFile(resolve(path), 'utf8');
+}
+
+/** The stage's input as JSON, or INVALID_INPUT naming which input is not JSON. */
+function parseJson(text: string, name: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new TracemendError('INVALID_INPUT', `${name} is not JSON: ${(error as Error).message}`);
+  }
 }
 
 async function readStdin(): Promise<string> {
@@ -92,11 +101,11 @@ export async function runStage(
     const ref = await stages.ingest!({ incidentId, alert });
     output = await store.getEnvelope(ref.envelopeId);
   } else if (command === 'gate') {
-    const envelope = parseContract(FailureEnvelope, JSON.parse(text), 'FailureEnvelope');
+    const envelope = parseContract(FailureEnvelope, parseJson(text, 'FailureEnvelope'), 'FailureEnvelope');
     output = await stages.gate!({ incidentId, envelope: await store.putEnvelope(envelope) });
   } else {
     const name: StageActivityName = command;
-    const input = parseContract(STAGE_ACTIVITIES[name].input, JSON.parse(text), `${name} input`);
+    const input = parseContract(STAGE_ACTIVITIES[name].input, parseJson(text, `${name} input`), `${name} input`);
     const run = stages[name] as ((value: unknown) => Promise<unknown>) | undefined;
     if (run === undefined) {
       io.err(`tracemend ${command}: the stage is not built`);

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import { TracemendError } from '@tracemend/contracts';
-import { stateDir } from '@tracemend/infra';
 import { privacyStateFiles } from '@tracemend/privacy-gate';
 import { openVaultReader, type RevealedValue } from '@tracemend/privacy-gate/vault';
-import type { CliConfig } from './env';
+import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
 
 export const VAULT_USAGE = 'usage: tracemend vault reveal <token> [--vault <file>] [--json]';
@@ -64,7 +63,7 @@ export async function runVault(args: readonly string[], config: CliConfig, root:
     io.err('tracemend vault: TRACEMEND_VAULT_KEY is not set: the vault opens only with the operator key it was written with');
     return 2;
   }
-  const file = parsed.vault ? resolve(parsed.vault) : privacyStateFiles(config.stateDir ?? stateDir(root)).vault;
+  const file = parsed.vault ? resolve(parsed.vault) : privacyStateFiles(cliStateDir(config, root)).vault;
   let values: RevealedValue[];
   try {
     const reader = await openVaultReader({ file, key: config.vaultKey });

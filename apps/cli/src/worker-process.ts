@@ -1,10 +1,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { stateDir } from '@tracemend/infra';
 import { Connection } from '@temporalio/client';
 import { TASK_QUEUES } from '@tracemend/contracts';
 import { logSays, startBackground, waitFor, type BackgroundProcess } from './background';
-import type { CliConfig } from './env';
+import { cliStateDir, type CliConfig } from './env';
 
 /** How many workers poll the workflow task queue right now. */
 export async function workflowPollers(config: CliConfig): Promise<number> {
@@ -23,7 +22,7 @@ export async function workflowPollers(config: CliConfig): Promise<number> {
 /** (Re)starts the worker in the background with `env` and waits until it polls the workflow queue. */
 export async function startWorker(config: CliConfig, root: string, env: NodeJS.ProcessEnv, timeoutMs = 180_000): Promise<BackgroundProcess> {
   const workerDir = join(root, 'apps', 'worker');
-  const proc = await startBackground(root, {
+  const proc = await startBackground(cliStateDir(config, root), {
     name: 'worker',
     cwd: workerDir,
     entry: join(workerDir, 'src', 'main.ts'),
@@ -39,9 +38,10 @@ export async function startWorker(config: CliConfig, root: string, env: NodeJS.P
  * a worker reads its catalog and GitHub target once, at start-up.
  */
 export async function ensureWorker(config: CliConfig, root: string, env: Record<string, string>): Promise<{ started: boolean; proc?: BackgroundProcess }> {
-  const settings = join(stateDir(root), 'run', 'worker.json');
+  const state = cliStateDir(config, root);
+  const settings = join(state, 'run', 'worker.json');
   const wanted = JSON.stringify(env);
-  const pidFile = join(stateDir(root), 'run', 'worker.pid');
+  const pidFile = join(state, 'run', 'worker.pid');
   if (existsSync(settings) && existsSync(pidFile) && readFileSync(settings, 'utf8') === wanted) {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     try {

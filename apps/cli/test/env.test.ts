@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultSandboxImage, loadCliConfig } from '../src/env';
+import { join } from 'node:path';
+import { cliStateDir, defaultSandboxImage, loadCliConfig } from '../src/env';
 
 describe('loadCliConfig', () => {
   it('has defaults that work on a laptop: local Temporal, the emulator, templates only', () => {
@@ -30,5 +31,10 @@ describe('loadCliConfig', () => {
     expect(() => loadCliConfig({ TRACEMEND_LLM_PROVIDER: 'gpt' })).toThrow(/TRACEMEND_LLM_PROVIDER/);
     expect(() => loadCliConfig({ TRACEMEND_GITHUB_API_URL: 'not a url' })).toThrow(/TRACEMEND_GITHUB_API_URL/);
     expect(() => loadCliConfig({ TRACEMEND_LLM_API_KEY: 'sk-1' })).toThrow(/TRACEMEND_LLM_PROVIDER is required/);
+  });
+
+  it('keeps state in TRACEMEND_STATE_DIR when set, as the worker does, else in the workspace', () => {
+    expect(cliStateDir(loadCliConfig({ TRACEMEND_STATE_DIR: '/srv/tracemend-state' }), '/repo')).toBe('/srv/tracemend-state');
+    expect(cliStateDir(loadCliConfig({}), '/repo')).toBe(join('/repo', '.tracemend'));
   });
 });

@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { exampleFailureEnvelope } from '@tracemend/contracts/examples';
 import { fixtureCatalogYaml } from '@tracemend/fixture-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli';
 import type { CliIo } from '../src/io';
+import { runBin } from './bin';
 
 const VAULT_KEY = 'operator-vault-key-for-cli-tests-0123456789';
 /** Customers whose sign-ups failed: each becomes one envelope through the gate and one audit record. */
@@ -16,7 +15,6 @@ const CUSTOMERS = [
   { name: 'Jonas Berg', email: 'jonas.berg@example.org', ip: '92.33.4.17' },
   { name: 'Aiko Tanaka', email: 'aiko.tanaka@example.net', ip: '126.75.2.9' },
 ];
-const BIN = fileURLToPath(new URL('../bin/tracemend.js', import.meta.url));
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -27,19 +25,6 @@ function capture(): CliIo & { stdout: string[]; stderr: string[]; text(): string
   const stdout: string[] = [];
   const stderr: string[] = [];
   return { stdout, stderr, out: (text) => stdout.push(text), err: (text) => stderr.push(text), text: () => [...stdout, ...stderr].join('\n') };
-}
-
-/** Runs the installed `tracemend` executable as an operator would, in its own process. */
-function runBin(args: string[], extraEnv: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** Gates an ungated users-api envelope carrying `customer` through the CLI's own `gate` stage. */

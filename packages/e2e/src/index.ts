@@ -1,2 +1,2 @@
-export { postAlert, startStack } from './stack';
-export type { Stack } from './stack';
+export { postAlert, startFixtureGitHub, startStack } from './stack';
+export type { FixtureGitHub, Stack } from './stack';

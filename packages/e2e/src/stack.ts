@@ -20,10 +20,39 @@ export interface Stack {
   gatewayUrl: string;
   token: string;
   githubToken: string;
-  repos: Record<FixtureServiceName, { dir: string; sha: string }>;
+  repos: FixtureGitHub['repos'];
   /** Every log line the worker, the stages and the gateway wrote. */
   logs: string[];
   close(): Promise<void>;
+}
+
+/** The GitHub emulator serving the fixture repositories as acme/<service>, and a catalog pointing at them. */
+export interface FixtureGitHub {
+  emulator: GitHubEmulator;
+  githubToken: string;
+  /** Each fixture's working copy (under `<dir>/repos`) and its recorded commit. */
+  repos: Record<FixtureServiceName, { dir: string; sha: string }>;
+  /** `<dir>/tracemend.config.yaml`: the fixture catalog with the emulator's repositories as clone URLs. */
+  catalogFile: string;
+}
+
+/**
+ * Starts the GitHub emulator under `dir` with the fixture repositories and writes their catalog: the
+ * GitHub side of the stack, shared by this stack and by tests that bring their own worker.
+ */
+export async function startFixtureGitHub(dir: string, githubToken = 'e2e-github-token'): Promise<FixtureGitHub> {
+  const emulator = await startGitHubEmulator({ dataDir: join(dir, 'github'), token: githubToken });
+  const repos = {} as FixtureGitHub['repos'];
+  const cloneUrls = {} as Record<FixtureServiceName, string>;
+  for (const name of fixtureServiceNames) {
+    const repo = await loadFixtureRepo(name, join(dir, 'repos', name));
+    const created = await emulator.createRepository('acme', name, { fromDir: repo.dir });
+    repos[name] = { dir: repo.dir, sha: repo.sha };
+    cloneUrls[name] = created.bareDir;
+  }
+  const catalogFile = join(dir, 'tracemend.config.yaml');
+  await writeFile(catalogFile, fixtureCatalogYaml(cloneUrls));
+  return { emulator, githubToken, repos, catalogFile };
 }
 
 export async function startStack(temporalAddress: string): Promise<Stack> {
@@ -39,18 +68,7 @@ export async function startStack(temporalAddress: string): Promise<Stack> {
   const logger = createLogger({ name: 'e2e', level: 'info', destination: sink });
   Runtime.install({ logger: createTemporalLogger(logger) });
 
-  const githubToken = 'e2e-github-token';
-  const emulator = await startGitHubEmulator({ dataDir: join(dir, 'github'), token: githubToken });
-  const repos = {} as Stack['repos'];
-  const cloneUrls = {} as Record<FixtureServiceName, string>;
-  for (const name of fixtureServiceNames) {
-    const repo = await loadFixtureRepo(name, join(dir, 'repos', name));
-    const created = await emulator.createRepository('acme', name, { fromDir: repo.dir });
-    repos[name] = { dir: repo.dir, sha: repo.sha };
-    cloneUrls[name] = created.bareDir;
-  }
-  const catalogFile = join(dir, 'tracemend.config.yaml');
-  await writeFile(catalogFile, fixtureCatalogYaml(cloneUrls));
+  const { emulator, githubToken, repos, catalogFile } = await startFixtureGitHub(dir);
 
   const config = { ...loadWorkerConfig({}), stateDir, catalogFile, github: { apiUrl: emulator.url, token: githubToken } };
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });

@@ -76,6 +76,13 @@ async function runTests(dir: string, command: readonly string[]): Promise<{ ok: 
   }
 }
 
+/** The argv of the pull request body's "Run it with:" shell block (plain words, as the PR bot writes test paths). */
+function runItWith(body: string): string[] {
+  const match = /Run it with:\s*\n\s*```sh\n([^\n]+)\n```/.exec(body);
+  expect(match, 'the pull request body has no "Run it with:" command').not.toBeNull();
+  return (match?.[1] ?? '').trim().split(/\s+/);
+}
+
 /** The line range of a named function in a TypeScript source. */
 function functionLines(source: string, name: string): { start: number; end: number } | undefined {
   const file = ts.createSourceFile('f.ts', source, ts.ScriptTarget.Latest, true);
@@ -131,21 +138,23 @@ describe('three production incidents, alert to pull request', () => {
     const testPath = added[0] ?? '';
     expect(testPath).toMatch(/^test\/tracemend-[0-9a-f]{8}\.test\.ts$/);
     const testFile = await git(checkout, 'show', `pr:${testPath}`);
-    const command = [...FIXTURE_CATALOG[service].command.filter((part) => part !== 'test'), testPath];
     const single = service === 'leaderboard' ? ['node', '--import', 'tsx', '--test', testPath] : ['npx', 'vitest', 'run', testPath];
+    // The reviewer's command: the one the pull request says to run the new test with.
+    const { data: pull } = await new Octokit({ baseUrl: stack.emulator.url, auth: stack.githubToken }).pulls.get({ owner: 'acme', repo: service, pull_number: pr.number });
+    const command = runItWith(pull.body ?? '');
+    expect(command).toEqual(single);
 
     await git(checkout, 'checkout', '--quiet', base);
     await writeFile(join(checkout, testPath), testFile);
-    const before = await runTests(checkout, single);
+    const before = await runTests(checkout, command);
     expect(before.ok, `the new test passed on the recorded commit:\n${before.output}`).toBe(false);
     expect(before.output).toMatch(/TypeError|500/);
 
     await git(checkout, 'checkout', '--quiet', '--force', 'pr');
-    const after = await runTests(checkout, single);
+    const after = await runTests(checkout, command);
     expect(after.ok, after.output).toBe(true);
     const suite = await runTests(checkout, FIXTURE_CATALOG[service].command);
     expect(suite.ok, suite.output).toBe(true);
-    expect(command.length).toBeGreaterThan(0);
 
     const bug = FIXTURE_BUGS[service];
     expect(outcome!.stages.find((stage) => stage.stage === 'localize')?.summary).toMatch(new RegExp(`^top suspect ${bug.file}:\\d+ \\(${bug.function}\\)`));
