@@ -1,0 +1,152 @@
+// The minimize stage as the worker runs it: a real checkout of the leaderboard fixture, the reproduce
+// stage's signature, every candidate judged by a resident harness in the Docker sandbox. Needs a
+// Docker engine and builds the sandbox image.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MinimalRepro, parseContract, type FailureEnvelope, type Reproduction } from '@tracemend/contracts';
+import { FIXTURE_BUGS } from '@tracemend/fixture-kit';
+import { buildBaseImage, createSandboxActivities } from '@tracemend/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMinimizerActivities } from '../src/activities';
+import { countContainers, leaderboardSetup, released, type LeaderboardSetup } from './leaderboard';
+
+const exec = promisify(execFile);
+const runId = `${process.pid}-${Date.now()}`;
+const BUG = FIXTURE_BUGS.leaderboard;
+/** The failing call as the crash needs it: a cache whose `active_users` snapshot is null, and a valid k. */
+const MINIMAL_ARGS = [{ $stub: { get: { active_users: null } } }, 1];
+
+let root: string;
+let setup: LeaderboardSetup;
+let reproduction: Reproduction;
+
+beforeAll(async () => {
+  await buildBaseImage();
+  root = await mkdtemp(join(tmpdir(), 'tracemend-minimizer-'));
+  setup = await leaderboardSetup(root);
+  const sandbox = createSandboxActivities({ driver: setup.driver, image: setup.image, workspace: setup.workspace, logger: setup.logger });
+  reproduction = await sandbox.reproduce({ incidentId: `test-reproduce-${runId}`, gated: released(setup.envelope), target: setup.target });
+  if (!reproduction.reproduced) throw new Error(`the leaderboard alert did not reproduce: ${reproduction.reason}`);
+});
+
+afterAll(async () => {
+  for (const incident of ['reproduce', 'recorded', 'noisy']) await setup?.driver.reapOrphans({ olderThanMs: 0, labels: { 'tracemend.incident': `test-${incident}-${runId}` } });
+  if (root !== undefined) await rm(root, { recursive: true, force: true });
+});
+
+/** Runs the minimize stage for `envelope` as incident `name`, counting the incident's containers. */
+async function minimize(name: string, envelope: FailureEnvelope) {
+  const incidentId = `test-${name}-${runId}`;
+  const stage = createMinimizerActivities({ workspace: setup.workspace, startHarness: setup.startHarness, logger: setup.logger });
+  const { result, containers } = await countContainers(incidentId, () => stage.minimize({ incidentId, gated: released(envelope), target: setup.target, reproduction }));
+  return { minimal: parseContract(MinimalRepro, result, 'MinimalRepro'), containers };
+}
+
+/** Runs `command` in `dir` on the host; ok is whether it exited 0. */
+async function run(dir: string, command: readonly string[]): Promise<{ ok: boolean; output: string }> {
+  const [program = 'node', ...args] = command;
+  try {
+    const { stdout, stderr } = await exec(program, args, { cwd: dir, env: { ...process.env, CI: '1' } });
+    return { ok: true, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as { stdout?: string; stderr?: string };
+    return { ok: false, output: (failed.stdout ?? '') + (failed.stderr ?? '') };
+  }
+}
+
+describe('the minimize stage on the leaderboard incident', () => {
+  it('keeps the recorded null active_users entry, judging every candidate in one sandbox container', async () => {
+    expect(setup.envelope.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: [{ $stub: { get: { active_users: null } } }, 10] });
+    const { minimal, containers } = await minimize('recorded', setup.envelope);
+
+    expect(minimal.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: MINIMAL_ARGS });
+    expect(minimal.signature).toEqual(reproduction.expected);
+    expect(minimal.environment.featureFlags).toEqual({});
+    expect(minimal.environment.env).toEqual({});
+    expect(minimal.downstream).toEqual([]);
+    expect(minimal.testsRun).toBeGreaterThan(1);
+    expect(minimal.cacheHits).toBeGreaterThan(0);
+    expect(containers.created).toHaveLength(1);
+    expect(containers.seenRunning).toEqual(containers.created);
+    expect(containers.remaining).toEqual([]);
+    console.info(`recorded leaderboard input: testsRun=${minimal.testsRun} cacheHits=${minimal.cacheHits}`);
+  });
+
+  it('removes every part of a noisier recording the crash does not need', async () => {
+    // What a busier production recording holds besides the crash: more cache answers, a set call,
+    // an options argument, feature flags, env vars and a downstream HTTP call the function never makes.
+    const noisy: FailureEnvelope = {
+      ...setup.envelope,
+      entry: {
+        kind: 'function',
+        module: BUG.entry.module,
+        export: 'topUsers',
+        args: [
+          {
+            $stub: {
+              get: { active_users: null, 'leaderboard:weekly': [{ id: 'usr_1', score: 40 }], 'config:page_size': 25 },
+              set: { active_users: true },
+            },
+          },
+          10,
+          { requestId: 'req-81f2', locale: 'sv-SE', dryRun: false },
+        ],
+      },
+      environment: {
+        ...setup.envelope.environment,
+        featureFlags: { leaderboardV2: true, compactRows: false, weeklyReset: 'monday' },
+        env: { CACHE_URL: 'redis://cache.internal:6379/0', LEADERBOARD_TTL: '300', LOG_LEVEL: 'info' },
+      },
+      downstream: [
+        {
+          method: 'GET',
+          urlTemplate: 'http://profiles.internal/v1/users/{id}',
+          url: 'http://profiles.internal/v1/users/usr_1',
+          status: 200,
+          responseHeaders: { 'content-type': 'application/json' },
+          responseBody: { id: 'usr_1', displayName: 'Player One' },
+        },
+      ],
+    };
+    const { minimal, containers } = await minimize('noisy', noisy);
+
+    expect(minimal.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: MINIMAL_ARGS });
+    expect(minimal.environment.featureFlags).toEqual({});
+    expect(minimal.environment.env).toEqual({});
+    expect(minimal.downstream).toEqual([]);
+    expect(minimal.signature).toEqual(reproduction.expected);
+    expect(minimal.testsRun).toBeGreaterThan(10);
+    expect(minimal.cacheHits).toBeGreaterThan(0);
+    expect(containers.created).toHaveLength(1);
+    expect(containers.seenRunning).toEqual(containers.created);
+    expect(containers.remaining).toEqual([]);
+    console.info(`noisy leaderboard input: testsRun=${minimal.testsRun} cacheHits=${minimal.cacheHits}`);
+
+    // The emitted test, run by the service's own runner in a checkout of the recorded commit, fails with
+    // the recorded error; with the crash fixed it passes, so it fails for that reason and no other.
+    const checkout = join(root, 'regression');
+    await exec('git', ['clone', '--quiet', setup.target.repository.cloneUrl, checkout]);
+    await exec('git', ['-C', checkout, 'checkout', '--quiet', setup.target.sha]);
+    const { depsDir } = await setup.workspace.prepare(setup.target);
+    await symlink(depsDir, join(checkout, 'node_modules'));
+    const { testFile } = minimal;
+    expect(testFile.runner).toBe('node:test');
+    expect(testFile.command).toEqual(['node', '--import', 'tsx', '--test', testFile.path]);
+    await writeFile(join(checkout, testFile.path), testFile.content);
+
+    const before = await run(checkout, testFile.command);
+    expect(before.ok, before.output).toBe(false);
+    // node:test reports the error as TAP: its name, message and the crashing frame.
+    expect(before.output).toContain("name: 'TypeError'");
+    expect(before.output).toContain(`error: "${BUG.message}"`);
+    expect(before.output).toMatch(new RegExp(`${BUG.function} \\(.*/${BUG.file}:\\d+:\\d+\\)`));
+
+    const source = join(checkout, BUG.file);
+    await writeFile(source, (await readFile(source, 'utf8')).replace('return users\n', 'return (users ?? [])\n'));
+    const after = await run(checkout, testFile.command);
+    expect(after.ok, after.output).toBe(true);
+  });
+});
