@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError, type DownstreamCall } from '@tracemend/contracts';
 import { fixtureEnvelope, handToSandboxUser, prepareFixture, testDriver, testLogger, type PreparedRepo } from '../test/fixtures';
@@ -54,6 +55,11 @@ export async function inventory(skus: string[]) {
 
 export async function lookup(cache: { get(key: string): Promise<unknown> }, key: string) {
   return { value: await cache.get(key) };
+}
+
+// Ends the harness's own process, as a native crash in the replayed code would.
+export function crash() {
+  process.kill(process.pid, 'SIGKILL');
 }
 
 export function spin(): never {
@@ -260,6 +266,24 @@ describe('the replay harness: determinism', () => {
     } finally {
       await child.kill();
     }
+  });
+
+  it('removes the container when the harness dies before it is ready', async () => {
+    // 16 MiB cannot hold Node: the container's memory limit kills the harness while it loads.
+    const started = ResidentHarness.start({ driver: testDriver, image: sandboxImageTag(), repoDir: probeDir, labels, logger: testLogger, limits: { memoryBytes: 16 * 1024 * 1024 } });
+    await expect(started).rejects.toMatchObject({ code: 'SANDBOX_RESOURCE_LIMIT' });
+    expect(await testDriver.reapOrphans({ olderThanMs: 0, labels })).toEqual([]);
+  });
+
+  it('removes the container when the harness dies mid-job, before anyone closes it', async () => {
+    const harness = await startProbe();
+    const crashed = await harness.judge(job('crash', call('crash', []))).catch((error: unknown) => error);
+    expect(crashed).toBeInstanceOf(TracemendError);
+    expect((crashed as TracemendError).code).toBe('INTERNAL');
+    expect((crashed as TracemendError).message).toMatch(/^the replay harness exited with code 137/);
+    expect(harness.usable).toBe(false);
+    const container = new Docker().getContainer(harness.containerId);
+    await expect.poll(() => container.inspect().then(() => 'present', (error: { statusCode?: number }) => error.statusCode), { timeout: 10_000 }).toBe(404);
   });
 
   it('rejects the pending job with the abort reason and removes the container when its signal aborts', async () => {

@@ -221,7 +221,13 @@ export class ResidentHarness {
     const child = await options.driver.start(spec, signal === undefined ? {} : { signal });
     const harness = new ResidentHarness(child, options.jobTimeoutMs ?? DEFAULT_JOB_TIMEOUT_MS, logger, launch.loader);
     harness.failOnAbort(signal);
-    await harness.waitReady(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    try {
+      await harness.waitReady(options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+    } catch (error) {
+      // The caller never gets this harness to close: the container is removed before the error returns.
+      await child.kill();
+      throw error;
+    }
     return harness;
   }
 
@@ -299,9 +305,17 @@ export class ResidentHarness {
       this.child.stdout.on('data', (chunk: string) => this.onStdout(chunk));
       this.child.stderr.setEncoding('utf8');
       this.child.stderr.on('data', (chunk: string) => this.keepTail(chunk));
+      // Whatever ends the process, its container goes at once: a harness that died on its own
+      // (before it was ready, or mid-job) may have no owner left to close it.
       this.child.exited.then(
-        ({ exitCode, timedOut, oomKilled }) => this.fail(this.exitError(exitCode, timedOut, oomKilled)),
-        (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
+        ({ exitCode, timedOut, oomKilled }) => {
+          this.fail(this.exitError(exitCode, timedOut, oomKilled));
+          void this.child.kill();
+        },
+        (error: unknown) => {
+          this.fail(error instanceof Error ? error : new Error(String(error)));
+          void this.child.kill();
+        },
       );
          if (this.failure) this.fail(this.failure);
     });
