@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { runAudit } from './audit';
-import { runDemo } from './demo';
+import { runDemo, stopDemo } from './demo';
 import { parseRunArgs, RUN_USAGE, runAlert } from './run';
 import { isStageCommand, runStage } from './stage';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
@@ -13,7 +13,10 @@ export const USAGE = `usage: tracemend <command> [options]
 
 commands:
   demo             bring up Temporal, the GitHub emulator, the worker and the gateway, check the
-                   machine, and turn the three recorded fixture alerts into pull requests
+                   machine, and turn the three recorded fixture alerts into pull requests; the
+                   stack keeps running (gateway and emulator ports: TRACEMEND_DEMO_GATEWAY_PORT,
+                   TRACEMEND_DEMO_GITHUB_PORT, default 8787 and 8790)
+  demo --stop      stop what the demo left running, the local Temporal dev server included
   ${RUN_USAGE.replace('tracemend ', '')}
                    submit one alert (OTLP/JSON traces or logs, Sentry-style event, Alertmanager
                    webhook); --wait prints the incident's outcome (--json: the IncidentOutcome)
@@ -74,8 +77,9 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'audit':
       return runAudit(rest, config, root, io);
     case 'demo':
+      if (rest.length === 1 && rest[0] === '--stop') return stopDemo(config, root, io);
       if (rest.length > 0) {
-        io.err(`tracemend demo: unexpected arguments ${rest.join(' ')}`);
+        io.err(`tracemend demo: unexpected arguments ${rest.join(' ')}; usage: tracemend demo [--stop]`);
         return 2;
       }
       return runDemo(config, root, io);

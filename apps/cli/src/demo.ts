@@ -5,9 +5,9 @@ import { Client, Connection } from '@temporalio/client';
 import type { IncidentOutcome } from '@tracemend/contracts';
 import { fixtureAlertPaths, fixtureCatalogYaml, fixtureServiceNames, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
 import Docker from 'dockerode';
-import { logOf, logSays, startBackground, waitFor } from './background';
+import { logOf, logSays, startBackground, stopBackground, waitFor } from './background';
 import { doctorPassed, formatDoctor, runDoctor } from './doctor';
-import { cliStateDir, type CliConfig } from './env';
+import { cliStateDir, LOCAL_TEMPORAL_ADDRESS, type CliConfig } from './env';
 import type { CliIo } from './io';
 import { runCommand } from './local-stack';
 import { startWorker } from './worker-process';
@@ -20,8 +20,8 @@ export function workflowUiUrl(config: CliConfig, workflowId: string): string {
 // Local-only credentials of the demo stack: the emulator and the gateway listen on loopback.
 const DEMO_GITHUB_TOKEN = 'tracemend-demo-github-token';
 const DEMO_GATEWAY_TOKEN = 'tracemend-demo-gateway-token';
-const GITHUB_PORT = 8790;
-const GATEWAY_PORT = 8787;
+/** What the demo leaves running in the background, in the order `--stop` ends them. */
+const DEMO_PROCESSES = ['gateway', 'worker', 'github-emulator'] as const;
 
 async function postAlert(url: string, body: Buffer): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${url}/v1/alerts`, {
@@ -36,6 +36,29 @@ function step(io: CliIo, title: string): void {
   io.out(`\n== ${title}`);
 }
 
+function temporalDev(root: string, action: 'start' | 'stop') {
+  return runCommand('bash', [join(root, 'infra', 'temporal-dev.sh'), action], { cwd: root, timeoutMs: 120_000 });
+}
+
+/**
+ * Ends what the demo left running: the gateway, the worker and the GitHub emulator of this state
+ * folder, and the local Temporal dev server (its history stays in the state folder for the next run).
+ */
+export async function stopDemo(config: CliConfig, root: string, io: CliIo): Promise<number> {
+  const state = cliStateDir(config, root);
+  for (const name of DEMO_PROCESSES) {
+    io.out(`${name}: ${(await stopBackground(state, name)) ? 'stopped' : 'not running'}`);
+  }
+  if (config.temporalAddress !== LOCAL_TEMPORAL_ADDRESS) {
+    io.out(`temporal: left alone, the demo did not start the server at ${config.temporalAddress}`);
+    return 0;
+  }
+  const temporal = await temporalDev(root, 'stop');
+  io.out((temporal.stdout + temporal.stderr).trim());
+  if (!temporal.ok) io.err(`the Temporal dev server did not stop: ${temporal.error ?? 'see above'}`);
+  return temporal.ok ? 0 : 1;
+}
+
 /**
  * The demo: brings up Temporal, the GitHub emulator with the three fixture repositories, the worker
  * and the gateway; sends the three recorded production alerts; prints each incident's outcome, its
@@ -47,11 +70,16 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
   await mkdir(demoDir, { recursive: true });
 
   step(io, 'Temporal dev server');
-  const temporal = await runCommand('bash', [join(root, 'infra', 'temporal-dev.sh'), 'start'], { cwd: root, timeoutMs: 120_000 });
-  io.out((temporal.stdout + temporal.stderr).trim());
-  if (!temporal.ok) {
-    io.err(`the Temporal dev server did not start: ${temporal.error ?? 'see above'}`);
-    return 1;
+  if (config.temporalAddress === LOCAL_TEMPORAL_ADDRESS) {
+    const temporal = await temporalDev(root, 'start');
+    io.out((temporal.stdout + temporal.stderr).trim());
+    if (!temporal.ok) {
+      io.err(`the Temporal dev server did not start: ${temporal.error ?? 'see above'}`);
+      return 1;
+    }
+  } else {
+    // doctor below says whether it answers.
+    io.out(`using the server at ${config.temporalAddress} (TRACEMEND_TEMPORAL_ADDRESS); the local dev server is not started`);
   }
 
   step(io, 'fixture repositories');
@@ -71,7 +99,7 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
     name: 'github-emulator',
     cwd: emulatorDir,
     entry: join(emulatorDir, 'src', 'main.ts'),
-    args: ['--data-dir', join(demoDir, 'github'), '--port', String(GITHUB_PORT), '--token', DEMO_GITHUB_TOKEN, ...repoArgs],
+    args: ['--data-dir', join(demoDir, 'github'), '--port', String(config.demoPorts.github), '--token', DEMO_GITHUB_TOKEN, ...repoArgs],
   });
   // Once listening, the emulator prints one JSON line with its URLs and repositories.
   await waitFor(emulator, () => logSays(emulator, '{"url":'), 60_000);
@@ -97,14 +125,14 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
 
   step(io, 'gateway');
   const gatewayDir = join(root, 'apps', 'gateway');
-  const gatewayUrl = `http://127.0.0.1:${GATEWAY_PORT}`;
+  const gatewayUrl = `http://127.0.0.1:${config.demoPorts.gateway}`;
   const gateway = await startBackground(state, {
     name: 'gateway',
     cwd: gatewayDir,
     entry: join(gatewayDir, 'src', 'main.ts'),
     env: {
       TRACEMEND_GATEWAY_TOKEN: DEMO_GATEWAY_TOKEN,
-      TRACEMEND_GATEWAY_PORT: String(GATEWAY_PORT),
+      TRACEMEND_GATEWAY_PORT: String(config.demoPorts.gateway),
       TRACEMEND_TEMPORAL_ADDRESS: config.temporalAddress,
       TRACEMEND_TEMPORAL_NAMESPACE: config.temporalNamespace,
     },
@@ -151,6 +179,7 @@ export async function runDemo(config: CliConfig, root: string, io: CliIo): Promi
       io.out(`  Temporal UI: ${workflowUiUrl(config, workflowId)}`);
     }
     io.out(`\nTemporal UI: ${config.temporalUiUrl} (filter by TracemendService, TracemendOutcome, ...); pull requests: ${github.webUrl}`);
+    io.out('The stack keeps running so both can be read; `npx tracemend demo --stop` ends it.');
     return failures === 0 ? 0 : 1;
   } finally {
     await connection.close();

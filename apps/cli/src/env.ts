@@ -13,8 +13,13 @@ const optionalText = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/** Where `infra/temporal-dev.sh` serves the project's Temporal dev server; the demo starts it only for this address. */
+export const LOCAL_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
+
 const CliEnv = z.object({
-  TRACEMEND_TEMPORAL_ADDRESS: z.string().trim().min(1).default('127.0.0.1:7233'),
+  TRACEMEND_TEMPORAL_ADDRESS: z.string().trim().min(1).default(LOCAL_TEMPORAL_ADDRESS),
   TRACEMEND_TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
   TRACEMEND_TEMPORAL_UI_URL: z.string().trim().url().default('http://127.0.0.1:8233'),
   TRACEMEND_SANDBOX_IMAGE: optionalText,
@@ -26,6 +31,8 @@ const CliEnv = z.object({
   DOCKER_HOST: optionalText,
   TRACEMEND_STATE_DIR: optionalText,
   TRACEMEND_VAULT_KEY: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  TRACEMEND_DEMO_GATEWAY_PORT: port(8787),
+  TRACEMEND_DEMO_GITHUB_PORT: port(8790),
 });
 
 /** Everything the CLI reads from the environment, validated once. */
@@ -44,6 +51,8 @@ export interface CliConfig {
   stateDir?: string;
   /** The operator's token-vault key; only `tracemend vault` reads it. */
   vaultKey?: string;
+  /** The loopback ports `tracemend demo` gives the gateway and the GitHub emulator. */
+  demoPorts: { gateway: number; github: number };
 }
 
 /** The default sandbox image tag: the base image is built from the host's own Node runtime. */
@@ -82,6 +91,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     ...(e.DOCKER_HOST ? { dockerHost: e.DOCKER_HOST } : {}),
     ...(e.TRACEMEND_STATE_DIR ? { stateDir: e.TRACEMEND_STATE_DIR } : {}),
     ...(e.TRACEMEND_VAULT_KEY ? { vaultKey: e.TRACEMEND_VAULT_KEY } : {}),
+    demoPorts: { gateway: e.TRACEMEND_DEMO_GATEWAY_PORT, github: e.TRACEMEND_DEMO_GITHUB_PORT },
   };
 }
 

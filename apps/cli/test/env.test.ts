@@ -10,6 +10,7 @@ describe('loadCliConfig', () => {
       temporalNamespace: 'default',
       temporalUiUrl: 'http://127.0.0.1:8233',
       sandboxImage: defaultSandboxImage(),
+      demoPorts: { gateway: 8787, github: 8790 },
     });
     expect(defaultSandboxImage('20.20.2')).toBe('tracemend/sandbox-node:20.20.2');
   });
@@ -31,6 +32,8 @@ describe('loadCliConfig', () => {
     expect(() => loadCliConfig({ TRACEMEND_LLM_PROVIDER: 'gpt' })).toThrow(/TRACEMEND_LLM_PROVIDER/);
     expect(() => loadCliConfig({ TRACEMEND_GITHUB_API_URL: 'not a url' })).toThrow(/TRACEMEND_GITHUB_API_URL/);
     expect(() => loadCliConfig({ TRACEMEND_LLM_API_KEY: 'sk-1' })).toThrow(/TRACEMEND_LLM_PROVIDER is required/);
+    expect(() => loadCliConfig({ TRACEMEND_DEMO_GATEWAY_PORT: '70000' })).toThrow(/TRACEMEND_DEMO_GATEWAY_PORT/);
+    expect(loadCliConfig({ TRACEMEND_DEMO_GITHUB_PORT: '9090' }).demoPorts).toEqual({ gateway: 8787, github: 9090 });
   });
 
   it('keeps state in TRACEMEND_STATE_DIR when set, as the worker does, else in the workspace', () => {

@@ -23,6 +23,11 @@ describe('loadGatewayConfig', () => {
     });
   });
 
+  it('stores alerts where the worker reads them: the evidence folder of TRACEMEND_STATE_DIR, unless TRACEMEND_EVIDENCE_DIR names one', () => {
+    expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_STATE_DIR: '/var/lib/tracemend' }, '/srv/checkout').evidenceDir).toBe(join('/var/lib/tracemend', 'evidence'));
+    expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_STATE_DIR: '/var/lib/tracemend', TRACEMEND_EVIDENCE_DIR: '/mnt/evidence' }).evidenceDir).toBe('/mnt/evidence');
+  });
+
   it('reads every variable and names a bad value', () => {
     const config = loadGatewayConfig({
       TRACEMEND_GATEWAY_TOKEN: TOKEN,

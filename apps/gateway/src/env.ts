@@ -14,6 +14,8 @@ const GatewayEnv = z.object({
   TRACEMEND_GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
   /** Where raw alerts are stored; the worker's ingest must read the same folder. */
   TRACEMEND_EVIDENCE_DIR: z.string().min(1).optional(),
+  /** The state folder the worker and the CLI share; the evidence store is its `evidence` folder. */
+  TRACEMEND_STATE_DIR: z.string().min(1).optional(),
   TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TRACEMEND_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TRACEMEND_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -43,7 +45,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     host: env.TRACEMEND_GATEWAY_HOST,
     token: env.TRACEMEND_GATEWAY_TOKEN,
     maxBodyBytes: env.TRACEMEND_GATEWAY_MAX_BODY_BYTES,
-    evidenceDir: env.TRACEMEND_EVIDENCE_DIR ?? join(stateDir(root), 'evidence'),
+    evidenceDir: env.TRACEMEND_EVIDENCE_DIR ?? join(env.TRACEMEND_STATE_DIR ?? stateDir(root), 'evidence'),
     temporalAddress: env.TRACEMEND_TEMPORAL_ADDRESS,
     namespace: env.TRACEMEND_TEMPORAL_NAMESPACE,
     logLevel: env.TRACEMEND_LOG_LEVEL,
