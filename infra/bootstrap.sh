@@ -239,6 +239,24 @@ step_sandbox_image() {
   ((reported)) || done_step "sandbox image" "builder ran (no status line; see .tracemend/logs/bootstrap-sandbox-image.log)"
 }
 
+# The project's Temporal dev server (with tracemend's search attributes), so that doctor finds the
+# machine ready; `bash infra/temporal-dev.sh stop` ends it.
+step_temporal_server() {
+  local log="$STATE_DIR/logs/bootstrap-temporal.log"
+  # 9>&-: the server outlives the bootstrap and must not inherit (and so hold) the bootstrap's lock.
+  if ! bash "$REPO_ROOT/infra/temporal-dev.sh" start </dev/null >"$log" 2>&1 9>&-; then
+    show_log "$log"
+    fail "bash infra/temporal-dev.sh start failed"
+  fi
+  local line
+  while IFS= read -r line; do
+    case "$line" in
+      "[done] "*) echo "$line"; changed=$((changed + 1)) ;;
+      "[skip] "*) echo "$line" ;;
+    esac
+  done <"$log"
+}
+
 step_node
 step_pnpm
 step_dependencies
@@ -246,6 +264,7 @@ step_temporal_cli
 step_docker
 step_chromium
 step_sandbox_image
+step_temporal_server
 
 elapsed="$(awk -v ns="$(($(date +%s%N) - started_ns))" 'BEGIN { printf "%.1f", ns / 1e9 }')"
 if ((changed == 0)); then

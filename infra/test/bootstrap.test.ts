@@ -6,14 +6,15 @@ import { infraDir, lines, run } from './run';
 
 const bootstrap = join(infraDir, 'bootstrap.sh');
 const summary = /^bootstrap: (nothing changed|\d+ steps? changed) \(\d+\.\d s\)$/;
-const infraSteps = ['node', 'pnpm', 'dependencies', 'temporal cli', 'docker engine', 'chromium', 'sandbox image'];
+const infraSteps = ['node', 'pnpm', 'dependencies', 'temporal cli', 'docker engine', 'chromium', 'sandbox image', 'temporal dev server'];
 
 const repoRoot = join(infraDir, '..');
 
 /**
  * What the bootstrap's steps produce, read from the machine rather than from its output: the
- * dependency stamp and the install's own record, the temporal CLI link, the engine's sandbox image
- * and the chromium binary. A run that "skips" but touches any of them changed something.
+ * dependency stamp and the install's own record, the temporal CLI link, the engine's sandbox image,
+ * the chromium binary and the Temporal dev server's process. A run that "skips" but touches any of
+ * them changed something.
  */
 async function machineState(): Promise<Record<string, string>> {
   const images = await run('docker', ['images', '--no-trunc', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']);
@@ -25,6 +26,7 @@ async function machineState(): Promise<Record<string, string>> {
     temporal: await readlink(join(repoRoot, '.tracemend', 'bin', 'temporal')),
     images: lines(images.stdout).filter((line) => line.startsWith('tracemend/')).sort().join('\n'),
     chromium: `${chromium.stdout.trim()} ${(await stat(chromium.stdout.trim())).mtimeMs}`,
+    temporalServer: await readFile(join(process.env.TRACEMEND_STATE_DIR ?? join(repoRoot, '.tracemend'), 'run', 'temporal.pid'), 'utf8'),
   };
 }
 
