@@ -26,7 +26,8 @@ async function machineState(): Promise<Record<string, string>> {
     temporal: await readlink(join(repoRoot, '.tracemend', 'bin', 'temporal')),
     images: lines(images.stdout).filter((line) => line.startsWith('tracemend/')).sort().join('\n'),
     chromium: `${chromium.stdout.trim()} ${(await stat(chromium.stdout.trim())).mtimeMs}`,
-    temporalServer: await readFile(join(process.env.TRACEMEND_STATE_DIR ?? join(repoRoot, '.tracemend'), 'run', 'temporal.pid'), 'utf8'),
+    // No pid file when the address is served by a Temporal server another checkout started.
+    temporalServer: await readFile(join(process.env.TRACEMEND_STATE_DIR ?? join(repoRoot, '.tracemend'), 'run', 'temporal.pid'), 'utf8').catch(() => 'not started here'),
   };
 }
 
