@@ -307,17 +307,16 @@ export class ResidentHarness {
       this.child.stderr.on('data', (chunk: string) => this.keepTail(chunk));
       // Whatever ends the process, its container goes at once: a harness that died on its own
       // (before it was ready, or mid-job) may have no owner left to close it.
-      this.child.exited.then(
-        ({ exitCode, timedOut, oomKilled }) => {
-          this.fail(this.exitError(exitCode, timedOut, oomKilled));
+      void this.child.exited
+        .then(
+          ({ exitCode, timedOut, oomKilled }) => this.exitError(exitCode, timedOut, oomKilled),
+          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+        )
+        .then((error) => {
+          this.fail(error);
           void this.child.kill();
-        },
-        (error: unknown) => {
-          this.fail(error instanceof Error ? error : new Error(String(error)));
-          void this.child.kill();
-        },
-      );
-         if (this.failure) this.fail(this.failure);
+        });
+      if (this.failure) this.fail(this.failure);
     });
   }
 
