@@ -245,12 +245,6 @@ step_temporal_server() {
   local log="$STATE_DIR/logs/bootstrap-temporal.log"
   # 9>&-: the server outlives the bootstrap and must not inherit (and so hold) the bootstrap's lock.
   if ! bash "$REPO_ROOT/infra/temporal-dev.sh" start </dev/null >"$log" 2>&1 9>&-; then
-    # Another checkout's dev server (or any Temporal) already serving the address is as good for doctor.
-    local address="127.0.0.1:${TRACEMEND_TEMPORAL_PORT:-7233}"
-    if "$STATE_DIR/bin/temporal" operator cluster health --address "$address" >/dev/null 2>&1; then
-      skip_step "temporal dev server" "$address is already served by a Temporal server this checkout did not start"
-      return
-    fi
     show_log "$log"
     fail "bash infra/temporal-dev.sh start failed"
   fi

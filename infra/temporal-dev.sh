@@ -85,6 +85,14 @@ cmd_start() {
     echo "Temporal UI: $UI_URL"
     return
   fi
+  # A server this checkout did not start (another checkout's, say) is used as it is, given
+  # tracemend's search attributes; its own scripts stop it.
+  if port_in_use "$PORT" && healthy; then
+    ensure_search_attributes
+    echo "[skip] temporal dev server: $ADDRESS already answers, a server this checkout did not start"
+    echo "Temporal UI: $UI_URL"
+    return
+  fi
   for port in "$PORT" "$UI_PORT"; do
     port_in_use "$port" && fail "port $port on $HOST is in use by another process; set TRACEMEND_TEMPORAL_PORT / TRACEMEND_TEMPORAL_UI_PORT or stop it"
   done

@@ -61,6 +61,20 @@ describe('temporal-dev.sh against a real dev server', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^\[skip\] temporal dev server: already running \(pid \d+\)/);
 
+    // Another checkout (another state folder) on the same address uses the running server and owns nothing.
+    const other = await mkdtemp(join(tmpdir(), 'temporal-dev-other-'));
+    try {
+      const otherEnv = { ...env, TRACEMEND_STATE_DIR: other };
+      const shared = await run('bash', [script, 'start'], { env: otherEnv, timeoutMs: 120_000 });
+      expect(shared.stderr).toBe('');
+      expect(shared.code).toBe(0);
+      expect(lines(shared.stdout)[0]).toBe(`[skip] temporal dev server: 127.0.0.1:${port} already answers, a server this checkout did not start`);
+      expect((await run('bash', [script, 'stop'], { env: otherEnv })).stdout.trim()).toBe('[skip] temporal dev server: not running');
+      expect((await temporalDev('status')).code).toBe(0);
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+
     const status = await temporalDev('status');
     expect(status.code).toBe(0);
     expect(status.stdout).toContain(`running (pid`);
