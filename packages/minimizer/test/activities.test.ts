@@ -45,6 +45,25 @@ async function minimize(name: string, envelope: FailureEnvelope) {
   return { minimal: parseContract(MinimalRepro, result, 'MinimalRepro'), containers };
 }
 
+/**
+ * What both recordings must come down to: the crashing call with its null entry and nothing else, the
+ * recorded signature, more than `minTests` runs, and every run judged in one sandbox container that is
+ * gone afterwards.
+ */
+function expectMinimizedToTheCrash({ minimal, containers }: Awaited<ReturnType<typeof minimize>>, label: string, minTests: number): void {
+  expect(minimal.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: MINIMAL_ARGS });
+  expect(minimal.signature).toEqual(reproduction.expected);
+  expect(minimal.environment.featureFlags).toEqual({});
+  expect(minimal.environment.env).toEqual({});
+  expect(minimal.downstream).toEqual([]);
+  expect(minimal.testsRun).toBeGreaterThan(minTests);
+  expect(minimal.cacheHits).toBeGreaterThan(0);
+  expect(containers.created).toHaveLength(1);
+  expect(containers.seenRunning).toEqual(containers.created);
+  expect(containers.remaining).toEqual([]);
+  console.info(`${label} leaderboard input: testsRun=${minimal.testsRun} cacheHits=${minimal.cacheHits}`);
+}
+
 /** Runs `command` in `dir` on the host; ok is whether it exited 0. */
 async function run(dir: string, command: readonly string[]): Promise<{ ok: boolean; output: string }> {
   const [program = 'node', ...args] = command;
@@ -60,19 +79,7 @@ async function run(dir: string, command: readonly string[]): Promise<{ ok: boole
 describe('the minimize stage on the leaderboard incident', () => {
   it('keeps the recorded null active_users entry, judging every candidate in one sandbox container', async () => {
     expect(setup.envelope.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: [{ $stub: { get: { active_users: null } } }, 10] });
-    const { minimal, containers } = await minimize('recorded', setup.envelope);
-
-    expect(minimal.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: MINIMAL_ARGS });
-    expect(minimal.signature).toEqual(reproduction.expected);
-    expect(minimal.environment.featureFlags).toEqual({});
-    expect(minimal.environment.env).toEqual({});
-    expect(minimal.downstream).toEqual([]);
-    expect(minimal.testsRun).toBeGreaterThan(1);
-    expect(minimal.cacheHits).toBeGreaterThan(0);
-    expect(containers.created).toHaveLength(1);
-    expect(containers.seenRunning).toEqual(containers.created);
-    expect(containers.remaining).toEqual([]);
-    console.info(`recorded leaderboard input: testsRun=${minimal.testsRun} cacheHits=${minimal.cacheHits}`);
+    expectMinimizedToTheCrash(await minimize('recorded', setup.envelope), 'recorded', 1);
   });
 
   it('removes every part of a noisier recording the crash does not need', async () => {
@@ -111,19 +118,8 @@ describe('the minimize stage on the leaderboard incident', () => {
         },
       ],
     };
-    const { minimal, containers } = await minimize('noisy', noisy);
-
-    expect(minimal.entry).toEqual({ kind: 'function', module: BUG.entry.module, export: 'topUsers', args: MINIMAL_ARGS });
-    expect(minimal.environment.featureFlags).toEqual({});
-    expect(minimal.environment.env).toEqual({});
-    expect(minimal.downstream).toEqual([]);
-    expect(minimal.signature).toEqual(reproduction.expected);
-    expect(minimal.testsRun).toBeGreaterThan(10);
-    expect(minimal.cacheHits).toBeGreaterThan(0);
-    expect(containers.created).toHaveLength(1);
-    expect(containers.seenRunning).toEqual(containers.created);
-    expect(containers.remaining).toEqual([]);
-    console.info(`noisy leaderboard input: testsRun=${minimal.testsRun} cacheHits=${minimal.cacheHits}`);
+    const minimized = await minimize('noisy', noisy);
+    expectMinimizedToTheCrash(minimized, 'noisy', 10);
 
     // The emitted test, run by the service's own runner in a checkout of the recorded commit, fails with
     // the recorded error; with the crash fixed it passes, so it fails for that reason and no other.
@@ -132,7 +128,7 @@ describe('the minimize stage on the leaderboard incident', () => {
     await exec('git', ['-C', checkout, 'checkout', '--quiet', setup.target.sha]);
     const { depsDir } = await setup.workspace.prepare(setup.target);
     await symlink(depsDir, join(checkout, 'node_modules'));
-    const { testFile } = minimal;
+    const { testFile } = minimized.minimal;
     expect(testFile.runner).toBe('node:test');
     expect(testFile.command).toEqual(['node', '--import', 'tsx', '--test', testFile.path]);
     await writeFile(join(checkout, testFile.path), testFile.content);
