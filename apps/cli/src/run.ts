@@ -9,6 +9,7 @@ import { createLogger } from '@tracemend/telemetry';
 import { workflowUiUrl } from './demo';
 import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
+import { parseJson } from './stage';
 import { ensureWorker } from './worker-process';
 
 /** The command line of `tracemend run`, as the usage text and its error messages show it. */
@@ -63,12 +64,7 @@ async function readAlertFile(file: string): Promise<Buffer> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new TracemendError('INVALID_INPUT', `cannot read the alert file ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  try {
-    JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    // The parser quotes the start of the text, line breaks included: keep the message on one line.
-    throw new TracemendError('INVALID_INPUT', `the alert file ${file} is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
-  }
+  parseJson(body.toString('utf8'), `the alert file ${file}`);
   return body;
 }
 

@@ -19,12 +19,12 @@ async function readInput(path: string | undefined, stdin: () => Promise<string>)
   return path === undefined || path === '-' ? stdin() : readFile(resolve(path), 'utf8');
 }
 
-/** The stage's input as JSON, or INVALID_INPUT naming which input is not JSON. */
-function parseJson(text: string, name: string): unknown {
+/** `text` as JSON, or INVALID_INPUT naming `name` on one line (the parser quotes the text, line breaks included). */
+export function parseJson(text: string, name: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new TracemendError('INVALID_INPUT', `${name} is not JSON: ${(error as Error).message}`);
+    throw new TracemendError('INVALID_INPUT', `${name} is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
   }
 }
 
