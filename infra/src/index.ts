@@ -1,1 +1,1 @@
-export { findWorkspaceRoot, freePort, stateDir, temporalCliPath } from './local-stack';
+export { findWorkspaceRoot, freePort, LOCAL_TEMPORAL_ADDRESS, stateDir, temporalCliPath } from './local-stack';

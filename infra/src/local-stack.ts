@@ -14,6 +14,12 @@ export function findWorkspaceRoot(from: string = dirname(fileURLToPath(import.me
   return dir;
 }
 
+/**
+ * Where `infra/temporal-dev.sh` serves the project's Temporal dev server (its default port), and so
+ * the default Temporal address of the worker, the gateway and the CLI.
+ */
+export const LOCAL_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
 /** Project-local, git-ignored state: the Temporal database, logs, pid files, the bootstrap's links. */
 export function stateDir(root: string = findWorkspaceRoot()): string {
   return join(root, '.tracemend');

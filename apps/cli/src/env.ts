@@ -1,4 +1,4 @@
-import { stateDir } from '@tracemend/infra';
+import { LOCAL_TEMPORAL_ADDRESS, stateDir } from '@tracemend/infra';
 import { z } from 'zod';
 
 const optionalUrl = z
@@ -12,9 +12,6 @@ const optionalText = z
   .trim()
   .transform((value) => (value === '' ? undefined : value))
   .optional();
-
-/** Where `infra/temporal-dev.sh` serves the project's Temporal dev server; the demo starts it only for this address. */
-export const LOCAL_TEMPORAL_ADDRESS = '127.0.0.1:7233';
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65_535).default(fallback);
 

@@ -1,6 +1,6 @@
 // The gateway's configuration: the only module of this app that reads process.env.
 import { join } from 'node:path';
-import { stateDir } from '@tracemend/infra';
+import { LOCAL_TEMPORAL_ADDRESS, stateDir } from '@tracemend/infra';
 import { z } from 'zod';
 import { DEFAULT_MAX_BODY_BYTES } from './gateway';
 
@@ -16,7 +16,7 @@ const GatewayEnv = z.object({
   TRACEMEND_EVIDENCE_DIR: z.string().min(1).optional(),
   /** The state folder the worker and the CLI share; the evidence store is its `evidence` folder. */
   TRACEMEND_STATE_DIR: z.string().min(1).optional(),
-  TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default(LOCAL_TEMPORAL_ADDRESS),
   TRACEMEND_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TRACEMEND_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });

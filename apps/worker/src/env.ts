@@ -1,11 +1,11 @@
 // The worker's configuration: the only module of this app that reads process.env.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { findWorkspaceRoot, stateDir } from '@tracemend/infra';
+import { findWorkspaceRoot, LOCAL_TEMPORAL_ADDRESS, stateDir } from '@tracemend/infra';
 import { z } from 'zod';
 
 const WorkerEnv = z.object({
-  TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default(LOCAL_TEMPORAL_ADDRESS),
   TRACEMEND_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TRACEMEND_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Sandbox activities at once on this host; each holds a container, so it defaults to the core count. */
