@@ -1,4 +1,5 @@
-import { CatalogService, ServiceCatalog } from './catalog';
+import { CatalogService, ServiceCatalog, VersionConfig } from './catalog';
+import { FaasEventShape, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeShape, MessageHandlerConfig, ModuleExport } from './entry-config';
 import { casesOf, chars, entries, repeat, type CaseTable } from './contract-cases';
 
 const usersApi: CatalogService = {
@@ -14,16 +15,72 @@ const leaderboard: CatalogService = {
   test: { runner: 'node:test', command: ['node', '--import', 'tsx', '--test', 'test/leaderboard.test.ts'] },
   dataContract: 'contracts/leaderboard.yaml',
 };
+const signupLambda: CatalogService = {
+  repository: { owner: 'acme', name: 'signup', cloneUrl: 'https://github.com/acme/signup.git' },
+  baseBranch: 'main',
+  test: { runner: 'mocha', command: ['npx', 'mocha'] },
+  dataContract: 'contracts/signup.yaml',
+  version: { tagPattern: 'signup@{version}', commits: { '2.7.1': 'a'.repeat(40) } },
+  deployRoot: '/opt/functions/signup/',
+  functionHandler: { module: 'src/handler.js', export: 'handler', event: 'api-gateway-v2' },
+  messageHandler: { module: 'src/consumer.js', export: 'onMessage', envelope: 'sqs-batch' },
+};
+const ordersApi: CatalogService = {
+  ...usersApi,
+  httpApp: { module: 'src/app.ts', export: 'buildApp', args: { module: 'test/helpers/fakes.ts', export: 'makeDeps' } },
+};
 const catalog: ServiceCatalog = { version: 1, services: { 'users-api': usersApi, leaderboard } };
 
 export const catalogCases: CaseTable = {
-  CatalogService: casesOf(CatalogService, [usersApi, leaderboard], (change) => [
+  ModuleExport: casesOf(ModuleExport, [{ module: 'src/app.ts', export: 'createApp' }], (change) => [
+    change.missing(['export']),
+    change.wrongType(['module'], 3),
+    change.overBound(['module'], chars(1_025)),
+    change.outOfDomain(['export'], '', /Too small/),
+  ]),
+  HttpAppConfig: casesOf(HttpAppConfig, [ordersApi.httpApp, usersApi.httpApp], (change) => [
+    change.missing(['args', 'module']),
+    change.wrongType(['args'], 'test/helpers/fakes.ts'),
+    change.overBound(['args', 'module'], chars(1_025)),
+    change.outOfDomain(['args', 'export'], '', /Too small/),
+  ]),
+  FaasEventShape: casesOf(FaasEventShape, ['auto', 'api-gateway-v1', 'scheduled'], (change) => [
+    change.missing([]),
+    change.wrongType([], 1),
+    change.outOfDomain([], 'alb'),
+  ]),
+  FunctionHandlerConfig: casesOf(FunctionHandlerConfig, [signupLambda.functionHandler, { module: 'index.js', export: 'handler', event: 'auto' }], (change) => [
+    change.missing(['module']),
+    change.wrongType(['event'], ['sqs']),
+    change.overBound(['module'], chars(1_025)),
+    change.outOfDomain(['event'], 'kinesis'),
+  ]),
+  MessageEnvelopeShape: casesOf(MessageEnvelopeShape, ['auto', 'kafka', 'payload'], (change) => [
+    change.missing([]),
+    change.wrongType([], true),
+    change.outOfDomain([], 'amqp'),
+  ]),
+  MessageHandlerConfig: casesOf(MessageHandlerConfig, [signupLambda.messageHandler, { module: 'src/consumer.ts', export: 'handle', envelope: 'auto' }], (change) => [
+    change.missing(['export']),
+    change.wrongType(['envelope'], 1),
+    change.overBound(['module'], chars(1_025)),
+    change.outOfDomain(['envelope'], 'rabbitmq'),
+  ]),
+  VersionConfig: casesOf(VersionConfig, [{ tagPattern: 'v{version}' }, signupLambda.version, { commits: {} }], (change) => [
+    change.missing(['tagPattern'], /expected tagPattern or commits/),
+    change.wrongType(['tagPattern'], ['v{version}']),
+    change.overBound(['tagPattern'], `{version}${chars(256)}`),
+    change.outOfDomain(['tagPattern'], 'release-latest', /\{version\}/),
+  ]),
+  CatalogService: casesOf(CatalogService, [usersApi, leaderboard, signupLambda, ordersApi], (change) => [
     change.missing(['repository', 'cloneUrl']),
     change.missing(['dataContract']),
     change.wrongType(['test', 'command'], 'npx vitest run'),
     change.overBound(['test', 'command'], repeat(65, 'x')),
     change.overBound(['repository', 'cloneUrl'], chars(2_049)),
     change.outOfDomain(['test', 'runner'], 'ava'),
+    change.overBound(['deployRoot'], chars(1_025)),
+    change.outOfDomain(['httpApp', 'export'], '', /Too small/),
   ]),
   ServiceCatalog: casesOf(ServiceCatalog, [catalog, { version: 1, services: {} }], (change) => [
     change.missing(['version'], /expected 1/),

@@ -1,6 +1,24 @@
 import { z } from 'zod';
 import { TestRunner } from './pipeline';
-import { boundedString, Identifier } from './primitives';
+import { FunctionHandlerConfig, HttpAppConfig, MessageHandlerConfig } from './entry-config';
+import { boundedRecord, boundedString, GitSha, Identifier } from './primitives';
+
+/**
+ * How `service.version` maps to a commit. A full or short SHA and `vcs.*` resource attributes need
+ * nothing here; release versions are looked up in `commits` first, then as tags named by `tagPattern`
+ * (`{version}` and `{service}` are replaced), then as `{version}`, `v{version}`, `{service}@{version}`
+ * and `{service}-v{version}`.
+ */
+export const VersionConfig = z.object({
+  tagPattern: boundedString(256)
+    .refine((pattern) => pattern.includes('{version}'), { message: 'expected a pattern containing {version}' })
+    .optional(),
+  commits: boundedRecord(GitSha, 1_000).optional(),
+}).refine((config) => config.tagPattern !== undefined || config.commits !== undefined, {
+  message: 'expected tagPattern or commits (or leave version out)',
+  path: ['tagPattern'],
+});
+export type VersionConfig = z.infer<typeof VersionConfig>;
 
 /** One service of the catalog: where its code lives, how to test it, which data contract governs it. */
 export const CatalogService = z.object({
@@ -9,8 +27,19 @@ export const CatalogService = z.object({
   test: z.object({ runner: TestRunner, command: z.array(boundedString(1_024)).min(1).max(64) }),
   /** Path of the service's data contract, relative to the catalog file. */
   dataContract: boundedString(1_024),
+  /** How the deployed version names a commit (release tags, an explicit map). */
+  version: VersionConfig.optional(),
+  /**
+   * Where the deployed code lives, for layouts the frame paths cannot reveal (absolute prefix such as
+   * `/opt/odd/layout/`). Without it the root is inferred by matching frame paths to the repository's files.
+   */
+  deployRoot: boundedString(1_024).optional(),
   /** For HTTP services: the module and export that build the app the replay harness mounts. */
-  httpApp: z.object({ module: boundedString(1_024), export: Identifier }).optional(),
+  httpApp: HttpAppConfig.optional(),
+  /** For functions (Lambda and peers): the handler the replay invokes with the recorded event. */
+  functionHandler: FunctionHandlerConfig.optional(),
+  /** For queue consumers: the handler the replay delivers the recorded message to. */
+  messageHandler: MessageHandlerConfig.optional(),
 });
 export type CatalogService = z.infer<typeof CatalogService>;
 

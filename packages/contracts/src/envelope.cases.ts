@@ -1,5 +1,6 @@
 import { casesOf, chars, entries, repeat, type CaseTable } from './contract-cases';
 import {
+  InputProvenance,
   AlertFormat,
   DownstreamCall,
   Entry,
@@ -68,6 +69,12 @@ const untracedProvenance: TraceProvenance = {
   downstreamSpans: [],
   missingSpanIds: [],
   missingSpanCount: 0,
+};
+
+const inputProvenance: InputProvenance = { path: 'entry.body', signal: 'span-attribute', source: 'http.request.body.content on span 1a2b3c4d5e6f7a8b' };
+const spanWithEvents: SpanExcerpt = {
+  ...span,
+  events: [{ name: 'http.request.body', time: '2026-11-20T09:15:02Z', attributes: { 'http.request.body.content': '{"name":"x"}' } }],
 };
 
 const logExcerpt: LogExcerpt = {
@@ -162,7 +169,13 @@ export const envelopeCases: CaseTable = {
     change.overBound(['responseBody'], hugeJson),
     change.overBound(['status'], 600),
   ]),
-  SpanExcerpt: casesOf(SpanExcerpt, [span, { ...span, parentSpanId: 'aabbccdd00112233', attributes: {} }], (change) => [
+  InputProvenance: casesOf(InputProvenance, [inputProvenance, { path: 'downstream[0].responseBody', signal: 'inferred', source: 'status 404', guessed: true }], (change) => [
+    change.missing(['signal']),
+    change.wrongType(['guessed'], 'yes'),
+    change.overBound(['source'], chars(4_097)),
+    change.outOfDomain(['signal'], 'baggage'),
+  ]),
+  SpanExcerpt: casesOf(SpanExcerpt, [span, { ...span, parentSpanId: 'aabbccdd00112233', attributes: {} }, spanWithEvents], (change) => [
     change.missing(['status', 'code']),
     change.missing(['endTime']),
     change.wrongType(['attributes'], []),
@@ -170,6 +183,7 @@ export const envelopeCases: CaseTable = {
     change.overBound(['attributes'], entries(257, 'v')),
     change.overBound(['status', 'message'], chars(4_097)),
     change.outOfDomain(['kind'], 'SERVER'),
+    change.overBound(['events'], repeat(257, { name: 'log', time: '2026-11-20T09:15:02Z', attributes: {} })),
   ]),
   LogExcerpt: casesOf(LogExcerpt, [logExcerpt, { ...logExcerpt, traceId: undefined, spanId: undefined }], (change) => [
     change.missing(['severity']),

@@ -10,6 +10,7 @@ import {
   LIMITS,
   SchemaVersion,
 } from './primitives';
+import { FaasEventShape, MessageEnvelopeShape } from './entry-config';
 
 /** One stack frame; `inApp` marks frames in the service's own code (not node_modules, not Node internals). */
 export const Frame = z.object({
@@ -45,22 +46,41 @@ export const HttpEntry = z.object({
 });
 export type HttpEntry = z.infer<typeof HttpEntry>;
 
-/** Drive the failing code by calling an exported function. */
+/**
+ * Drive the failing code by calling an exported function. For a FaaS invocation `args` is
+ * `[event, context]`; an empty `module` means telemetry could not name the handler and the
+ * catalog's `functionHandler` does.
+ */
 export const FunctionEntry = z.object({
   kind: z.literal('function'),
   module: boundedString(1_024),
   export: Identifier,
   args: z.array(boundedJson()).max(32),
+  /** `faas.trigger` of the invocation (http, pubsub, timer, datasource, other), when recorded. */
+  trigger: z.enum(['http', 'pubsub', 'timer', 'datasource', 'other']).optional(),
+  /** The event shape recognised in the recorded event (API Gateway v1/v2, SQS, SNS, EventBridge, scheduled). */
+  eventShape: FaasEventShape.exclude(['auto']).optional(),
 });
 export type FunctionEntry = z.infer<typeof FunctionEntry>;
 
-/** Drive the failing code by delivering a queue message to its handler. */
+/**
+ * Drive the failing code by delivering a queue message to its handler. An empty `module` means the
+ * catalog's `messageHandler` names the handler; `envelope` is how the handler receives the payload.
+ */
 export const MessageEntry = z.object({
   kind: z.literal('message'),
   module: boundedString(1_024),
   export: Identifier,
   topic: boundedString(),
   payload: boundedJson(),
+  /** `messaging.system` (aws_sqs, kafka, rabbitmq, …), when recorded. */
+  system: boundedString(64).optional(),
+  /** The envelope recognised from the trace; the catalog's `messageHandler.envelope` overrides it. */
+  envelope: MessageEnvelopeShape.exclude(['auto']).optional(),
+  /** Message key, id and headers/attributes, when recorded. */
+  key: boundedString(LIMITS.text).optional(),
+  messageId: boundedString().optional(),
+  headers: boundedRecord(boundedString(LIMITS.text)).optional(),
 });
 export type MessageEntry = z.infer<typeof MessageEntry>;
 
@@ -99,6 +119,8 @@ export const DownstreamCall = z.object({
   responseHeaders: boundedRecord(boundedString(LIMITS.text)),
   responseBody: boundedJson().optional(),
   durationMs: z.number().nonnegative().optional(),
+  /** True when no response body was recorded and the one served is inferred from the status. */
+  guessed: z.boolean().optional(),
 });
 export type DownstreamCall = z.infer<typeof DownstreamCall>;
 
@@ -114,6 +136,11 @@ export const SpanExcerpt = z.object({
   endTime: IsoDateTime,
   status: z.object({ code: z.enum(['unset', 'ok', 'error']), message: boundedString(LIMITS.text).optional() }),
   attributes: Attributes,
+  /** Every span event (exceptions, recorded payloads, flag evaluations …), so the privacy gate governs them. */
+  events: z
+    .array(z.object({ name: boundedString(), time: IsoDateTime, attributes: Attributes }))
+    .max(LIMITS.records)
+    .optional(),
 });
 export type SpanExcerpt = z.infer<typeof SpanExcerpt>;
 
@@ -169,6 +196,19 @@ export const TraceProvenance = z
   });
 export type TraceProvenance = z.infer<typeof TraceProvenance>;
 
+/** Where one value of the envelope came from (see docs/instrumenting.md for the precedence). */
+export const InputProvenance = z.object({
+  /** The envelope path the value fills: `entry.body`, `entry.headers`, `downstream[2].responseBody`, … */
+  path: boundedString(),
+  /** The kind of signal that carried it. */
+  signal: z.enum(['span-attribute', 'span-event', 'log-record', 'log-line', 'sentry-event', 'alert', 'catalog', 'inferred']),
+  /** The attribute, event or record it was read from, e.g. `http.request.body.content` on span 1a2b…. */
+  source: boundedString(LIMITS.text),
+  /** True when nothing carried the value and it was inferred (e.g. a response body from its status). */
+  guessed: z.boolean().optional(),
+});
+export type InputProvenance = z.infer<typeof InputProvenance>;
+
 /** Which raw signals contributed, and what was missing. */
 export const Provenance = z.object({
   sources: z
@@ -183,6 +223,8 @@ export const Provenance = z.object({
     .min(1)
     .max(LIMITS.records),
   notes: z.array(boundedString(LIMITS.text)).max(LIMITS.records),
+  /** Where each replay input came from; absent on envelopes built before inputs were tracked. */
+  inputs: z.array(InputProvenance).max(LIMITS.records).optional(),
   /** Absent on envelopes from sources that carry no trace structure (Sentry events). */
   trace: TraceProvenance.optional(),
 });

@@ -23,6 +23,7 @@ export {
   Frame,
   FunctionEntry,
   HttpEntry,
+  InputProvenance,
   LogExcerpt,
   MessageEntry,
   Provenance,
@@ -91,7 +92,8 @@ export {
   VerifyInput,
 } from './activities';
 export type { StageActivities, StageActivityName } from './activities';
-export { CatalogService, ServiceCatalog } from './catalog';
+export { CatalogService, ServiceCatalog, VersionConfig } from './catalog';
+export { FaasEventShape, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeShape, MessageHandlerConfig, ModuleExport } from './entry-config';
 export { applyFileEdits, editsByFile } from './edits';
 export { formatIssues, parseContract } from './parse';
 export { normalizeErrorMessage } from './signature';

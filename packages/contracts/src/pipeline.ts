@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DownstreamCall, Entry, RuntimeEnvironment, Timing } from './envelope';
+import { FunctionHandlerConfig, HttpAppConfig, MessageHandlerConfig } from './entry-config';
 import { boundedString, GitSha, HexId, Identifier, LIMITS, SchemaVersion } from './primitives';
 
 /** A test runner tracemend can emit tests for. */
@@ -23,7 +24,21 @@ export const RepoTarget = z.object({
   }),
   dataContract: boundedString(1_024),
   /** For HTTP services: the module and export that build the app the replay harness mounts. */
-  httpApp: z.object({ module: boundedString(1_024), export: Identifier }).optional(),
+  httpApp: HttpAppConfig.optional(),
+  /** For functions (Lambda and peers): the handler the replay invokes with the recorded event. */
+  functionHandler: FunctionHandlerConfig.optional(),
+  /** For queue consumers: the handler the replay delivers the recorded message to. */
+  messageHandler: MessageHandlerConfig.optional(),
+  /** The catalog's deploy-root override, when the service set one. */
+  deployRoot: boundedString(1_024).optional(),
+  /** How `sha` was found from the reported version, for the PR and the operator. */
+  resolvedFrom: z
+    .object({
+      version: boundedString(),
+      how: z.enum(['sha', 'short-sha', 'vcs-attribute', 'catalog-map', 'tag']),
+      ref: boundedString(1_024).optional(),
+    })
+    .optional(),
 });
 export type RepoTarget = z.infer<typeof RepoTarget>;
 
