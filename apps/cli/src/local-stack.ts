@@ -1,7 +1,7 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findWorkspaceRoot } from '@tracemend/infra';
+import { describeExit, runCommand as runChild } from '@tracemend/process';
 
 /** The root package.json fields the checks compare against. */
 export function rootManifest(root: string = findWorkspaceRoot()): { packageManager?: string; engines?: { node?: string } } {
@@ -16,20 +16,13 @@ export interface CommandResult {
 }
 
 /** Runs a program without a shell and never throws: a missing binary or a non-zero exit is a result. */
-export function runCommand(file: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { cwd: options.cwd, timeout: options.timeoutMs ?? 15_000, env: options.env ?? process.env, maxBuffer: 4 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        resolve({
-          ok: error === null,
-          stdout: String(stdout),
-          stderr: String(stderr),
-          ...(error ? { error: (error as NodeJS.ErrnoException).code === 'ENOENT' ? `${file} not found` : error.message.split('\n')[0] } : {}),
-        });
-      },
-    );
-  });
+export async function runCommand(file: string, args: string[], options: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CommandResult> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  try {
+    const result = await runChild(file, args, { ...(options.cwd === undefined ? {} : { cwd: options.cwd }), timeoutMs, env: options.env ?? process.env, outputLimitBytes: 4 * 1024 * 1024 });
+    const ok = result.code === 0 && !result.timedOut;
+    return { ok, stdout: result.stdout.toString('utf8'), stderr: result.stderr.toString('utf8'), ...(ok ? {} : { error: describeExit(file, result, timeoutMs) }) };
+  } catch (error) {
+    return { ok: false, stdout: '', stderr: '', error: (error as NodeJS.ErrnoException).code === 'ENOENT' ? `${file} not found` : (error as Error).message.split('\n')[0] ?? '' };
+  }
 }

@@ -6,6 +6,7 @@ import { connectDocker, mountModeOf, type MountMode } from './engine';
 import { reapVolumes, VolumeMounts, type StagedVolumes } from './remote-volumes';
 import type { ExtractLimits } from './tar-extract';
 import { TracemendError } from '@tracemend/contracts';
+import { endStream } from '@tracemend/process';
 import { createLogger, type Logger } from '@tracemend/telemetry';
 import type { ReadOnlyMount, ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver, SandboxProcess, StartSpec } from './driver';
 import { IMAGE_TIMEOUT_BIN, SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
@@ -289,7 +290,8 @@ export class DockerSandboxDriver implements SandboxDriver {
       const streamDone = new Promise<void>((resolve) => {
         stream.once('end', resolve);
         stream.once('close', resolve);
-        stream.once('error', () => resolve());
+        // `on`, not `once`: a second error (a write after the first failed) must find a listener too.
+        stream.on('error', () => resolve());
       });
       this.docker.modem.demuxStream(stream, stdout, stderr);
 
@@ -301,13 +303,14 @@ export class DockerSandboxDriver implements SandboxDriver {
         kill();
       }, spec.timeoutMs);
       if (signal?.aborted) onAbort();
-      if (hasStdin) stream.end(spec.stdin);
+      const stdinWritten = hasStdin ? endStream(stream, spec.stdin) : Promise.resolve(undefined);
       log.debug({ image: spec.image, timeoutMs: spec.timeoutMs }, 'sandbox run started');
 
       const exit = (await container.wait()) as { StatusCode: number };
       const durationMs = Date.now() - started;
       clearTimeout(timer);
       await Promise.race([streamDone, new Promise((resolve) => setTimeout(resolve, OUTPUT_DRAIN_MS).unref())]);
+      const stdinError = await Promise.race([stdinWritten, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), OUTPUT_DRAIN_MS).unref())]);
       if (aborted && signal) throw abortReason(signal);
 
       const state = (await container.inspect()).State;
@@ -324,8 +327,9 @@ export class DockerSandboxDriver implements SandboxDriver {
         timedOut,
         oomKilled,
         durationMs,
+        ...(stdinError === undefined ? {} : { stdinError }),
       };
-      log.debug({ exitCode, timedOut, oomKilled, durationMs }, 'sandbox run finished');
+      log.debug({ exitCode, timedOut, oomKilled, durationMs, ...(stdinError === undefined ? {} : { stdinError }) }, 'sandbox run finished');
       const copied = await staged?.copyBack();
       if (copied !== undefined) log.debug({ written: copied.written.length, bytes: copied.bytes }, 'copied /work back from the engine');
       return result;
@@ -386,7 +390,8 @@ export class DockerSandboxDriver implements SandboxDriver {
       };
       stream.once('end', ended);
       stream.once('close', ended);
-      stream.once('error', ended);
+      // The caller writes jobs to this stream; a write after the harness died errors here, maybe twice.
+      stream.on('error', ended);
       await container.start();
       const timer = setTimeout(() => {
         timedOut = true;

@@ -79,6 +79,8 @@ export interface RunResult {
   readonly timedOut: boolean;
   readonly oomKilled: boolean;
   readonly durationMs: number;
+  /** Set when the spec's stdin could not be written whole (the process closed its input first). */
+  readonly stdinError?: string;
 }
 
 export interface RunOptions {

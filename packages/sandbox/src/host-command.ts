@@ -2,10 +2,10 @@
 // target repository, npm installing its lockfile. They run as an unprivileged user (when the worker is
 // root), with an environment built from nothing (no token of the worker reaches them), in their own
 // process group so a cancel or a timeout kills everything they started.
-import { spawn } from 'node:child_process';
 import { chown, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeExit, runCommand } from '@tracemend/process';
 import { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
 import { copyTreeInside } from './safe-fs';
 
@@ -59,79 +59,25 @@ export class HostCommandError extends Error {
   }
 }
 
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('The host command was aborted', 'AbortError');
-}
-
-/** Keeps the last `limit` characters of a stream's text. */
-function tail(limit: number): { push: (chunk: Buffer) => void; text: () => string } {
-  let text = '';
-  return {
-    push: (chunk) => {
-      text = (text + chunk.toString('utf8')).slice(-limit);
-    },
-    text: () => text,
-  };
-}
-
 /**
  * Runs `file` with `args` without a shell, as `options.user`, with exactly `options.env`, in a new
  * process group. On abort or timeout the whole group is killed with SIGKILL (git and npm start helpers
  * of their own); the call then rejects with the abort reason or a HostCommandError with `timedOut`.
  */
-export function runHostCommand(file: string, args: readonly string[], options: HostCommandOptions): Promise<HostCommandResult> {
-  const { signal } = options;
-  if (signal?.aborted) return Promise.reject(abortReason(signal));
-  const limit = options.outputLimitBytes ?? 1024 * 1024;
-  return new Promise<HostCommandResult>((resolve, reject) => {
-    const child = spawn(file, [...args], {
-      cwd: options.cwd,
-      env: { ...options.env },
-      ...(options.user === undefined ? {} : { uid: options.user.uid, gid: options.user.gid }),
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const stdout = tail(limit);
-    const stderr = tail(limit);
-    child.stdout.on('data', stdout.push);
-    child.stderr.on('data', stderr.push);
-    let timedOut = false;
-    let aborted = false;
-    const killGroup = (): void => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    };
-    const onAbort = (): void => {
-      aborted = true;
-      killGroup();
-    };
-    const timer = setTimeout(() => {
-      timedOut = true;
-      killGroup();
-    }, options.timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const settle = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    child.once('error', (error) => {
-      settle();
-      reject(aborted && signal ? abortReason(signal) : error);
-    });
-    child.once('close', (code, killedBy) => {
-      settle();
-      // The group may still hold helpers that outlived the leader.
-      if (aborted || timedOut) killGroup();
-      if (aborted && signal) return reject(abortReason(signal));
-      if (code === 0) return resolve({ stdout: stdout.text(), stderr: stderr.text() });
-      const how = timedOut ? `was killed after ${options.timeoutMs} ms` : code === null ? `was killed by ${killedBy ?? 'a signal'}` : `exited with code ${code}`;
-      reject(new HostCommandError(`${file} ${args[0] ?? ''} ${how}`, stderr.text(), code, timedOut));
-    });
+export async function runHostCommand(file: string, args: readonly string[], options: HostCommandOptions): Promise<HostCommandResult> {
+  const result = await runCommand(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    ...(options.user === undefined ? {} : { user: options.user }),
+    timeoutMs: options.timeoutMs,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    outputLimitBytes: options.outputLimitBytes ?? 1024 * 1024,
+    processGroup: true,
   });
+  const stdout = result.stdout.toString('utf8');
+  const stderr = result.stderr.toString('utf8');
+  if (result.code === 0 && !result.timedOut) return { stdout, stderr };
+  throw new HostCommandError(describeExit(`${file} ${args[0] ?? ''}`, result, options.timeoutMs), stderr, result.code, result.timedOut);
 }
 
 /**

@@ -430,7 +430,10 @@ export class ResidentHarness {
           reject(error);
         },
       };
-      this.child.stdin.write(`${JSON.stringify({ ...job, timeoutMs: containerLimitMs })}\n`);
+      // A harness that died closes its end: the write fails, and that failure is this job's answer.
+      this.child.stdin.write(`${JSON.stringify({ ...job, timeoutMs: containerLimitMs })}\n`, (error) => {
+        if (error) this.fail(new TracemendError('INTERNAL', `replay job ${job.id} could not be sent to the harness: ${error.message}; ${this.outputTail.slice(-1_000)}`, { cause: error }));
+      });
     });
   }
 }

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TracemendError, applyFileEdits, editsByFile, type Candidate } from '@tracemend/contracts';
+import { runCommand } from '@tracemend/process';
 import { readTextInside, treeRelativePath, writeFileInside } from '@tracemend/sandbox';
 
 /**
@@ -31,21 +31,20 @@ export async function writeRepoFile(root: string, path: string, content: string)
   await writeFileInside(root, assertRepoPath(path), content);
 }
 
-function runGit(cwd: string, args: string[], input: string, env: Readonly<Record<string, string>> = {}): Promise<{ code: number; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('git', args, {
-      cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // The ceiling keeps git from adopting an enclosing repository when the copy has no .git of its own.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CEILING_DIRECTORIES: dirname(cwd), ...env },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, output }));
-    child.stdin.end(input);
+/** Runs git with `input` on stdin; a git that stops reading early is a failed step with the reason, not a crash. */
+async function runGit(cwd: string, args: string[], input: string, env: Readonly<Record<string, string>> = {}): Promise<{ code: number; output: string }> {
+  const result = await runCommand('git', args, {
+    cwd,
+    input,
+    timeoutMs: 120_000,
+    // The ceiling keeps git from adopting an enclosing repository when the copy has no .git of its own.
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_CEILING_DIRECTORIES: dirname(cwd), ...env },
   });
+  const output = `${result.stdout.toString()}${result.stderr.toString()}`;
+  const inputNote = result.inputError === undefined ? '' : `\ngit stopped reading its input: ${result.inputError}`;
+  const timeoutNote = result.timedOut ? '\ngit was killed after 120000 ms' : '';
+  const failed = result.code !== 0 || result.inputError !== undefined;
+  return { code: failed ? (result.code === 0 || result.code === null ? 1 : result.code) : 0, output: `${output}${inputNote}${timeoutNote}` };
 }
 
 /**
