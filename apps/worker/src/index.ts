@@ -1,3 +1,5 @@
+export { ActivityCrashedError, createCrashGuard } from './crash-guard';
+export type { CrashGuard } from './crash-guard';
 export { createWorkerLogger, guardStageActivities } from './egress';
 export { loadWorkerConfig } from './env';
 export type { WorkerConfig } from './env';

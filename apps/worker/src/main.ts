@@ -8,6 +8,7 @@ import { DEFAULT_BUNDLE_PATH } from './bundle-workflows';
 import { loadWorkerConfig } from './env';
 import { createWorkerLogger } from './egress';
 import { reapSandboxOrphans, startPeriodicReaping } from './reap-orphans';
+import { createCrashGuard } from './crash-guard';
 import { buildStages, createWarmPool } from './stages';
 import { workerTokenKey } from './token-key';
 import { bundleWorkflows, createWorkers, runWorkers } from './workers';
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
   // The Temporal address may be a private IP: it is the worker's own infrastructure, not personal data.
   const logger = createWorkerLogger({ level: config.logLevel, rawValues, operationalValues: [config.temporalAddress, config.temporalAddress.replace(/:\d+$/, '')] });
   Runtime.install({ logger: createTemporalLogger(logger) });
+  // One activity's escaped error must not end the process and every other activity with it.
+  const crashGuard = createCrashGuard(logger);
+  const uninstallCrashGuard = crashGuard.install();
 
   const bundlePath = config.workflowBundlePath ?? (existsSync(DEFAULT_BUNDLE_PATH) ? DEFAULT_BUNDLE_PATH : undefined);
   const workflowBundle = bundlePath ? { codePath: bundlePath } : await bundleWorkflows(logger);
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
     workflowBundle,
     sandboxConcurrency: config.sandboxConcurrency,
     llmActivitiesPerSecond: config.llmActivitiesPerSecond,
+    crashGuard,
   });
   logger.info({ address: config.temporalAddress, namespace: config.namespace, queues: workers.length, bundle: bundlePath ?? 'bundled at start-up' }, 'worker started');
   try {
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
     await stopReaping();
     await warmPool?.drain();
     await connection.close();
+    uninstallCrashGuard();
   }
   logger.info('worker stopped');
 }

@@ -12,6 +12,7 @@ import {
 } from '@tracemend/contracts';
 import type { StageCallContext } from '@tracemend/sandbox';
 import { bindIncidentContext, type Logger } from '@tracemend/telemetry';
+import type { CrashGuard } from './crash-guard';
 
 type ActivityFunction = (input: unknown, context?: StageCallContext) => Promise<unknown>;
 
@@ -101,9 +102,10 @@ function fingerprintOf(input: { envelope?: { fingerprint?: string }; gated?: { e
 
 /**
  * Wraps stage implementations as Temporal activities. Stages not given are registered as absent:
- * they fail with STAGE_NOT_BUILT instead of pretending to work.
+ * they fail with STAGE_NOT_BUILT instead of pretending to work. With a crash guard, an error that
+ * escapes a stage (uncaught exception, unhandled rejection) fails that activity only.
  */
-export function wrapStageActivities(stages: Partial<StageActivities>, logger: Logger): Record<StageActivityName, ActivityFunction> {
+export function wrapStageActivities(stages: Partial<StageActivities>, logger: Logger, guard?: CrashGuard): Record<StageActivityName, ActivityFunction> {
   const wrapped = {} as Record<StageActivityName, ActivityFunction>;
   for (const name of STAGE_NAMES) {
     const contract = STAGE_ACTIVITIES[name];
@@ -115,7 +117,8 @@ export function wrapStageActivities(stages: Partial<StageActivities>, logger: Lo
         const input = parseContract(contract.input, rawInput, `${name} input`) as { incidentId: string } & Parameters<typeof fingerprintOf>[0];
         const fingerprint = fingerprintOf(input);
         log = bindIncidentContext(log, { incidentId: input.incidentId, stage: name, ...(fingerprint ? { fingerprint } : {}) });
-        const output = parseContract(contract.output, await withHeartbeat((context) => implementation(input, context)), `${name} output`);
+        const run = (): Promise<unknown> => withHeartbeat((context) => implementation(input, context));
+        const output = parseContract(contract.output, await (guard ? guard.run(name, log, run) : run()), `${name} output`);
         log.info({ durationMs: Math.round(performance.now() - startedAt) }, 'stage succeeded');
         return output;
       } catch (error) {

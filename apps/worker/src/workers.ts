@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { TASK_QUEUES, type StageActivities, type TaskQueue } from '@tracemend/contracts';
 import { createTemporalLogger, type Logger } from '@tracemend/telemetry';
+import type { CrashGuard } from './crash-guard';
 import { HEARTBEAT_THROTTLE_MS, activitiesForQueue, wrapStageActivities } from './stage-activities';
 
 export interface CreateWorkersOptions {
@@ -17,6 +18,8 @@ export interface CreateWorkersOptions {
   llmActivitiesPerSecond: number;
   /** Which queues this process serves; all of them by default (one machine). */
   queues?: readonly TaskQueue[];
+  /** Fails only the activity an escaped error belongs to (installed by the process, see main.ts). */
+  crashGuard?: CrashGuard;
 }
 
 /** The module that exports every workflow: the bundler's single entry. */
@@ -31,7 +34,7 @@ export async function bundleWorkflows(logger: Logger): Promise<{ code: string }>
 
 /** Creates the workers of the given queues, sharing one connection and one workflow bundle. */
 export async function createWorkers(options: CreateWorkersOptions): Promise<Worker[]> {
-  const activities = wrapStageActivities(options.stages, options.logger);
+  const activities = wrapStageActivities(options.stages, options.logger, options.crashGuard);
   const queues = options.queues ?? Object.values(TASK_QUEUES);
   const common = { connection: options.connection, namespace: options.namespace };
   return Promise.all(

@@ -8,24 +8,15 @@ import {
   type RepairPolicy,
   type StageActivities,
 } from '@tracemend/contracts';
-import {
-  exampleCandidateSet,
-  exampleEnvelopeRef,
-  exampleGatedEnvelope,
-  exampleLocalization,
-  exampleMinimalRepro,
-  examplePullRequestRecord,
-  exampleRawAlertRef,
-  exampleRepoTarget,
-  exampleReproduction,
-  exampleVerification,
-} from '@tracemend/contracts/examples';
+import { exampleRawAlertRef } from '@tracemend/contracts/examples';
 import { REPAIR_INCIDENT_WORKFLOW } from '@tracemend/workflows/client';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import { createTemporalLogger, type Logger } from '@tracemend/telemetry';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { bundleWorkflows, createWorkers, runWorkers } from '../src/workers';
+
+export { exampleStages } from './example-stages';
 
 export interface RunningWorkers {
   /** A client on the same server, for starting and steering incidents. */
@@ -62,19 +53,6 @@ export async function startTestWorkers(stages: Partial<StageActivities>, logger:
     },
   };
 }
-
-/** Every stage answering with the contracts' examples: a clean run to a pull request. */
-export const exampleStages: StageActivities = {
-  ingest: () => Promise.resolve(exampleEnvelopeRef),
-  gate: () => Promise.resolve(exampleGatedEnvelope),
-  triage: () => Promise.resolve(exampleRepoTarget),
-  reproduce: () => Promise.resolve(exampleReproduction),
-  minimize: () => Promise.resolve(exampleMinimalRepro),
-  localize: () => Promise.resolve(exampleLocalization),
-  repair: () => Promise.resolve(exampleCandidateSet),
-  verify: () => Promise.resolve(exampleVerification),
-  openPullRequest: () => Promise.resolve(examplePullRequestRecord),
-};
 
 export type IncidentHandle = WorkflowHandle<(input: RepairIncidentInput) => Promise<IncidentOutcome>>;
 
