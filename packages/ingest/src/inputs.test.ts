@@ -215,6 +215,21 @@ describe('FaaS invocations under the aws-lambda instrumentation', () => {
     );
   });
 
+  it('a faas.invocation span event outranks the log record, and their disagreement is noted', async () => {
+    const { traces, logs } = await recording('lambda-checkout');
+    const invocation = spansOf(traces).find((span) => span.kind === 2);
+    if (invocation === undefined) throw new Error('expected the invocation span');
+    const event = { version: '2.0', rawPath: '/orders', requestContext: { http: { method: 'POST', path: '/orders' } }, body: '{"customer":"cus_x","lines":[]}' };
+    invocation.events = [...(invocation.events ?? []), { name: 'faas.invocation', attributes: [{ key: 'event', value: { stringValue: JSON.stringify(event) } }] }];
+    const envelope = build(traces, logs);
+    expect(envelope.entry).toMatchObject({ kind: 'function', eventShape: 'api-gateway-v2' });
+    expect(envelope.entry.kind === 'function' ? envelope.entry.args[0] : undefined).toEqual(event);
+    expect(envelope.provenance.inputs?.[0]).toEqual({ path: 'entry.args[0]', signal: 'span-event', source: `event faas.invocation (event) on span ${invocation.spanId} ("checkout")` });
+    expect(envelope.provenance.notes).toContain(
+      `entry.args[0]: event faas.invocation (event) on span ${invocation.spanId} ("checkout") and event of log record 1 of span ${invocation.spanId} disagree; event faas.invocation (event) on span ${invocation.spanId} ("checkout") is used (the precedence in docs/instrumenting.md)`,
+    );
+  });
+
   it('recognises the event shapes AWS delivers', () => {
     expect(eventShapeOf({ resource: '/orders', path: '/orders', httpMethod: 'POST', requestContext: { stage: 'prod' }, body: '{}' })).toBe('api-gateway-v1');
     expect(eventShapeOf({ version: '2.0', routeKey: '$default', requestContext: { http: { method: 'GET' } } })).toBe('api-gateway-v2');
@@ -275,6 +290,35 @@ describe('what the privacy gate gets to govern', () => {
     expect(failing?.events?.find((event) => event.name === 'exception')?.attributes['exception.type']).toBe('TypeError');
     const logged = envelope.logs.find((log) => log.body === 'checkout request');
     expect(JSON.parse(String(logged?.attributes.req))).toEqual({ method: 'POST', url: '/v1/carts/c_5521/checkout?currency=EUR', body: CHECKOUT_BODY });
+  });
+
+  it('a response body logged on the client span is served instead of a guess', async () => {
+    const { traces, logs } = await recording('shop-attribute');
+    const pricing = spansOf(traces).find((span) => span.kind === 3 && JSON.stringify(span.attributes).includes('/v1/prices'));
+    if (pricing === undefined) throw new Error('expected the pricing call');
+    const prices = { 'LAMP-7': { amount: 4999, currency: 'EUR' } };
+    const records = logs.resourceLogs?.[0]?.scopeLogs?.[0]?.logRecords ?? [];
+    records.push({ traceId: pricing.traceId, spanId: pricing.spanId, severityNumber: 9, body: { stringValue: 'pricing answered' }, attributes: [{ key: 'res', value: { kvlistValue: { values: [{ key: 'body', value: { stringValue: JSON.stringify(prices) } }] } } }] });
+    const envelope = build(traces, logs);
+    const call = envelope.downstream.find((item) => item.urlTemplate === '/v1/prices');
+    expect(call).toMatchObject({ responseBody: prices });
+    expect(call).not.toHaveProperty('guessed');
+    const index = envelope.downstream.indexOf(call as (typeof envelope.downstream)[number]);
+    expect(envelope.provenance.inputs).toContainEqual({ path: `downstream[${index}].responseBody`, signal: 'log-record', source: expect.stringMatching(new RegExp(`^res\\.body of log record \\d+ of span ${pricing.spanId}$`)) as string });
+  });
+
+  it('an AWS SDK call is served through the HTTP client span beneath it, without a note', async () => {
+    const { traces, logs } = await recording('shop-attribute');
+    const isPricing = (span: OtlpSpan) => span.kind === 3 && JSON.stringify(span.attributes).includes('/v1/prices');
+    const spans = (traces.resourceSpans?.[0]?.scopeSpans ?? []).find((scope) => scope.spans?.some(isPricing))?.spans ?? [];
+    const pricing = spans.find(isPricing);
+    if (pricing === undefined) throw new Error('expected the pricing call');
+    const rpcId = 'f00dfacecafe0001';
+    spans.push({ ...pricing, spanId: rpcId, name: 'DynamoDB.GetItem', attributes: [{ key: 'rpc.system', value: { stringValue: 'aws-api' } }, { key: 'rpc.service', value: { stringValue: 'DynamoDB' } }, { key: 'rpc.method', value: { stringValue: 'GetItem' } }], events: [] });
+    pricing.parentSpanId = rpcId;
+    const envelope = build(traces, logs);
+    expect(envelope.downstream.map((call) => call.urlTemplate)).toContain('/v1/prices');
+    expect(envelope.provenance.notes.some((note) => note.includes('DynamoDB.GetItem'))).toBe(false);
   });
 
   it('a body inferred from a status: none for 204 and 304, an empty object for success, the reason phrase for failures', () => {
