@@ -100,6 +100,7 @@ describe('HTTP request bodies where stock instrumentation records them', () => {
     ['shop-sentry', 'span-attribute', 'attribute http.request.body.data on span'],
     ['shop-event', 'span-event', 'event http.request.body (http.request.body.content) on span'],
     ['shop-pino', 'log-record', 'req.body of log record 1 of span'],
+    ['shop-winston', 'log-record', 'request.body of log record 1 of span'],
   ] as const)('%s: the body and where it came from', async (name, signal, source) => {
     const envelope = await envelopeOf(name);
     const server = spanId(envelope, (span) => span.kind === 'server');
