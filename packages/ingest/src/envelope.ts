@@ -1,6 +1,9 @@
-import { FailureEnvelope, LIMITS, TracemendError, parseContract, type AlertFormat, type DownstreamCall, type Entry, type Frame, type LogExcerpt, type SpanExcerpt } from '@tracemend/contracts';
+import { FailureEnvelope, LIMITS, TracemendError, parseContract, type AlertFormat, type Entry, type Frame, type InputProvenance, type LogExcerpt, type SpanExcerpt } from '@tracemend/contracts';
 import { causalExcerpt, descendants, failingSpan, hasExceptionEvent, indexSpans, type CausalExcerpt, type IndexedSpan, type SpanGraph } from './causal';
+import { downstreamCalls } from './downstream';
+import { functionEntry, isFaasSpan } from './faas';
 import { fingerprint, messageHash } from './fingerprint';
+import { fromAttributes, fromEvents, fromRecords, joinedRecords, missingNote, pick, text, type InputTrail, type JoinedRecord } from './inputs';
 import { isErrorRecord, logLineExcerpt, type LogLineRecord, type LogLineRequest } from './json-logs';
 import {
   anyValueToJson,
@@ -18,6 +21,7 @@ import {
   type OtlpLogs,
   type OtlpTraces,
 } from './otlp';
+import { isConsumerSpan, messageEntry } from './messaging';
 import { DEFAULT_APP_ROOTS, parseV8Stack } from './stack';
 
 /** One raw signal that contributed to the envelope. */
@@ -34,10 +38,6 @@ export interface BuildEnvelopeInput {
   logLines?: { source: AlertSource; records: LogLineRecord[] }[];
   /** Deployed code roots that map stack frames to repository paths. */
   appRoots?: readonly string[];
-}
-
-function text(value: JsonValue | undefined): string | undefined {
-  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
 function eventAttributes(event: OtlpEvent | undefined): Record<string, JsonValue> {
@@ -78,14 +78,108 @@ function loggedUrl(url: string | undefined): URL | undefined {
   }
 }
 
-/** How to drive the failing code: a recorded input, the consumer or server span of its service, or a logged request. */
-export function buildEntry(chain: IndexedSpan[], notes: string[], request?: LogLineRequest): Entry {
-  const input = eventAttributes(findEvent(chain, 'tracemend.input'));
+/** What an entry is read from beyond the spans: the trace's log records and where provenance goes. */
+export interface EntrySources {
+  records?: readonly JoinedRecord[];
+  /** When the failure was recorded, for events synthesized from it. */
+  startedAt?: string;
+  inputs?: InputProvenance[];
+}
+
+const BODY_ATTRIBUTES = ['http.request.body.content', 'http.request.body.data', 'http.request.body'] as const;
+const BODY_RECORD_FIELDS = ['http.request.body', 'req.body', 'request.body', 'body'] as const;
+const BODY_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+
+/** The first attribute of `keys` a span carries, with where it came from. */
+function spanValue(item: IndexedSpan | undefined, keys: readonly string[]): { value: string; key: string } | undefined {
+  for (const key of keys) {
+    const value = text(item?.attributes[key]);
+    if (value !== undefined) return { value, key };
+  }
+  return undefined;
+}
+
+function httpEntry(server: IndexedSpan | undefined, chain: IndexedSpan[], request: LogLineRequest | undefined, records: readonly JoinedRecord[], trail: InputTrail): Entry {
+  const attributes = server?.attributes ?? {};
+  const at = server ? ` on span ${server.id}` : '';
+  // A log line's `req` fills in what the span did not record (pino-http and bunyan log the request).
+  const logged = loggedUrl(request?.url);
+  const spanMethod = spanValue(server, ['http.request.method', 'http.method']);
+  const method = (spanMethod?.value ?? request?.method ?? 'GET').toUpperCase();
+  trail.inputs.push(
+    spanMethod
+      ? { path: 'entry.method', signal: 'span-attribute', source: `attribute ${spanMethod.key}${at}` }
+      : request?.method
+        ? { path: 'entry.method', signal: 'log-line', source: 'req.method of a log line' }
+        : { path: 'entry.method', signal: 'inferred', source: 'no method was recorded; GET', guessed: true },
+  );
+  const spanPath = spanValue(server, ['url.path', 'http.target']);
+  const path = spanPath?.value.split('?')[0] ?? logged?.pathname ?? '/';
+  if (spanPath) trail.inputs.push({ path: 'entry.path', signal: 'span-attribute', source: `attribute ${spanPath.key}${at}` });
+  else if (logged) trail.inputs.push({ path: 'entry.path', signal: 'log-line', source: 'req.url of a log line' });
+  const routeSpan = server?.attributes['http.route'] !== undefined ? server : chain.find((item) => text(item.attributes['http.route']));
+  const route = text(routeSpan?.attributes['http.route']) ?? path;
+  trail.inputs.push(routeSpan ? { path: 'entry.route', signal: 'span-attribute', source: `attribute http.route on span ${routeSpan.id}` } : { path: 'entry.route', signal: 'inferred', source: 'no http.route was recorded; the path stands in', guessed: true });
+
+  const legacy = eventAttributes(findEvent(chain, 'tracemend.input'));
+  const legacyBody = legacy['tracemend.input.body'] === undefined ? [] : [{ value: parseJsonText(legacy['tracemend.input.body']) ?? null, signal: 'span-event' as const, source: 'event tracemend.input (tracemend.input.body)' }];
+  const spanIds = new Set([...(server ? [server.id] : []), ...chain.map((item) => item.id)]);
+  const found = pick(trail, 'entry.body', [
+    ...fromAttributes(server, BODY_ATTRIBUTES),
+    ...fromEvents(server ? [server, ...chain.filter((item) => item !== server)] : chain, ['http.request.body'], ['http.request.body.content', 'body']),
+    ...fromRecords(records, spanIds, BODY_RECORD_FIELDS),
+    ...(request?.body === undefined ? [] : [{ value: parseJsonText(request.body) ?? null, signal: 'log-line' as const, source: 'req.body of the logged request' }]),
+    ...legacyBody,
+  ]);
+  if (found === undefined && BODY_METHODS.has(method)) {
+    trail.notes.push(
+      missingNote(
+        `entry.body (the request body of ${method} ${path})`,
+        [
+          `attributes ${BODY_ATTRIBUTES.join(', ')}${at}`,
+          'span events http.request.body (attribute http.request.body.content, else body)',
+          `log records of the trace naming the span or no span with ${BODY_RECORD_FIELDS.join(', ')}`,
+          'tracemend.input events (tracemend.input.body)',
+        ],
+        'The replay sends no body',
+      ),
+    );
+  }
+  const spanHeaders = headerRecord(attributes, 'http.request.header.');
+  const spanQueryAttribute = spanValue(server, ['url.query']);
+  const spanQuery = queryRecord(spanQueryAttribute?.value ?? text(attributes['http.target'])?.split('?')[1]);
+  const query = Object.keys(spanQuery).length > 0 || logged === undefined ? spanQuery : queryRecord(logged.search);
+  if (Object.keys(spanQuery).length > 0) trail.inputs.push({ path: 'entry.query', signal: 'span-attribute', source: `attribute ${spanQueryAttribute?.key ?? 'http.target'}${at}` });
+  else if (Object.keys(query).length > 0) trail.inputs.push({ path: 'entry.query', signal: 'log-line', source: 'req.url of a log line' });
+  const headers = Object.keys(spanHeaders).length > 0 || request === undefined ? spanHeaders : Object.fromEntries(Object.entries(request.headers).slice(0, LIMITS.records));
+  if (Object.keys(spanHeaders).length > 0) trail.inputs.push({ path: 'entry.headers', signal: 'span-attribute', source: `attributes http.request.header.*${at}` });
+  else if (Object.keys(headers).length > 0) trail.inputs.push({ path: 'entry.headers', signal: 'log-line', source: 'req.headers of a log line' });
+  return {
+    kind: 'http',
+    method: (HTTP_METHODS.has(method) ? method : 'GET') as 'GET',
+    route,
+    path,
+    query,
+    headers,
+    ...(found === undefined ? {} : { body: found.value }),
+  };
+}
+
+/**
+ * How to drive the failing code, from its service's own spans: a FaaS invocation (the handler gets
+ * the event), a queue consumer (the handler gets the message), an HTTP server span or a logged
+ * request. A legacy `tracemend.input` event naming a function is used as is; its body or payload is
+ * one source among the others.
+ */
+export function buildEntry(chain: IndexedSpan[], notes: string[], request?: LogLineRequest, sources: EntrySources = {}): Entry {
+  const trail: InputTrail = { inputs: sources.inputs ?? [], notes };
+  const records = sources.records ?? [];
+  const inputEvent = findEvent(chain, 'tracemend.input');
+  const input = eventAttributes(inputEvent);
   const kind = text(input['tracemend.input.kind']);
-  const server = chain.find((item) => spanKindName(item.span.kind) === 'server');
-  const consumer = chain.find((item) => spanKindName(item.span.kind) === 'consumer');
   if (kind === 'function') {
     const args = parseJsonText(input['tracemend.input.args']);
+    trail.inputs.push({ path: 'entry.args', signal: 'span-event', source: 'event tracemend.input (tracemend.input.args)' });
     return {
       kind: 'function',
       module: text(input['tracemend.input.module']) ?? '',
@@ -93,40 +187,19 @@ export function buildEntry(chain: IndexedSpan[], notes: string[], request?: LogL
       args: Array.isArray(args) ? args.slice(0, 32) : [],
     };
   }
+  // The service's entry span is the topmost of its own chain: a Lambda's SQS consumer span sits beneath its invocation.
+  const faas = [...chain].reverse().find(isFaasSpan);
+  if (faas !== undefined) return functionEntry(faas, chain, records, sources.startedAt ?? nanosToIso(faas.span.startTimeUnixNano) ?? new Date(0).toISOString(), trail);
+  const consumer = chain.find(isConsumerSpan);
+  const server = chain.find((item) => spanKindName(item.span.kind) === 'server');
   if (kind === 'message' || (kind === undefined && consumer)) {
-    const payload = parseJsonText(input['tracemend.input.payload']);
-    if (payload === undefined) notes.push('no message payload was recorded; the replay delivers an empty message');
-    return {
-      kind: 'message',
-      module: text(input['tracemend.input.module']) ?? '',
-      export: text(input['tracemend.input.export']) ?? 'default',
-      topic: text(consumer?.attributes['messaging.destination.name']) ?? text(input['tracemend.input.topic']) ?? 'unknown',
-      payload: payload ?? null,
-    };
+    const legacyPayload = input['tracemend.input.payload'] === undefined ? [] : [{ value: parseJsonText(input['tracemend.input.payload']) ?? null, signal: 'span-event' as const, source: 'event tracemend.input (tracemend.input.payload)' }];
+    return messageEntry(consumer, chain, records, { found: legacyPayload, attributes: input }, trail);
   }
   if (server === undefined && request?.url === undefined) {
     throw new TracemendError('INVALID_INPUT', 'the failing span has no server span, consumer span or recorded input to drive it from');
   }
-  const attributes = server?.attributes ?? {};
-  // A log line's `req` fills in what the span did not record (pino-http and bunyan log the request).
-  const logged = loggedUrl(request?.url);
-  const method = (text(attributes['http.request.method']) ?? text(attributes['http.method']) ?? request?.method ?? 'GET').toUpperCase();
-  const path = text(attributes['url.path']) ?? text(attributes['http.target'])?.split('?')[0] ?? logged?.pathname ?? '/';
-  const recordedBody = parseJsonText(input['tracemend.input.body']);
-  const body = recordedBody ?? parseJsonText(request?.body);
-  if (body === undefined) notes.push('no request body was recorded; the replay sends none');
-  else if (recordedBody === undefined) notes.push('the request body comes from a log line');
-  const spanHeaders = headerRecord(attributes, 'http.request.header.');
-  const spanQuery = queryRecord(text(attributes['url.query']));
-  return {
-    kind: 'http',
-    method: (HTTP_METHODS.has(method) ? method : 'GET') as 'GET',
-    route: text(attributes['http.route']) ?? chain.map((item) => text(item.attributes['http.route'])).find(Boolean) ?? path,
-    path,
-    query: Object.keys(spanQuery).length > 0 || logged === undefined ? spanQuery : queryRecord(logged.search),
-    headers: Object.keys(spanHeaders).length > 0 || request === undefined ? spanHeaders : Object.fromEntries(Object.entries(request.headers).slice(0, LIMITS.records)),
-    ...(body === undefined ? {} : { body }),
-  };
+  return httpEntry(server, chain, request, records, trail);
 }
 
 function featureFlags(chain: IndexedSpan[]): Record<string, boolean | string | number> {
@@ -148,40 +221,6 @@ function featureFlags(chain: IndexedSpan[]): Record<string, boolean | string | n
   return flags;
 }
 
-function downstreamCalls(spans: IndexedSpan[], notes: string[]): DownstreamCall[] {
-  const calls: (DownstreamCall & { startedAt: number })[] = [];
-  for (const item of spans) {
-    if (spanKindName(item.span.kind) !== 'client') continue;
-    const method = text(item.attributes['http.request.method']) ?? text(item.attributes['http.method']);
-    const url = text(item.attributes['url.full']) ?? text(item.attributes['http.url']);
-    const status = Number(item.attributes['http.response.status_code'] ?? item.attributes['http.status_code']);
-    if (!method || !url || !Number.isInteger(status) || status < 100 || status > 599) {
-      notes.push(`client span "${item.span.name}" is not an HTTP call with a response; it is not served on replay`);
-      continue;
-    }
-    const response = eventAttributes(item.span.events?.find((event) => event.name === 'tracemend.response'));
-    const body = parseJsonText(response['http.response.body']);
-    if (body === undefined) notes.push(`no response body was recorded for ${method} ${url}`);
-    const start = nanosToMs(item.span.startTimeUnixNano);
-    const end = nanosToMs(item.span.endTimeUnixNano);
-    calls.push({
-      method: (HTTP_METHODS.has(method.toUpperCase()) ? method.toUpperCase() : 'GET') as 'GET',
-      urlTemplate: text(item.attributes['url.template']) ?? new URL(url).pathname,
-      url,
-      status,
-      responseHeaders: headerRecord(item.attributes, 'http.response.header.'),
-      ...(body === undefined ? {} : { responseBody: body }),
-      ...(start !== undefined && end !== undefined ? { durationMs: Math.max(0, end - start) } : {}),
-      startedAt: start ?? 0,
-    });
-  }
-  // Replays serve calls in the order the code made them.
-  return calls
-    .sort((a, b) => a.startedAt - b.startedAt)
-    .slice(0, LIMITS.downstream)
-    .map(({ startedAt: _startedAt, ...call }) => call);
-}
-
 function spanExcerpt(item: IndexedSpan): SpanExcerpt {
   const start = nanosToIso(item.span.startTimeUnixNano) ?? new Date(0).toISOString();
   return {
@@ -198,6 +237,15 @@ function spanExcerpt(item: IndexedSpan): SpanExcerpt {
       ...(item.span.status?.message ? { message: item.span.status.message.slice(0, LIMITS.text) } : {}),
     },
     attributes: toContractAttributes(item.attributes, LIMITS.records, LIMITS.text),
+    ...(item.span.events?.length
+      ? {
+          events: item.span.events.slice(0, LIMITS.records).map((event) => ({
+            name: event.name.slice(0, LIMITS.shortText),
+            time: nanosToIso(event.timeUnixNano) ?? start,
+            attributes: toContractAttributes(attributesToJson(event.attributes), LIMITS.records, LIMITS.text),
+          })),
+        }
+      : {}),
   };
 }
 
@@ -246,13 +294,15 @@ export function frameEntry(frames: readonly Frame[], notes: string[]): Entry {
  * The entry of the failing service: from its own spans, a recorded input or a logged request; when
  * the trace lost the spans that would say (the chain stops at a missing parent), the top in-app frame.
  */
-function entryOf(causal: CausalExcerpt, graph: SpanGraph, notes: string[], request: LogLineRequest | undefined, frames: readonly Frame[]): Entry {
+function entryOf(causal: CausalExcerpt, graph: SpanGraph, notes: string[], request: LogLineRequest | undefined, frames: readonly Frame[], sources: EntrySources): Entry {
   const { chain, ownChain } = causal;
   const drivable =
-    ownChain.some((item) => ['server', 'consumer'].includes(spanKindName(item.span.kind))) || findEvent(ownChain, 'tracemend.input') !== undefined || request?.url !== undefined;
+    ownChain.some((item) => ['server', 'consumer'].includes(spanKindName(item.span.kind)) || isFaasSpan(item) || isConsumerSpan(item)) ||
+    findEvent(ownChain, 'tracemend.input') !== undefined ||
+    request?.url !== undefined;
   const top = chain[chain.length - 1];
   const cut = ownChain.length === chain.length && top?.parentId !== undefined && !graph.spans.has(top.parentId);
-  if (drivable || !cut) return buildEntry(ownChain, notes, request);
+  if (drivable || !cut) return buildEntry(ownChain, notes, request, sources);
   notes.push(`the failing service's entry span is missing from the trace (its parent ${top.parentId ?? ''} was not exported)`);
   return frameEntry(frames, notes);
 }
@@ -379,8 +429,11 @@ export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
   const service = failing.service;
   const resource = failing.resource;
   const own = new Set([ownChain[ownChain.length - 1] ?? failing, ...descendants(graph, ownChain[ownChain.length - 1] ?? failing)].filter((item) => item.service === service));
-  const entry = entryOf(causal, graph, notes, requestLineFor(traceLines, [...own], graph), frames);
-  const downstream = downstreamCalls(related.filter((item) => own.has(item)), notes);
+  const records = joinedRecords(input.logs, traceLines.map(({ record }) => record), traceId);
+  const inputs: InputProvenance[] = [];
+  const entry = entryOf(causal, graph, notes, requestLineFor(traceLines, [...own], graph), frames, { records, inputs, startedAt: nanosToIso(root.span.startTimeUnixNano) ?? recordedAt });
+  const trail: InputTrail = { inputs, notes };
+  const downstream = downstreamCalls(related.filter((item) => own.has(item)), graph.children, records, trail);
   const missing = missingSpanNote(causal);
   if (missing) notes.push(missing);
   notes.push(...unexplainedErrors(graph, failing));
@@ -414,6 +467,7 @@ export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
     provenance: {
       sources: [{ ...input.traces.source, items: graph.spans.size }, ...logs.sources, ...lineSources].slice(0, LIMITS.records),
       notes: notes.map((note) => note.slice(0, LIMITS.text)).slice(0, LIMITS.records),
+      inputs: inputs.slice(0, LIMITS.records),
       trace: causal.provenance,
     },
   };

@@ -275,6 +275,43 @@ describe('gateEnvelope refusals', () => {
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
 
+  it('governs span event attributes by the contract: allowed ones survive, the rest are dropped and reported', async () => {
+    const contract = parseDataContract(
+      [
+        'service: users-api',
+        'version: 1',
+        'fields:',
+        '  - { path: \'spans.*.events.*.attributes["feature_flag.key"]\', action: allow, sensitivity: public }',
+        '  - { path: \'spans.*.events.*.attributes["exception.type"]\', action: allow, sensitivity: public }',
+      ].join('\n'),
+    );
+    const fixture = usersApiCase();
+    const span = fixture.envelope.spans[0];
+    if (span === undefined) throw new Error('expected a span');
+    const time = span.startTime;
+    span.events = [
+      { name: 'feature_flag.evaluation', time, attributes: { 'feature_flag.key': 'newSignup', 'feature_flag.result.value': 'on' } },
+      { name: 'http.request.body', time, attributes: { 'http.request.body.content': '{"email":"anna.lindqvist@example.se","password":"hunter2-Secret!"}' } },
+      { name: 'exception', time, attributes: { 'exception.type': 'TypeError', 'exception.message': 'no user anna.lindqvist@example.se' } },
+    ];
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract, key: KEY, audit });
+    expect(gated.envelope.spans[0]?.events).toEqual([
+      { name: 'feature_flag.evaluation', time, attributes: { 'feature_flag.key': 'newSignup' } },
+      { name: 'http.request.body', time, attributes: {} },
+      { name: 'exception', time, attributes: { 'exception.type': 'TypeError' } },
+    ]);
+    expect(gated.privacy.droppedUnknown).toEqual(
+      expect.arrayContaining([
+        'spans.*.events.*.attributes["feature_flag.result.value"]',
+        'spans.*.events.*.attributes["http.request.body.content"]',
+        'spans.*.events.*.attributes["exception.message"]',
+      ]),
+    );
+    const text = JSON.stringify(gated);
+    expect(text).not.toContain('anna.lindqvist@example.se');
+    expect(text).not.toContain('hunter2-Secret!');
+  });
+
   it('drops everything under an empty contract', async () => {
     const contract = parseDataContract('service: users-api\nversion: 1\nfields: []\n');
     const gated = await gateEnvelope({ envelope: usersApiCase().envelope, contract, key: KEY, audit });

@@ -306,6 +306,11 @@ function gateParts(gate: Gate, envelope: Record<string, Json>): void {
   }
   for (const [index, span] of ((envelope.spans ?? []) as Record<string, Json>[]).entries()) {
     span.attributes = gate.data(span.attributes ?? {}, ['spans', String(index), 'attributes'], ['spans', '*', 'attributes']) ?? {};
+    // Span events carry recorded bodies and payloads: their attributes are data, their names structure.
+    for (const [at, event] of ((span.events ?? []) as Record<string, Json>[]).entries()) {
+      event.attributes = gate.data(event.attributes ?? {}, ['spans', String(index), 'events', String(at), 'attributes'], ['spans', '*', 'events', '*', 'attributes']) ?? {};
+      event.name = gate.structural(event.name ?? '', ['spans', '*', 'events', '*', 'name']);
+    }
   }
   for (const [index, log] of ((envelope.logs ?? []) as Record<string, Json>[]).entries()) {
     const body = gate.data(log.body ?? '', ['logs', String(index), 'body'], ['logs', '*', 'body']);
@@ -319,7 +324,7 @@ function scrubStructural(gate: Gate, envelope: Record<string, Json>): void {
   const dataKeys: Record<string, readonly string[]> = {
     entry: ['body', 'query', 'headers', 'args', 'payload'],
     downstream: ['responseBody', 'responseHeaders'],
-    spans: ['attributes'],
+    spans: ['attributes', 'events'],
     logs: ['body', 'attributes'],
   };
   for (const [key, value] of Object.entries(envelope)) {

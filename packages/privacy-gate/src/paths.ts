@@ -135,6 +135,7 @@ export const DATA_ROOTS: readonly (readonly string[])[] = [
   ['downstream', '*', 'responseBody'],
   ['downstream', '*', 'responseHeaders'],
   ['spans', '*', 'attributes'],
+  ['spans', '*', 'events', '*', 'attributes'],
   ['logs', '*', 'body'],
   ['logs', '*', 'attributes'],
 ];
@@ -148,6 +149,7 @@ export const HEADER_ROOTS: readonly (readonly string[])[] = [
 /** Roots whose keys are flat attribute names (one segment each, dots included). */
 export const ATTRIBUTE_ROOTS: readonly (readonly string[])[] = [
   ['spans', '*', 'attributes'],
+  ['spans', '*', 'events', '*', 'attributes'],
   ['logs', '*', 'attributes'],
 ];
 
