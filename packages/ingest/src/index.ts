@@ -22,6 +22,10 @@ export {
 export type { FrameMapping, FrameOrigin, RepositoryLayout, RepositoryMapping } from './stack';
 export { REVISION_ATTRIBUTES, revisionOf } from './revision';
 export { catalogService, createTriageActivities, dataContractPath, loadServiceCatalog, resolveTarget } from './triage';
+export { GitCommandError, createGitRepositories, parseRemoteTags } from './git';
+export type { GitOptions, GitRepositories, RemoteTag } from './git';
+export { candidateTags, createVersionResolver, resolveVersion } from './version';
+export type { ReportedVersion, ResolvedCommit, VersionResolver } from './version';
 export type { LoadedCatalog } from './triage';
 export { AlertmanagerWebhook, alertTraceId, alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
 export type { AlertmanagerAlert, AlertmanagerTraceRef } from './alertmanager';
