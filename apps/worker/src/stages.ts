@@ -105,7 +105,7 @@ export async function buildStages(
 
   // The egress guard learns the raw-value hashes of every gated envelope a stage works on and checks failure messages.
   return guardStageActivities(registry, (auditHash) => store.getRawValueHashes(auditHash), {
-    ...createIngestActivities({ store, logger }),
+    ...createIngestActivities({ store, logger, catalog: { file: config.catalogFile, resolver: versions } }),
     ...createPrivacyGateActivities({
       loadEnvelope: (id) => store.getEnvelope(id),
       contractFile: async (service) => dataContractPath(await loadServiceCatalog(config.catalogFile), service),

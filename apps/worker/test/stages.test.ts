@@ -25,7 +25,7 @@ afterAll(async () => {
 describe('the stages the worker builds', () => {
   it('take a stored users-api alert through ingest, the privacy gate and triage', async () => {
     const catalog = join(dir, 'tracemend.config.yaml');
-    // The released fixture repository, on this machine: triage resolves its commit there.
+    // The released fixture repository, on this machine: ingest matches frames to its files, triage resolves its commit.
     const repo = await loadFixtureRepo('users-api', join(dir, 'users-api'));
     await writeFile(
       catalog,
@@ -54,6 +54,9 @@ describe('the stages the worker builds', () => {
 
     expect(target).toMatchObject({ service: 'users-api', sha: repo.sha, resolvedFrom: { how: 'sha' }, httpApp: { module: 'src/app.ts', export: 'createApp' } });
     expect(envelopeRef.version).toBe(repo.sha);
+    const envelope = await store.getEnvelope(envelopeRef.envelopeId);
+    expect(envelope.provenance.notes.at(-1)).toMatch(new RegExp(`^stack frames were matched to the \\d+ files of acme/users-api at ${repo.sha.slice(0, 12)}`));
+    expect(envelope.symptom.frames.find((frame) => frame.inApp)).toMatchObject({ file: 'src/users.ts', function: 'normalizePreferences' });
     const text = JSON.stringify(gated);
     for (const raw of ['Mara Lindqvist', 'mara.lindqvist@example.com', '+46701234567', 'sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8', '203.0.113.42']) {
       expect(text).not.toContain(raw);
