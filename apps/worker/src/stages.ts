@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { TracemendError, type PullRequestInput, type StageActivities } from '@tracemend/contracts';
 import { createLocalizationActivities } from '@tracemend/fault-localization';
-import { createEvidenceStore, createIngestActivities, createTriageActivities, dataContractPath, loadServiceCatalog } from '@tracemend/ingest';
+import { createEvidenceStore, createGitRepositories, createIngestActivities, createTriageActivities, createVersionResolver, dataContractPath, loadServiceCatalog } from '@tracemend/ingest';
 import { collectSpectrumRuns, createMinimizerActivities } from '@tracemend/minimizer';
 import { createPrBotActivities } from '@tracemend/pr-bot';
 import {
@@ -59,6 +59,8 @@ export async function buildStages(
   resources: StageResources = {},
 ): Promise<Partial<StageActivities>> {
   const store = createEvidenceStore(join(config.stateDir, 'evidence'));
+  // One resolver for ingest (frames → repository files) and triage (version → commit), sharing its memo and git mirrors.
+  const versions = createVersionResolver(createGitRepositories({ cacheDir: join(config.stateDir, 'git') }));
   const key = await workerTokenKey(config);
   // Raw-value hashes are keyed by the token key: the registry must hash with the same one.
   const hashOf = rawValueHasher(key);
@@ -103,7 +105,7 @@ export async function buildStages(
 
   // The egress guard learns the raw-value hashes of every gated envelope a stage works on and checks failure messages.
   return guardStageActivities(registry, (auditHash) => store.getRawValueHashes(auditHash), {
-    ...createIngestActivities({ store, logger }),
+    ...createIngestActivities({ store, logger, catalog: { file: config.catalogFile, resolver: versions } }),
     ...createPrivacyGateActivities({
       loadEnvelope: (id) => store.getEnvelope(id),
       contractFile: async (service) => dataContractPath(await loadServiceCatalog(config.catalogFile), service),
@@ -116,7 +118,7 @@ export async function buildStages(
       vault,
       logger,
     }),
-    ...createTriageActivities({ catalogFile: config.catalogFile }),
+    ...createTriageActivities({ catalogFile: config.catalogFile, resolver: versions }),
     ...createSandboxActivities({ driver, image, workspace, logger, ...(pool ? { pool } : {}), ...reproductionSettings(config) }),
     ...createMinimizerActivities({ workspace, startHarness, logger }),
     ...createLocalizationActivities({

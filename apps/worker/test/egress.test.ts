@@ -74,7 +74,8 @@ describe('the worker logger', () => {
         'version: 1',
         'services:',
         '  users-api:',
-        '    repository: { owner: acme, name: users-api, cloneUrl: "https://github.com/acme/users-api.git" }',
+        // Nothing is cloned: ingest finds no repository there and maps frames by the app roots.
+        `    repository: { owner: acme, name: users-api, cloneUrl: ${JSON.stringify(join(dir, 'absent.git'))} }`,
         '    test: { runner: vitest, command: [npx, vitest, run] }',
         `    dataContract: ${join(contracts, 'users-api.yaml')}`,
         '',

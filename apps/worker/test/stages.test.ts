@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fixtureAlertPaths } from '@tracemend/fixture-kit';
+import { fixtureAlertPaths, loadFixtureRepo } from '@tracemend/fixture-kit';
 import { createEvidenceStore, parseAlert, traceIdsOf } from '@tracemend/ingest';
 import { verifyAuditLog } from '@tracemend/privacy-gate';
 import { createLogger } from '@tracemend/telemetry';
@@ -25,13 +25,15 @@ afterAll(async () => {
 describe('the stages the worker builds', () => {
   it('take a stored users-api alert through ingest, the privacy gate and triage', async () => {
     const catalog = join(dir, 'tracemend.config.yaml');
+    // The released fixture repository, on this machine: ingest matches frames to its files, triage resolves its commit.
+    const repo = await loadFixtureRepo('users-api', join(dir, 'users-api'));
     await writeFile(
       catalog,
       [
         'version: 1',
         'services:',
         '  users-api:',
-        '    repository: { owner: acme, name: users-api, cloneUrl: "https://github.com/acme/users-api.git" }',
+        `    repository: { owner: acme, name: users-api, cloneUrl: ${JSON.stringify(repo.dir)} }`,
         '    test: { runner: vitest, command: [npx, vitest, run] }',
         `    dataContract: ${join(contracts, 'users-api.yaml')}`,
         '    httpApp: { module: src/app.ts, export: createApp }',
@@ -50,7 +52,11 @@ describe('the stages the worker builds', () => {
     const gated = await stages.gate!({ incidentId: 'inc-1', envelope: envelopeRef });
     const target = await stages.triage!({ incidentId: 'inc-1', gated });
 
-    expect(target).toMatchObject({ service: 'users-api', sha: envelopeRef.version, httpApp: { module: 'src/app.ts', export: 'createApp' } });
+    expect(target).toMatchObject({ service: 'users-api', sha: repo.sha, resolvedFrom: { how: 'sha' }, httpApp: { module: 'src/app.ts', export: 'createApp' } });
+    expect(envelopeRef.version).toBe(repo.sha);
+    const envelope = await store.getEnvelope(envelopeRef.envelopeId);
+    expect(envelope.provenance.notes.at(-1)).toMatch(new RegExp(`^stack frames were matched to the \\d+ files of acme/users-api at ${repo.sha.slice(0, 12)}`));
+    expect(envelope.symptom.frames.find((frame) => frame.inApp)).toMatchObject({ file: 'src/users.ts', function: 'normalizePreferences' });
     const text = JSON.stringify(gated);
     for (const raw of ['Mara Lindqvist', 'mara.lindqvist@example.com', '+46701234567', 'sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8', '203.0.113.42']) {
       expect(text).not.toContain(raw);

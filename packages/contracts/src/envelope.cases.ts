@@ -224,7 +224,13 @@ export const envelopeCases: CaseTable = {
   ]),
   FailureEnvelope: casesOf(
     FailureEnvelope,
-    [fourFrameEnvelope, envelope, { ...envelope, entry: functionEntry }, { ...envelope, entry: messageEntry }],
+    [
+      fourFrameEnvelope,
+      envelope,
+      { ...envelope, entry: functionEntry },
+      { ...envelope, entry: messageEntry },
+      { ...envelope, identity: { ...envelope.identity, version: '1.4.2', revision: '3f2a9c1' } },
+    ],
     (change) => [
       change.missing(['schemaVersion'], /expected 1/),
       change.missing(['identity', 'service']),
@@ -240,6 +246,8 @@ export const envelopeCases: CaseTable = {
       change.overBound(['spans', 0, 'attributes', 'http.route'], chars(4_097)),
       change.outOfDomain(['schemaVersion'], 2, /expected 1/),
       change.outOfDomain(['identity', 'occurrences'], 0, /Too small/),
+      change.outOfDomain(['identity', 'revision'], 'main', /lowercase hex/),
+      change.wrongType(['identity', 'revision'], 1234567),
     ],
   ),
 };

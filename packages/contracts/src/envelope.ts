@@ -239,6 +239,11 @@ export const FailureEnvelope = z.object({
     spanId: HexId.optional(),
     service: Identifier,
     version: Identifier,
+    /**
+     * The commit a `vcs.*`/git resource attribute (or a Sentry `commit` tag) names, full or short, when
+     * the service reports one besides its version; triage prefers it to resolving `version`.
+     */
+    revision: HexId.optional(),
     environment: Identifier,
     firstSeen: IsoDateTime,
     lastSeen: IsoDateTime,

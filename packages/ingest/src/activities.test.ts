@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TracemendError } from '@tracemend/contracts';
@@ -8,7 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createIngestActivities } from './activities';
 import { parseAlert, traceIdsOf } from './alerts';
 import { createEvidenceStore, type EvidenceStore } from './evidence-store';
+import { fingerprint } from './fingerprint';
+import { createGitRepositories } from './git';
+import { initRepository } from './testing/git-repo';
 import { LOGGED_APP_ROOT, recordLoggedFailure } from './testing/log-lines';
+import { createVersionResolver } from './version';
 
 let dir: string;
 let store: EvidenceStore;
@@ -112,5 +116,61 @@ describe('the ingest activity over JSON log lines', () => {
 
     const broken = await store.putAlert({ bytes: Buffer.from('{"level":50,"time":1,"msg":"ok"}\n{"level":'), format: 'log-lines' });
     await expect(createIngestActivities({ store, logger }).ingest({ incidentId: 'i4', alert: broken })).rejects.toThrow(/^log line 2 is not JSON/);
+  });
+});
+
+describe('the ingest activity with the service catalog', () => {
+  async function catalogFor(cloneUrl: string, extra = '') {
+    const file = join(dir, 'tracemend.config.yaml');
+    await writeFile(
+      file,
+      `version: 1\nservices:\n  payments-api:\n    repository: { owner: acme, name: payments-api, cloneUrl: "${cloneUrl}" }\n    test: { runner: vitest, command: [npx, vitest, run] }\n    dataContract: c.yaml\n${extra}`,
+    );
+    return file;
+  }
+
+  async function ingestTrace(deps: Parameters<typeof createIngestActivities>[0]) {
+    const failure = await recordLoggedFailure({ recordException: true });
+    const bytes = Buffer.from(JSON.stringify(failure.traces));
+    const alert = await deps.store.putAlert({ bytes, format: 'otlp-traces-json', traceIds: traceIdsOf(parseAlert(bytes, 'otlp-traces-json')) });
+    return deps.store.getEnvelope((await createIngestActivities(deps).ingest({ incidentId: 'c1', alert })).envelopeId);
+  }
+
+  it('matches frames to the files of the repository at the released commit, with no deploy root configured', async () => {
+    // The recorded stack runs from this package's src/ folder: the repository below holds its files at that level.
+    const repo = initRepository(join(dir, 'payments-api'));
+    const sha = await repo.commit({ 'testing/log-lines.ts': '// payments\n', 'activities.ts': '// entry\n', 'package.json': '{}\n' }, 'release');
+    repo.git('tag', '-a', 'v4.2.0', '-m', 'payments-api 4.2.0');
+    const resolver = createVersionResolver(createGitRepositories({ cacheDir: join(dir, 'git-cache') }));
+    const envelope = await ingestTrace({ store, logger, catalog: { file: await catalogFor(repo.dir), resolver } });
+
+    expect(envelope.identity).toMatchObject({ service: 'payments-api', version: '4.2.0' });
+    expect(envelope.symptom.frames[0]).toMatchObject({ function: 'chargeCard', file: 'testing/log-lines.ts', inApp: true });
+    const inApp = envelope.symptom.frames.filter((frame) => frame.inApp);
+    expect(inApp.every((frame) => ['testing/log-lines.ts', 'activities.ts'].includes(frame.file))).toBe(true);
+    // The test runner's own frames are dependencies; none of them is the app's.
+    const dependencies = envelope.symptom.frames.filter((frame) => frame.file.includes('/node_modules/'));
+    expect(dependencies.length).toBeGreaterThan(0);
+    expect(dependencies.every((frame) => !frame.inApp)).toBe(true);
+    expect(envelope.provenance.notes.at(-1)).toBe(
+      `stack frames were matched to the 3 files of acme/payments-api at ${sha.slice(0, 12)} (from tag refs/tags/v4.2.0; deploy root inferred from the frame paths)`,
+    );
+    // The gateway fingerprints before frames are matched; both agree.
+    expect(envelope.identity.fingerprint).toBe(fingerprint('payments-api', 'TypeError', (await ingestTrace({ store, logger })).symptom.frames));
+    expect(envelope.identity.fingerprint).toBe(fingerprint('payments-api', 'TypeError', envelope.symptom.frames));
+  });
+
+  it('falls back to the app roots and says why when the catalog lacks the service or git cannot reach it', async () => {
+    const resolver = createVersionResolver(createGitRepositories({ cacheDir: join(dir, 'git-cache') }));
+    const absent = await ingestTrace({ store, logger, appRoots: [LOGGED_APP_ROOT], catalog: { file: await catalogFor(join(dir, 'absent.git')), resolver } });
+    expect(absent.symptom.frames[0]).toMatchObject({ function: 'chargeCard', file: 'testing/log-lines.ts', inApp: true });
+    expect(absent.provenance.notes.at(-1)).toMatch(/^stack frames were not matched to the repository: git ls-remote failed: .*; they were mapped by the app roots /);
+
+    const other = join(dir, 'other.yaml');
+    await writeFile(other, 'version: 1\nservices:\n  billing:\n    repository: { owner: acme, name: billing, cloneUrl: /x }\n    test: { runner: vitest, command: [x] }\n    dataContract: c.yaml\n');
+    const unknown = await ingestTrace({ store, logger, catalog: { file: other, resolver } });
+    expect(unknown.provenance.notes.at(-1)).toMatch(/^stack frames were not matched to the repository: service payments-api is not in the catalog .*\(known: billing\)/);
+    const none = await ingestTrace({ store, logger });
+    expect(none.provenance.notes.at(-1)).toMatch(/^stack frames were not matched to the repository: the ingest stage was given no service catalog/);
   });
 });

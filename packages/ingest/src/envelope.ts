@@ -22,7 +22,8 @@ import {
   type OtlpTraces,
 } from './otlp';
 import { isConsumerSpan, messageEntry } from './messaging';
-import { DEFAULT_APP_ROOTS, parseV8Stack } from './stack';
+import { revisionField } from './revision';
+import { frameMappingOf, parseV8Stack, unmappedFramesNote, type FrameMapping, type RepositoryLayout } from './stack';
 
 /** One raw signal that contributed to the envelope. */
 export interface AlertSource {
@@ -36,8 +37,10 @@ export interface BuildEnvelopeInput {
   logs?: { source: AlertSource; body: OtlpLogs }[];
   /** Parsed JSON log lines; those naming the trace join it. */
   logLines?: { source: AlertSource; records: LogLineRecord[] }[];
-  /** Deployed code roots that map stack frames to repository paths. */
+  /** Deployed code roots that map stack frames to repository paths when `repository` is not given. */
   appRoots?: readonly string[];
+  /** The repository's files at the deployed commit: frames are matched to them (see `mapFramesToRepository`). */
+  repository?: RepositoryLayout;
 }
 
 function eventAttributes(event: OtlpEvent | undefined): Record<string, JsonValue> {
@@ -373,18 +376,19 @@ function unexplainedErrors(graph: SpanGraph, failing: IndexedSpan): string[] {
  * What broke, from the failing span's `exception` event; an error log line joined to the span fills
  * in what the event lacks (a trace without exception events, or one recorded without a stack).
  */
-function symptomOf(failing: IndexedSpan, errorLine: JoinedLine | undefined, appRoots: readonly string[], notes: string[]) {
+function symptomOf(failing: IndexedSpan, errorLine: JoinedLine | undefined, mapping: FrameMapping, notes: string[]) {
   const exceptionEvent = failing.span.events?.find((event) => event.name === 'exception');
   const exception = eventAttributes(exceptionEvent);
   const logged = errorLine?.record.error;
   const errorType = text(exception['exception.type']) ?? logged?.type ?? 'Error';
   const message = text(exception['exception.message']) ?? logged?.message ?? failing.span.status?.message ?? '';
-  let frames = parseV8Stack(text(exception['exception.stacktrace']) ?? '', appRoots);
+  let frames = parseV8Stack(text(exception['exception.stacktrace']) ?? '', mapping);
   if (frames.length === 0 && logged?.stack && errorLine) {
-    frames = parseV8Stack(logged.stack, appRoots);
+    frames = parseV8Stack(logged.stack, mapping);
     notes.push(`the stack comes from log line ${errorLine.record.line} (${errorLine.record.shape}); the trace recorded none`);
   }
-  if (!frames.some((frame) => frame.inApp)) notes.push(`no stack frame lies under the app roots ${appRoots.join(', ')}`);
+  const unmapped = unmappedFramesNote(frames, mapping);
+  if (unmapped) notes.push(unmapped);
   return { errorType, message, frames, reportedAt: nanosToIso(exceptionEvent?.timeUnixNano) ?? errorLine?.record.timestamp };
 }
 
@@ -397,7 +401,7 @@ function symptomOf(failing: IndexedSpan, errorLine: JoinedLine | undefined, appR
  * a joined log line reports an exception.
  */
 export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
-  const appRoots = input.appRoots ?? DEFAULT_APP_ROOTS;
+  const mapping = frameMappingOf(input);
   const graph = indexSpans(input.traces.body);
   if (graph.spans.size === 0) throw new TracemendError('NO_FAILURE_IN_ALERT', 'the trace export holds no spans');
   const traceIds = new Set([...graph.spans.values()].map((item) => item.span.traceId.toLowerCase()));
@@ -417,7 +421,7 @@ export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
   const traceId = failing.span.traceId.toLowerCase();
   const traceLines = lines.filter(({ record }) => record.traceId === traceId);
 
-  const { errorType, message, frames, reportedAt } = symptomOf(failing, errorLineFor(traceLines, failing, graph), appRoots, notes);
+  const { errorType, message, frames, reportedAt } = symptomOf(failing, errorLineFor(traceLines, failing, graph), mapping, notes);
   const recordedAt = reportedAt ?? nanosToIso(failing.span.startTimeUnixNano) ?? input.traces.source.receivedAt;
   const startMs = nanosToMs(root.span.startTimeUnixNano);
   const endMs = nanosToMs(root.span.endTimeUnixNano);
@@ -446,6 +450,7 @@ export function buildEnvelope(input: BuildEnvelopeInput): FailureEnvelope {
       spanId: failing.id,
       service,
       version: text(resource['service.version']) ?? 'unknown',
+      ...revisionField((key) => resource[key]),
       environment: text(resource['deployment.environment.name']) ?? text(resource['deployment.environment']) ?? 'unknown',
       firstSeen: recordedAt,
       lastSeen: recordedAt,

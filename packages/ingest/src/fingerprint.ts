@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { normalizeErrorMessage, type Frame } from '@tracemend/contracts';
+import { frameFileName, frameOrigin } from './stack';
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -11,15 +12,18 @@ export function messageHash(message: string): string {
 }
 
 /**
- * Groups occurrences of one bug: service + error type + the top in-app frames (function and file,
- * not line numbers, so a line shift between versions keeps the fingerprint). A frame repeated
- * back to back counts once, so a recursive function fails under one fingerprint at any depth.
+ * Groups occurrences of one bug: service + error type + the top frames of the service's own code
+ * (function and file name, not line numbers, so a line shift between versions keeps the fingerprint).
+ * Own code is read from the path alone (not a dependency, not Node's), and a file counts by its name
+ * without directories, so the fingerprint is the same before and after frames are matched to the
+ * repository and under any deploy root (`/srv/app/`, `/var/task/`, `C:\app\`). A frame repeated back
+ * to back counts once, so a recursive function fails under one fingerprint at any depth.
  */
 export function fingerprint(service: string, errorType: string, frames: readonly Frame[], topFrames = 3): string {
-  const inApp = frames.filter((frame) => frame.inApp);
+  const own = frames.filter((frame) => frameOrigin(frame.file) === 'own');
   const where: string[] = [];
-  for (const frame of inApp.length > 0 ? inApp : frames) {
-    const site = `${frame.function}@${frame.file}`;
+  for (const frame of own.length > 0 ? own : frames) {
+    const site = `${frame.function}@${frameFileName(frame.file)}`;
     if (where[where.length - 1] !== site) where.push(site);
     if (where.length === topFrames) break;
   }

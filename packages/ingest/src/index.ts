@@ -8,8 +8,24 @@ export { createEvidenceStore } from './evidence-store';
 export type { EvidenceStore } from './evidence-store';
 export { fingerprint, messageHash } from './fingerprint';
 export type { JsonValue, OtlpLogs, OtlpTraces } from './otlp';
-export { DEFAULT_APP_ROOTS, parseV8Stack, repoPath } from './stack';
+export {
+  DEFAULT_APP_ROOTS,
+  frameFileName,
+  frameOrigin,
+  mapFrames,
+  mapFramesByAppRoots,
+  mapFramesToRepository,
+  parseV8Frames,
+  parseV8Stack,
+  repoPath,
+} from './stack';
+export type { FrameMapping, FrameOrigin, RepositoryLayout, RepositoryMapping } from './stack';
+export { REVISION_ATTRIBUTES, revisionOf } from './revision';
 export { catalogService, createTriageActivities, dataContractPath, loadServiceCatalog, resolveTarget } from './triage';
+export { GitCommandError, createGitRepositories, parseRemoteTags } from './git';
+export type { GitOptions, GitRepositories, RemoteTag } from './git';
+export { candidateTags, createVersionResolver, resolveVersion } from './version';
+export type { ReportedVersion, ResolvedCommit, VersionResolver } from './version';
 export type { LoadedCatalog } from './triage';
 export { AlertmanagerWebhook, alertTraceId, alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
 export type { AlertmanagerAlert, AlertmanagerTraceRef } from './alertmanager';

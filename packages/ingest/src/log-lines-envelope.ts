@@ -5,12 +5,15 @@ import { buildEntry, frameEntry, type AlertSource } from './envelope';
 import { fingerprint, messageHash } from './fingerprint';
 import { isErrorRecord, logLineExcerpt, type LogLineRecord } from './json-logs';
 import type { JsonValue } from './otlp';
-import { DEFAULT_APP_ROOTS, parseV8Stack } from './stack';
+import { revisionField } from './revision';
+import { frameMappingOf, parseV8Stack, unmappedFramesNote, type RepositoryLayout } from './stack';
 
 export interface BuildEnvelopeFromLogLinesInput {
   source: AlertSource;
   records: readonly LogLineRecord[];
   appRoots?: readonly string[];
+  /** The repository's files at the deployed commit: frames are matched to them instead of `appRoots`. */
+  repository?: RepositoryLayout;
   /** Why no trace was joined, for provenance; a default names the error line's trace id. */
   noTraceReason?: string;
 }
@@ -47,15 +50,16 @@ function window(records: readonly LogLineRecord[], chosen: LogLineRecord): reado
  * joined. Throws NO_FAILURE_IN_ALERT when no line reports an error.
  */
 export function buildEnvelopeFromLogLines(input: BuildEnvelopeFromLogLinesInput): FailureEnvelope {
-  const appRoots = input.appRoots ?? DEFAULT_APP_ROOTS;
+  const mapping = frameMappingOf(input);
   const record = errorRecordOf(input.records);
   const error = record.error ?? { type: 'Error', message: record.message };
   const notes: string[] = [
     input.noTraceReason ?? (record.traceId ? `no trace was joined: no trace export of trace ${record.traceId} was available` : 'no trace was joined: the error line names no trace id'),
   ];
-  const frames = parseV8Stack(error.stack ?? '', appRoots);
+  const frames = parseV8Stack(error.stack ?? '', mapping);
   if (frames.length === 0) notes.push(`log line ${record.line} carries no stack trace`);
-  else if (!frames.some((frame) => frame.inApp)) notes.push(`no stack frame lies under the app roots ${appRoots.join(', ')}`);
+  const unmapped = unmappedFramesNote(frames, mapping);
+  if (unmapped) notes.push(unmapped);
   const service = (record.service ?? input.records.find((item) => item.service)?.service ?? 'unknown_service').slice(0, LIMITS.shortText);
   const recordedAt = record.timestamp ?? input.source.receivedAt;
   const request = record.request ?? input.records.find((item) => item.request && (item.traceId === undefined || item.traceId === record.traceId))?.request;
@@ -70,6 +74,7 @@ export function buildEnvelopeFromLogLines(input: BuildEnvelopeFromLogLinesInput)
       ...(record.spanId ? { spanId: record.spanId } : {}),
       service,
       version: stringAttribute(record, 'service.version', 'version') ?? 'unknown',
+      ...revisionField((key) => record.attributes[key]),
       environment: stringAttribute(record, 'deployment.environment.name', 'deployment.environment', 'environment', 'env') ?? 'unknown',
       firstSeen: recordedAt,
       lastSeen: recordedAt,

@@ -13,7 +13,8 @@ import {
 import type { AlertSource } from './envelope';
 import { fingerprint, messageHash } from './fingerprint';
 import { HTTP_METHODS, parseJsonText, type JsonValue } from './otlp';
-import { DEFAULT_APP_ROOTS, repoPath } from './stack';
+import { revisionField } from './revision';
+import { DEFAULT_APP_ROOTS, frameOrigin, mapFrames, repoPath, unmappedFramesNote, type FrameMapping } from './stack';
 
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 /** Tags and headers arrive as an object or as `[key, value]` pairs. */
@@ -122,13 +123,13 @@ function toIso(timestamp: number | string | undefined): string | undefined {
 }
 
 /** Sentry's RewriteFrames integration writes `app:///src/a.ts`; that prefix is the app root. */
-function framePath(frame: z.infer<typeof SentryFrame>, appRoots: readonly string[]): { file: string; inRepo: boolean } {
+function appRootPath(frame: z.infer<typeof SentryFrame>, appRoots: readonly string[]): { file: string; inRepo: boolean } {
   const raw = frame.abs_path ?? frame.filename ?? '<unknown>';
   for (const candidate of [frame.abs_path, frame.filename]) {
     if (candidate === undefined) continue;
     if (candidate.startsWith('app:///')) {
       const rest = candidate.slice('app:///'.length);
-      if (!rest.includes('node_modules/')) return { file: rest, inRepo: true };
+      if (frameOrigin(rest) === 'own') return { file: rest, inRepo: true };
     }
     const inRepo = repoPath(candidate, appRoots);
     if (inRepo !== undefined) return { file: inRepo, inRepo: true };
@@ -137,19 +138,21 @@ function framePath(frame: z.infer<typeof SentryFrame>, appRoots: readonly string
 }
 
 /** Sentry lists frames oldest first; the envelope keeps them top (innermost) first. */
-function framesOf(exception: z.infer<typeof SentryException>, appRoots: readonly string[]): Frame[] {
-  const frames = [...(exception.stacktrace?.frames ?? [])].reverse();
-  return frames.slice(0, LIMITS.frames).map((frame) => {
-    const { file, inRepo } = framePath(frame, appRoots);
+function framesOf(exception: z.infer<typeof SentryException>, mapping: FrameMapping): Frame[] {
+  const sentryFrames = [...(exception.stacktrace?.frames ?? [])].reverse().slice(0, LIMITS.frames);
+  const frames = sentryFrames.map((frame): Frame => {
+    const { file, inRepo } = 'appRoots' in mapping ? appRootPath(frame, mapping.appRoots) : { file: frame.abs_path ?? frame.filename ?? '<unknown>', inRepo: false };
     return {
       file: file.slice(0, 1_024),
       line: frame.lineno ?? 0,
       ...(frame.colno === null || frame.colno === undefined ? {} : { column: frame.colno }),
       function: (frame.function ?? '<anonymous>').replace(/^async /, '').slice(0, 256),
-      // An SDK's explicit `in_app: false` wins; otherwise a frame is the app's when it lies under an app root.
-      inApp: frame.in_app === false ? false : inRepo,
+      inApp: inRepo,
     };
   });
+  const mapped = 'repository' in mapping ? mapFrames(frames, mapping) : frames;
+  // An SDK's explicit `in_app: false` wins over the mapping.
+  return mapped.map((frame, index) => (sentryFrames[index]?.in_app === false ? { ...frame, inApp: false } : frame));
 }
 
 function objectOf(value: JsonValue | undefined): Record<string, JsonValue> {
@@ -287,7 +290,8 @@ function versionOf(release: string | undefined): string {
  * the extra `tracemend.input` is the entry. Throws INVALID_INPUT for a malformed event and
  * NO_FAILURE_IN_ALERT for an event without an exception.
  */
-export function buildEnvelopeFromSentryEvent(value: unknown, source: AlertSource, appRoots: readonly string[] = DEFAULT_APP_ROOTS): FailureEnvelope {
+export function buildEnvelopeFromSentryEvent(value: unknown, source: AlertSource, frameMapping: FrameMapping | readonly string[] = DEFAULT_APP_ROOTS): FailureEnvelope {
+  const mapping: FrameMapping = Array.isArray(frameMapping) ? { appRoots: frameMapping } : (frameMapping as FrameMapping);
   const event = parseSentryEvent(value);
   const exceptions = event.exception?.values ?? [];
   const exception = exceptions[exceptions.length - 1];
@@ -298,9 +302,10 @@ export function buildEnvelopeFromSentryEvent(value: unknown, source: AlertSource
   const errorType = (exception.type || 'Error').slice(0, 256);
   const plainMessage = typeof event.message === 'string' ? event.message : (event.message?.formatted ?? event.message?.message);
   const message = exception.value ?? plainMessage ?? '';
-  const frames = framesOf(exception, appRoots);
+  const frames = framesOf(exception, mapping);
   if (frames.length === 0) notes.push('the exception has no stack trace');
-  else if (!frames.some((frame) => frame.inApp)) notes.push(`no stack frame lies under the app roots ${appRoots.join(', ')}`);
+  const unmapped = unmappedFramesNote(frames, mapping);
+  if (unmapped) notes.push(unmapped);
 
   const service = serviceOf(event, tags);
   const recordedAt = toIso(event.timestamp) ?? source.receivedAt;
@@ -321,6 +326,7 @@ export function buildEnvelopeFromSentryEvent(value: unknown, source: AlertSource
       ...(spanId ? { spanId } : {}),
       service,
       version: versionOf(event.release),
+      ...revisionField((key) => tags.get(key)),
       environment: (event.environment || 'unknown').slice(0, 256),
       firstSeen: recordedAt,
       lastSeen: recordedAt,

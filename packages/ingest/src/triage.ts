@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { GitSha, ServiceCatalog, TracemendError, formatIssues, type CatalogService, type RepoTarget, type TriageInput } from '@tracemend/contracts';
+import { GitSha, RepoTarget, ServiceCatalog, TracemendError, formatIssues, parseContract, type CatalogService, type TriageInput } from '@tracemend/contracts';
 import { parse as parseYaml } from 'yaml';
+import type { ResolvedCommit, VersionResolver } from './version';
 
 /** A parsed catalog and the folder its relative paths (data contracts) resolve against. */
 export interface LoadedCatalog {
@@ -44,31 +45,46 @@ export function dataContractPath(loaded: LoadedCatalog, service: string): string
   return isAbsolute(path) ? path : resolve(dirname(loaded.file), path);
 }
 
-/** Triage: the repository, commit and test command of the failing service. */
-export function resolveTarget(loaded: LoadedCatalog, service: string, version: string): RepoTarget {
+/**
+ * The RepoTarget of a service at a resolved commit: repository, test command, data contract and how
+ * to drive it (the catalog's `httpApp`, `functionHandler`, `messageHandler`, `deployRoot` copied
+ * through). A plain string must be a full commit SHA (INVALID_INPUT otherwise; triage resolves other
+ * versions first).
+ */
+export function resolveTarget(loaded: LoadedCatalog, service: string, commit: ResolvedCommit | string): RepoTarget {
   const entry = catalogService(loaded, service);
-  if (!GitSha.safeParse(version).success) {
-    throw new TracemendError('INVALID_INPUT', `service.version of ${service} is "${version.slice(0, 80)}", not a full commit SHA; triage needs the deployed commit`);
+  const resolved: ResolvedCommit = typeof commit === 'string' ? { sha: commit, resolvedFrom: { version: commit.slice(0, 256), how: 'sha' } } : commit;
+  if (!GitSha.safeParse(resolved.sha).success) {
+    throw new TracemendError('INVALID_INPUT', `the commit of ${service} is "${resolved.sha.slice(0, 80)}", not a full commit SHA; resolve the reported version first`);
   }
   return {
     schemaVersion: 1,
     service,
     repository: entry.repository,
     baseBranch: entry.baseBranch,
-    sha: version,
+    sha: resolved.sha,
     test: entry.test,
     dataContract: dataContractPath(loaded, service),
     ...(entry.httpApp ? { httpApp: entry.httpApp } : {}),
+    ...(entry.functionHandler ? { functionHandler: entry.functionHandler } : {}),
+    ...(entry.messageHandler ? { messageHandler: entry.messageHandler } : {}),
+    ...(entry.deployRoot ? { deployRoot: entry.deployRoot } : {}),
+    resolvedFrom: { ...resolved.resolvedFrom, version: resolved.resolvedFrom.version.slice(0, 256) },
   };
 }
 
-/** The triage stage over a catalog file (read per call, so edits apply to the next incident). */
-export function createTriageActivities(deps: { catalogFile: string }) {
+/**
+ * The triage stage over a catalog file (read per call, so edits apply to the next incident): the
+ * reported version (or the commit a resource attribute named) resolved to a commit by `resolver`.
+ */
+export function createTriageActivities(deps: { catalogFile: string; resolver: VersionResolver }) {
   return {
     triage: async (input: TriageInput): Promise<RepoTarget> => {
       const loaded = await loadServiceCatalog(deps.catalogFile);
-      const { service, version } = input.gated.envelope.identity;
-      return resolveTarget(loaded, service, version);
+      const { service, version, revision } = input.gated.envelope.identity;
+      const entry = catalogService(loaded, service);
+      const commit = await deps.resolver.resolve({ service, version, ...(revision === undefined ? {} : { revision }) }, entry);
+      return parseContract(RepoTarget, resolveTarget(loaded, service, commit), 'RepoTarget');
     },
   };
 }
