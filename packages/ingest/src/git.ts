@@ -1,9 +1,9 @@
 // Git over a service's repository, read-only: tags through `ls-remote`, commits and file lists from a
 // bare mirror kept under a cache folder (fetched again only when an object is missing).
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeExit, runCommand } from '@tracemend/process';
 
 /** A git failure: the command, its stderr and whether the time limit ended it. */
 export class GitCommandError extends Error {
@@ -25,27 +25,18 @@ export interface GitOptions {
 }
 
 /** Runs git without a shell, with an environment of its own (no token or variable of the worker) and no prompts. */
-function runGit(args: readonly string[], options: { cwd: string; home: string; timeoutMs: number }): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      [...args],
-      {
-        cwd: options.cwd,
-        env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: options.home, LANG: 'C', GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' },
-        timeout: options.timeoutMs,
-        killSignal: 'SIGKILL',
-        maxBuffer: 256 * 1024 * 1024,
-        encoding: 'utf8',
-      },
-      (error, stdout, stderr) => {
-        if (error === null) return resolve(stdout);
-        const timedOut = (error as { killed?: boolean }).killed === true;
-        const detail = stderr.trim().split('\n').slice(-3).join('; ') || error.message;
-        reject(new GitCommandError(`git ${args[0] ?? ''} ${timedOut ? 'timed out' : 'failed'}: ${detail}`, stderr, timedOut));
-      },
-    );
+async function runGit(args: readonly string[], options: { cwd: string; home: string; timeoutMs: number }): Promise<string> {
+  const result = await runCommand('git', args, {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: options.home, LANG: 'C', GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1' },
+    timeoutMs: options.timeoutMs,
+    outputLimitBytes: 256 * 1024 * 1024,
+    processGroup: true,
   });
+  if (result.code === 0 && !result.timedOut) return result.stdout.toString('utf8');
+  const stderr = result.stderr.toString('utf8');
+  const detail = stderr.trim().split('\n').slice(-3).join('; ') || describeExit('git', result, options.timeoutMs);
+  throw new GitCommandError(`git ${args[0] ?? ''} ${result.timedOut ? 'timed out' : 'failed'}: ${detail}`, stderr, result.timedOut);
 }
 
 /** One tag of a remote: its name and the commit it points at (annotated tags peeled). */
