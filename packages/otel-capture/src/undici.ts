@@ -16,8 +16,9 @@ export interface UndiciResponseLike {
 
 /** The hooks `@opentelemetry/instrumentation-undici` accepts as `requestHook` and `responseHook`. */
 export interface UndiciCaptureHooks {
-  requestHook: (span: Span, request: UndiciRequestLike) => void;
-  responseHook: (span: Span, info: { request: UndiciRequestLike; response: UndiciResponseLike }) => void;
+  // `object`: undici's published request type does not declare the handler methods the hook wraps.
+  requestHook: (span: Span, request: object) => void;
+  responseHook: (span: Span, info: { request: object; response: UndiciResponseLike }) => void;
 }
 
 /**
@@ -27,9 +28,10 @@ export interface UndiciCaptureHooks {
  */
 export function captureUndici(options?: CaptureOptions): UndiciCaptureHooks {
   const resolved = resolveCaptureOptions(options);
-  const formats = new WeakMap<UndiciRequestLike, PayloadFormat>();
+  const formats = new WeakMap<object, PayloadFormat>();
   return {
-    requestHook: (span, request) => {
+    requestHook: (span, undiciRequest) => {
+      const request = undiciRequest as UndiciRequestLike;
       const onData = request.onData;
       const onComplete = request.onComplete;
       if (typeof onData !== 'function' || typeof onComplete !== 'function') return;
