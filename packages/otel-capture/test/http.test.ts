@@ -115,6 +115,23 @@ describe('captureHttp under express', () => {
     expect(attr(formSpan, 'http.request.body.content')).toBe('name=Ada&access_token=%5BREDACTED%5D');
   });
 
+  it('keeps the body on the server span of a request whose handler crashes, next to the exception', async () => {
+    const app = express();
+    app.use(express.json());
+    app.post('/cart', (req) => {
+      const { items } = req.body as { items?: { qty: number }[] };
+      return items!.map((i) => i.qty);
+    });
+    const base = await listen(app);
+    const res = await fetch(`${base}/cart`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"coupon":"X"}' });
+    expect(res.status).toBe(500);
+    const server = await tracing.waitForSpan(isServer, 'server');
+    expect(attr(server, 'http.request.body.content')).toBe('{"coupon":"X"}');
+    const handler = tracing.exporter.getFinishedSpans().find((s) => s.events.some((e) => e.name === 'exception'));
+    expect(handler?.spanContext().traceId).toBe(server.spanContext().traceId);
+    expect(handler?.events[0]?.attributes?.['exception.type']).toBe('TypeError');
+  });
+
   it('applies a custom redactor with the payload kind and key path before anything reaches the span', async () => {
     const seen: string[] = [];
     httpInstrumentation.setConfig(
