@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type * as HttpModule from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type createExpress from 'express';
+import type createFastify from 'fastify';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -18,6 +19,7 @@ registerInstrumentations({ tracerProvider: tracing.provider, instrumentations: [
 const require = createRequire(import.meta.url);
 const http = require('node:http') as typeof HttpModule;
 const express = require('express') as typeof createExpress;
+const fastify = require('fastify') as typeof createFastify;
 
 const servers: Server[] = [];
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
@@ -175,6 +177,23 @@ describe('captureHttp under express', () => {
       expect(attr(span, 'http.request.body.size')).toBe(7);
     } finally {
       httpInstrumentation.setConfig(captureHttp({ maxBytes: 64 }));
+    }
+  });
+});
+
+describe('captureHttp under fastify', () => {
+  it('records the body fastify parses, and the route handler gets it unchanged', async () => {
+    const app = fastify();
+    app.post('/scores', (req) => ({ received: req.body }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const res = await fetch(`${base}/scores`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"player":"p1","score":-1,"token":"t"}' });
+      expect(await res.json()).toEqual({ received: { player: 'p1', score: -1, token: 't' } });
+      const span = await tracing.waitForSpan(isServer, 'server');
+      expect(attr(span, 'http.request.body.content')).toBe('{"player":"p1","score":-1,"token":"[REDACTED]"}');
+    } finally {
+      await app.close();
     }
   });
 });
