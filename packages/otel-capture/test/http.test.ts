@@ -72,6 +72,21 @@ describe('captureHttp on a plain http server', () => {
     expect(attr(span, 'http.request.body.size')).toBe(Buffer.byteLength(sent));
   });
 
+  it('records bodies an app reads as strings after setEncoding, multi-byte characters intact', async () => {
+    const base = await listen((req, res) => {
+      req.setEncoding('utf8');
+      let text = '';
+      req.on('data', (chunk: string) => (text += chunk));
+      req.on('end', () => res.end(String(text.length)));
+    });
+    const sent = JSON.stringify({ city: 'Zürich', note: '東京' });
+    const res = await fetch(`${base}/cities`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sent });
+    expect(await res.text()).toBe(String(sent.length));
+    const span = await tracing.waitForSpan(isServer, 'server');
+    expect(attr(span, 'http.request.body.content')).toBe(sent);
+    expect(attr(span, 'http.request.body.size')).toBe(Buffer.byteLength(sent));
+  });
+
   it('does not record binary bodies', async () => {
     const res = await fetch(`${echo}/upload`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: new Uint8Array([1, 2, 3]) });
     expect((await res.arrayBuffer()).byteLength).toBe(3);
