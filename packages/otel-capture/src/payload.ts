@@ -18,6 +18,8 @@ const ATTRIBUTES: Record<PayloadKind, { content: string; truncated: string; size
   'messaging.message.body': { content: 'messaging.message.body', truncated: 'messaging.message.body.truncated', size: 'messaging.message.body.size' },
 };
 
+const JSON_MIME = /^application\/(?:[a-z0-9.-]*[+-])?json(?:[-.][0-9.]+)?$/;
+
 /** The span attribute names a payload kind is written to. */
 export function payloadAttributes(kind: PayloadKind): { content: string; truncated: string; size?: string } {
   return ATTRIBUTES[kind];
@@ -27,7 +29,8 @@ export function payloadAttributes(kind: PayloadKind): { content: string; truncat
 export function formatOfContentType(contentType: string | undefined): PayloadFormat | undefined {
   if (!contentType) return undefined;
   const mime = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  if (mime === 'application/json' || mime.endsWith('+json') || mime === 'application/x-ndjson') return 'json';
+  // Also vendor JSON such as application/problem+json and the AWS SDK's application/x-amz-json-1.0.
+  if (JSON_MIME.test(mime) || mime === 'application/x-ndjson') return 'json';
   if (mime === 'application/x-www-form-urlencoded') return 'form';
   if (mime.startsWith('text/') || mime === 'application/xml' || mime.endsWith('+xml') || mime === 'application/graphql') return 'text';
   return undefined;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultRedactor, redactText, REDACTED } from '../src/index';
 import { resolveCaptureOptions } from '../src/options';
-import { renderText, renderValue } from '../src/payload';
+import { formatOfContentType, renderText, renderValue } from '../src/payload';
 import { redactValue } from '../src/redact';
 
 const options = resolveCaptureOptions();
@@ -41,6 +41,25 @@ describe('rendering payloads', () => {
 
   it('drops the payload when the redactor returns undefined for it', () => {
     expect(renderValue({ a: 1 }, 'faas.event', resolveCaptureOptions({ redact: () => undefined }))).toBeUndefined();
+  });
+});
+
+describe('formatOfContentType', () => {
+  it('records JSON (vendor and AWS SDK flavours included), form and text, and nothing binary', () => {
+    const cases: [string | undefined, string | undefined][] = [
+      ['application/json; charset=utf-8', 'json'],
+      ['application/problem+json', 'json'],
+      ['application/vnd.api+json', 'json'],
+      ['application/x-amz-json-1.0', 'json'],
+      ['application/x-www-form-urlencoded', 'form'],
+      ['text/plain', 'text'],
+      ['application/xml', 'text'],
+      ['application/octet-stream', undefined],
+      ['multipart/form-data; boundary=x', undefined],
+      ['application/jsonp', undefined],
+      [undefined, undefined],
+    ];
+    for (const [contentType, format] of cases) expect([contentType, formatOfContentType(contentType)]).toEqual([contentType, format]);
   });
 });
 
