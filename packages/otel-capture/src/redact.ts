@@ -18,7 +18,7 @@ export const REDACTED = '[REDACTED]';
 // Key names that hold credentials in practically every service; matched against the last path segment.
 const SECRET_KEY = /passw(?:or)?d|^pwd$|secret|token|authori[sz]ation|cookie|api[-_]?key|private[-_]?key|credential|session[-_]?id|^auth$/i;
 const SECRET_KEY_SOURCE = String.raw`[^"=&\s]*(?:passw(?:or)?d|secret|token|authori[sz]ation|cookie|api[-_]?key|private[-_]?key|credential|session[-_]?id)[^"=&\s]*`;
-const JSON_SECRET_PAIR = new RegExp(String.raw`("${SECRET_KEY_SOURCE}"\s*:\s*)"(?:[^"\\]|\\.)*"?`, 'gi');
+const JSON_SECRET_PAIR = new RegExp(String.raw`("${SECRET_KEY_SOURCE}"\s*:\s*)(?:"(?:[^"\\]|\\.)*"?|-?\d[\d.eE+-]*)`, 'gi');
 const FORM_SECRET_PAIR = new RegExp(String.raw`(^|&)(${SECRET_KEY_SOURCE})=[^&]*`, 'gi');
 const BEARER = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 

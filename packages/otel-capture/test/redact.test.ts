@@ -19,6 +19,7 @@ describe('defaultRedactor', () => {
 
   it('masks key/value pairs and bearer credentials in text it cannot parse', () => {
     expect(redactText('{"client_secret":"abc\\"def","name":"x","refresh_token":"cut-off')).toBe('{"client_secret":"[REDACTED]","name":"x","refresh_token":"[REDACTED]"');
+    expect(redactText('{"pin":1,"pinToken": 123456,"n":2')).toBe('{"pin":1,"pinToken": "[REDACTED]","n":2');
     expect(redactText('a=1&password=hunter2&b=2')).toBe('a=1&password=[REDACTED]&b=2');
     expect(redactText('Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig')).toBe('Authorization: Bearer [REDACTED]');
   });
