@@ -4,6 +4,8 @@ import type * as HttpModule from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type createExpress from 'express';
 import type createFastify from 'fastify';
+import type Koa from 'koa';
+import type * as KoaBodyParser from '@koa/bodyparser';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
@@ -20,6 +22,8 @@ const require = createRequire(import.meta.url);
 const http = require('node:http') as typeof HttpModule;
 const express = require('express') as typeof createExpress;
 const fastify = require('fastify') as typeof createFastify;
+const KoaApp = require('koa') as typeof Koa;
+const { bodyParser } = require('@koa/bodyparser') as typeof KoaBodyParser;
 
 const servers: Server[] = [];
 async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
@@ -210,5 +214,21 @@ describe('captureHttp under fastify', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('captureHttp under koa', () => {
+  it('records the body @koa/bodyparser reads, and the middleware gets it unchanged', async () => {
+    const app = new KoaApp();
+    app.use(bodyParser());
+    app.use((ctx) => {
+      ctx.body = { received: ctx.request.body };
+    });
+    const handle = app.callback();
+    const base = await listen((req, res) => void handle(req, res));
+    const res = await fetch(`${base}/profile`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"nick":"ada","cookie":"sid=1"}' });
+    expect(await res.json()).toEqual({ received: { nick: 'ada', cookie: 'sid=1' } });
+    const span = await tracing.waitForSpan(isServer, 'server');
+    expect(attr(span, 'http.request.body.content')).toBe('{"nick":"ada","cookie":"[REDACTED]"}');
   });
 });
