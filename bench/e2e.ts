@@ -7,22 +7,9 @@ import type { IncidentOutcome, MinimalRepro } from '@tracemend/contracts';
 import { postAlert, startStack } from '@tracemend/e2e';
 import { fixtureAlertPaths, fixtureServiceNames } from '@tracemend/fixture-kit';
 import { startTemporalDevServer } from '@tracemend/testing';
+import { lastActivityResult } from './history';
 
 const STAGES = ['ingest', 'privacy-gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify', 'pr'] as const;
-
-/** The minimize stage's result, read back from the workflow history. */
-function minimalOf(history: { events?: { activityTaskCompletedEventAttributes?: { result?: { payloads?: { data?: Uint8Array | null }[] | null } | null } | null; activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null }[] | null }): MinimalRepro | undefined {
-  const events = history.events ?? [];
-  const scheduled = events.findIndex((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'minimize');
-  for (const event of events.slice(scheduled + 1)) {
-    const data = event.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
-    if (data) {
-      const value = JSON.parse(Buffer.from(data).toString('utf8')) as Partial<MinimalRepro>;
-      if (value.testFile !== undefined) return value as MinimalRepro;
-    }
-  }
-  return undefined;
-}
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? '2');
@@ -39,7 +26,7 @@ async function main(): Promise<void> {
         const handle = stack.client.workflow.getHandle(String(accepted.json.workflowId));
         const outcome = (await handle.result()) as IncidentOutcome;
         const wall = performance.now() - started;
-        const minimal = minimalOf(await handle.fetchHistory());
+        const minimal = lastActivityResult(await handle.fetchHistory(), 'minimize') as MinimalRepro | undefined;
         const byStage = new Map(outcome.stages.map((stage) => [stage.stage, Math.round(stage.durationMs ?? 0)]));
         rows.push([
           String(round),

@@ -1,2 +1,2 @@
-export { postAlert, startFixtureGitHub, startStack } from './stack';
-export type { FixtureGitHub, Stack } from './stack';
+export { postAlert, startFixtureGitHub, startPipeline, startStack } from './stack';
+export type { FixtureGitHub, GitHubSide, PipelineStack, Stack } from './stack';

@@ -55,7 +55,33 @@ export async function startFixtureGitHub(dir: string, githubToken = 'e2e-github-
   return { emulator, githubToken, repos, catalogFile };
 }
 
+/** The GitHub side a stack runs against: an emulator holding the repositories and the catalog naming them. */
+export interface GitHubSide {
+  emulator: GitHubEmulator;
+  githubToken: string;
+  catalogFile: string;
+}
+
+/** A running pipeline over any set of repositories: {@link Stack} without the fixture repositories. */
+export type PipelineStack = Omit<Stack, 'repos'>;
+
+/** The whole pipeline over the fixture repositories (see {@link startPipeline}). */
 export async function startStack(temporalAddress: string): Promise<Stack> {
+  let repos: FixtureGitHub['repos'] | undefined;
+  const stack = await startPipeline(temporalAddress, async (dir) => {
+    const side = await startFixtureGitHub(dir);
+    repos = side.repos;
+    return side;
+  });
+  if (!repos) throw new Error('startStack: the fixture repositories were not created');
+  return { ...stack, repos };
+}
+
+/**
+ * Starts the worker (every stage), the gateway on loopback and the GitHub side `github(dir)` builds
+ * under the stack's temporary directory, against the Temporal server at `temporalAddress`.
+ */
+export async function startPipeline(temporalAddress: string, github: (dir: string) => Promise<GitHubSide>): Promise<PipelineStack> {
   const dir = await mkdtemp(join(tmpdir(), 'tracemend-e2e-'));
   const stateDir = join(dir, 'state');
   const logs: string[] = [];
@@ -68,7 +94,7 @@ export async function startStack(temporalAddress: string): Promise<Stack> {
   const logger = createLogger({ name: 'e2e', level: 'info', destination: sink });
   Runtime.install({ logger: createTemporalLogger(logger) });
 
-  const { emulator, githubToken, repos, catalogFile } = await startFixtureGitHub(dir);
+  const { emulator, githubToken, catalogFile } = await github(dir);
 
   const config = { ...loadWorkerConfig({}), stateDir, catalogFile, github: { apiUrl: emulator.url, token: githubToken } };
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
@@ -97,7 +123,6 @@ export async function startStack(temporalAddress: string): Promise<Stack> {
     gatewayUrl: gateway.url,
     token,
     githubToken,
-    repos,
     logs,
     async close() {
       await gateway.close();
@@ -112,7 +137,7 @@ export async function startStack(temporalAddress: string): Promise<Stack> {
 }
 
 /** Posts one alert body to the gateway. */
-export async function postAlert(stack: Stack, body: Uint8Array): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function postAlert(stack: Pick<Stack, 'gatewayUrl' | 'token'>, body: Uint8Array): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${stack.gatewayUrl}/v1/alerts`, {
     method: 'POST',
     headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
