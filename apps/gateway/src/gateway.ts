@@ -5,29 +5,12 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { TracemendError, type FailureEnvelope, type RawAlertRef } from '@tracemend/contracts';
-import {
-  alertmanagerTraceIds,
-  buildEnvelope,
-  buildEnvelopeFromLogLines,
-  buildEnvelopeFromSentryEvent,
-  isErrorRecord,
-  isTraceExport,
-  logLineTraceIds,
-  parseAlert,
-  parseAlertmanagerWebhook,
-  parseLogLines,
-  sentryEventOfEnvelope,
-  traceIdsOf,
-  type AlertSource,
-  type EvidenceStore,
-  type OtlpLogs,
-  type OtlpTraces,
-} from '@tracemend/ingest';
+import { TracemendError, type AlertFormat, type FailureEnvelope, type RawAlertRef } from '@tracemend/contracts';
+import { DEFAULT_OTLP_PROTOBUF_LIMITS, alertmanagerTraceIds, failureOfTrace, readAlert, type AlertmanagerWebhook, type EvidenceStore } from '@tracemend/ingest';
 import type { Logger } from '@tracemend/telemetry';
 import { DEFAULT_BODY_LIMITS, checkBodyStructure, decodeUtf8, parseJsonBody, type BodyLimits } from './body';
-import { decodeProtobufBody, sentryEnvelopeEvent } from './decode';
-import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type AcceptedFormat, type IntakeRoute } from './formats';
+import { checkSentryEnvelope, protobufRefusal } from './decode';
+import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type IntakeRoute } from './formats';
 import { HttpError, bearerMatcher, contentCoding, gunzipBounded, mediaType, readBody, secretMatcher, sendJson, sendOtlpAccepted, sentryKey } from './http';
 import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
 
@@ -71,46 +54,6 @@ function identityOf(envelope: FailureEnvelope): FailureIdentity {
   return { fingerprint: envelope.identity.fingerprint, service: envelope.identity.service, errorType: envelope.symptom.errorType };
 }
 
-/** Runs a reader of the alert body; anything that is not a known stage error means the body could not be read. */
-function reading<T>(format: AcceptedFormat, read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof TracemendError || error instanceof HttpError) throw error;
-    throw new TracemendError('INVALID_INPUT', `the ${format} alert could not be read: ${String((error as Error).message).slice(0, 500)}`, { cause: error });
-  }
-}
-
-/** The stored formats that describe a failure (the others are logs and webhooks). */
-type FailureFormat = 'otlp-traces-json' | 'otlp-traces-protobuf' | 'sentry-event' | 'sentry-envelope';
-const FAILURE_FORMATS: ReadonlySet<string> = new Set<FailureFormat>(['otlp-traces-json', 'otlp-traces-protobuf', 'sentry-event', 'sentry-envelope']);
-
-/** A failure report as the envelope builders take it: a trace export (either encoding) or a Sentry event. */
-type FailureInput = { kind: 'traces'; body: OtlpTraces } | { kind: 'sentry'; event: unknown };
-
-/** Builds an envelope in memory. */
-function envelopeOf(format: FailureFormat, input: FailureInput, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
-  return reading(format, () =>
-    input.kind === 'sentry' ? buildEnvelopeFromSentryEvent(input.event, source, appRoots) : buildEnvelope({ traces: { source, body: input.body }, ...(appRoots ? { appRoots } : {}) }),
-  );
-}
-
-/** Reads a stored failure alert back (it passed the intake checks when it was stored). */
-function storedFailure(format: FailureFormat, bytes: Buffer): FailureInput {
-  switch (format) {
-    case 'otlp-traces-json':
-      return { kind: 'traces', body: JSON.parse(bytes.toString('utf8')) as OtlpTraces };
-    case 'otlp-traces-protobuf': {
-      const alert = parseAlert(bytes, format);
-      return { kind: 'traces', body: isTraceExport(alert) ? alert.body : {} };
-    }
-    case 'sentry-event':
-      return { kind: 'sentry', event: JSON.parse(bytes.toString('utf8')) as unknown };
-    case 'sentry-envelope':
-      return { kind: 'sentry', event: sentryEventOfEnvelope(bytes) };
-  }
-}
-
 /** The intake route of a path, or undefined for any other path. */
 function intakeRoute(pathname: string): IntakeRoute | undefined {
   if (pathname === '/v1/alerts') return 'alerts';
@@ -149,85 +92,65 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
-  /** The failure a stored trace export or Sentry event of `traceId` describes, if the gateway has one. */
-  async function failureOfTrace(traceId: string): Promise<{ failure: FailureIdentity; alert: RawAlertRef } | undefined> {
-    for (const ref of await store.alertsForTrace(traceId)) {
-      if (!FAILURE_FORMATS.has(ref.format)) continue;
-      const format = ref.format as FailureFormat;
-      const { bytes } = await store.getAlert(ref.alertId);
-      try {
-        const envelope = envelopeOf(format, storedFailure(format, bytes), { alertId: ref.alertId, format, receivedAt: ref.receivedAt }, options.appRoots);
-        if (envelope.identity.traceId === traceId) return { failure: identityOf(envelope), alert: ref };
-      } catch {
-        continue;
-      }
-    }
-    return undefined;
-  }
-
-  /** Stores an alert that describes `failure` and attaches it to that failure's incident. */
-  async function storeAndAttach(failure: FailureIdentity, format: AlertSource['format'], bytes: Buffer, receivedAt: string, traceIds: string[], log: Record<string, unknown>) {
-    const alert = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds });
-    const attachment = await attach({ failure, alert, occurrence: { alertId: alert.alertId, receivedAt } });
-    Object.assign(log, { alertId: alert.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
-    return {
-      incidentId: attachment.incidentId,
-      workflowId: attachment.workflowId,
-      fingerprint: attachment.fingerprint,
-      alertId: alert.alertId,
-      format,
-      status: attachment.status,
-    };
-  }
-
-  async function intakeFailure(format: FailureFormat, input: FailureInput, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const envelope = envelopeOf(format, input, { alertId: sha256(bytes), format, receivedAt }, options.appRoots);
-    const traceIds = reading(format, () =>
-      input.kind === 'traces' ? traceIdsOf({ format: 'otlp-traces-json', body: input.body }) : envelope.identity.traceId ? [envelope.identity.traceId] : [],
-    );
-    return storeAndAttach(identityOf(envelope), format, bytes, receivedAt, traceIds, log);
+  /** The failure a stored alert of `traceId` describes (joined as ingest joins it), if the gateway has one. */
+  async function failureOfStoredTrace(traceId: string): Promise<{ failure: FailureIdentity; alert: RawAlertRef } | undefined> {
+    const found = await failureOfTrace(store, traceId, options.appRoots);
+    return found === undefined ? undefined : { failure: identityOf(found.envelope), alert: found.alert };
   }
 
   /**
-   * JSON log lines (pino, bunyan, winston), stored and joined to traces by trace id. Lines that report
-   * an error attach to the incident of their failing trace when the gateway has that trace, else to an
-   * incident built from the error line's own stack; lines without an error wait for a trace to join.
+   * Reads any alert through ingest's intake (format, joins with the stored evidence of its traces,
+   * fingerprint) and acts on what it comes to: a failure is stored and attached to its incident,
+   * evidence is stored for its traces, a webhook resolves its alerts, SDK telemetry is acknowledged.
    */
-  async function intakeLogLines(bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const format = 'log-lines';
+  async function intake(format: AlertFormat, bytes: Buffer, json: unknown, receivedAt: string, log: Record<string, unknown>): Promise<{ status: number; answer: Record<string, unknown> }> {
     log.format = format;
-    const records = parseLogLines(decodeUtf8(bytes));
-    const traceIds = logLineTraceIds(records);
-    const errors = records.filter(isErrorRecord);
-    log.lines = records.length;
-    if (errors.length === 0) {
-      const alert = await store.putAlert({ bytes, format, receivedAt, traceIds });
-      Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
-      return { alertId: alert.alertId, format, traceIds };
+    const reading = await readAlert({
+      store,
+      bytes,
+      format,
+      json,
+      source: { alertId: sha256(bytes), receivedAt },
+      limits: { ...DEFAULT_OTLP_PROTOBUF_LIMITS, maxDepth: bodyLimits.maxDepth, maxAttributes: bodyLimits.maxAttributes },
+      ...(options.appRoots ? { appRoots: options.appRoots } : {}),
+    }).catch((error: unknown) => {
+      throw protobufRefusal(error, format);
+    });
+    switch (reading.kind) {
+      case 'ignored':
+        Object.assign(log, { ignored: reading.itemTypes.join(',') });
+        return { status: 200, answer: { format, status: 'ignored', itemTypes: reading.itemTypes, reason: 'SDK telemetry (performance, sessions, client reports) describes no failure; nothing to do' } };
+      case 'webhook':
+        return { status: 202, answer: await intakeAlertmanager(reading.webhook, bytes, receivedAt, log) };
+      case 'evidence': {
+        const alert = await store.putAlert({ bytes, format, receivedAt, traceIds: reading.traceIds });
+        Object.assign(log, { alertId: alert.alertId, traces: reading.traceIds.length });
+        return { status: 202, answer: { alertId: alert.alertId, format, traceIds: reading.traceIds, status: 'stored', reason: reading.reason } };
+      }
+      case 'failure': {
+        const failure = identityOf(reading.envelope);
+        const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds: reading.traceIds });
+        // Log lines joined to a stored trace start the incident from that trace, as ingest reads it.
+        const attachment = await attach({ failure, alert: reading.basis ?? stored, occurrence: { alertId: stored.alertId, receivedAt } });
+        Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
+        return {
+          status: 202,
+          answer: {
+            incidentId: attachment.incidentId,
+            workflowId: attachment.workflowId,
+            fingerprint: attachment.fingerprint,
+            alertId: stored.alertId,
+            format,
+            status: attachment.status,
+            ...(reading.basis && reading.envelope.identity.traceId ? { joinedTrace: reading.envelope.identity.traceId } : {}),
+          },
+        };
+      }
     }
-    for (const traceId of logLineTraceIds(errors)) {
-      const found = await failureOfTrace(traceId);
-      if (found === undefined) continue;
-      const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: found.failure.service, traceIds });
-      const attachment = await attach({ failure: found.failure, alert: found.alert, occurrence: { alertId: stored.alertId, receivedAt } });
-      Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
-      return { incidentId: attachment.incidentId, workflowId: attachment.workflowId, fingerprint: attachment.fingerprint, alertId: stored.alertId, format, status: attachment.status, joinedTrace: traceId };
-    }
-    const source = { alertId: sha256(bytes), format, receivedAt } as const;
-    const envelope = reading(format, () => buildEnvelopeFromLogLines({ source, records, ...(options.appRoots ? { appRoots: options.appRoots } : {}) }));
-    return storeAndAttach(identityOf(envelope), format, bytes, receivedAt, traceIds, log);
   }
 
-  async function intakeLogs(format: 'otlp-logs-json' | 'otlp-logs-protobuf', body: OtlpLogs, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const traceIds = reading(format, () => traceIdsOf({ format, body }));
-    const alert = await store.putAlert({ bytes, format, receivedAt, traceIds });
-    Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
-    return { alertId: alert.alertId, format, traceIds };
-  }
-
-  async function intakeAlertmanager(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const webhook = reading('alertmanager', () => parseAlertmanagerWebhook(value));
-    const refs = reading('alertmanager', () => new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref])));
+  async function intakeAlertmanager(webhook: AlertmanagerWebhook, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
+    const refs = new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref]));
     const unresolved: Unresolved[] = [];
     const resolved: { alert: number; traceId: string; failure: FailureIdentity; stored: RawAlertRef }[] = [];
     for (const [index, alert] of webhook.alerts.entries()) {
@@ -237,7 +160,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       } else if (alert.status !== 'firing') {
         unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the alert is resolved; only firing alerts count as occurrences' });
       } else {
-        const found = await failureOfTrace(ref.traceId);
+        const found = await failureOfStoredTrace(ref.traceId);
         if (found) resolved.push({ alert: index, traceId: ref.traceId, failure: found.failure, stored: found.alert });
         else unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the gateway has not received a trace export or Sentry event with a failure for this trace id' });
       }
@@ -261,28 +184,6 @@ export function createGateway(options: GatewayOptions): Gateway {
     return route === 'sentry' && isToken(sentryKey(req.headers['x-sentry-auth'], query));
   }
 
-  /** A JSON body: UTF-8, syntax and structure checked, then one of the JSON formats. */
-  async function intakeJson(route: IntakeRoute, named: AcceptedFormat | undefined, bytes: Buffer, receivedAt: string, log: Record<string, unknown>): Promise<object> {
-    const value = parseJsonBody(decodeUtf8(bytes));
-    checkBodyStructure(value, bodyLimits);
-    const format = jsonFormat(route, named, value);
-    log.format = format;
-    switch (format) {
-      case 'otlp-traces-json':
-      case 'otlp-logs-json': {
-        const key = format === 'otlp-traces-json' ? 'resourceSpans' : 'resourceLogs';
-        if (!Array.isArray((value as Record<string, unknown> | null)?.[key])) {
-          throw new TracemendError('INVALID_INPUT', `the ${format} alert has no "${key}" array at the top level`);
-        }
-        return format === 'otlp-logs-json' ? intakeLogs(format, value as OtlpLogs, bytes, receivedAt, log) : intakeFailure(format, { kind: 'traces', body: value as OtlpTraces }, bytes, receivedAt, log);
-      }
-      case 'sentry-event':
-        return intakeFailure(format, { kind: 'sentry', event: value }, bytes, receivedAt, log);
-      case 'alertmanager':
-        return intakeAlertmanager(value, bytes, receivedAt, log);
-    }
-  }
-
   async function postAlert(req: IncomingMessage, res: ServerResponse, route: IntakeRoute, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
     if (!carriesToken(req, route, query)) {
       throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token; send Authorization: Bearer <token>', {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
@@ -302,24 +203,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     log.sizeBytes = bytes.byteLength;
     if (coding === 'gzip') log.receivedBytes = received.byteLength;
     const receivedAt = new Date().toISOString();
-    let answer: object;
+    let format: AlertFormat;
+    let json: unknown;
     if (protobuf !== undefined) {
-      log.format = protobuf;
-      const alert = decodeProtobufBody(bytes, protobuf, bodyLimits);
-      answer =
-        alert.format === 'otlp-traces-protobuf'
-          ? await intakeFailure(alert.format, { kind: 'traces', body: alert.body }, bytes, receivedAt, log)
-          : await intakeLogs(alert.format, alert.body, bytes, receivedAt, log);
+      format = protobuf;
     } else if (encoding === 'ndjson') {
-      answer = await intakeLogLines(bytes, receivedAt, log);
+      format = 'log-lines';
+      decodeUtf8(bytes);
     } else if (encoding === 'sentry-envelope') {
-      log.format = 'sentry-envelope';
-      answer = await intakeFailure('sentry-envelope', { kind: 'sentry', event: sentryEnvelopeEvent(bytes, bodyLimits) }, bytes, receivedAt, log);
+      format = 'sentry-envelope';
+      checkSentryEnvelope(bytes, bodyLimits);
     } else {
-      answer = await intakeJson(route, named, bytes, receivedAt, log);
+      json = parseJsonBody(decodeUtf8(bytes));
+      checkBodyStructure(json, bodyLimits);
+      format = jsonFormat(route, named, json);
     }
-    if (route === 'traces' || route === 'logs') sendOtlpAccepted(res, encoding, answer as Record<string, unknown>);
-    else sendJson(res, 202, answer);
+    const { status, answer } = await intake(format, bytes, json, receivedAt, log);
+    if (route === 'traces' || route === 'logs') sendOtlpAccepted(res, encoding, answer);
+    else sendJson(res, status, answer);
   }
 
   async function healthz(res: ServerResponse): Promise<void> {

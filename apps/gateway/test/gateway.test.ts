@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { TASK_QUEUES, incidentWorkflowId, type IngestInput } from '@tracemend/contracts';
 import { fixtureAlertPaths, fixtureServiceNames, type FixtureServiceName } from '@tracemend/fixture-kit';
-import { createEvidenceStore, type EvidenceStore } from '@tracemend/ingest';
+import { buildAlertEnvelope, createEvidenceStore, type EvidenceStore } from '@tracemend/ingest';
 import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
 import { REPAIR_INCIDENT_WORKFLOW, searchAttributeKeys, statusQuery } from '@tracemend/workflows/client';
 import { eventually } from '@tracemend/testing';
@@ -261,14 +261,20 @@ describe('POST /v1/alerts with OTLP trace exports', () => {
     expect(await occurrences(ids.get('leaderboard') ?? '', 1)).toBe(1);
   });
 
-  it('refuses a trace export without an exception with 422 NO_FAILURE_IN_ALERT and stores nothing', async () => {
-    const traces = JSON.parse(await fixture('users-api', 'traces')) as { resourceSpans: { scopeSpans: { spans: { events?: { name: string }[] }[] }[] }[] };
-    for (const rs of traces.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) span.events = (span.events ?? []).filter((event) => event.name !== 'exception');
-    const before = await storedAlerts();
+  it('keeps a trace export without an exception for error logs or alerts of it to join, starting no incident', async () => {
+    const traces = JSON.parse(await fixture('users-api', 'traces')) as { resourceSpans: { scopeSpans: { spans: { traceId: string; events?: { name: string }[] }[] }[] }[] };
+    const traceId = 'f'.repeat(32);
+    for (const rs of traces.resourceSpans)
+      for (const ss of rs.scopeSpans)
+        for (const span of ss.spans) {
+          span.events = (span.events ?? []).filter((event) => event.name !== 'exception');
+          span.traceId = traceId;
+        }
     const answer = await post(JSON.stringify(traces));
-    expect(answer.status).toBe(422);
-    expect(answer.body.error).toMatchObject({ code: 'NO_FAILURE_IN_ALERT', message: expect.stringContaining('exception') as unknown });
-    expect(await storedAlerts()).toBe(before);
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ format: 'otlp-traces-json', status: 'stored', traceIds: [traceId], reason: expect.stringContaining('exception') as unknown });
+    expect(answer.body.workflowId).toBeUndefined();
+    expect((await store.alertsForTrace(traceId)).map((ref) => ref.alertId)).toEqual([answer.body.alertId]);
   });
 });
 
@@ -279,12 +285,34 @@ describe('POST /v1/alerts with OTLP log exports', () => {
     const before = await eventually(async () => ((await incidents()) === workflowIds.size ? workflowIds.size : undefined), 'visibility to list every incident');
     const answer = await post(await fixture('users-api', 'logs'));
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ alertId: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, format: 'otlp-logs-json', traceIds: [TRACE_IDS['users-api']] });
+    expect(answer.body).toEqual({
+      alertId: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+      format: 'otlp-logs-json',
+      traceIds: [TRACE_IDS['users-api']],
+      status: 'stored',
+      reason: 'a log export joins the failing trace it names',
+    });
     const related = await store.alertsForTrace(TRACE_IDS['users-api']);
     expect(related.map((ref) => ref.format).sort()).toEqual(['otlp-logs-json', 'otlp-traces-json']);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await incidents()).toBe(before);
     expect(ingestCalls.some((call) => call.alert.alertId === answer.body.alertId)).toBe(false);
+  });
+});
+
+describe('POST /v1/alerts with traces and logs in one OTLP/JSON object', () => {
+  it('stores both signals and reads the logs with the trace', async () => {
+    const traces = JSON.parse(await fixture('leaderboard', 'traces')) as Record<string, unknown>;
+    const logs = JSON.parse(await fixture('leaderboard', 'logs')) as { resourceLogs: unknown[] };
+    const answer = await post(JSON.stringify({ ...traces, resourceLogs: logs.resourceLogs }));
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ format: 'otlp-traces-json', status: expect.stringMatching(/^(started|attached)$/) as unknown });
+    const { ref, bytes } = await store.getAlert(String(answer.body.alertId));
+    expect(JSON.parse(bytes.toString('utf8'))).toHaveProperty('resourceLogs');
+    const envelope = await buildAlertEnvelope(store, ref, bytes);
+    expect(envelope.identity.fingerprint).toBe(answer.body.fingerprint);
+    expect(envelope.provenance.sources.filter((source) => source.alertId === ref.alertId).length).toBe(2);
+    expect(envelope.logs.length).toBeGreaterThan(0);
   });
 });
 

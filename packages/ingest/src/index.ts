@@ -1,6 +1,6 @@
 export { createIngestActivities } from './activities';
 export type { IngestDeps } from './activities';
-export { detectOtlpJson, parseAlert, traceIdsOf } from './alerts';
+export { detectOtlpJson, otlpJsonAlert, parseAlert, traceIdsOf } from './alerts';
 export type { ParsedAlert } from './alerts';
 export { buildEnvelope } from './envelope';
 export type { AlertSource, BuildEnvelopeInput } from './envelope';
@@ -41,3 +41,5 @@ export { MAX_LOG_LINES, detectLogLineShape, isErrorRecord, logLineTraceIds, pars
 export type { LogLineError, LogLineRecord, LogLineRequest, LogLineShape } from './json-logs';
 export { buildEnvelopeFromLogLines } from './log-lines-envelope';
 export type { BuildEnvelopeFromLogLinesInput } from './log-lines-envelope';
+export { JSON_ALERT_FORMATS, SENTRY_TELEMETRY_ITEMS, buildAlertEnvelope, detectAlertFormat, failureOfTrace, readAlert } from './intake';
+export type { AlertReading, JsonAlertFormat, ReadAlertInput } from './intake';
