@@ -16,12 +16,20 @@ import { createIncidentAttacher, type Attachment, type FailureIdentity } from '.
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 
+/** What Sentry SDKs accept as a DSN public key. */
+const SENTRY_KEY = /^\w{16,}$/;
+
 export interface GatewayOptions {
   store: EvidenceStore;
   client: Client;
   namespace: string;
-  /** The bearer token alert senders present. */
+  /** The bearer token alert senders present; on Sentry's route also the DSN public key when it is word characters only. */
   token: string;
+  /**
+   * The public key of the Sentry DSN (`http://<key>@<gateway>/<project>`), accepted on Sentry's route
+   * beside the token. Sentry SDKs only take a key of letters, digits and underscores.
+   */
+  sentryKey?: string;
   /** Larger bodies are refused with 413 (default 5 MiB). */
   maxBodyBytes?: number;
   /** Depth, attribute and key limits of a parsed body (defaults: 64 levels, 10,000 attributes, 10,000 keys per object). */
@@ -73,7 +81,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
   const authorized = bearerMatcher(options.token);
-  const isToken = secretMatcher(options.token);
+  if (options.sentryKey !== undefined && !SENTRY_KEY.test(options.sentryKey)) {
+    throw new Error('the Sentry key must be at least 16 letters, digits or underscores: Sentry SDKs refuse any other DSN public key');
+  }
+  const sentryKeys = [options.token, options.sentryKey].filter((key): key is string => key !== undefined && SENTRY_KEY.test(key)).map(secretMatcher);
+  if (sentryKeys.length === 0) {
+    logger.warn('the token is not a valid Sentry DSN public key (letters, digits and underscores); set a Sentry key for Sentry SDKs to report to the gateway');
+  }
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 10_000;
   const attachToIncident = createIncidentAttacher(client, namespace);
 
@@ -181,12 +195,16 @@ export function createGateway(options: GatewayOptions): Gateway {
   /** Whether the request carries the token: as a bearer token, or (on Sentry's route) as the DSN's public key. */
   function carriesToken(req: IncomingMessage, route: IntakeRoute, query: URLSearchParams): boolean {
     if (authorized(req.headers.authorization)) return true;
-    return route === 'sentry' && isToken(sentryKey(req.headers['x-sentry-auth'], query));
+    if (route !== 'sentry') return false;
+    const key = sentryKey(req.headers['x-sentry-auth'], query);
+    // Every matcher runs, so the time taken does not tell which key matched.
+    return sentryKeys.map((matches) => matches(key)).includes(true);
   }
 
   async function postAlert(req: IncomingMessage, res: ServerResponse, route: IntakeRoute, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
     if (!carriesToken(req, route, query)) {
-      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token; send Authorization: Bearer <token>', {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
+      const how = route === 'sentry' ? 'send Authorization: Bearer <token>, or report with the DSN http://<sentry key>@<gateway>/<project>' : 'send Authorization: Bearer <token>';
+      throw new HttpError(401, 'UNAUTHORIZED', `missing or wrong bearer token; ${how}`, {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
     }
     const encoding = bodyEncoding(mediaType(req.headers['content-type']), route);
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
