@@ -5,13 +5,14 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { TracemendError, type AlertFormat, type FailureEnvelope, type RawAlertRef } from '@tracemend/contracts';
-import { DEFAULT_OTLP_PROTOBUF_LIMITS, alertmanagerTraceIds, failureOfTrace, readAlert, type AlertmanagerWebhook, type EvidenceStore } from '@tracemend/ingest';
+import { TracemendError, type AlertFormat, type FailureEnvelope } from '@tracemend/contracts';
+import { DEFAULT_OTLP_PROTOBUF_LIMITS, readAlert, type EvidenceStore } from '@tracemend/ingest';
 import type { Logger } from '@tracemend/telemetry';
 import { DEFAULT_BODY_LIMITS, checkBodyStructure, decodeUtf8, parseJsonBody, type BodyLimits } from './body';
 import { checkSentryEnvelope, protobufRefusal } from './decode';
 import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type IntakeRoute } from './formats';
 import { HttpError, bearerMatcher, contentCoding, gunzipBounded, mediaType, readBody, secretMatcher, sendJson, sendOtlpAccepted, sentryKey } from './http';
+import { createAlertmanagerIntake } from './alertmanager';
 import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -39,6 +40,10 @@ export interface GatewayOptions {
   appRoots?: readonly string[];
   /** How long a request waits for Temporal before answering 503 (default 10 s). */
   temporalTimeoutMs?: number;
+  /** How long an Alertmanager alert waits for the failure it points at (default 5 minutes). */
+  alertHoldMs?: number;
+  /** How far around an alert's startsAt/endsAt a failure of its service counts (default 5 minutes). */
+  alertWindowMarginMs?: number;
 }
 
 export interface Gateway {
@@ -47,13 +52,6 @@ export interface Gateway {
   close(): Promise<void>;
   /** `http://host:port` once listening. */
   readonly url: string;
-}
-
-/** What the gateway learned about a trace an Alertmanager alert could not be tied to. */
-interface Unresolved {
-  alert: number;
-  traceId?: string;
-  reason: string;
 }
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -68,6 +66,14 @@ function intakeRoute(pathname: string): IntakeRoute | undefined {
   if (pathname === '/v1/traces') return 'traces';
   if (pathname === '/v1/logs') return 'logs';
   return /^\/api\/[A-Za-z0-9_-]{1,64}\/envelope\/?$/.test(pathname) ? 'sentry' : undefined;
+}
+
+/** What became of the alerts of a webhook, or of the alerts recorded on an incident. */
+const EVENTS_ROUTE = /^\/v1\/(alerts|incidents)\/([0-9a-f]{7,128})\/events$/;
+
+function unauthorized(route: IntakeRoute): HttpError {
+  const how = route === 'sentry' ? 'send Authorization: Bearer <token>, or report with the DSN http://<sentry key>@<gateway>/<project>' : 'send Authorization: Bearer <token>';
+  return new HttpError(401, 'UNAUTHORIZED', `missing or wrong bearer token; ${how}`, {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
 }
 
 function stageErrorStatus(error: TracemendError): number {
@@ -90,6 +96,15 @@ export function createGateway(options: GatewayOptions): Gateway {
   }
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 10_000;
   const attachToIncident = createIncidentAttacher(client, namespace);
+  const alertHoldMs = options.alertHoldMs ?? 5 * 60_000;
+  const alertmanager = createAlertmanagerIntake({
+    store,
+    logger,
+    attach: (input) => attach(input),
+    holdMs: alertHoldMs,
+    windowMarginMs: options.alertWindowMarginMs ?? 5 * 60_000,
+    ...(options.appRoots ? { appRoots: options.appRoots } : {}),
+  });
 
   async function attach(input: Parameters<typeof attachToIncident>[0]): Promise<Attachment> {
     try {
@@ -104,12 +119,6 @@ export function createGateway(options: GatewayOptions): Gateway {
         { 'retry-after': '5' },
       );
     }
-  }
-
-  /** The failure a stored alert of `traceId` describes (joined as ingest joins it), if the gateway has one. */
-  async function failureOfStoredTrace(traceId: string): Promise<{ failure: FailureIdentity; alert: RawAlertRef } | undefined> {
-    const found = await failureOfTrace(store, traceId, options.appRoots);
-    return found === undefined ? undefined : { failure: identityOf(found.envelope), alert: found.alert };
   }
 
   /**
@@ -134,8 +143,11 @@ export function createGateway(options: GatewayOptions): Gateway {
       case 'ignored':
         Object.assign(log, { ignored: reading.itemTypes.join(',') });
         return { status: 200, answer: { format, status: 'ignored', itemTypes: reading.itemTypes, reason: 'SDK telemetry (performance, sessions, client reports) describes no failure; nothing to do' } };
-      case 'webhook':
-        return { status: 202, answer: await intakeAlertmanager(reading.webhook, bytes, receivedAt, log) };
+      case 'webhook': {
+        const answer = await alertmanager.intakeWebhook(reading.webhook, bytes, receivedAt);
+        Object.assign(log, { alertId: answer.alertId, incidents: answer.incidents.length, resolved: answer.resolved.length, waiting: answer.waiting.length, unresolved: answer.unresolved.length });
+        return { status: 202, answer };
+      }
       case 'evidence': {
         const alert = await store.putAlert({ bytes, format, receivedAt, traceIds: reading.traceIds });
         Object.assign(log, { alertId: alert.alertId, traces: reading.traceIds.length });
@@ -146,7 +158,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds: reading.traceIds });
         // Log lines joined to a stored trace start the incident from that trace, as ingest reads it.
         const attachment = await attach({ failure, alert: reading.basis ?? stored, occurrence: { alertId: stored.alertId, receivedAt } });
-        Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
+        // Alertmanager alerts that arrived before this failure join its incident now.
+        const joinedAlerts = await alertmanager.joinWaiting(reading.envelope, reading.basis ?? stored, reading.traceIds);
+        Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status, joinedAlerts });
         return {
           status: 202,
           answer: {
@@ -157,39 +171,11 @@ export function createGateway(options: GatewayOptions): Gateway {
             format,
             status: attachment.status,
             ...(reading.basis && reading.envelope.identity.traceId ? { joinedTrace: reading.envelope.identity.traceId } : {}),
+            ...(joinedAlerts > 0 ? { joinedAlerts } : {}),
           },
         };
       }
     }
-  }
-
-  async function intakeAlertmanager(webhook: AlertmanagerWebhook, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const refs = new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref]));
-    const unresolved: Unresolved[] = [];
-    const resolved: { alert: number; traceId: string; failure: FailureIdentity; stored: RawAlertRef }[] = [];
-    for (const [index, alert] of webhook.alerts.entries()) {
-      const ref = refs.get(index);
-      if (ref === undefined) {
-        unresolved.push({ alert: index, reason: 'the alert names no well-formed trace id (label or annotation trace_id, traceId or trace.id)' });
-      } else if (alert.status !== 'firing') {
-        unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the alert is resolved; only firing alerts count as occurrences' });
-      } else {
-        const found = await failureOfStoredTrace(ref.traceId);
-        if (found) resolved.push({ alert: index, traceId: ref.traceId, failure: found.failure, stored: found.alert });
-        else unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the gateway has not received a trace export or Sentry event with a failure for this trace id' });
-      }
-    }
-    if (resolved.length === 0) {
-      throw new HttpError(422, 'NO_FAILURE_IN_ALERT', `none of the webhook's ${webhook.alerts.length} alerts points at a failure the gateway has received; send the trace export first`, { unresolved });
-    }
-    const stored = await store.putAlert({ bytes, format: 'alertmanager', receivedAt, traceIds: [...new Set(resolved.map((item) => item.traceId))] });
-    const incidents = [];
-    for (const item of resolved) {
-      const attachment = await attach({ failure: item.failure, alert: item.stored, occurrence: { alertId: stored.alertId, receivedAt } });
-      incidents.push({ alert: item.alert, traceId: item.traceId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, fingerprint: attachment.fingerprint, status: attachment.status });
-    }
-    Object.assign(log, { alertId: stored.alertId, incidents: incidents.length, unresolved: unresolved.length });
-    return { alertId: stored.alertId, format: 'alertmanager', incidents, unresolved };
   }
 
   /** Whether the request carries the token: as a bearer token, or (on Sentry's route) as the DSN's public key. */
@@ -203,8 +189,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function postAlert(req: IncomingMessage, res: ServerResponse, route: IntakeRoute, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
     if (!carriesToken(req, route, query)) {
-      const how = route === 'sentry' ? 'send Authorization: Bearer <token>, or report with the DSN http://<sentry key>@<gateway>/<project>' : 'send Authorization: Bearer <token>';
-      throw new HttpError(401, 'UNAUTHORIZED', `missing or wrong bearer token; ${how}`, {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
+      throw unauthorized(route);
     }
     const encoding = bodyEncoding(mediaType(req.headers['content-type']), route);
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
@@ -259,11 +244,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (url.pathname === '/healthz') {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on /healthz; use GET`, {}, { allow: 'GET, HEAD' });
         await healthz(res);
+      } else if (EVENTS_ROUTE.test(url.pathname)) {
+        if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname.slice(0, 100)}; use GET`, {}, { allow: 'GET' });
+        if (!authorized(req.headers.authorization)) throw unauthorized('alerts');
+        const [, kind, id] = EVENTS_ROUTE.exec(url.pathname) ?? [];
+        const key = kind === 'incidents' ? { incidentId: id ?? '' } : { alertId: id ?? '' };
+        sendJson(res, 200, { ...key, events: await store.alertEvents(key) });
       } else if (route !== undefined) {
         if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname.slice(0, 100)}; use POST`, {}, { allow: 'POST' });
         await postAlert(req, res, route, url.searchParams, log);
       } else {
-        throw new HttpError(404, 'NOT_FOUND', `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts, /v1/traces, /v1/logs and /api/<project>/envelope/, and GET /healthz`);
+        throw new HttpError(
+          404,
+          'NOT_FOUND',
+          `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts, /v1/traces, /v1/logs and /api/<project>/envelope/, GET /v1/alerts/<alertId>/events, /v1/incidents/<incidentId>/events and /healthz`,
+        );
       }
     } catch (error) {
       if (error instanceof HttpError) {
@@ -294,6 +289,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     void handle(req, res);
   });
   let address: AddressInfo | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  /** Alerts that waited past their time are recorded as timed out, checked a few times per hold period. */
+  function sweep(): void {
+    alertmanager.expireWaiting().catch((error: unknown) => logger.error({ err: { name: (error as Error).name } }, 'expiring held alerts failed'));
+  }
 
   return {
     async listen(port, host = '127.0.0.1') {
@@ -305,9 +305,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       });
       address = server.address() as AddressInfo;
+      sweeper = setInterval(sweep, Math.max(50, Math.min(alertHoldMs / 4, 5_000)));
+      sweeper.unref();
       logger.info({ host: address.address, port: address.port, maxBodyBytes, ...bodyLimits }, 'gateway listening');
     },
     async close() {
+      clearInterval(sweeper);
       if (!server.listening) return;
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       server.closeIdleConnections();

@@ -250,3 +250,32 @@ export async function failureOfTrace(store: EvidenceStore, traceId: string, appR
   }
   return undefined;
 }
+
+/**
+ * The failures of `service` stored with a failure time inside `window` (an alert that names no trace
+ * id, found by its service label and time), one per fingerprint: the latest alert of each.
+ */
+export async function failuresOfService(
+  store: EvidenceStore,
+  service: string,
+  window: { from: string; to: string },
+  appRoots?: readonly string[],
+): Promise<{ envelope: FailureEnvelope; alert: RawAlertRef }[]> {
+  const byFingerprint = new Map<string, { envelope: FailureEnvelope; alert: RawAlertRef }>();
+  const from = Date.parse(window.from);
+  const to = Date.parse(window.to);
+  for (const ref of await store.alertsForService(service)) {
+    if (!FAILURE_FORMATS.has(ref.format)) continue;
+    let reading_: AlertReading;
+    try {
+      reading_ = await readAlert({ store, bytes: (await store.getAlert(ref.alertId)).bytes, format: ref.format, source: ref, ...withRoots(appRoots) });
+    } catch {
+      continue;
+    }
+    if (reading_.kind !== 'failure' || reading_.envelope.identity.service !== service) continue;
+    const at = Date.parse(reading_.envelope.identity.lastSeen);
+    if (Number.isNaN(at) || at < from || at > to) continue;
+    byFingerprint.set(reading_.envelope.identity.fingerprint, { envelope: reading_.envelope, alert: reading_.basis ?? ref });
+  }
+  return [...byFingerprint.values()];
+}
