@@ -20,7 +20,8 @@ export function workflowUiUrl(config: CliConfig, workflowId: string): string {
 
 // Local-only credentials of the demo stack: the emulator and the gateway listen on loopback.
 const DEMO_GITHUB_TOKEN = 'tracemend-demo-github-token';
-const DEMO_GATEWAY_TOKEN = 'tracemend-demo-gateway-token';
+// Word characters only, so it is also the public key of the Sentry DSN the demo's services could report with.
+const DEMO_GATEWAY_TOKEN = 'tracemend_demo_gateway_token';
 /** What the demo leaves running in the background, in the order `--stop` ends them. */
 const DEMO_PROCESSES = ['gateway', 'worker', 'github-emulator'] as const;
 

@@ -28,6 +28,12 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_STATE_DIR: '/var/lib/tracemend', TRACEMEND_EVIDENCE_DIR: '/mnt/evidence' }).evidenceDir).toBe('/mnt/evidence');
   });
 
+  it('takes a Sentry DSN key of word characters only, naming why another is refused', () => {
+    expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_GATEWAY_SENTRY_KEY: 'a_sentry_key_0123456789' }).sentryKey).toBe('a_sentry_key_0123456789');
+    expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN }).sentryKey).toBeUndefined();
+    expect(() => loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_GATEWAY_SENTRY_KEY: 'a-sentry-key-0123456789' })).toThrow(/TRACEMEND_GATEWAY_SENTRY_KEY must be .*letters, digits or underscores.*Invalid Sentry Dsn/);
+  });
+
   it('reads every variable and names a bad value', () => {
     const config = loadGatewayConfig({
       TRACEMEND_GATEWAY_TOKEN: TOKEN,

@@ -11,6 +11,11 @@ const GatewayEnv = z.object({
   TRACEMEND_GATEWAY_TOKEN: z
     .string({ error: 'is required: set a secret of at least 16 characters that alert senders send as "Authorization: Bearer <token>"' })
     .min(16, 'must be at least 16 characters'),
+  /** The public key of the Sentry DSN SDKs report with; Sentry SDKs refuse a key that is not word characters. */
+  TRACEMEND_GATEWAY_SENTRY_KEY: z
+    .string()
+    .regex(/^\w{16,}$/, 'must be at least 16 letters, digits or underscores: Sentry SDKs refuse any other DSN public key ("Invalid Sentry Dsn")')
+    .optional(),
   TRACEMEND_GATEWAY_MAX_BODY_BYTES: z.coerce.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
   /** Where raw alerts are stored; the worker's ingest must read the same folder. */
   TRACEMEND_EVIDENCE_DIR: z.string().min(1).optional(),
@@ -25,6 +30,8 @@ export interface GatewayConfig {
   port: number;
   host: string;
   token: string;
+  /** The Sentry DSN public key, when one is set apart from the token. */
+  sentryKey?: string;
   maxBodyBytes: number;
   evidenceDir: string;
   temporalAddress: string;
@@ -44,6 +51,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     port: env.TRACEMEND_GATEWAY_PORT,
     host: env.TRACEMEND_GATEWAY_HOST,
     token: env.TRACEMEND_GATEWAY_TOKEN,
+    ...(env.TRACEMEND_GATEWAY_SENTRY_KEY ? { sentryKey: env.TRACEMEND_GATEWAY_SENTRY_KEY } : {}),
     maxBodyBytes: env.TRACEMEND_GATEWAY_MAX_BODY_BYTES,
     evidenceDir: env.TRACEMEND_EVIDENCE_DIR ?? join(env.TRACEMEND_STATE_DIR ?? stateDir(root), 'evidence'),
     temporalAddress: env.TRACEMEND_TEMPORAL_ADDRESS,

@@ -1,11 +1,12 @@
 // Which alert format a request carries: the route and Content-Type give the encoding, then an explicit
 // `?format=` or the body's shape (JSON) or the route (OTLP protobuf) give the format.
-import { detectOtlpJson, isAlertmanagerWebhook, isSentryEvent } from '@tracemend/ingest';
+import { TracemendError } from '@tracemend/contracts';
+import { JSON_ALERT_FORMATS, detectAlertFormat, type JsonAlertFormat } from '@tracemend/ingest';
 import { HttpError } from './http';
 
 /** The formats of JSON bodies, told apart by shape. */
-export const JSON_FORMATS = ['otlp-traces-json', 'otlp-logs-json', 'alertmanager', 'sentry-event'] as const;
-export type JsonFormat = (typeof JSON_FORMATS)[number];
+export const JSON_FORMATS = JSON_ALERT_FORMATS;
+export type JsonFormat = JsonAlertFormat;
 export const PROTOBUF_FORMATS = ['otlp-traces-protobuf', 'otlp-logs-protobuf'] as const;
 export type ProtobufFormat = (typeof PROTOBUF_FORMATS)[number];
 
@@ -99,17 +100,16 @@ export function protobufFormat(route: IntakeRoute, query: URLSearchParams): Prot
   return named as ProtobufFormat;
 }
 
-const SHAPES = 'OTLP/JSON traces {"resourceSpans": [...]}, OTLP/JSON logs {"resourceLogs": [...]}, an Alertmanager webhook {"version": "4", "alerts": [...]} or a Sentry event {"exception": {"values": [...]}}';
-
-/** The format of a parsed JSON body, by its shape; 422 naming the accepted shapes when none fits. */
+/** The format of a parsed JSON body, by its shape (ingest's detection); 422 naming the accepted shapes when none fits. */
 export function detectFormat(value: unknown): JsonFormat {
-  const otlp = detectOtlpJson(value);
-  if (otlp) return otlp;
-  if (isAlertmanagerWebhook(value)) return 'alertmanager';
-  if (isSentryEvent(value)) return 'sentry-event';
-  throw new HttpError(422, 'UNSUPPORTED_ALERT_FORMAT', `the body is not an alert format tracemend reads; send ${SHAPES}, or name the format with ?format= (${JSON_FORMATS.join(', ')})`, {
-    acceptedFormats: JSON_FORMATS,
-  });
+  try {
+    return detectAlertFormat(value);
+  } catch (error) {
+    if (error instanceof TracemendError && error.code === 'UNSUPPORTED_ALERT_FORMAT') {
+      throw new HttpError(422, error.code, `${error.message}; ?format= names it`, { acceptedFormats: JSON_FORMATS });
+    }
+    throw error;
+  }
 }
 
 /** The JSON format of a body: fixed by an OTLP path, else `named` (from `namedFormatFor`) or recognised by shape. */

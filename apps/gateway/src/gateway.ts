@@ -5,40 +5,32 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from '@temporalio/client';
-import { TracemendError, type FailureEnvelope, type RawAlertRef } from '@tracemend/contracts';
-import {
-  alertmanagerTraceIds,
-  buildEnvelope,
-  buildEnvelopeFromLogLines,
-  buildEnvelopeFromSentryEvent,
-  isErrorRecord,
-  isTraceExport,
-  logLineTraceIds,
-  parseAlert,
-  parseAlertmanagerWebhook,
-  parseLogLines,
-  sentryEventOfEnvelope,
-  traceIdsOf,
-  type AlertSource,
-  type EvidenceStore,
-  type OtlpLogs,
-  type OtlpTraces,
-} from '@tracemend/ingest';
+import { TracemendError, type AlertFormat, type FailureEnvelope } from '@tracemend/contracts';
+import { DEFAULT_OTLP_PROTOBUF_LIMITS, readAlert, type EvidenceStore } from '@tracemend/ingest';
 import type { Logger } from '@tracemend/telemetry';
 import { DEFAULT_BODY_LIMITS, checkBodyStructure, decodeUtf8, parseJsonBody, type BodyLimits } from './body';
-import { decodeProtobufBody, sentryEnvelopeEvent } from './decode';
-import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type AcceptedFormat, type IntakeRoute } from './formats';
+import { checkSentryEnvelope, protobufRefusal } from './decode';
+import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type IntakeRoute } from './formats';
 import { HttpError, bearerMatcher, contentCoding, gunzipBounded, mediaType, readBody, secretMatcher, sendJson, sendOtlpAccepted, sentryKey } from './http';
+import { createAlertmanagerIntake } from './alertmanager';
 import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+/** What Sentry SDKs accept as a DSN public key. */
+const SENTRY_KEY = /^\w{16,}$/;
 
 export interface GatewayOptions {
   store: EvidenceStore;
   client: Client;
   namespace: string;
-  /** The bearer token alert senders present. */
+  /** The bearer token alert senders present; on Sentry's route also the DSN public key when it is word characters only. */
   token: string;
+  /**
+   * The public key of the Sentry DSN (`http://<key>@<gateway>/<project>`), accepted on Sentry's route
+   * beside the token. Sentry SDKs only take a key of letters, digits and underscores.
+   */
+  sentryKey?: string;
   /** Larger bodies are refused with 413 (default 5 MiB). */
   maxBodyBytes?: number;
   /** Depth, attribute and key limits of a parsed body (defaults: 64 levels, 10,000 attributes, 10,000 keys per object). */
@@ -48,6 +40,10 @@ export interface GatewayOptions {
   appRoots?: readonly string[];
   /** How long a request waits for Temporal before answering 503 (default 10 s). */
   temporalTimeoutMs?: number;
+  /** How long an Alertmanager alert waits for the failure it points at (default 5 minutes). */
+  alertHoldMs?: number;
+  /** How far around an alert's startsAt/endsAt a failure of its service counts (default 5 minutes). */
+  alertWindowMarginMs?: number;
 }
 
 export interface Gateway {
@@ -58,57 +54,10 @@ export interface Gateway {
   readonly url: string;
 }
 
-/** What the gateway learned about a trace an Alertmanager alert could not be tied to. */
-interface Unresolved {
-  alert: number;
-  traceId?: string;
-  reason: string;
-}
-
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function identityOf(envelope: FailureEnvelope): FailureIdentity {
   return { fingerprint: envelope.identity.fingerprint, service: envelope.identity.service, errorType: envelope.symptom.errorType };
-}
-
-/** Runs a reader of the alert body; anything that is not a known stage error means the body could not be read. */
-function reading<T>(format: AcceptedFormat, read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof TracemendError || error instanceof HttpError) throw error;
-    throw new TracemendError('INVALID_INPUT', `the ${format} alert could not be read: ${String((error as Error).message).slice(0, 500)}`, { cause: error });
-  }
-}
-
-/** The stored formats that describe a failure (the others are logs and webhooks). */
-type FailureFormat = 'otlp-traces-json' | 'otlp-traces-protobuf' | 'sentry-event' | 'sentry-envelope';
-const FAILURE_FORMATS: ReadonlySet<string> = new Set<FailureFormat>(['otlp-traces-json', 'otlp-traces-protobuf', 'sentry-event', 'sentry-envelope']);
-
-/** A failure report as the envelope builders take it: a trace export (either encoding) or a Sentry event. */
-type FailureInput = { kind: 'traces'; body: OtlpTraces } | { kind: 'sentry'; event: unknown };
-
-/** Builds an envelope in memory. */
-function envelopeOf(format: FailureFormat, input: FailureInput, source: AlertSource, appRoots: readonly string[] | undefined): FailureEnvelope {
-  return reading(format, () =>
-    input.kind === 'sentry' ? buildEnvelopeFromSentryEvent(input.event, source, appRoots) : buildEnvelope({ traces: { source, body: input.body }, ...(appRoots ? { appRoots } : {}) }),
-  );
-}
-
-/** Reads a stored failure alert back (it passed the intake checks when it was stored). */
-function storedFailure(format: FailureFormat, bytes: Buffer): FailureInput {
-  switch (format) {
-    case 'otlp-traces-json':
-      return { kind: 'traces', body: JSON.parse(bytes.toString('utf8')) as OtlpTraces };
-    case 'otlp-traces-protobuf': {
-      const alert = parseAlert(bytes, format);
-      return { kind: 'traces', body: isTraceExport(alert) ? alert.body : {} };
-    }
-    case 'sentry-event':
-      return { kind: 'sentry', event: JSON.parse(bytes.toString('utf8')) as unknown };
-    case 'sentry-envelope':
-      return { kind: 'sentry', event: sentryEventOfEnvelope(bytes) };
-  }
 }
 
 /** The intake route of a path, or undefined for any other path. */
@@ -117,6 +66,14 @@ function intakeRoute(pathname: string): IntakeRoute | undefined {
   if (pathname === '/v1/traces') return 'traces';
   if (pathname === '/v1/logs') return 'logs';
   return /^\/api\/[A-Za-z0-9_-]{1,64}\/envelope\/?$/.test(pathname) ? 'sentry' : undefined;
+}
+
+/** What became of the alerts of a webhook, or of the alerts recorded on an incident. */
+const EVENTS_ROUTE = /^\/v1\/(alerts|incidents)\/([0-9a-f]{7,128})\/events$/;
+
+function unauthorized(route: IntakeRoute): HttpError {
+  const how = route === 'sentry' ? 'send Authorization: Bearer <token>, or report with the DSN http://<sentry key>@<gateway>/<project>' : 'send Authorization: Bearer <token>';
+  return new HttpError(401, 'UNAUTHORIZED', `missing or wrong bearer token; ${how}`, {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
 }
 
 function stageErrorStatus(error: TracemendError): number {
@@ -130,9 +87,24 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
   const authorized = bearerMatcher(options.token);
-  const isToken = secretMatcher(options.token);
+  if (options.sentryKey !== undefined && !SENTRY_KEY.test(options.sentryKey)) {
+    throw new Error('the Sentry key must be at least 16 letters, digits or underscores: Sentry SDKs refuse any other DSN public key');
+  }
+  const sentryKeys = [options.token, options.sentryKey].filter((key): key is string => key !== undefined && SENTRY_KEY.test(key)).map(secretMatcher);
+  if (sentryKeys.length === 0) {
+    logger.warn('the token is not a valid Sentry DSN public key (letters, digits and underscores); set a Sentry key for Sentry SDKs to report to the gateway');
+  }
   const temporalTimeoutMs = options.temporalTimeoutMs ?? 10_000;
   const attachToIncident = createIncidentAttacher(client, namespace);
+  const alertHoldMs = options.alertHoldMs ?? 5 * 60_000;
+  const alertmanager = createAlertmanagerIntake({
+    store,
+    logger,
+    attach: (input) => attach(input),
+    holdMs: alertHoldMs,
+    windowMarginMs: options.alertWindowMarginMs ?? 5 * 60_000,
+    ...(options.appRoots ? { appRoots: options.appRoots } : {}),
+  });
 
   async function attach(input: Parameters<typeof attachToIncident>[0]): Promise<Attachment> {
     try {
@@ -149,143 +121,75 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
   }
 
-  /** The failure a stored trace export or Sentry event of `traceId` describes, if the gateway has one. */
-  async function failureOfTrace(traceId: string): Promise<{ failure: FailureIdentity; alert: RawAlertRef } | undefined> {
-    for (const ref of await store.alertsForTrace(traceId)) {
-      if (!FAILURE_FORMATS.has(ref.format)) continue;
-      const format = ref.format as FailureFormat;
-      const { bytes } = await store.getAlert(ref.alertId);
-      try {
-        const envelope = envelopeOf(format, storedFailure(format, bytes), { alertId: ref.alertId, format, receivedAt: ref.receivedAt }, options.appRoots);
-        if (envelope.identity.traceId === traceId) return { failure: identityOf(envelope), alert: ref };
-      } catch {
-        continue;
-      }
-    }
-    return undefined;
-  }
-
-  /** Stores an alert that describes `failure` and attaches it to that failure's incident. */
-  async function storeAndAttach(failure: FailureIdentity, format: AlertSource['format'], bytes: Buffer, receivedAt: string, traceIds: string[], log: Record<string, unknown>) {
-    const alert = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds });
-    const attachment = await attach({ failure, alert, occurrence: { alertId: alert.alertId, receivedAt } });
-    Object.assign(log, { alertId: alert.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
-    return {
-      incidentId: attachment.incidentId,
-      workflowId: attachment.workflowId,
-      fingerprint: attachment.fingerprint,
-      alertId: alert.alertId,
-      format,
-      status: attachment.status,
-    };
-  }
-
-  async function intakeFailure(format: FailureFormat, input: FailureInput, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const envelope = envelopeOf(format, input, { alertId: sha256(bytes), format, receivedAt }, options.appRoots);
-    const traceIds = reading(format, () =>
-      input.kind === 'traces' ? traceIdsOf({ format: 'otlp-traces-json', body: input.body }) : envelope.identity.traceId ? [envelope.identity.traceId] : [],
-    );
-    return storeAndAttach(identityOf(envelope), format, bytes, receivedAt, traceIds, log);
-  }
-
   /**
-   * JSON log lines (pino, bunyan, winston), stored and joined to traces by trace id. Lines that report
-   * an error attach to the incident of their failing trace when the gateway has that trace, else to an
-   * incident built from the error line's own stack; lines without an error wait for a trace to join.
+   * Reads any alert through ingest's intake (format, joins with the stored evidence of its traces,
+   * fingerprint) and acts on what it comes to: a failure is stored and attached to its incident,
+   * evidence is stored for its traces, a webhook resolves its alerts, SDK telemetry is acknowledged.
    */
-  async function intakeLogLines(bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const format = 'log-lines';
+  async function intake(format: AlertFormat, bytes: Buffer, json: unknown, receivedAt: string, log: Record<string, unknown>): Promise<{ status: number; answer: Record<string, unknown> }> {
     log.format = format;
-    const records = parseLogLines(decodeUtf8(bytes));
-    const traceIds = logLineTraceIds(records);
-    const errors = records.filter(isErrorRecord);
-    log.lines = records.length;
-    if (errors.length === 0) {
-      const alert = await store.putAlert({ bytes, format, receivedAt, traceIds });
-      Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
-      return { alertId: alert.alertId, format, traceIds };
-    }
-    for (const traceId of logLineTraceIds(errors)) {
-      const found = await failureOfTrace(traceId);
-      if (found === undefined) continue;
-      const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: found.failure.service, traceIds });
-      const attachment = await attach({ failure: found.failure, alert: found.alert, occurrence: { alertId: stored.alertId, receivedAt } });
-      Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status });
-      return { incidentId: attachment.incidentId, workflowId: attachment.workflowId, fingerprint: attachment.fingerprint, alertId: stored.alertId, format, status: attachment.status, joinedTrace: traceId };
-    }
-    const source = { alertId: sha256(bytes), format, receivedAt } as const;
-    const envelope = reading(format, () => buildEnvelopeFromLogLines({ source, records, ...(options.appRoots ? { appRoots: options.appRoots } : {}) }));
-    return storeAndAttach(identityOf(envelope), format, bytes, receivedAt, traceIds, log);
-  }
-
-  async function intakeLogs(format: 'otlp-logs-json' | 'otlp-logs-protobuf', body: OtlpLogs, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const traceIds = reading(format, () => traceIdsOf({ format, body }));
-    const alert = await store.putAlert({ bytes, format, receivedAt, traceIds });
-    Object.assign(log, { alertId: alert.alertId, traces: traceIds.length });
-    return { alertId: alert.alertId, format, traceIds };
-  }
-
-  async function intakeAlertmanager(value: unknown, bytes: Buffer, receivedAt: string, log: Record<string, unknown>) {
-    const webhook = reading('alertmanager', () => parseAlertmanagerWebhook(value));
-    const refs = reading('alertmanager', () => new Map(alertmanagerTraceIds(webhook).map((ref) => [ref.alert, ref])));
-    const unresolved: Unresolved[] = [];
-    const resolved: { alert: number; traceId: string; failure: FailureIdentity; stored: RawAlertRef }[] = [];
-    for (const [index, alert] of webhook.alerts.entries()) {
-      const ref = refs.get(index);
-      if (ref === undefined) {
-        unresolved.push({ alert: index, reason: 'the alert names no well-formed trace id (label or annotation trace_id, traceId or trace.id)' });
-      } else if (alert.status !== 'firing') {
-        unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the alert is resolved; only firing alerts count as occurrences' });
-      } else {
-        const found = await failureOfTrace(ref.traceId);
-        if (found) resolved.push({ alert: index, traceId: ref.traceId, failure: found.failure, stored: found.alert });
-        else unresolved.push({ alert: index, traceId: ref.traceId, reason: 'the gateway has not received a trace export or Sentry event with a failure for this trace id' });
+    const reading = await readAlert({
+      store,
+      bytes,
+      format,
+      json,
+      source: { alertId: sha256(bytes), receivedAt },
+      limits: { ...DEFAULT_OTLP_PROTOBUF_LIMITS, maxDepth: bodyLimits.maxDepth, maxAttributes: bodyLimits.maxAttributes },
+      ...(options.appRoots ? { appRoots: options.appRoots } : {}),
+    }).catch((error: unknown) => {
+      throw protobufRefusal(error, format);
+    });
+    switch (reading.kind) {
+      case 'ignored':
+        Object.assign(log, { ignored: reading.itemTypes.join(',') });
+        return { status: 200, answer: { format, status: 'ignored', itemTypes: reading.itemTypes, reason: 'SDK telemetry (performance, sessions, client reports) describes no failure; nothing to do' } };
+      case 'webhook': {
+        const answer = await alertmanager.intakeWebhook(reading.webhook, bytes, receivedAt);
+        Object.assign(log, { alertId: answer.alertId, incidents: answer.incidents.length, resolved: answer.resolved.length, waiting: answer.waiting.length, unresolved: answer.unresolved.length });
+        return { status: 202, answer };
+      }
+      case 'evidence': {
+        const alert = await store.putAlert({ bytes, format, receivedAt, traceIds: reading.traceIds });
+        Object.assign(log, { alertId: alert.alertId, traces: reading.traceIds.length });
+        return { status: 202, answer: { alertId: alert.alertId, format, traceIds: reading.traceIds, status: 'stored', reason: reading.reason } };
+      }
+      case 'failure': {
+        const failure = identityOf(reading.envelope);
+        const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: failure.service, traceIds: reading.traceIds });
+        // Log lines joined to a stored trace start the incident from that trace, as ingest reads it.
+        const attachment = await attach({ failure, alert: reading.basis ?? stored, occurrence: { alertId: stored.alertId, receivedAt } });
+        // Alertmanager alerts that arrived before this failure join its incident now.
+        const joinedAlerts = await alertmanager.joinWaiting(reading.envelope, reading.basis ?? stored, reading.traceIds);
+        Object.assign(log, { alertId: stored.alertId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, attach: attachment.status, joinedAlerts });
+        return {
+          status: 202,
+          answer: {
+            incidentId: attachment.incidentId,
+            workflowId: attachment.workflowId,
+            fingerprint: attachment.fingerprint,
+            alertId: stored.alertId,
+            format,
+            status: attachment.status,
+            ...(reading.basis && reading.envelope.identity.traceId ? { joinedTrace: reading.envelope.identity.traceId } : {}),
+            ...(joinedAlerts > 0 ? { joinedAlerts } : {}),
+          },
+        };
       }
     }
-    if (resolved.length === 0) {
-      throw new HttpError(422, 'NO_FAILURE_IN_ALERT', `none of the webhook's ${webhook.alerts.length} alerts points at a failure the gateway has received; send the trace export first`, { unresolved });
-    }
-    const stored = await store.putAlert({ bytes, format: 'alertmanager', receivedAt, traceIds: [...new Set(resolved.map((item) => item.traceId))] });
-    const incidents = [];
-    for (const item of resolved) {
-      const attachment = await attach({ failure: item.failure, alert: item.stored, occurrence: { alertId: stored.alertId, receivedAt } });
-      incidents.push({ alert: item.alert, traceId: item.traceId, incidentId: attachment.incidentId, workflowId: attachment.workflowId, fingerprint: attachment.fingerprint, status: attachment.status });
-    }
-    Object.assign(log, { alertId: stored.alertId, incidents: incidents.length, unresolved: unresolved.length });
-    return { alertId: stored.alertId, format: 'alertmanager', incidents, unresolved };
   }
 
   /** Whether the request carries the token: as a bearer token, or (on Sentry's route) as the DSN's public key. */
   function carriesToken(req: IncomingMessage, route: IntakeRoute, query: URLSearchParams): boolean {
     if (authorized(req.headers.authorization)) return true;
-    return route === 'sentry' && isToken(sentryKey(req.headers['x-sentry-auth'], query));
-  }
-
-  /** A JSON body: UTF-8, syntax and structure checked, then one of the JSON formats. */
-  async function intakeJson(route: IntakeRoute, named: AcceptedFormat | undefined, bytes: Buffer, receivedAt: string, log: Record<string, unknown>): Promise<object> {
-    const value = parseJsonBody(decodeUtf8(bytes));
-    checkBodyStructure(value, bodyLimits);
-    const format = jsonFormat(route, named, value);
-    log.format = format;
-    switch (format) {
-      case 'otlp-traces-json':
-      case 'otlp-logs-json': {
-        const key = format === 'otlp-traces-json' ? 'resourceSpans' : 'resourceLogs';
-        if (!Array.isArray((value as Record<string, unknown> | null)?.[key])) {
-          throw new TracemendError('INVALID_INPUT', `the ${format} alert has no "${key}" array at the top level`);
-        }
-        return format === 'otlp-logs-json' ? intakeLogs(format, value as OtlpLogs, bytes, receivedAt, log) : intakeFailure(format, { kind: 'traces', body: value as OtlpTraces }, bytes, receivedAt, log);
-      }
-      case 'sentry-event':
-        return intakeFailure(format, { kind: 'sentry', event: value }, bytes, receivedAt, log);
-      case 'alertmanager':
-        return intakeAlertmanager(value, bytes, receivedAt, log);
-    }
+    if (route !== 'sentry') return false;
+    const key = sentryKey(req.headers['x-sentry-auth'], query);
+    // Every matcher runs, so the time taken does not tell which key matched.
+    return sentryKeys.map((matches) => matches(key)).includes(true);
   }
 
   async function postAlert(req: IncomingMessage, res: ServerResponse, route: IntakeRoute, query: URLSearchParams, log: Record<string, unknown>): Promise<void> {
     if (!carriesToken(req, route, query)) {
-      throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong bearer token; send Authorization: Bearer <token>', {}, { 'www-authenticate': 'Bearer realm="tracemend"' });
+      throw unauthorized(route);
     }
     const encoding = bodyEncoding(mediaType(req.headers['content-type']), route);
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
@@ -302,24 +206,24 @@ export function createGateway(options: GatewayOptions): Gateway {
     log.sizeBytes = bytes.byteLength;
     if (coding === 'gzip') log.receivedBytes = received.byteLength;
     const receivedAt = new Date().toISOString();
-    let answer: object;
+    let format: AlertFormat;
+    let json: unknown;
     if (protobuf !== undefined) {
-      log.format = protobuf;
-      const alert = decodeProtobufBody(bytes, protobuf, bodyLimits);
-      answer =
-        alert.format === 'otlp-traces-protobuf'
-          ? await intakeFailure(alert.format, { kind: 'traces', body: alert.body }, bytes, receivedAt, log)
-          : await intakeLogs(alert.format, alert.body, bytes, receivedAt, log);
+      format = protobuf;
     } else if (encoding === 'ndjson') {
-      answer = await intakeLogLines(bytes, receivedAt, log);
+      format = 'log-lines';
+      decodeUtf8(bytes);
     } else if (encoding === 'sentry-envelope') {
-      log.format = 'sentry-envelope';
-      answer = await intakeFailure('sentry-envelope', { kind: 'sentry', event: sentryEnvelopeEvent(bytes, bodyLimits) }, bytes, receivedAt, log);
+      format = 'sentry-envelope';
+      checkSentryEnvelope(bytes, bodyLimits);
     } else {
-      answer = await intakeJson(route, named, bytes, receivedAt, log);
+      json = parseJsonBody(decodeUtf8(bytes));
+      checkBodyStructure(json, bodyLimits);
+      format = jsonFormat(route, named, json);
     }
-    if (route === 'traces' || route === 'logs') sendOtlpAccepted(res, encoding, answer as Record<string, unknown>);
-    else sendJson(res, 202, answer);
+    const { status, answer } = await intake(format, bytes, json, receivedAt, log);
+    if (route === 'traces' || route === 'logs') sendOtlpAccepted(res, encoding, answer);
+    else sendJson(res, status, answer);
   }
 
   async function healthz(res: ServerResponse): Promise<void> {
@@ -340,11 +244,21 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (url.pathname === '/healthz') {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on /healthz; use GET`, {}, { allow: 'GET, HEAD' });
         await healthz(res);
+      } else if (EVENTS_ROUTE.test(url.pathname)) {
+        if (req.method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname.slice(0, 100)}; use GET`, {}, { allow: 'GET' });
+        if (!authorized(req.headers.authorization)) throw unauthorized('alerts');
+        const [, kind, id] = EVENTS_ROUTE.exec(url.pathname) ?? [];
+        const key = kind === 'incidents' ? { incidentId: id ?? '' } : { alertId: id ?? '' };
+        sendJson(res, 200, { ...key, events: await store.alertEvents(key) });
       } else if (route !== undefined) {
         if (req.method !== 'POST') throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method ?? ''} is not allowed on ${url.pathname.slice(0, 100)}; use POST`, {}, { allow: 'POST' });
         await postAlert(req, res, route, url.searchParams, log);
       } else {
-        throw new HttpError(404, 'NOT_FOUND', `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts, /v1/traces, /v1/logs and /api/<project>/envelope/, and GET /healthz`);
+        throw new HttpError(
+          404,
+          'NOT_FOUND',
+          `no route ${url.pathname.slice(0, 200)}; the gateway serves POST /v1/alerts, /v1/traces, /v1/logs and /api/<project>/envelope/, GET /v1/alerts/<alertId>/events, /v1/incidents/<incidentId>/events and /healthz`,
+        );
       }
     } catch (error) {
       if (error instanceof HttpError) {
@@ -375,6 +289,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     void handle(req, res);
   });
   let address: AddressInfo | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
+  /** Alerts that waited past their time are recorded as timed out, checked a few times per hold period. */
+  function sweep(): void {
+    alertmanager.expireWaiting().catch((error: unknown) => logger.error({ err: { name: (error as Error).name } }, 'expiring held alerts failed'));
+  }
 
   return {
     async listen(port, host = '127.0.0.1') {
@@ -386,9 +305,12 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       });
       address = server.address() as AddressInfo;
+      sweeper = setInterval(sweep, Math.max(50, Math.min(alertHoldMs / 4, 5_000)));
+      sweeper.unref();
       logger.info({ host: address.address, port: address.port, maxBodyBytes, ...bodyLimits }, 'gateway listening');
     },
     async close() {
+      clearInterval(sweeper);
       if (!server.listening) return;
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
       server.closeIdleConnections();

@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     client,
     namespace: config.namespace,
     token: config.token,
+    ...(config.sentryKey ? { sentryKey: config.sentryKey } : {}),
     maxBodyBytes: config.maxBodyBytes,
     logger,
   });

@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { TASK_QUEUES, incidentWorkflowId, type IngestInput } from '@tracemend/contracts';
 import { fixtureAlertPaths, fixtureServiceNames, type FixtureServiceName } from '@tracemend/fixture-kit';
-import { createEvidenceStore, type EvidenceStore } from '@tracemend/ingest';
+import { buildAlertEnvelope, createEvidenceStore, readAlert, type EvidenceStore } from '@tracemend/ingest';
 import { createLogger, createTemporalLogger } from '@tracemend/telemetry';
 import { REPAIR_INCIDENT_WORKFLOW, searchAttributeKeys, statusQuery } from '@tracemend/workflows/client';
 import { eventually } from '@tracemend/testing';
@@ -22,6 +22,8 @@ import { createGateway, type Gateway } from '../src/index';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const MAX_BODY = 64 * 1024;
+/** Alertmanager alerts wait this long for their trace here (minutes in production). */
+const ALERT_HOLD_MS = 2_000;
 const TRACE_IDS: Record<FixtureServiceName, string> = {
   'users-api': 'a61cd2d494c156db09fb9596e3ec0fa4',
   leaderboard: '7a26a508e4b1952034f2e201c53153ac',
@@ -78,7 +80,7 @@ beforeAll(async () => {
       done();
     },
   });
-  gateway = createGateway({ store, client, namespace: 'default', token: TOKEN, maxBodyBytes: MAX_BODY, logger: createLogger({ name: 'gateway', level: 'debug', destination }) });
+  gateway = createGateway({ store, client, namespace: 'default', token: TOKEN, maxBodyBytes: MAX_BODY, alertHoldMs: ALERT_HOLD_MS, logger: createLogger({ name: 'gateway', level: 'debug', destination }) });
   await gateway.listen(0);
 });
 
@@ -97,6 +99,11 @@ afterAll(async () => {
   await clientConnection?.close();
   if (evidenceDir) await rm(evidenceDir, { recursive: true, force: true });
 });
+
+async function getJson(path: string): Promise<{ status: number; body: { events: { kind: string; incidentId?: string; alertId: string; reason?: string }[] } }> {
+  const response = await fetch(`${gateway.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  return { status: response.status, body: (await response.json()) as { events: { kind: string; incidentId?: string; alertId: string; reason?: string }[] } };
+}
 
 interface Answer {
   status: number;
@@ -173,18 +180,19 @@ function sentryEvent(overrides: Record<string, unknown> = {}): Record<string, un
   };
 }
 
-function alertmanagerWebhook(traceIds: string[]): string {
+function alertmanagerWebhook(traceIds: (string | undefined)[], options: { status?: 'firing' | 'resolved'; startsAt?: string; endsAt?: string } = {}): string {
+  const status = options.status ?? 'firing';
   return JSON.stringify({
     version: '4',
     groupKey: '{}:{alertname="HighErrorRate"}',
     receiver: 'tracemend',
-    status: 'firing',
+    status,
     alerts: traceIds.map((traceId, index) => ({
-      status: 'firing',
+      status,
       labels: { alertname: 'HighErrorRate', service: 'users-api', instance: `pod-${index}` },
-      annotations: { summary: '5xx rate above 2%', trace_id: traceId },
-      startsAt: '2026-11-20T12:00:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
+      annotations: { summary: '5xx rate above 2%', ...(traceId ? { trace_id: traceId } : {}) },
+      startsAt: options.startsAt ?? '2026-11-20T12:00:00Z',
+      endsAt: options.endsAt ?? '0001-01-01T00:00:00Z',
       generatorURL: 'http://prometheus.example/graph',
       fingerprint: `f00d${index}`,
     })),
@@ -261,14 +269,20 @@ describe('POST /v1/alerts with OTLP trace exports', () => {
     expect(await occurrences(ids.get('leaderboard') ?? '', 1)).toBe(1);
   });
 
-  it('refuses a trace export without an exception with 422 NO_FAILURE_IN_ALERT and stores nothing', async () => {
-    const traces = JSON.parse(await fixture('users-api', 'traces')) as { resourceSpans: { scopeSpans: { spans: { events?: { name: string }[] }[] }[] }[] };
-    for (const rs of traces.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) span.events = (span.events ?? []).filter((event) => event.name !== 'exception');
-    const before = await storedAlerts();
+  it('keeps a trace export without an exception for error logs or alerts of it to join, starting no incident', async () => {
+    const traces = JSON.parse(await fixture('users-api', 'traces')) as { resourceSpans: { scopeSpans: { spans: { traceId: string; events?: { name: string }[] }[] }[] }[] };
+    const traceId = 'f'.repeat(32);
+    for (const rs of traces.resourceSpans)
+      for (const ss of rs.scopeSpans)
+        for (const span of ss.spans) {
+          span.events = (span.events ?? []).filter((event) => event.name !== 'exception');
+          span.traceId = traceId;
+        }
     const answer = await post(JSON.stringify(traces));
-    expect(answer.status).toBe(422);
-    expect(answer.body.error).toMatchObject({ code: 'NO_FAILURE_IN_ALERT', message: expect.stringContaining('exception') as unknown });
-    expect(await storedAlerts()).toBe(before);
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ format: 'otlp-traces-json', status: 'stored', traceIds: [traceId], reason: expect.stringContaining('exception') as unknown });
+    expect(answer.body.workflowId).toBeUndefined();
+    expect((await store.alertsForTrace(traceId)).map((ref) => ref.alertId)).toEqual([answer.body.alertId]);
   });
 });
 
@@ -279,12 +293,34 @@ describe('POST /v1/alerts with OTLP log exports', () => {
     const before = await eventually(async () => ((await incidents()) === workflowIds.size ? workflowIds.size : undefined), 'visibility to list every incident');
     const answer = await post(await fixture('users-api', 'logs'));
     expect(answer.status).toBe(202);
-    expect(answer.body).toEqual({ alertId: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, format: 'otlp-logs-json', traceIds: [TRACE_IDS['users-api']] });
+    expect(answer.body).toEqual({
+      alertId: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+      format: 'otlp-logs-json',
+      traceIds: [TRACE_IDS['users-api']],
+      status: 'stored',
+      reason: 'a log export joins the failing trace it names',
+    });
     const related = await store.alertsForTrace(TRACE_IDS['users-api']);
     expect(related.map((ref) => ref.format).sort()).toEqual(['otlp-logs-json', 'otlp-traces-json']);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await incidents()).toBe(before);
     expect(ingestCalls.some((call) => call.alert.alertId === answer.body.alertId)).toBe(false);
+  });
+});
+
+describe('POST /v1/alerts with traces and logs in one OTLP/JSON object', () => {
+  it('stores both signals and reads the logs with the trace', async () => {
+    const traces = JSON.parse(await fixture('leaderboard', 'traces')) as Record<string, unknown>;
+    const logs = JSON.parse(await fixture('leaderboard', 'logs')) as { resourceLogs: unknown[] };
+    const answer = await post(JSON.stringify({ ...traces, resourceLogs: logs.resourceLogs }));
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ format: 'otlp-traces-json', status: expect.stringMatching(/^(started|attached)$/) as unknown });
+    const { ref, bytes } = await store.getAlert(String(answer.body.alertId));
+    expect(JSON.parse(bytes.toString('utf8'))).toHaveProperty('resourceLogs');
+    const envelope = await buildAlertEnvelope(store, ref, bytes);
+    expect(envelope.identity.fingerprint).toBe(answer.body.fingerprint);
+    expect(envelope.provenance.sources.filter((source) => source.alertId === ref.alertId).length).toBe(2);
+    expect(envelope.logs.length).toBeGreaterThan(0);
   });
 });
 
@@ -341,7 +377,7 @@ describe('POST /v1/alerts with Sentry events', () => {
 });
 
 describe('POST /v1/alerts with Alertmanager webhooks', () => {
-  it('attaches an alert pointing at the stored users-api trace and reports an unknown trace as unresolved', async () => {
+  it('attaches an alert pointing at the stored users-api trace and holds one whose trace has not arrived', async () => {
     const usersApi = incidentWorkflowId((await post(await fixture('users-api', 'traces'))).body.incidentId as string);
     const before = (await client.workflow.getHandle(usersApi).query(statusQuery)).occurrences;
     const unknown = 'ffffffffffffffffffffffffffffffff';
@@ -350,21 +386,64 @@ describe('POST /v1/alerts with Alertmanager webhooks', () => {
     expect(answer.body).toMatchObject({
       format: 'alertmanager',
       incidents: [{ alert: 0, traceId: TRACE_IDS['users-api'], workflowId: usersApi, status: 'attached' }],
-      unresolved: [{ alert: 1, traceId: unknown, reason: expect.stringContaining('has not received') as unknown }],
+      waiting: [{ alert: 1, traceId: unknown, waitingFor: expect.stringContaining(`trace ${unknown}`) as unknown }],
+      unresolved: [],
     });
     expect(await occurrences(usersApi, before + 1)).toBe(before + 1);
     expect((await store.alertsForTrace(TRACE_IDS['users-api'])).map((ref) => ref.format)).toContain('alertmanager');
   });
 
-  it('answers 422 when no alert of the webhook resolves, naming each reason, and stores nothing', async () => {
-    const before = await storedAlerts();
-    const answer = await post(alertmanagerWebhook(['0123456789abcdef0123456789abcdef']));
-    expect(answer.status).toBe(422);
-    expect(answer.body.error).toMatchObject({
-      code: 'NO_FAILURE_IN_ALERT',
-      unresolved: [{ alert: 0, traceId: '0123456789abcdef0123456789abcdef' }],
-    });
-    expect(await storedAlerts()).toBe(before);
+  it('joins an alert that arrived before its trace when the trace arrives', async () => {
+    const traceId = '1f2e3d4c5b6a79881f2e3d4c5b6a7988';
+    const traces = (await fixture('users-api', 'traces')).replaceAll(TRACE_IDS['users-api'], traceId);
+    const early = await post(alertmanagerWebhook([traceId]));
+    expect(early.status).toBe(202);
+    expect(early.body).toMatchObject({ incidents: [], waiting: [{ alert: 0, traceId, until: expect.any(String) as unknown }] });
+    const trace = await post(traces);
+    expect(trace.body).toMatchObject({ status: expect.stringMatching(/^(started|attached)$/) as unknown, joinedAlerts: 1 });
+    const events = await getJson(`/v1/alerts/${String(early.body.alertId)}/events`);
+    expect(events.body.events.map((event) => [event.kind, event.incidentId])).toEqual([
+      ['waiting', undefined],
+      ['joined', trace.body.incidentId],
+    ]);
+  });
+
+  it('records an alert that waited past its hold time as timed out, with what it waited for', async () => {
+    const traceId = '0123456789abcdef0123456789abcdef';
+    const answer = await post(alertmanagerWebhook([traceId]));
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ incidents: [], waiting: [{ alert: 0, traceId }] });
+    const timedOut = await eventually(async () => {
+      const { body } = await getJson(`/v1/alerts/${String(answer.body.alertId)}/events`);
+      return body.events.find((event) => event.kind === 'timed-out');
+    }, 'the held alert to time out');
+    expect(timedOut.reason).toMatch(new RegExp(`^timed out at .*: no failure for trace ${traceId} arrived$`));
+    expect(await store.listPending()).toEqual([]);
+  });
+
+  it('records a resolved notification on the incident of its trace without counting an occurrence', async () => {
+    const usersApi = incidentWorkflowId((await post(await fixture('users-api', 'traces'))).body.incidentId as string);
+    const before = (await client.workflow.getHandle(usersApi).query(statusQuery)).occurrences;
+    const answer = await post(alertmanagerWebhook([TRACE_IDS['users-api']], { status: 'resolved', endsAt: '2026-11-20T12:30:00Z' }));
+    expect(answer.status).toBe(202);
+    const incidentId = usersApi.replace(/^incident-/, '');
+    expect(answer.body).toMatchObject({ incidents: [], resolved: [{ alert: 0, traceId: TRACE_IDS['users-api'], incidentId, reason: 'resolved at 2026-11-20T12:30:00Z' }] });
+    const { body } = await getJson(`/v1/incidents/${incidentId}/events`);
+    expect(body.events.filter((event) => event.kind === 'resolved' && event.alertId === answer.body.alertId)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await client.workflow.getHandle(usersApi).query(statusQuery)).occurrences).toBe(before);
+  });
+
+  it('finds the failures of the service an alert without a trace id names, within its time window', async () => {
+    const traces = await fixture('users-api', 'traces');
+    const usersApi = incidentWorkflowId((await post(traces)).body.incidentId as string);
+    const reading = await readAlert({ store, bytes: Buffer.from(traces), format: 'otlp-traces-json', source: { alertId: 'a'.repeat(64), receivedAt: new Date().toISOString() } });
+    if (reading.kind !== 'failure') throw new Error('the users-api fixture describes a failure');
+    const failedAt = Date.parse(reading.envelope.identity.lastSeen);
+    const inWindow = await post(alertmanagerWebhook([undefined], { startsAt: new Date(failedAt + 60_000).toISOString() }));
+    expect(inWindow.body).toMatchObject({ incidents: [{ alert: 0, service: 'users-api', workflowId: usersApi }], waiting: [] });
+    const dayLater = await post(alertmanagerWebhook([undefined], { startsAt: new Date(failedAt + 86_400_000).toISOString() }));
+    expect(dayLater.body).toMatchObject({ incidents: [], waiting: [{ alert: 0, service: 'users-api', window: { from: expect.any(String) as unknown }, waitingFor: expect.stringContaining('a failure of service users-api between') as unknown }] });
   });
 
   it('names the malformed path of a webhook with 422 INVALID_INPUT', async () => {

@@ -1,7 +1,7 @@
 // JSON log lines (application/x-ndjson) over real HTTP on loopback, against a real Temporal dev
 // server: lines written by the real pino, bunyan and winston loggers inside a real traced request.
 import { incidentWorkflowId } from '@tracemend/contracts';
-import { buildEnvelope, type EvidenceStore } from '@tracemend/ingest';
+import { buildAlertEnvelope, buildEnvelope, type EvidenceStore } from '@tracemend/ingest';
 import { LOGGED_APP_ROOT, recordLoggedFailure, type LoggedFailure } from '@tracemend/ingest/testing/log-lines';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../src/index';
@@ -58,6 +58,19 @@ describe('JSON log lines', () => {
       // Stored under the trace, so the ingest stage joins them when it builds the envelope.
       expect((await store.alertsForTrace(failure.traceId)).some((ref) => ref.alertId === lines.body.alertId && ref.format === 'log-lines')).toBe(true);
     }
+  });
+
+  it('starts the incident from a trace without an exception once its error lines are in, as ingest reads it', async () => {
+    const failure = await recordLoggedFailure({ recordException: false });
+    const lines = await post(failure.lines.bunyan, NDJSON);
+    expect(lines.body).toMatchObject({ format: 'log-lines', workflowId: expect.any(String) as unknown });
+    // The trace records no exception event: only the joined error lines say it failed.
+    const trace = await post(JSON.stringify(failure.traces), 'application/json');
+    expect(trace.status).toBe(202);
+    expect(trace.body).toMatchObject({ format: 'otlp-traces-json', status: 'attached', workflowId: lines.body.workflowId });
+    // The ingest stage builds the envelope of the stored trace with the same fingerprint.
+    const { ref, bytes } = await store.getAlert(String(trace.body.alertId));
+    expect((await buildAlertEnvelope(store, ref, bytes, [LOGGED_APP_ROOT])).identity.fingerprint).toBe(trace.body.fingerprint);
   });
 
   it('keeps lines without an error for a later trace to join', async () => {

@@ -130,6 +130,8 @@ export function createIngestActivities(deps: IngestDeps) {
         }
       } else if (isTraceExport(alert)) {
         const related = await relatedLogs(deps.store, traceIdsOf(alert));
+        // Logs written beside the spans in one OTLP/JSON object join like stored ones.
+        if (alert.logs) related.logs.unshift({ source, body: alert.logs });
         envelope = await withRepositoryFrames(deps, (repository) => buildEnvelope({ traces: { source, body: alert.body }, ...related, ...frames(repository) }));
       } else {
         throw new TracemendError('NO_FAILURE_IN_ALERT', 'a log export alone carries no failing span; send the trace export of the failure');

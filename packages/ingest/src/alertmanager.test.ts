@@ -1,6 +1,6 @@
 import { TracemendError } from '@tracemend/contracts';
 import { describe, expect, it } from 'vitest';
-import { alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
+import { alertService, alertWindow, alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
 
 /** A webhook as Alertmanager posts it for a rule that copies the exemplar's trace id into an annotation. */
 function webhook(): Record<string, unknown> {
@@ -83,5 +83,21 @@ describe('parseAlertmanagerWebhook', () => {
     expect(isAlertmanagerWebhook({ version: '4' })).toBe(false);
     expect(isAlertmanagerWebhook({ version: 4, alerts: [] })).toBe(false);
     expect(isAlertmanagerWebhook(null)).toBe(false);
+  });
+});
+
+describe('alertWindow and alertService', () => {
+  const alert = (startsAt: string | undefined, endsAt: string | undefined) =>
+    parseAlertmanagerWebhook({ version: '4', status: 'firing', receiver: 'r', groupLabels: {}, commonLabels: { job: 'orders' }, commonAnnotations: {}, alerts: [{ status: 'firing', labels: {}, startsAt, endsAt }] }).alerts[0]!;
+
+  it('widens startsAt..endsAt by the margin, reading an alert that has not ended as ending now', () => {
+    expect(alertWindow(alert('2026-11-20T12:00:00Z', '2026-11-20T12:10:00Z'), 60_000, '2026-11-20T13:00:00Z')).toEqual({ from: '2026-11-20T11:59:00.000Z', to: '2026-11-20T12:11:00.000Z' });
+    expect(alertWindow(alert('2026-11-20T12:00:00Z', '0001-01-01T00:00:00Z'), 60_000, '2026-11-20T12:30:00Z')).toEqual({ from: '2026-11-20T11:59:00.000Z', to: '2026-11-20T12:31:00.000Z' });
+    expect(alertWindow(alert(undefined, undefined), 60_000, '2026-11-20T12:30:00Z')).toBeUndefined();
+  });
+
+  it('takes the service from the labels, then the group', () => {
+    const webhook = parseAlertmanagerWebhook({ version: '4', status: 'firing', receiver: 'r', commonLabels: { job: 'orders' }, alerts: [{ status: 'firing', labels: {} }, { status: 'firing', labels: { service_name: 'payments' } }] });
+    expect(webhook.alerts.map((item) => alertService(item, webhook))).toEqual(['orders', 'payments']);
   });
 });

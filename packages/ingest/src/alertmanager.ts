@@ -91,3 +91,24 @@ export function alertmanagerTraceIds(webhook: AlertmanagerWebhook): Alertmanager
   });
   return refs;
 }
+
+/** The service an alert names in its labels (`service`, `service_name`, `service.name`, `job`), or the group's common one. */
+export function alertService(alert: AlertmanagerAlert, webhook?: AlertmanagerWebhook): string | undefined {
+  return firstOf(SERVICE_KEYS, alert.labels, webhook?.commonLabels ?? {});
+}
+
+/** Alertmanager writes this for an alert that has not ended. */
+const NOT_ENDED = /^0001-01-01/;
+
+/**
+ * The time window in which an alert's failures happened: from `startsAt` to `endsAt` (or `now` for an
+ * alert that has not ended), widened by `marginMs` on both sides, since a rule fires after its
+ * evaluation interval and `for` duration. Undefined when the alert has no readable `startsAt`.
+ */
+export function alertWindow(alert: AlertmanagerAlert, marginMs: number, now: string): { from: string; to: string } | undefined {
+  const start = Date.parse(alert.startsAt ?? '');
+  if (Number.isNaN(start)) return undefined;
+  const ended = alert.endsAt !== undefined && !NOT_ENDED.test(alert.endsAt) ? Date.parse(alert.endsAt) : Number.NaN;
+  const end = Number.isNaN(ended) || ended < start ? Math.max(Date.parse(now), start) : ended;
+  return { from: new Date(start - marginMs).toISOString(), to: new Date(end + marginMs).toISOString() };
+}

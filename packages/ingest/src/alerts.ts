@@ -5,7 +5,8 @@ import { DEFAULT_OTLP_PROTOBUF_LIMITS, decodeOtlpLogsProtobuf, decodeOtlpTracesP
 
 /** A parsed alert body the ingest stage can read. */
 export type ParsedAlert =
-  | { format: 'otlp-traces-json' | 'otlp-traces-protobuf'; body: OtlpTraces }
+  /** `logs`: the log records of a JSON export that carries both signals (`{resourceSpans, resourceLogs}`). */
+  | { format: 'otlp-traces-json' | 'otlp-traces-protobuf'; body: OtlpTraces; logs?: OtlpLogs }
   | { format: 'otlp-logs-json' | 'otlp-logs-protobuf'; body: OtlpLogs }
   | { format: 'log-lines'; body: LogLineRecord[] };
 
@@ -17,7 +18,7 @@ function parseJson(bytes: Uint8Array, format: string): unknown {
   }
 }
 
-/** Which OTLP/JSON export a body is, from its top-level key. */
+/** Which OTLP/JSON export a body is, from its top-level key; a body with both signals reads as traces (its logs come along). */
 export function detectOtlpJson(value: unknown): 'otlp-traces-json' | 'otlp-logs-json' | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
   if (Array.isArray((value as OtlpTraces).resourceSpans)) return 'otlp-traces-json';
@@ -34,24 +35,31 @@ export function parseAlert(bytes: Uint8Array, format: AlertFormat, limits: OtlpP
   if (format !== 'otlp-traces-json' && format !== 'otlp-logs-json') {
     throw new TracemendError('UNSUPPORTED_ALERT_FORMAT', `ingest reads OTLP traces and logs (JSON or protobuf) and JSON log lines; ${format} is not one of them`);
   }
-  const value = parseJson(bytes, format);
+  return otlpJsonAlert(format, parseJson(bytes, format));
+}
+
+/** An OTLP/JSON export already parsed as JSON, checked for its top-level array. */
+export function otlpJsonAlert(format: 'otlp-traces-json' | 'otlp-logs-json', value: unknown): ParsedAlert {
   const detected = detectOtlpJson(value);
   if (detected !== format) {
     const key = format === 'otlp-traces-json' ? 'resourceSpans' : 'resourceLogs';
     throw new TracemendError('INVALID_INPUT', `the ${format} alert has no "${key}" array at the top level`);
   }
-  return format === 'otlp-traces-json' ? { format, body: value as OtlpTraces } : { format, body: value as OtlpLogs };
+  if (format === 'otlp-logs-json') return { format, body: value as OtlpLogs };
+  // Some tools write both signals into one object; the logs are read with the traces, not dropped.
+  const { resourceLogs } = value as OtlpLogs;
+  return Array.isArray(resourceLogs) ? { format, body: value as OtlpTraces, logs: { resourceLogs } } : { format, body: value as OtlpTraces };
 }
 
 /** The trace ids an OTLP/JSON export or a batch of log lines mentions, so logs can be joined to their failing trace. */
 export function traceIdsOf(alert: ParsedAlert): string[] {
   if (alert.format === 'log-lines') return logLineTraceIds(alert.body);
   const ids = new Set<string>();
+  const logs = isTraceExport(alert) ? alert.logs : alert.body;
   if (isTraceExport(alert)) {
     for (const rs of alert.body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) if (span.traceId) ids.add(span.traceId.toLowerCase());
-  } else {
-    for (const rl of alert.body.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const record of sl.logRecords ?? []) if (record.traceId) ids.add(record.traceId.toLowerCase());
   }
+  for (const rl of logs?.resourceLogs ?? []) for (const sl of rl.scopeLogs ?? []) for (const record of sl.logRecords ?? []) if (record.traceId) ids.add(record.traceId.toLowerCase());
   return [...ids].sort();
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
 
@@ -12,11 +12,47 @@ export interface EvidenceStore {
   getAlert(alertId: string): Promise<{ ref: RawAlertRef; bytes: Buffer }>;
   /** Alerts stored with the given trace id (e.g. the log exports of a failing trace). */
   alertsForTrace(traceId: string): Promise<RawAlertRef[]>;
+  /** Failure alerts stored with `serviceHint` equal to `service`, oldest first (to find a service's failures in a time window). */
+  alertsForService(service: string): Promise<RawAlertRef[]>;
+  /** Alerts held until the failure they point at arrives (an Alertmanager alert before its trace). */
+  putPending(entry: PendingAlert): Promise<void>;
+  listPending(): Promise<PendingAlert[]>;
+  removePending(id: string): Promise<void>;
+  /** Appends what became of one alert, under its webhook's alert id and under its incident when it has one. */
+  appendAlertEvent(event: AlertEvent): Promise<void>;
+  /** The events of a webhook (`alertId`) or of an incident (`incidentId`), oldest first. */
+  alertEvents(key: { alertId: string } | { incidentId: string }): Promise<AlertEvent[]>;
   putEnvelope(envelope: FailureEnvelope): Promise<EnvelopeRef>;
   getEnvelope(envelopeId: string): Promise<FailureEnvelope>;
   /** Keyed hashes of the raw values the privacy gate removed, for the egress guard (never the values). */
   putRawValueHashes(key: string, hashes: readonly string[]): Promise<void>;
   getRawValueHashes(key: string): Promise<string[]>;
+}
+
+/** An alert of a webhook waiting for its failure: by trace id, or by service within a time window. */
+export interface PendingAlert {
+  id: string;
+  /** The stored webhook's id and the alert's index in it. */
+  alertId: string;
+  alert: number;
+  receivedAt: string;
+  /** When it stops waiting and is recorded as timed out. */
+  until: string;
+  traceId?: string;
+  service?: string;
+  window?: { from: string; to: string };
+}
+
+/** What became of one alert of a webhook. */
+export interface AlertEvent {
+  at: string;
+  alertId: string;
+  alert: number;
+  kind: 'attached' | 'joined' | 'waiting' | 'resolved' | 'timed-out' | 'unmatched';
+  incidentId?: string;
+  traceId?: string;
+  service?: string;
+  reason?: string;
 }
 
 const HEX = /^[0-9a-f]{7,128}$/;
@@ -43,7 +79,23 @@ export function createEvidenceStore(dir: string): EvidenceStore {
   const envelopes = join(dir, 'envelopes');
   const traces = join(dir, 'by-trace');
   const egress = join(dir, 'egress');
-  const ready = Promise.all([alerts, envelopes, traces, egress].map((folder) => mkdir(folder, { recursive: true })));
+  const services = join(dir, 'by-service');
+  const pending = join(dir, 'pending');
+  const events = join(dir, 'alert-events');
+  const ready = Promise.all([alerts, envelopes, traces, egress, services, pending, events].map((folder) => mkdir(folder, { recursive: true })));
+  // Service names are free text: their folder is named by a hash.
+  const serviceDir = (service: string) => join(services, sha256(service).slice(0, 32));
+  const readJsonLines = async <T>(path: string): Promise<T[]> => {
+    try {
+      return (await readFile(path, 'utf8'))
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as T);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  };
 
   const readRef = async (alertId: string): Promise<RawAlertRef> => {
     try {
@@ -73,6 +125,10 @@ export function createEvidenceStore(dir: string): EvidenceStore {
         await mkdir(join(traces, traceId), { recursive: true });
         await writeFile(join(traces, traceId, alertId), '');
       }
+      if (serviceHint) {
+        await mkdir(serviceDir(serviceHint), { recursive: true });
+        await writeFile(join(serviceDir(serviceHint), alertId), '');
+      }
       return ref;
     },
     async getAlert(alertId) {
@@ -90,6 +146,53 @@ export function createEvidenceStore(dir: string): EvidenceStore {
         throw error;
       }
       return Promise.all(ids.sort().map(readRef));
+    },
+    async alertsForService(service) {
+      await ready;
+      let ids: string[];
+      try {
+        ids = await readdir(serviceDir(service));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+      const refs = await Promise.all(ids.map(readRef));
+      return refs.sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+    },
+    async putPending(entry) {
+      await ready;
+      await writeAtomic(join(pending, `${checkId(entry.id, 'pending id')}.json`), JSON.stringify(entry));
+    },
+    async listPending() {
+      await ready;
+      const names = (await readdir(pending)).filter((name) => name.endsWith('.json'));
+      const entries = await Promise.all(
+        names.map(async (name) => {
+          try {
+            return JSON.parse(await readFile(join(pending, name), 'utf8')) as PendingAlert;
+          } catch (error) {
+            // Removed by another reader since the listing.
+            if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+            throw error;
+          }
+        }),
+      );
+      return entries.filter((entry): entry is PendingAlert => entry !== undefined).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+    },
+    async removePending(id) {
+      await ready;
+      await rm(join(pending, `${checkId(id, 'pending id')}.json`), { force: true });
+    },
+    async appendAlertEvent(event) {
+      await ready;
+      const line = `${JSON.stringify(event)}\n`;
+      await appendFile(join(events, `alert-${checkId(event.alertId, 'alertId')}.jsonl`), line);
+      if (event.incidentId) await appendFile(join(events, `incident-${checkId(event.incidentId, 'incidentId')}.jsonl`), line);
+    },
+    async alertEvents(key) {
+      await ready;
+      const name = 'alertId' in key ? `alert-${checkId(key.alertId, 'alertId')}` : `incident-${checkId(key.incidentId, 'incidentId')}`;
+      return readJsonLines<AlertEvent>(join(events, `${name}.jsonl`));
     },
     async putEnvelope(envelope) {
       await ready;

@@ -1,11 +1,11 @@
 export { createIngestActivities } from './activities';
 export type { IngestDeps } from './activities';
-export { detectOtlpJson, parseAlert, traceIdsOf } from './alerts';
+export { detectOtlpJson, otlpJsonAlert, parseAlert, traceIdsOf } from './alerts';
 export type { ParsedAlert } from './alerts';
 export { buildEnvelope } from './envelope';
 export type { AlertSource, BuildEnvelopeInput } from './envelope';
 export { createEvidenceStore } from './evidence-store';
-export type { EvidenceStore } from './evidence-store';
+export type { AlertEvent, EvidenceStore, PendingAlert } from './evidence-store';
 export { fingerprint, messageHash } from './fingerprint';
 export type { JsonValue, OtlpLogs, OtlpTraces } from './otlp';
 export {
@@ -27,7 +27,7 @@ export type { GitOptions, GitRepositories, RemoteTag } from './git';
 export { candidateTags, createVersionResolver, resolveVersion } from './version';
 export type { ReportedVersion, ResolvedCommit, VersionResolver } from './version';
 export type { LoadedCatalog } from './triage';
-export { AlertmanagerWebhook, alertTraceId, alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
+export { AlertmanagerWebhook, alertService, alertTraceId, alertWindow, alertmanagerTraceIds, isAlertmanagerWebhook, parseAlertmanagerWebhook } from './alertmanager';
 export type { AlertmanagerAlert, AlertmanagerTraceRef } from './alertmanager';
 export { SentryEvent, buildEnvelopeFromSentryEvent, isSentryEvent, parseSentryEvent, sentryTraceId } from './sentry';
 export { isTraceExport } from './alerts';
@@ -41,3 +41,5 @@ export { MAX_LOG_LINES, detectLogLineShape, isErrorRecord, logLineTraceIds, pars
 export type { LogLineError, LogLineRecord, LogLineRequest, LogLineShape } from './json-logs';
 export { buildEnvelopeFromLogLines } from './log-lines-envelope';
 export type { BuildEnvelopeFromLogLinesInput } from './log-lines-envelope';
+export { JSON_ALERT_FORMATS, SENTRY_TELEMETRY_ITEMS, buildAlertEnvelope, detectAlertFormat, failureOfTrace, failuresOfService, readAlert } from './intake';
+export type { AlertReading, JsonAlertFormat, ReadAlertInput } from './intake';
