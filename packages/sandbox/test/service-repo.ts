@@ -244,7 +244,9 @@ export async function prepareServiceRepo(dir: string): Promise<PreparedRepo> {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content.trimStart());
   }
-  await execFileAsync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
+  // fastify's inject helper pulls cookie@2, which declares node >=22 yet loads on 20; a package manager
+  // running this test may set engine-strict, which would refuse the lockfile for that alone.
+  await execFileAsync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', '--engine-strict=false'], { cwd: dir });
   const { depsDir } = await installDependencies({ repoDir: dir, cacheRoot: TEST_DEPS_CACHE });
   await handToSandboxUser(dir);
   return { repoDir: dir, depsDir, sha: '' };
