@@ -26,6 +26,8 @@ export interface ReproduceOptions {
    * http entries, the others for function and message entries whose module telemetry could not name.
    */
   readonly handlers?: EntryHandlers;
+  /** Moved into `handlers`; typed `never` so a caller still passing it fails to compile instead of losing it. */
+  readonly httpApp?: never;
   /** Replays to measure the rate over; defaults to DEFAULT_REPRODUCTION_RUNS. */
   readonly runs?: number;
   /** Minimum matching share (0 < threshold ≤ 1) for `reproduced`; defaults to DEFAULT_REPRODUCTION_THRESHOLD. */
@@ -43,7 +45,7 @@ export interface ReproduceOptions {
  * The replay job for an envelope: its entry completed by the catalog's handlers (`resolveEntry`), environment,
  * timing and recorded downstream calls. Throws INVALID_INPUT naming the catalog field an entry lacks.
  */
-export function replayJobFromEnvelope(envelope: FailureEnvelope, options: { id: string; handlers?: EntryHandlers; coverage?: boolean }): ReplayJob {
+export function replayJobFromEnvelope(envelope: FailureEnvelope, options: { id: string; handlers?: EntryHandlers; httpApp?: never; coverage?: boolean }): ReplayJob {
   const { featureFlags, env, locale, timezone } = envelope.environment;
   const handlers = options.handlers ?? {};
   return {
