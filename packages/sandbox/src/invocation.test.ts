@@ -58,6 +58,8 @@ describe('resolveEntry', () => {
     expect(resolveEntry(consumer({ envelope: 'sqs-record' }), { messageHandler: { ...handler, envelope: 'kafka' } }, at)).toMatchObject({ ...handler, envelope: 'kafka' });
     expect(resolveEntry(consumer({ envelope: 'sqs-record' }), { messageHandler: { ...handler, envelope: 'auto' } }, at)).toMatchObject({ envelope: 'sqs-record' });
     expect(resolveEntry(consumer(), { messageHandler: { ...handler, envelope: 'auto' } }, at)).toMatchObject({ envelope: 'payload' });
+    // A handler that recorded its own input (module named) received the payload itself, whatever the queue.
+    expect(resolveEntry(consumer({ module: 'src/own.ts', envelope: 'sqs-record' }), { messageHandler: { ...handler, envelope: 'kafka' } }, at)).toMatchObject({ module: 'src/own.ts', envelope: 'payload' });
   });
 });
 

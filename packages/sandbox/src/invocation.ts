@@ -205,10 +205,12 @@ function resolveFunction(entry: FunctionEntry, handlers: EntryHandlers, context:
 }
 
 function resolveMessage(entry: MessageEntry, handlers: EntryHandlers, context: { service: string }): MessageEntry {
-  const handler = entry.module === '' ? handlers.messageHandler : undefined;
-  if (entry.module === '' && handler === undefined) throw missingHandler(context.service, 'messageHandler', 'message entry');
-  const envelope = handler === undefined || handler.envelope === 'auto' ? (entry.envelope ?? 'payload') : handler.envelope;
-  return { ...entry, ...(handler === undefined ? {} : { module: handler.module, export: handler.export }), envelope };
+  // An entry that names its own module was recorded by the handler itself: the payload is its argument as received.
+  if (entry.module !== '') return { ...entry, envelope: 'payload' };
+  const handler = handlers.messageHandler;
+  if (handler === undefined) throw missingHandler(context.service, 'messageHandler', 'message entry');
+  const envelope = handler.envelope === 'auto' ? (entry.envelope ?? 'payload') : handler.envelope;
+  return { ...entry, module: handler.module, export: handler.export, envelope };
 }
 
 /** Whether a function entry is a FaaS invocation, called as `handler(event, context)`. */
