@@ -24,7 +24,9 @@ import {
   buildBaseImage,
   createSandboxActivities,
   createWorkspace,
+  entryHandlersOf,
   failureSignature,
+  harnessJobLine,
   harnessLaunch,
   harnessStarter,
   mismatchReason,
@@ -166,7 +168,7 @@ async function measure(name: string, iterations: number, warmup: number, once: (
 /** One candidate in a fresh container: create, start, replay one job from stdin, remove. */
 async function coldRun(spec: StartSpec, job: ReplayJob, i: number): Promise<ReplayResult | undefined> {
   const id = `cold-${i}`;
-  const result = await driver.run({ ...spec, timeoutMs: 60_000, stdin: `${JSON.stringify({ ...job, id })}\n` });
+  const result = await driver.run({ ...spec, timeoutMs: 60_000, stdin: harnessJobLine({ ...job, id }) });
   return resultIn(result.stdout, id);
 }
 
@@ -193,7 +195,7 @@ async function execRun(container: Docker.Container, spec: StartSpec, job: Replay
     stream.once('close', resolve);
     stream.once('error', () => resolve());
   });
-  stream.end(`${JSON.stringify({ ...job, id })}\n`);
+  stream.end(harnessJobLine({ ...job, id }));
   await ended;
   return resultIn(Buffer.concat(chunks).toString('utf8'), id);
 }
@@ -216,7 +218,7 @@ async function latencies(prepared: PreparedTarget, gated: GatedEnvelope, target:
   const preparedJs = await prepareJsTree({ repoDir: prepared.repoDir });
   console.log(`prepared JavaScript tree: ${preparedJs.files} files, ${preparedJs.built ? 'compiled' : 'reused'} in ${(performance.now() - compileStarted).toFixed(0)} ms`);
   const specs = { tsx: await harnessSpec(prepared), js: await harnessSpec(prepared, preparedJs) };
-  const job = replayJobFromEnvelope(gated.envelope, { id: 'candidate', ...(target.httpApp ? { httpApp: target.httpApp } : {}) });
+  const job = replayJobFromEnvelope(gated.envelope, { id: 'candidate', handlers: entryHandlersOf(target) });
   const expected = failureSignature(gated.envelope.symptom);
   const rows: Measured[] = [];
 

@@ -126,7 +126,7 @@ export async function buildStages(
         const prepared = await workspace.prepare(input.target);
         const harness = await startHarness(prepared, input.incidentId, currentActivitySignal());
         try {
-          return await collectSpectrumRuns({ harness, minimal: input.minimal, repoDir: prepared.repoDir, ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}) });
+          return await collectSpectrumRuns({ harness, minimal: input.minimal, repoDir: prepared.repoDir, target: input.target });
         } finally {
           await harness.close();
         }

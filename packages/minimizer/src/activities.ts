@@ -1,5 +1,5 @@
 import { TracemendError, type Entry, type FailureSignature, type MinimalRepro, type MinimizeInput } from '@tracemend/contracts';
-import { mismatchReason, replayJobFromEnvelope, type PreparedTarget, type ReplayJob, type ResidentHarness, type Workspace } from '@tracemend/sandbox';
+import { entryHandlersOf, mismatchReason, replayJobFromEnvelope, type PreparedTarget, type ReplayJob, type ResidentHarness, type Workspace } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import type { JsonValue } from './canonical';
 import { ddmin } from './ddmin';
@@ -47,7 +47,7 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
         const envelope = input.gated.envelope;
         const expected = input.reproduction.expected;
         const fails = stillFails(harness, expected);
-        let job = replayJobFromEnvelope(envelope, { id: 'recorded', ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}) });
+        let job = replayJobFromEnvelope(envelope, { id: 'recorded', handlers: entryHandlersOf(input.target) });
         if (!(await fails(job))) {
           throw new TracemendError('MINIMIZATION_FAILED', 'the recorded input no longer shows the failure signature in the sandbox');
         }

@@ -1,5 +1,5 @@
 import { TracemendError, type MinimalRepro } from '@tracemend/contracts';
-import { mismatchReason, readTextInside, sourceLineCoverage, type HttpApp, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { entryHandlersOf, mismatchReason, readTextInside, resolveEntry, sourceLineCoverage, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
 import { isJsonObject, type JsonValue } from './canonical';
 import { entryInput } from './activities';
 import { getAt, pathsAtDepth, setAt } from './hierarchical';
@@ -64,17 +64,20 @@ function executed(result: ReplayResult): Set<string> {
 export async function collectSpectrumRuns(options: {
   harness: ResidentHarness;
   minimal: MinimalRepro;
-  httpApp?: HttpApp;
+  /** The service and its catalog handlers (a RepoTarget): the app's factory and arguments, the function or message handler. */
+  target?: EntryHandlers & { service: string };
   repoDir: string;
   maxNeighbours?: number;
 }): Promise<SpectrumRuns> {
   const { minimal } = options;
+  const handlers = entryHandlersOf(options.target ?? {});
+  const recordedAt = minimal.timing?.recordedAt ?? new Date(0).toISOString();
   const base: ReplayJob = {
     id: 'minimal',
-    entry: minimal.entry,
-    ...(options.httpApp ? { httpApp: options.httpApp } : {}),
+    entry: resolveEntry(minimal.entry, handlers, { service: options.target?.service ?? 'the service', recordedAt }),
+    ...(handlers.httpApp ? { httpApp: handlers.httpApp } : {}),
     environment: { featureFlags: minimal.environment.featureFlags, env: minimal.environment.env },
-    timing: { recordedAt: minimal.timing?.recordedAt ?? new Date(0).toISOString() },
+    timing: { recordedAt },
     downstream: minimal.downstream,
     coverage: true,
   };
@@ -86,7 +89,7 @@ export async function collectSpectrumRuns(options: {
     throw new TracemendError('NO_SUSPECTS', `the minimal input did not fail in the sandbox: ${mismatchReason(failing, minimal.signature) ?? ''}`);
   }
   const runs: SpectrumRun[] = [{ failed: true, lines: executed(failing) }];
-  const part = entryInput(minimal.entry);
+  const part = entryInput(base.entry);
   const variants: ReplayJob[] = neighbours(part.value, options.maxNeighbours ?? 30).map((value, i) => ({ ...base, id: `neighbour-${i}`, entry: part.with(value) }));
   for (const [flag, value] of Object.entries(minimal.environment.featureFlags)) {
     if (typeof value === 'boolean') variants.push({ ...base, id: `flag-${flag}`, environment: { ...base.environment, featureFlags: { ...base.environment.featureFlags, [flag]: !value } } });

@@ -83,7 +83,7 @@ describe('reproduction with tokens behaves as with the raw values', () => {
       const run = async (envelope: FailureEnvelope): Promise<Reproduction> =>
         parseContract(
           Reproduction,
-          await reproduce({ driver, image: sandboxImageTag(), repoDir: repo.dir, depsDir, envelope, labels, logger, ...(httpApp ? { httpApp } : {}) }),
+          await reproduce({ driver, image: sandboxImageTag(), repoDir: repo.dir, depsDir, envelope, labels, logger, ...(httpApp ? { handlers: { httpApp } } : {}) }),
           'Reproduction',
         );
       const before = await run(raw);

@@ -63,10 +63,13 @@ export function parseStack(stack) {
   return frames;
 }
 
-/** Whether the first frame outside Node internals and natives is in the repository. */
+/**
+ * Whether repository code threw it or called what threw it: a repository frame is on the stack. A throw
+ * inside a dependency called from repository code counts (its signature takes the repository frames);
+ * one raised by framework or Node internals alone, with no repository frame, does not.
+ */
 export function thrownByApp(frames) {
-  const first = frames.find((frame) => !frame.file.startsWith('node:') && frame.file !== '<anonymous>');
-  return first?.inApp === true;
+  return frames.some((frame) => frame.inApp);
 }
 
 /** The {type, message, frames} of a thrown value. */

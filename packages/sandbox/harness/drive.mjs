@@ -41,44 +41,128 @@ export function reviveStubs(value, onUnrecorded) {
   return Object.fromEntries(keys.map((key) => [key, reviveStubs(value[key], onUnrecorded)]));
 }
 
-async function loadExport(modulePath, exportName) {
+async function importRepoModule(modulePath) {
   if (typeof modulePath !== 'string' || modulePath === '' || modulePath.startsWith('/') || modulePath.split('/').includes('..')) {
     throw new JobError(`the module must be a repo-relative path, got ${JSON.stringify(modulePath)}`);
   }
-  const namespace = await import(pathToFileURL(moduleFile(REPO_ROOT, modulePath)).href);
-  const exported = namespace[exportName];
+  return await import(pathToFileURL(moduleFile(REPO_ROOT, modulePath)).href);
+}
+
+async function loadModuleExport(modulePath, exportName) {
+  const namespace = await importRepoModule(modulePath);
+  if (!(exportName in namespace)) throw new JobError(`${modulePath} has no export ${exportName}`);
+  return namespace[exportName];
+}
+
+async function loadExport(modulePath, exportName) {
+  const exported = (await importRepoModule(modulePath))[exportName];
   if (typeof exported !== 'function') throw new JobError(`${modulePath} has no exported function ${exportName}`);
   return exported;
 }
 
-/** Calls the exported function with the revived arguments; resolves to its awaited value. */
-export async function driveFunction(entry, onUnrecorded) {
-  const fn = await loadExport(entry.module, entry.export);
-  const args = reviveStubs(Array.isArray(entry.args) ? entry.args : [], onUnrecorded);
-  // Called without a receiver so stack frames read `topUsers`, as in production, not `Module.topUsers`.
-  return await fn(...args);
-}
-
-/** Calls the handler with the payload only; it builds its own dependencies from env and flags. */
-export async function driveMessage(entry, onUnrecorded) {
-  const fn = await loadExport(entry.module, entry.export);
-  return await fn(reviveStubs(entry.payload, onUnrecorded));
-}
-
-async function listen(app) {
-  const server = app instanceof Server ? app : typeof app?.listen === 'function' ? undefined : typeof app === 'function' ? createServer(app) : undefined;
-  if (server) {
-    await new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
-    });
-    return server;
-  }
-  if (typeof app?.listen !== 'function') throw new JobError('the http app export returned neither an app with listen(), a request listener nor an http.Server');
-  return await new Promise((resolve, reject) => {
-    const started = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(started)));
-    started?.once?.('error', reject);
+/** Runs the handler the way Lambda does: callback-style handlers (3 parameters) settle through the callback or context.done/succeed/fail. */
+async function invokeLambda(handler, event, fields) {
+  const { remainingTimeMs, ...recorded } = fields;
+  const deadline = Date.now() + remainingTimeMs;
+  let settle;
+  const settled = new Promise((resolve, reject) => {
+    settle = (error, value) => (error !== undefined && error !== null ? reject(error) : resolve(value));
   });
+  const context = {
+    ...recorded,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: (error, value) => settle(error, value),
+    succeed: (value) => settle(undefined, value),
+    fail: (error) => settle(error ?? new Error('context.fail')),
+  };
+  if (handler.length >= 3) {
+    const returned = handler(event, context, (error, value) => settle(error, value));
+    if (typeof returned?.then === 'function') returned.then((value) => settle(undefined, value), (error) => settle(error));
+    return await settled;
+  }
+  return await Promise.race([handler(event, context), settled]);
+}
+
+/**
+ * Calls a function or message entry's export as `invocation` says; the host builds it from the entry:
+ * an argument list, a Lambda event and context, or a kafkajs `eachMessage` payload.
+ */
+export async function driveCall(entry, invocation, onUnrecorded) {
+  const fn = await loadExport(entry.module, entry.export);
+  switch (invocation?.style) {
+    case 'lambda':
+      return await invokeLambda(fn, reviveStubs(invocation.event, onUnrecorded), invocation.context);
+    case 'kafka': {
+      const { message } = invocation.payload;
+      const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, Buffer.from(String(value))]));
+      return await fn({
+        ...invocation.payload,
+        message: { ...message, key: message.key === null ? null : Buffer.from(message.key), value: Buffer.from(message.value), headers },
+        heartbeat: async () => undefined,
+        pause: () => () => undefined,
+      });
+    }
+    case 'call':
+      // Called without a receiver so stack frames read `topUsers`, as in production, not `Module.topUsers`.
+      return await fn(...reviveStubs(invocation.args, onUnrecorded));
+    default:
+      // A job line written without the host's invocation: the arguments as recorded, or the bare payload.
+      return await fn(...reviveStubs(entry.kind === 'message' ? [entry.payload] : Array.isArray(entry.args) ? entry.args : [], onUnrecorded));
+  }
+}
+
+/** The factory's arguments from `httpApp.args`: a function's awaited result or a value; an array is the list. */
+async function factoryArguments(args) {
+  if (args === undefined) return [];
+  const exported = await loadModuleExport(args.module, args.export);
+  const value = typeof exported === 'function' ? await exported() : exported;
+  return Array.isArray(value) ? value : [value];
+}
+
+function listenOn(server) {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+/**
+ * A Node http.Server listening on loopback for what the factory built. Each framework is reduced to
+ * its http.Server or request listener, so every one is served and closed the same way.
+ */
+async function serve(app) {
+  if (app instanceof Server) return app.listening ? app : await listenOn(app);
+  if (typeof app?.getHttpServer === 'function' && typeof app?.init === 'function') {
+    // NestJS: init() wires the modules and routes into the adapter's server without listening.
+    await app.init();
+    return await serve(app.getHttpServer());
+  }
+  if (app?.listener instanceof Server && typeof app?.initialize === 'function') {
+    // hapi: the listener already dispatches to the router; initialize() starts plugins and caches.
+    await app.initialize();
+    return await listenOn(app.listener);
+  }
+  if (app?.server instanceof Server && typeof app?.ready === 'function') {
+    // fastify: the server carries fastify's handler from construction; ready() loads the plugins and routes.
+    await app.ready();
+    return await listenOn(app.server);
+  }
+  if (typeof app?.callback === 'function' && typeof app?.use === 'function') return await listenOn(createServer(app.callback()));
+  if (typeof app === 'function') return await listenOn(createServer(app));
+  if (typeof app?.listen === 'function') {
+    const started = await new Promise((resolve, reject) => {
+      const value = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(value)));
+      value?.once?.('error', reject);
+    });
+    if (started instanceof Server) return started;
+  }
+  throw new JobError(
+    'the http app factory returned none of: an http.Server, a request listener (express, connect), a koa app, a fastify instance, a hapi server or a NestJS application',
+  );
 }
 
 function requestBody(entry, headers) {
@@ -93,7 +177,7 @@ function requestBody(entry, headers) {
 export async function driveHttp(entry, httpApp) {
   if (!httpApp) throw new JobError('an http entry needs httpApp {module, export}');
   const factory = await loadExport(httpApp.module, httpApp.export);
-  const server = await listen(await factory());
+  const server = await serve(await factory(...(await factoryArguments(httpApp.args))));
   try {
     const { port } = server.address();
     const query = new URLSearchParams(entry.query ?? {}).toString();

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { beginCapture, beginCoverage, describeError, endCapture, endCoverage, installCapture } from './capture.mjs';
 import { beginJob, installDeterminism, realNow } from './determinism.mjs';
 import { beginDownstream, installDownstream, unrecordedCalls } from './downstream.mjs';
-import { driveFunction, driveHttp, driveMessage, JobError } from './drive.mjs';
+import { driveCall, driveHttp, JobError } from './drive.mjs';
 
 /** Prefix of every harness line on stdout; service output never starts with it. */
 export const RESULT_MARKER = '\u001eTRACEMEND\u001e';
@@ -53,9 +53,8 @@ async function drive(job, onUnrecorded) {
   const { entry } = job;
   switch (entry?.kind) {
     case 'function':
-      return { value: await driveFunction(entry, onUnrecorded) };
     case 'message':
-      return { value: await driveMessage(entry, onUnrecorded) };
+      return { value: await driveCall(entry, job.invocation, onUnrecorded) };
     case 'http':
       return await driveHttp(entry, job.httpApp);
     default:

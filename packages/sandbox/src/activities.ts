@@ -4,6 +4,7 @@ import type { Logger } from '@tracemend/telemetry';
 import { prepareCheckout } from './checkout';
 import { installDependencies } from './dependencies';
 import type { SandboxDriver } from './driver';
+import { entryHandlersOf } from './invocation';
 import { ResidentHarness, type ResidentHarnessOptions } from './replay';
 import { reproduce } from './reproduce';
 import type { WarmPool } from './warm-pool';
@@ -173,7 +174,7 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
         repoDir: prepared.repoDir,
         depsDir: prepared.depsDir,
         envelope: input.gated.envelope,
-        ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
+        handlers: entryHandlersOf(input.target),
         ...(deps.runs === undefined ? {} : { runs: deps.runs }),
         ...(deps.threshold === undefined ? {} : { threshold: deps.threshold }),
         labels: { [INCIDENT_LABEL]: input.incidentId },

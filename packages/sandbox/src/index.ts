@@ -9,10 +9,24 @@ export type { InstallDependenciesOptions, InstalledDependencies } from './depend
 export type { ReadOnlyMount, SandboxProcess, StartSpec } from './driver';
 export { TOOLCHAIN_NODE_MODULES, resolveTypeScriptLoader } from './loader';
 export type { TypeScriptLoader } from './loader';
-export { HARNESS_DIR, ObservedError, RESULT_MARKER, ResidentHarness, ScriptCoverage, harnessLaunch } from './replay';
+export { HARNESS_DIR, ObservedError, RESULT_MARKER, ResidentHarness, ScriptCoverage, harnessJobLine, harnessLaunch } from './replay';
 export type { HarnessLaunch, HarnessLoader, HttpApp, ReplayJob, ReplayResult, ResidentHarnessOptions } from './replay';
 export { PREPARED_JS_ROOT, compiledName, prepareJsTree } from './prepared-js';
 export type { PrepareJsTreeOptions, PreparedJsTree } from './prepared-js';
+export {
+  adaptEvent,
+  eventOfShape,
+  entryHandlersOf,
+  eventPayload,
+  invocationOf,
+  isFaasInvocation,
+  lambdaContextFields,
+  messageArgument,
+  resolveEntry,
+  snsEvent,
+  sqsRecord,
+} from './invocation';
+export type { EntryHandlers, Invocation } from './invocation';
 export { SIGNATURE_FRAMES, describeSignature, failureSignature, signaturesMatch } from './signature';
 export type { SignatureFrame, SignatureInput } from './signature';
 export { decodeMappings, inlineSourceMap, sourceLineCoverage } from './coverage';

@@ -130,7 +130,7 @@ describe('the resident harness on a prepared JavaScript tree', () => {
     const checkout = await fixture(service);
     const envelope = await fixtureEnvelope(service);
     const httpApp = FIXTURE_CATALOG[service].httpApp;
-    const job = replayJobFromEnvelope(envelope, { id: `${service}-candidate`, coverage, ...(httpApp ? { httpApp } : {}) });
+    const job = replayJobFromEnvelope(envelope, { id: `${service}-candidate`, coverage, ...(httpApp ? { handlers: { httpApp } } : {}) });
     const preparedJs = await prepareJsTree({ repoDir: checkout.repoDir });
     const results: ReplayResult[] = [];
     for (const tree of [undefined, preparedJs]) {

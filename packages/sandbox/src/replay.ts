@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '@tracemend/telemetry';
 import { DEFAULT_RUN_LIMITS, nodeHeapExhausted, type ReadOnlyMount, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
 import { resolveTypeScriptLoader } from './loader';
 import { PREPARED_JS_ROOT, type PreparedJsTree } from './prepared-js';
+import { invocationOf } from './invocation';
 import { ensureDependencyMountPoint } from './shared-checkout';
 
 /** The in-container harness files (plain ESM, Node builtins only), mounted read-only at /harness. */
@@ -46,10 +47,13 @@ export async function harnessLaunch(options: { readonly depsDir?: string | undef
 /** Prefix of every harness line on stdout; everything else there is the service's own output. */
 export const RESULT_MARKER = '\u001eTRACEMEND\u001e';
 
-/** Where the HTTP app of a service is built: `module` (repo-relative) exports a factory of the app. */
+/** Where the HTTP app of a service is built: `module` (repo-relative) exports a factory of the app, `args` its arguments. */
 export type HttpApp = NonNullable<RepoTarget['httpApp']>;
 
-/** One replay: what to drive, under which environment, time, randomness and recorded downstream calls. */
+/**
+ * One replay: what to drive, under which environment, time, randomness and recorded downstream calls.
+ * A function or message entry names its module (`resolveEntry` fills it from the catalog when telemetry could not).
+ */
 export interface ReplayJob {
   readonly id: string;
   readonly entry: Entry;
@@ -69,6 +73,15 @@ export interface ReplayJob {
    * kills itself, even when no host is left to do so. Defaults to the `judge` timeout.
    */
   readonly timeoutMs?: number;
+}
+
+/**
+ * The stdin line the harness reads for a job. The call (argument list, Lambda event and context, kafkajs
+ * payload) is built here from the entry, so a job whose entry a minimizer replaced is called as it now reads.
+ */
+export function harnessJobLine(job: ReplayJob): string {
+  const invocation = job.entry.kind === 'http' ? {} : { invocation: invocationOf(job.entry) };
+  return `${JSON.stringify({ ...job, ...invocation })}\n`;
 }
 
 const HarnessFrame = z.object({
@@ -431,7 +444,7 @@ export class ResidentHarness {
         },
       };
       // A harness that died closes its end: the write fails, and that failure is this job's answer.
-      this.child.stdin.write(`${JSON.stringify({ ...job, timeoutMs: containerLimitMs })}\n`, (error) => {
+      this.child.stdin.write(harnessJobLine({ ...job, timeoutMs: containerLimitMs }), (error) => {
         if (error) this.fail(new TracemendError('INTERNAL', `replay job ${job.id} could not be sent to the harness: ${error.message}; ${this.outputTail.slice(-1_000)}`, { cause: error }));
       });
     });

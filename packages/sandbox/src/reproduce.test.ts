@@ -64,7 +64,7 @@ function repo(name: FixtureServiceName): PreparedRepo {
 
 async function replay(name: FixtureServiceName, envelope: FailureEnvelope): Promise<Reproduction> {
   const { repoDir, depsDir } = repo(name);
-  return await reproduceIn({ repoDir, depsDir, envelope, ...(name === 'users-api' ? { httpApp: USERS_API_APP } : {}) });
+  return await reproduceIn({ repoDir, depsDir, envelope, ...(name === 'users-api' ? { handlers: { httpApp: USERS_API_APP } } : {}) });
 }
 
 async function reproduceIn(options: Pick<ReproduceOptions, 'repoDir' | 'envelope'> & Partial<ReproduceOptions>): Promise<Reproduction> {

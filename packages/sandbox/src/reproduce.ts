@@ -1,7 +1,8 @@
 import { TracemendError, type FailureEnvelope, type FailureSignature, type Reproduction } from '@tracemend/contracts';
 import type { Logger } from '@tracemend/telemetry';
 import type { SandboxDriver } from './driver';
-import { ResidentHarness, type HttpApp, type ReplayJob, type ReplayResult, type ResidentHarnessOptions } from './replay';
+import { resolveEntry, type EntryHandlers } from './invocation';
+import { ResidentHarness, type ReplayJob, type ReplayResult, type ResidentHarnessOptions } from './replay';
 import { describeSignature, failureSignature, signaturesMatch } from './signature';
 
 /**
@@ -20,8 +21,13 @@ export interface ReproduceOptions {
   readonly depsDir?: string;
   /** The gated envelope's FailureEnvelope (`gated.envelope`). */
   readonly envelope: FailureEnvelope;
-  /** Required for http entries: the module and export that build the app (RepoTarget.httpApp). */
-  readonly httpApp?: HttpApp;
+  /**
+   * The catalog's handlers (RepoTarget.httpApp, functionHandler, messageHandler): `httpApp` is required for
+   * http entries, the others for function and message entries whose module telemetry could not name.
+   */
+  readonly handlers?: EntryHandlers;
+  /** Moved into `handlers`; typed `never` so a caller still passing it fails to compile instead of losing it. */
+  readonly httpApp?: never;
   /** Replays to measure the rate over; defaults to DEFAULT_REPRODUCTION_RUNS. */
   readonly runs?: number;
   /** Minimum matching share (0 < threshold ≤ 1) for `reproduced`; defaults to DEFAULT_REPRODUCTION_THRESHOLD. */
@@ -35,13 +41,17 @@ export interface ReproduceOptions {
   readonly startHarness?: (options: ResidentHarnessOptions) => Promise<ResidentHarness>;
 }
 
-/** The replay job for an envelope: its entry, environment, timing and recorded downstream calls. */
-export function replayJobFromEnvelope(envelope: FailureEnvelope, options: { id: string; httpApp?: HttpApp; coverage?: boolean }): ReplayJob {
+/**
+ * The replay job for an envelope: its entry completed by the catalog's handlers (`resolveEntry`), environment,
+ * timing and recorded downstream calls. Throws INVALID_INPUT naming the catalog field an entry lacks.
+ */
+export function replayJobFromEnvelope(envelope: FailureEnvelope, options: { id: string; handlers?: EntryHandlers; httpApp?: never; coverage?: boolean }): ReplayJob {
   const { featureFlags, env, locale, timezone } = envelope.environment;
+  const handlers = options.handlers ?? {};
   return {
     id: options.id,
-    entry: envelope.entry,
-    ...(options.httpApp === undefined ? {} : { httpApp: options.httpApp }),
+    entry: resolveEntry(envelope.entry, handlers, { service: envelope.identity.service, recordedAt: envelope.timing.recordedAt }),
+    ...(handlers.httpApp === undefined ? {} : { httpApp: handlers.httpApp }),
     environment: { featureFlags, env, ...(locale === undefined ? {} : { locale }), ...(timezone === undefined ? {} : { timezone }) },
     timing: { recordedAt: envelope.timing.recordedAt, ...(envelope.timing.randomSeed === undefined ? {} : { randomSeed: envelope.timing.randomSeed }) },
     downstream: envelope.downstream,
@@ -106,9 +116,8 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
   const threshold = options.threshold ?? DEFAULT_REPRODUCTION_THRESHOLD;
   if (!Number.isInteger(runs) || runs < 1) throw new TracemendError('INVALID_INPUT', `runs must be a positive integer, got ${runs}`);
   if (!(threshold > 0 && threshold <= 1)) throw new TracemendError('INVALID_INPUT', `threshold must be in (0, 1], got ${threshold}`);
-  if (envelope.entry.kind === 'http' && options.httpApp === undefined) {
-    throw new TracemendError('INVALID_INPUT', `the http entry of ${envelope.identity.service} needs the service's httpApp (module and export that build the app)`);
-  }
+  // Resolved before a container starts: an entry the catalog cannot complete fails at once, naming the field.
+  const job = replayJobFromEnvelope(envelope, { id: 'reproduce', ...(options.handlers === undefined ? {} : { handlers: options.handlers }) });
   const expected = failureSignature(envelope.symptom);
   const started = Date.now();
   const start = options.startHarness ?? ((harnessOptions: ResidentHarnessOptions) => ResidentHarness.start(harnessOptions));
@@ -126,9 +135,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
   const results: ReplayResult[] = [];
   try {
     for (let run = 1; run <= runs; run++) {
-      results.push(
-        await harness.judge(replayJobFromEnvelope(envelope, { id: `reproduce-${run}`, ...(options.httpApp === undefined ? {} : { httpApp: options.httpApp }) })),
-      );
+      results.push(await harness.judge({ ...job, id: `reproduce-${run}` }));
     }
   } finally {
     await harness.close();
