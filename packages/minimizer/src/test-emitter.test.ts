@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import type { Entry } from '@tracemend/contracts';
 import { fixtureAlertPaths, fixtureServiceDir, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { buildEnvelope, type OtlpTraces } from '@tracemend/ingest';
-import { installDependencies } from '@tracemend/sandbox';
+import { entryHandlersOf, installDependencies, resolveEntry } from '@tracemend/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitRegressionTest, type EmitTestInput } from './test-emitter';
 
@@ -51,8 +51,10 @@ describe('emitRegressionTest', () => {
       const deps = await installDependencies({ repoDir: repo.dir, cacheRoot: join(tmpdir(), 'tracemend-test-deps') });
       await symlink(deps.depsDir, join(repo.dir, 'node_modules'));
 
+      // The minimize stage hands the emitter the entry as replayed: completed by the catalog's handlers.
+      const entry = resolveEntry(envelope.entry, entryHandlersOf(setup.httpApp ? { httpApp: setup.httpApp } : {}), { service, recordedAt: envelope.timing.recordedAt });
       const test = emitRegressionTest({
-        entry: envelope.entry,
+        entry,
         environment: envelope.environment,
         downstream: envelope.downstream,
         signature: { errorType: envelope.symptom.errorType, normalizedMessage: envelope.symptom.message, frames: [{ function: 'f', file: 'src/x.ts' }], hash: 'abcdef12' },
