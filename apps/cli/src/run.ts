@@ -81,7 +81,7 @@ function refusal(alertFile: string, status: number, answer: Record<string, unkno
  * worker running with the given service catalog, and optionally waits for the incident's outcome.
  * Without `--wait`, `--json` prints the intake's answer (for a trace export or Sentry event: incidentId,
  * workflowId, fingerprint, alertId, format and status `started` or `attached`; for a log export:
- * alertId, format and traceIds). Exits 0 when the alert was accepted (with `--wait`: when the incident
+ * alertId, format, traceIds, status `stored` and the reason it started nothing). Exits 0 when the alert was accepted (with `--wait`: when the incident
  * opened a pull request), 1 when the intake refused the alert or the incident ended otherwise, and 2
  * when the catalog or the alert file cannot be read or the alert file is not JSON.
  */

@@ -73,8 +73,9 @@ describe('tracemend run <alert-file> --config <file>', () => {
     expect(logs.code, `${logs.stderr}\n${await workerLog()}`).toBe(0);
     // A log export only joins its failure's trace: it is stored, it starts nothing.
     const stored = JSON.parse(logs.stdout) as Record<string, unknown>;
-    expect(Object.keys(stored).sort()).toEqual(['alertId', 'format', 'traceIds']);
-    expect(stored.format).toBe('otlp-logs-json');
+    expect(Object.keys(stored).sort()).toEqual(['alertId', 'format', 'reason', 'status', 'traceIds']);
+    expect(stored).toMatchObject({ format: 'otlp-logs-json', status: 'stored' });
+    expect(stored.reason).toEqual(expect.any(String));
     expect(stored.alertId).toMatch(/^[0-9a-f]{64}$/);
     expect((stored.traceIds as string[]).length).toBeGreaterThan(0);
 
