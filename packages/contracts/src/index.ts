@@ -97,5 +97,5 @@ export { FaasEventShape, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeSh
 export { applyFileEdits, editsByFile } from './edits';
 export { formatIssues, parseContract } from './parse';
 export { normalizeErrorMessage } from './signature';
-export { offsetCountsOf } from './v8-coverage';
+export { codeMask, offsetCountsOf, sourceLineHits } from './v8-coverage';
 export type { V8CoverageRange, V8CoveredScript } from './v8-coverage';

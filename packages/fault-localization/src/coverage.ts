@@ -1,5 +1,5 @@
-import { offsetCountsOf, type V8CoverageRange } from '@tracemend/contracts';
-export { offsetCountsOf } from '@tracemend/contracts';
+import { sourceLineHits, type V8CoverageRange } from '@tracemend/contracts';
+export { codeMask, offsetCountsOf } from '@tracemend/contracts';
 export type { V8CoverageRange } from '@tracemend/contracts';
 
 /** One function of V8 precise coverage: its first range spans the function, later ones its blocks. */
@@ -37,7 +37,7 @@ export function lineHitsFromV8Coverage(
   for (const script of coverage) {
     const source = sources.get(script.url);
     if (source === undefined) continue;
-    const hits = scriptLineHits(script, source);
+    const hits: LineHits = sourceLineHits(script, source);
     const merged = byUrl.get(script.url);
     if (merged === undefined) {
       byUrl.set(script.url, hits);
@@ -46,134 +46,6 @@ export function lineHitsFromV8Coverage(
     for (const [line, count] of hits) merged.set(line, (merged.get(line) ?? 0) + count);
   }
   return byUrl;
-}
-
-function scriptLineHits(script: V8ScriptCoverage, source: string): LineHits {
-  const offsetCounts = offsetCountsOf(script, source.length);
-  const code = codeMask(source);
-  const hits: LineHits = new Map();
-  let line = 1;
-  for (let offset = 0; offset < source.length; offset++) {
-    if (source.charCodeAt(offset) === 10) {
-      line += 1;
-      continue;
-    }
-    const count = offsetCounts[offset]!;
-    if (code[offset] === 0 || count < 0) continue;
-    hits.set(line, Math.max(hits.get(line) ?? 0, count));
-  }
-  return hits;
-}
-
-const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else', 'yield', 'await']);
-
-/**
- * 1 for every character of JavaScript/TypeScript source that is code, 0 for whitespace and comments
- * (including a leading `#!` line). Strings, template literals and regular expression literals are
- * code; they are scanned only so that a `//` or `/*` inside them is not taken for a comment. Regular
- * expressions are told from division by the token before the slash, the usual heuristic.
- */
-export function codeMask(source: string): Uint8Array {
-  const mask = new Uint8Array(source.length);
-  const length = source.length;
-  const templateBraces: number[] = [];
-  let braces = 0;
-  let previous = '';
-  let index = 0;
-
-  const skipLine = () => {
-    while (index < length && source[index] !== '\n') index++;
-  };
-  const markQuoted = (quote: string) => {
-    mask[index++] = 1;
-    while (index < length && source[index] !== quote && source[index] !== '\n') {
-      if (source[index] === '\\') mask[index++] = 1;
-      if (index < length) mask[index++] = 1;
-    }
-    if (index < length && source[index] === quote) mask[index++] = 1;
-  };
-  /** Marks template text from `index` up to the closing backtick or an opening `${`. */
-  const markTemplateText = () => {
-    while (index < length) {
-      const char = source[index];
-      if (char === '\\') {
-        mask[index++] = 1;
-        if (index < length) mask[index++] = 1;
-      } else if (char === '`') {
-        mask[index++] = 1;
-        return;
-      } else if (char === '$' && source[index + 1] === '{') {
-        mask[index++] = 1;
-        mask[index++] = 1;
-        braces += 1;
-        templateBraces.push(braces);
-        return;
-      } else {
-        if (char !== '\n' && char !== ' ' && char !== '\t' && char !== '\r') mask[index] = 1;
-        index++;
-      }
-    }
-  };
-  const markRegex = () => {
-    let inClass = false;
-    mask[index++] = 1;
-    while (index < length && source[index] !== '\n') {
-      const char = source[index];
-      mask[index++] = 1;
-      if (char === '\\') {
-        if (index < length) mask[index++] = 1;
-      } else if (char === '[') inClass = true;
-      else if (char === ']') inClass = false;
-      else if (char === '/' && !inClass) break;
-    }
-    while (index < length && /[a-z]/i.test(source[index]!)) mask[index++] = 1;
-  };
-
-  if (source.startsWith('#!')) skipLine();
-  while (index < length) {
-    const char = source[index]!;
-    const next = source[index + 1];
-    if (char === ' ' || char === '\t' || char === '\n' || char === '\r' || char === '\f' || char === '\v' || char === '\u00a0' || char === '\ufeff') {
-      index++;
-    } else if (char === '/' && next === '/') {
-      skipLine();
-    } else if (char === '/' && next === '*') {
-      const end = source.indexOf('*/', index + 2);
-      index = end < 0 ? length : end + 2;
-    } else if (char === '"' || char === "'") {
-      markQuoted(char);
-      previous = 'literal';
-    } else if (char === '`') {
-      mask[index++] = 1;
-      markTemplateText();
-      previous = 'literal';
-    } else if (char === '/' && regexMayFollow(previous)) {
-      markRegex();
-      previous = 'literal';
-    } else if (/[\w$]/.test(char)) {
-      const start = index;
-      while (index < length && /[\w$]/.test(source[index]!)) mask[index++] = 1;
-      previous = source.slice(start, index);
-    } else if (char === '}' && templateBraces.at(-1) === braces) {
-      templateBraces.pop();
-      braces -= 1;
-      mask[index++] = 1;
-      markTemplateText();
-      previous = 'literal';
-    } else {
-      if (char === '{') braces += 1;
-      if (char === '}') braces -= 1;
-      mask[index++] = 1;
-      previous = char;
-    }
-  }
-  return mask;
-}
-
-function regexMayFollow(previous: string): boolean {
-  if (previous === '' || REGEX_AFTER_WORDS.has(previous)) return true;
-  if (previous === 'literal' || /[\w$]$/.test(previous)) return false;
-  return !(previous === ')' || previous === ']' || previous === '}');
 }
 
 /** The spectrum key of a line: `file:line`. */

@@ -1,3 +1,9 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeMappings, inlineSourceMap, sourceLineCoverage } from './coverage';
 import type { ScriptCoverage } from './replay';
@@ -43,5 +49,50 @@ describe('sourceLineCoverage', () => {
       [7, 0],
     ]);
     expect(sourceLineCoverage({ ...script, source: code })).toBeUndefined();
+  });
+
+  it('counts the own lines of a plain JavaScript file, which has no source map (real V8 coverage)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sandbox-coverage-'));
+    const file = join(dir, 'compat.js');
+    await writeFile(
+      file,
+      [
+        "'use strict';",
+        '',
+        '// Minimum check.',
+        'function meets(version, minimum) {',
+        '  if (version === undefined) {',
+        '    return false;',
+        '  }',
+        '  return version >= minimum;',
+        '}',
+        '',
+        'module.exports = { meets };',
+        '',
+      ].join('\n'),
+    );
+    const session = new Session();
+    session.connect();
+    try {
+      await session.post('Profiler.enable');
+      await session.post('Debugger.enable');
+      await session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+      const { meets } = createRequire(file)(file) as { meets: (version?: number, minimum?: number) => boolean };
+      await session.post('Profiler.takePreciseCoverage');
+      expect(meets(5, 4)).toBe(true);
+      expect(meets(3, 4)).toBe(false);
+      const { result } = await session.post('Profiler.takePreciseCoverage');
+      const covered = result.find((script) => script.url === pathToFileURL(file).href);
+      expect(covered).toBeDefined();
+      const { scriptSource } = await session.post('Debugger.getScriptSource', { scriptId: covered!.scriptId });
+      const script: ScriptCoverage = { file: 'src/compat.js', url: covered!.url, scriptId: covered!.scriptId, functions: covered!.functions, source: scriptSource };
+      // Called twice: the body ran twice, the early return never; the top level ran before the reset
+      // and is not reported, the comment and blank lines are not code.
+      expect(Object.fromEntries(sourceLineCoverage(script) ?? [])).toEqual({ 4: 2, 5: 2, 6: 0, 7: 0, 8: 2, 9: 2 });
+      expect(sourceLineCoverage({ ...script, file: 'src/compat.ts' })).toBeUndefined();
+    } finally {
+      session.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { offsetCountsOf } from '@tracemend/contracts';
+import { offsetCountsOf, sourceLineHits } from '@tracemend/contracts';
 import type { ScriptCoverage } from './replay';
 
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -75,17 +75,20 @@ function decodeVlq(segment: string): number[] {
   return values;
 }
 
+const PLAIN_JS = /\.(?:c|m)?jsx?$/;
+
 /**
  * Maps a script's V8 coverage back to its original (TypeScript) lines through the inline source map:
  * each mapped position takes the count of the innermost range around its generated offset, and a
- * line's count is the largest of its positions (0: code on that line did not run). Undefined when the
- * script came without source or source map.
+ * line's count is the largest of its positions (0: code on that line did not run). A plain JavaScript
+ * file without a map runs as written, so its own lines are counted (sourceLineHits). Undefined when
+ * the script came without source, or is not plain JavaScript and has no source map.
  */
 export function sourceLineCoverage(script: ScriptCoverage): Map<number, number> | undefined {
   const source = script.source;
   if (source === undefined) return undefined;
   const map = inlineSourceMap(source);
-  if (map === undefined) return undefined;
+  if (map === undefined) return PLAIN_JS.test(script.file) ? sourceLineHits(script, source) : undefined;
   const lineStarts = [0];
   for (let index = 0; index < source.length; index++) if (source.charCodeAt(index) === 10) lineStarts.push(index + 1);
   const counts = offsetCountsOf(script, source.length);
