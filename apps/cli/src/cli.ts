@@ -18,11 +18,13 @@ commands:
                    TRACEMEND_DEMO_GITHUB_PORT, default 8787 and 8790)
   demo --stop      stop what the demo left running, the local Temporal dev server included
   ${RUN_USAGE.replace('tracemend ', '')}
-                   submit one alert (OTLP/JSON traces or logs, Sentry-style event, Alertmanager
-                   webhook); --wait prints the incident's outcome (--json: the IncidentOutcome)
+                   submit one alert (OTLP/JSON traces or logs, Sentry event or envelope, JSON log
+                   lines, Alertmanager webhook); --wait prints the incident's outcome (--json: the
+                   IncidentOutcome)
   ingest|gate|triage|reproduce|minimize|localize|repair|verify [file|-] [--config <catalog>]
                    run one stage over contract JSON (a file or stdin) and print its output:
-                   ingest takes a raw alert, gate a FailureEnvelope, the others their activity input
+                   ingest takes a raw alert (read as the gateway reads it), gate a FailureEnvelope,
+                   the others their activity input
   gate --dry-run [file|-] [--contract <file>] [--config <catalog>] [--json]
                    show the gate's decision for every field path of an envelope or raw alert
                    (action, sensitivity, rule, detector hits; never a value); writes nothing

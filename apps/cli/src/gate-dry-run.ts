@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { FailureEnvelope, TracemendError } from '@tracemend/contracts';
-import { buildEnvelope, buildEnvelopeFromSentryEvent, dataContractPath, detectOtlpJson, isSentryEvent, loadServiceCatalog, parseAlert } from '@tracemend/ingest';
+import { dataContractPath, detectAlertText, envelopeOfReading, loadServiceCatalog, readAlert } from '@tracemend/ingest';
 import { loadDataContract, previewGate, type GatePreview } from '@tracemend/privacy-gate';
 import type { CliIo } from './io';
 
 /** What `tracemend gate --dry-run` reads: the input text and where the contract comes from. */
 export interface GateDryRunOptions {
-  /** An ungated FailureEnvelope, an OTLP/JSON trace export or a Sentry-style event, as JSON text. */
+  /** An ungated FailureEnvelope, or a raw alert in any format `tracemend ingest` reads. */
   text: string;
   /** A contract file; without it the service catalog names the service's contract. */
   contractFile?: string;
@@ -17,33 +17,29 @@ export interface GateDryRunOptions {
 
 /**
  * The envelope a dry run previews: the input itself when it is a FailureEnvelope, otherwise the
- * envelope ingest would build from the raw alert, in memory (nothing is stored).
+ * envelope ingest builds from the raw alert (any format `tracemend ingest` reads), read alone and in
+ * memory: nothing is stored, so nothing stored earlier is joined either.
  */
-export function envelopeForDryRun(text: string): FailureEnvelope {
+export async function envelopeForDryRun(text: string): Promise<FailureEnvelope> {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    throw new TracemendError('INVALID_INPUT', `the input is not valid JSON: ${(error as Error).message}`);
+  } catch {
+    value = undefined;
   }
   const envelope = FailureEnvelope.safeParse(value);
   if (envelope.success) return envelope.data;
+  let detected: ReturnType<typeof detectAlertText>;
+  try {
+    detected = detectAlertText(text, 'the input');
+  } catch (error) {
+    if (!(error instanceof TracemendError)) throw error;
+    throw new TracemendError(error.code, `the input is neither a FailureEnvelope nor an alert: ${error.message}`, { cause: error });
+  }
+  const { format, json } = detected;
   const bytes = Buffer.from(text, 'utf8');
   const source = { alertId: createHash('sha256').update(bytes).digest('hex'), receivedAt: new Date().toISOString() };
-  const format = detectOtlpJson(value);
-  if (format === 'otlp-traces-json') {
-    const alert = parseAlert(bytes, format);
-    if (alert.format !== 'otlp-traces-json') throw new TracemendError('INVALID_INPUT', 'the input is not an OTLP/JSON trace export');
-    return buildEnvelope({ traces: { source: { ...source, format }, body: alert.body }, logs: [] });
-  }
-  if (format === 'otlp-logs-json') {
-    throw new TracemendError('NO_FAILURE_IN_ALERT', 'a log export alone carries no failing span; pass the trace export or the envelope');
-  }
-  if (isSentryEvent(value)) return buildEnvelopeFromSentryEvent(value, { ...source, format: 'sentry-event' });
-  throw new TracemendError(
-    'INVALID_INPUT',
-    'the input is neither a FailureEnvelope, an OTLP/JSON trace export nor a Sentry-style event (run `tracemend ingest` first for other formats)',
-  );
+  return envelopeOfReading(await readAlert({ bytes, format, source, ...(json === undefined ? {} : { json }) }));
 }
 
 /**
@@ -53,7 +49,7 @@ export function envelopeForDryRun(text: string): FailureEnvelope {
  * would release the envelope and 1 when it would refuse it.
  */
 export async function runGateDryRun(options: GateDryRunOptions, io: CliIo): Promise<number> {
-  const envelope = envelopeForDryRun(options.text);
+  const envelope = await envelopeForDryRun(options.text);
   const service = envelope.identity.service;
   const contractFile = options.contractFile ?? dataContractPath(await loadServiceCatalog(options.catalogFile), service);
   const preview = previewGate({ envelope, contract: await loadDataContract(resolve(contractFile)) });

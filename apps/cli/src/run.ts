@@ -3,13 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { TracemendError, type IncidentOutcome } from '@tracemend/contracts';
-import { createGateway } from '@tracemend/gateway';
-import { createEvidenceStore, loadServiceCatalog } from '@tracemend/ingest';
+import { createGateway, mediaTypeOfFormat } from '@tracemend/gateway';
+import { createEvidenceStore, detectAlertText, loadServiceCatalog } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import { workflowUiUrl } from './demo';
 import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
-import { parseJson } from './stage';
 import { ensureWorker } from './worker-process';
 
 /** The command line of `tracemend run`, as the usage text and its error messages show it. */
@@ -55,8 +54,12 @@ export function formatOutcome(outcome: IncidentOutcome): string {
   return lines.join('\n');
 }
 
-/** The alert file's bytes; a missing file or one that is not JSON is named before anything starts. */
-async function readAlertFile(file: string): Promise<Buffer> {
+/**
+ * The alert file's bytes and the Content-Type the intake takes them with (by the format `tracemend
+ * ingest` reads them as); a missing file, or one that is neither JSON nor another alert format, is
+ * named before anything starts.
+ */
+async function readAlertFile(file: string): Promise<{ body: Buffer; type: string }> {
   let body: Buffer;
   try {
     body = await readFile(file);
@@ -64,8 +67,23 @@ async function readAlertFile(file: string): Promise<Buffer> {
     const code = (error as NodeJS.ErrnoException).code;
     throw new TracemendError('INVALID_INPUT', `cannot read the alert file ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  parseJson(body.toString('utf8'), `the alert file ${file}`);
-  return body;
+  const text = body.toString('utf8');
+  try {
+    return { body, type: mediaTypeOfFormat(detectAlertText(text, `the alert file ${file}`).format) };
+  } catch (error) {
+    // JSON of no alert shape goes to the intake, whose refusal names the shapes it reads.
+    if (isJson(text)) return { body, type: 'application/json' };
+    throw error;
+  }
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** One line naming why the intake refused the alert: `{error: {code, message}}` of the gateway. */
@@ -83,14 +101,15 @@ function refusal(alertFile: string, status: number, answer: Record<string, unkno
  * workflowId, fingerprint, alertId, format and status `started` or `attached`; for a log export:
  * alertId, format, traceIds, status `stored` and the reason it started nothing). Exits 0 when the alert was accepted (with `--wait`: when the incident
  * opened a pull request), 1 when the intake refused the alert or the incident ended otherwise, and 2
- * when the catalog or the alert file cannot be read or the alert file is not JSON.
+ * when the catalog or the alert file cannot be read or the alert file is in no format the intake reads.
  */
 export async function runAlert(config: CliConfig, root: string, io: CliIo, options: RunOptions): Promise<number> {
   const configFile = resolve(options.configFile);
   let body: Buffer;
+  let type: string;
   try {
     await loadServiceCatalog(configFile);
-    body = await readAlertFile(resolve(options.alertFile));
+    ({ body, type } = await readAlertFile(resolve(options.alertFile)));
   } catch (error) {
     io.err(`tracemend run: ${(error as Error).message}`);
     return 2;
@@ -113,7 +132,7 @@ export async function runAlert(config: CliConfig, root: string, io: CliIo, optio
     await gateway.listen(0);
     const response = await fetch(`${gateway.url}/v1/alerts`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${token}`, 'content-type': type },
       body,
     });
     const answer = (await response.json()) as Record<string, unknown>;

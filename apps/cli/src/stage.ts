@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { FailureEnvelope, STAGE_ACTIVITIES, TracemendError, parseContract, type AlertFormat, type StageActivityName } from '@tracemend/contracts';
-import { createEvidenceStore, detectOtlpJson, parseAlert, traceIdsOf } from '@tracemend/ingest';
+import { createHash } from 'node:crypto';
+import { FailureEnvelope, STAGE_ACTIVITIES, TracemendError, parseContract, type RawAlertRef, type StageActivityName } from '@tracemend/contracts';
+import { createEvidenceStore, detectAlertText, envelopeOfReading, readAlert, type EvidenceStore } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import { buildStages, loadWorkerConfig } from '@tracemend/worker';
 import { runGateDryRun } from './gate-dry-run';
@@ -26,6 +27,24 @@ export function parseJson(text: string, name: string): unknown {
   } catch (error) {
     throw new TracemendError('INVALID_INPUT', `${name} is not JSON: ${(error as Error).message.replace(/\s+/g, ' ')}`);
   }
+}
+
+/**
+ * Reads an alert as the gateway does and stores it: a failure with the trace ids and service it
+ * names, evidence for its traces (then NO_FAILURE_IN_ALERT saying why it starts nothing, as the
+ * gateway answers). Returns the alert the ingest stage starts from: the failing trace that log
+ * lines joined, else the alert itself.
+ */
+async function storeAlert(store: EvidenceStore, text: string): Promise<RawAlertRef> {
+  const { format, json } = detectAlertText(text);
+  const bytes = Buffer.from(text, 'utf8');
+  const receivedAt = new Date().toISOString();
+  const source = { alertId: createHash('sha256').update(bytes).digest('hex'), receivedAt };
+  const reading = await readAlert({ store, bytes, format, source, ...(json === undefined ? {} : { json }) });
+  if (reading.kind === 'evidence') await store.putAlert({ bytes, format, receivedAt, traceIds: reading.traceIds });
+  const envelope = envelopeOfReading(reading);
+  const stored = await store.putAlert({ bytes, format, receivedAt, serviceHint: envelope.identity.service, traceIds: reading.traceIds });
+  return reading.kind === 'failure' && reading.basis ? reading.basis : stored;
 }
 
 async function readStdin(): Promise<string> {
@@ -88,16 +107,7 @@ export async function runStage(
   const incidentId = 'cli';
   let output: unknown;
   if (command === 'ingest') {
-    let format: AlertFormat;
-    try {
-      format = detectOtlpJson(JSON.parse(text)) ?? 'sentry-event';
-    } catch (error) {
-      io.err(`tracemend ingest: the alert is not valid JSON: ${(error as Error).message}`);
-      return 1;
-    }
-    const bytes = Buffer.from(text, 'utf8');
-    const traceIds = format === 'sentry-event' ? [] : traceIdsOf(parseAlert(bytes, format));
-    const alert = await store.putAlert({ bytes, format, traceIds });
+    const alert = await storeAlert(store, text);
     const ref = await stages.ingest!({ incidentId, alert });
     output = await store.getEnvelope(ref.envelopeId);
   } else if (command === 'gate') {

@@ -114,7 +114,10 @@ describe('tracemend gate --dry-run', () => {
       'tracemend gate: --contract needs a file',
       'tracemend triage: unknown option --dry-run',
     ]);
-    await expect(runStage('gate', ['--dry-run'], capture(), env, () => Promise.resolve('{"hello":'))).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(runStage('gate', ['--dry-run'], capture(), env, () => Promise.resolve('{"hello":'))).rejects.toMatchObject({
+      code: 'UNSUPPORTED_ALERT_FORMAT',
+      message: expect.stringContaining('the input is not JSON: ') as unknown,
+    });
     await expect(runStage('gate', ['--dry-run'], capture(), env, () => Promise.resolve('{"hello":"world"}'))).rejects.toThrow(/neither a FailureEnvelope/);
     const other = join(dir, 'leaderboard.yaml');
     await writeFile(other, 'service: leaderboard\nversion: 1\nfields: []\n');

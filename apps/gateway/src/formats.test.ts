@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyEncoding, detectFormat, explicitFormat, namedFormatFor, protobufFormat } from './formats';
+import { ACCEPTED_FORMATS, bodyEncoding, detectFormat, explicitFormat, mediaTypeOfFormat, namedFormatFor, protobufFormat } from './formats';
 import { HttpError } from './http';
 
 function httpError(run: () => unknown): HttpError {
@@ -83,5 +83,16 @@ describe('protobufFormat', () => {
     const wrongEncoding = httpError(() => protobufFormat('alerts', new URLSearchParams('format=otlp-traces-json')));
     expect(wrongEncoding.status).toBe(415);
     expect(wrongEncoding.message).toBe('format otlp-traces-json is sent as application/json, but the body is application/x-protobuf (OTLP)');
+  });
+});
+
+describe('mediaTypeOfFormat', () => {
+  it('gives a Content-Type /v1/alerts takes each format with', () => {
+    for (const format of ACCEPTED_FORMATS) {
+      const encoding = bodyEncoding(mediaTypeOfFormat(format), 'alerts');
+      expect(namedFormatFor(new URLSearchParams({ format }), encoding), format).toBe(format);
+    }
+    expect(mediaTypeOfFormat('log-lines')).toBe('application/x-ndjson');
+    expect(mediaTypeOfFormat('sentry-envelope')).toBe('application/x-sentry-envelope');
   });
 });

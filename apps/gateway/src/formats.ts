@@ -74,6 +74,11 @@ function ENCODING_OF_FORMAT(format: AcceptedFormat): BodyEncoding {
   return format === 'log-lines' ? 'ndjson' : 'sentry-envelope';
 }
 
+/** The Content-Type a client sends an alert of `format` with to /v1/alerts (with `?format=` for protobuf). */
+export function mediaTypeOfFormat(format: AcceptedFormat): string {
+  return MEDIA_TYPE_NAMES[ENCODING_OF_FORMAT(format)].split(' ')[0] ?? 'application/json';
+}
+
 /** `?format=` checked against the body's encoding: a named format sent in another encoding is 415. */
 export function namedFormatFor(query: URLSearchParams, encoding: BodyEncoding): AcceptedFormat | undefined {
   const named = explicitFormat(query);

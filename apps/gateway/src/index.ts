@@ -4,6 +4,6 @@ export { DEFAULT_MAX_BODY_BYTES, createGateway } from './gateway';
 export type { Gateway, GatewayOptions } from './gateway';
 export { loadGatewayConfig } from './env';
 export type { GatewayConfig } from './env';
-export { ACCEPTED_FORMATS } from './formats';
+export { ACCEPTED_FORMATS, mediaTypeOfFormat } from './formats';
 export type { AcceptedFormat } from './formats';
 export type { AttachStatus } from './incidents';

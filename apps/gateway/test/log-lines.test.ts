@@ -70,7 +70,7 @@ describe('JSON log lines', () => {
     expect(trace.body).toMatchObject({ format: 'otlp-traces-json', status: 'attached', workflowId: lines.body.workflowId });
     // The ingest stage builds the envelope of the stored trace with the same fingerprint.
     const { ref, bytes } = await store.getAlert(String(trace.body.alertId));
-    expect((await buildAlertEnvelope(store, ref, bytes, [LOGGED_APP_ROOT])).identity.fingerprint).toBe(trace.body.fingerprint);
+    expect((await buildAlertEnvelope(store, ref, bytes, { appRoots: [LOGGED_APP_ROOT] })).identity.fingerprint).toBe(trace.body.fingerprint);
   });
 
   it('keeps lines without an error for a later trace to join', async () => {

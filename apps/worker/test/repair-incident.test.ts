@@ -17,6 +17,7 @@ import {
 } from '@tracemend/contracts';
 import {
   exampleEnvelopeRef,
+  exampleGatedEnvelope,
   examplePullRequestRecord,
   exampleRawAlertRef,
   exampleReproduction,
@@ -170,6 +171,27 @@ describe('repairIncident', () => {
     expect(outcome.outcome).toBe('not-reproducible');
     expect(outcome.reason).toContain('observed RangeError instead');
     expect(calls.get(incidentId)).not.toContain('minimize');
+  });
+
+  it('names the inputs recorded cut short when the replay does not match, whichever way reproduce says so', async () => {
+    const note = 'http.request.body.content was cut short when recorded; raise the capture option maxBytes';
+    const { envelope } = exampleGatedEnvelope;
+    const inputs = [{ path: 'entry.body', signal: 'span-attribute' as const, source: 'attribute http.request.body.content on span 1a2b', truncated: { marker: 'http.request.body.truncated', recordedBytes: 16_384, sizeBytes: 40_210 }, note }];
+    const gate = () => Promise.resolve({ ...exampleGatedEnvelope, envelope: { ...envelope, provenance: { ...envelope.provenance, inputs } } });
+    const mismatch = newIncident();
+    overrides.set(mismatch, { gate, reproduce: () => Promise.resolve({ ...exampleReproduction, reproduced: false, matchingRuns: 0, rate: 0, reason: 'observed SyntaxError instead' }) });
+    const refused = newIncident();
+    overrides.set(refused, { gate, reproduce: () => Promise.reject(new TracemendError('NOT_REPRODUCIBLE', 'signature matched in 0/5 runs')) });
+    for (const incidentId of [mismatch, refused]) {
+      const outcome = await (await start(incidentId)).result();
+      expect(outcome.outcome).toBe('not-reproducible');
+      expect(outcome.reason).toContain('the replay input entry.body was recorded cut short (http.request.body.truncated, 16384 of 40210 bytes kept)');
+      expect(outcome.reason).toContain(note);
+    }
+    // Inputs recorded whole add nothing.
+    const whole = newIncident();
+    overrides.set(whole, { reproduce: () => Promise.resolve({ ...exampleReproduction, reproduced: false, matchingRuns: 0, rate: 0, reason: 'observed RangeError instead' }) });
+    expect((await (await start(whole)).result()).reason).not.toContain('cut short');
   });
 
   it('fails a run whose input does not parse with INVALID_INPUT naming the path, before any stage', async () => {

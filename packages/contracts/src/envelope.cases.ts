@@ -169,12 +169,22 @@ export const envelopeCases: CaseTable = {
     change.overBound(['responseBody'], hugeJson),
     change.overBound(['status'], 600),
   ]),
-  InputProvenance: casesOf(InputProvenance, [inputProvenance, { path: 'downstream[0].responseBody', signal: 'inferred', source: 'status 404', guessed: true }], (change) => [
-    change.missing(['signal']),
-    change.wrongType(['guessed'], 'yes'),
-    change.overBound(['source'], chars(4_097)),
-    change.outOfDomain(['signal'], 'baggage'),
-  ]),
+  InputProvenance: casesOf(
+    InputProvenance,
+    [
+      inputProvenance,
+      { path: 'downstream[0].responseBody', signal: 'inferred', source: 'status 404', guessed: true },
+      { ...inputProvenance, truncated: { marker: 'http.request.body.truncated', recordedBytes: 16_384, sizeBytes: 40_210 }, note: 'cut at 16384 of 40210 bytes' },
+    ],
+    (change) => [
+      change.missing(['signal']),
+      change.wrongType(['guessed'], 'yes'),
+      change.overBound(['source'], chars(4_097)),
+      change.outOfDomain(['signal'], 'baggage'),
+      change.wrongType(['truncated'], true),
+      change.overBound(['note'], chars(4_097)),
+    ],
+  ),
   SpanExcerpt: casesOf(SpanExcerpt, [span, { ...span, parentSpanId: 'aabbccdd00112233', attributes: {} }, spanWithEvents], (change) => [
     change.missing(['status', 'code']),
     change.missing(['endTime']),

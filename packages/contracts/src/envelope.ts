@@ -206,6 +206,19 @@ export const InputProvenance = z.object({
   source: boundedString(LIMITS.text),
   /** True when nothing carried the value and it was inferred (e.g. a response body from its status). */
   guessed: z.boolean().optional(),
+  /**
+   * Set when the recording was cut short (the capture's `<name>.truncated` marker): the bytes the
+   * signal kept, and the value's full size when the signal says it (`<name>.size`).
+   */
+  truncated: z
+    .object({
+      marker: boundedString(256),
+      recordedBytes: z.number().int().nonnegative(),
+      sizeBytes: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  /** What a reader needs to know about the value, e.g. why it is incomplete and how to record it whole. */
+  note: boundedString(LIMITS.text).optional(),
 });
 export type InputProvenance = z.infer<typeof InputProvenance>;
 

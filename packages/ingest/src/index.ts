@@ -41,5 +41,5 @@ export { MAX_LOG_LINES, detectLogLineShape, isErrorRecord, logLineTraceIds, pars
 export type { LogLineError, LogLineRecord, LogLineRequest, LogLineShape } from './json-logs';
 export { buildEnvelopeFromLogLines } from './log-lines-envelope';
 export type { BuildEnvelopeFromLogLinesInput } from './log-lines-envelope';
-export { JSON_ALERT_FORMATS, SENTRY_TELEMETRY_ITEMS, buildAlertEnvelope, detectAlertFormat, failureOfTrace, failuresOfService, readAlert } from './intake';
-export type { AlertReading, JsonAlertFormat, ReadAlertInput } from './intake';
+export { JSON_ALERT_FORMATS, SENTRY_TELEMETRY_ITEMS, buildAlertEnvelope, detectAlertFormat, detectAlertText, envelopeOfReading, failureOfTrace, failuresOfService, readAlert } from './intake';
+export type { AlertReading, FrameSettings, JsonAlertFormat, ReadAlertInput } from './intake';

@@ -5,6 +5,7 @@ import { LIMITS, type InputProvenance } from '@tracemend/contracts';
 import type { IndexedSpan } from './causal';
 import type { LogLineRecord } from './json-logs';
 import { anyValueToJson, attributesToJson, parseJsonText, type JsonValue, type OtlpLogs } from './otlp';
+import { truncationOf } from './truncation';
 
 /** The guide every "not recorded" note points to. */
 export const INSTRUMENTING_DOC = 'docs/instrumenting.md';
@@ -34,6 +35,8 @@ export interface Found {
   source: string;
   /** The log record it was read from, when it came from one. */
   record?: JoinedRecord;
+  /** Set when the recording was cut short (see truncation.ts). */
+  capture?: Pick<InputProvenance, 'truncated' | 'note'>;
 }
 
 /** Scalar attribute values as text. */
@@ -67,7 +70,7 @@ export function fromAttributes(item: IndexedSpan | undefined, keys: readonly str
   if (item === undefined) return [];
   return keys.flatMap((key) => {
     const value = parseJsonText(item.attributes[key]);
-    return value === undefined || value === null ? [] : [{ value, signal: 'span-attribute' as const, source: `attribute ${key} on ${shortId(item)}` }];
+    return value === undefined || value === null ? [] : [{ value, signal: 'span-attribute' as const, source: `attribute ${key} on ${shortId(item)}`, ...truncationOf(item.attributes, key) }];
   });
 }
 
@@ -114,7 +117,7 @@ function same(a: JsonValue, b: JsonValue): boolean {
 export function pick(trail: InputTrail, path: string, found: readonly Found[]): Found | undefined {
   const [first, ...rest] = found;
   if (first === undefined) return undefined;
-  trail.inputs.push({ path, signal: first.signal, source: first.source.slice(0, LIMITS.text) });
+  trail.inputs.push({ path, signal: first.signal, source: first.source.slice(0, LIMITS.text), ...first.capture });
   const disagreeing = rest.filter((other) => !same(other.value, first.value));
   if (disagreeing.length > 0) {
     trail.notes.push(

@@ -10,7 +10,7 @@ import { createIngestActivities } from './activities';
 import { parseAlert, traceIdsOf } from './alerts';
 import { buildEnvelope } from './envelope';
 import { createEvidenceStore, type EvidenceStore } from './evidence-store';
-import { detectAlertFormat, failureOfTrace, readAlert } from './intake';
+import { detectAlertFormat, detectAlertText, failureOfTrace, readAlert } from './intake';
 import type { OtlpLogs, OtlpTraces } from './otlp';
 import { LOGGED_APP_ROOT, recordLoggedFailure } from './testing/log-lines';
 
@@ -91,5 +91,20 @@ describe('readAlert', () => {
     expect(() => detectAlertFormat({ hello: 'world' })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_ALERT_FORMAT', message: expect.stringContaining('resourceSpans') as unknown }));
     expect(detectAlertFormat({ version: '4', alerts: [] })).toBe('alertmanager');
     expect(detectAlertFormat({ resourceLogs: [] })).toBe('otlp-logs-json');
+  });
+
+  it('tells text alerts apart as the gateway does by Content-Type: JSON by shape, log lines, Sentry envelopes', async () => {
+    const failure = await recordLoggedFailure({ recordException: true });
+    for (const library of ['pino', 'bunyan', 'winston'] as const) {
+      expect(detectAlertText(failure.lines[library]).format, library).toBe('log-lines');
+      expect(detectAlertText(failure.lines[library].trim().split('\n')[0] ?? '').format, `one ${library} line`).toBe('log-lines');
+    }
+    const traces = JSON.stringify(failure.traces);
+    expect(detectAlertText(traces)).toEqual({ format: 'otlp-traces-json', json: failure.traces });
+    expect(detectAlertText('{"event_id":"a"}\n{"type":"event"}\n{"exception":{"values":[]}}\n').format).toBe('sentry-envelope');
+    expect(() => detectAlertText('TypeError\n  at x\n', 'the alert file a.txt')).toThrow(
+      expect.objectContaining({ code: 'UNSUPPORTED_ALERT_FORMAT', message: expect.stringMatching(/^the alert file a\.txt is not JSON: /) as unknown }),
+    );
+    expect(() => detectAlertText('{"hello":"world"}')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_ALERT_FORMAT', message: expect.stringContaining('resourceSpans') as unknown }));
   });
 });

@@ -7,12 +7,13 @@ import { isAlertmanagerWebhook, parseAlertmanagerWebhook, type AlertmanagerWebho
 import { detectOtlpJson, isTraceExport, otlpJsonAlert, parseAlert, traceIdsOf, type ParsedAlert } from './alerts';
 import { buildEnvelope, type AlertSource, type BuildEnvelopeInput } from './envelope';
 import type { EvidenceStore } from './evidence-store';
-import { isErrorRecord, logLineTraceIds, type LogLineRecord } from './json-logs';
+import { detectLogLineShape, isErrorRecord, logLineTraceIds, type LogLineRecord } from './json-logs';
 import { buildEnvelopeFromLogLines } from './log-lines-envelope';
 import type { OtlpTraces } from './otlp';
 import { DEFAULT_OTLP_PROTOBUF_LIMITS, type OtlpProtobufLimits } from './otlp-protobuf';
 import { buildEnvelopeFromSentryEvent, isSentryEvent, parseSentryEvent, sentryTraceId } from './sentry';
 import { parseSentryEnvelope, sentryEventOfEnvelope } from './sentry-envelope';
+import { frameMappingOf, type RepositoryLayout } from './stack';
 
 /** The JSON alert formats, told apart by shape. */
 export const JSON_ALERT_FORMATS = ['otlp-traces-json', 'otlp-logs-json', 'alertmanager', 'sentry-event'] as const;
@@ -28,6 +29,47 @@ export function detectAlertFormat(value: unknown): JsonAlertFormat {
   if (isAlertmanagerWebhook(value)) return 'alertmanager';
   if (isSentryEvent(value)) return 'sentry-event';
   throw new TracemendError('UNSUPPORTED_ALERT_FORMAT', `the body is not an alert format tracemend reads; send ${SHAPES}, or name the format (${JSON_ALERT_FORMATS.join(', ')})`);
+}
+
+/** A line of `text` as a JSON object, or undefined. */
+function jsonObjectLine(line: string | undefined): Record<string, unknown> | undefined {
+  if (line === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The format of an alert given as text (a file, standard input): a JSON body by its shape (see
+ * `detectAlertFormat`, with `json` the parsed body), JSON log lines (one pino, bunyan or winston
+ * record per line) or a Sentry envelope (a header line, then an item header naming its `type`).
+ * OTLP protobuf is binary and names no export, so it is never guessed. Throws
+ * UNSUPPORTED_ALERT_FORMAT naming `name` and the accepted shapes when none fits.
+ */
+export function detectAlertText(text: string, name = 'the alert'): { format: AlertFormat; json?: unknown } {
+  let json: unknown;
+  let parseError: string | undefined;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    parseError = (error as Error).message.replace(/\s+/g, ' ').slice(0, 200);
+  }
+  if (parseError === undefined) {
+    // One log record alone is a JSON body too.
+    if (detectOtlpJson(json) === undefined && !isAlertmanagerWebhook(json) && !isSentryEvent(json) && detectLogLineShape(json) !== undefined) return { format: 'log-lines' };
+    return { format: detectAlertFormat(json), json };
+  }
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  if (detectLogLineShape(jsonObjectLine(lines[0])) !== undefined) return { format: 'log-lines' };
+  const item = jsonObjectLine(lines[1]);
+  if (jsonObjectLine(lines[0]) !== undefined && typeof item?.type === 'string') return { format: 'sentry-envelope' };
+  throw new TracemendError(
+    'UNSUPPORTED_ALERT_FORMAT',
+    `${name} is not JSON: ${parseError}; nor is it JSON log lines (one pino, bunyan or winston record per line) or a Sentry envelope (a header line, then items); OTLP protobuf is sent to the gateway's /v1/traces or /v1/logs`,
+  );
 }
 
 /**
@@ -62,15 +104,21 @@ export type AlertReading =
   /** A Sentry envelope of SDK telemetry only (`itemTypes`): accepted, nothing to do. */
   | { kind: 'ignored'; format: 'sentry-envelope'; traceIds: string[]; itemTypes: string[] };
 
-export interface ReadAlertInput {
-  store: EvidenceStore;
+/** How stack frames are mapped to repository paths: the repository's files when known, else the app roots (ingest's defaults when unset). */
+export interface FrameSettings {
+  appRoots?: readonly string[];
+  repository?: RepositoryLayout;
+}
+
+export interface ReadAlertInput extends FrameSettings {
+  /** The evidence already stored, which the alert is joined with; without one the alert is read alone. */
+  store?: EvidenceStore;
   bytes: Uint8Array;
   format: AlertFormat;
   /** The alert's id (its content hash) and receive time, for provenance. */
   source: Pick<AlertSource, 'alertId' | 'receivedAt'>;
   /** The body already parsed as JSON, when the caller checked it (so it is not parsed twice). */
   json?: unknown;
-  appRoots?: readonly string[];
   limits?: OtlpProtobufLimits;
 }
 
@@ -79,8 +127,9 @@ function sourceOf(ref: Pick<RawAlertRef, 'alertId' | 'format' | 'receivedAt'>): 
 }
 
 /** The stored OTLP log exports and JSON log lines that name one of the trace ids, each once. */
-async function relatedLogs(store: EvidenceStore, traceIds: readonly string[], skip: string): Promise<Required<Pick<BuildEnvelopeInput, 'logs' | 'logLines'>>> {
+async function relatedLogs(store: EvidenceStore | undefined, traceIds: readonly string[], skip: string): Promise<Required<Pick<BuildEnvelopeInput, 'logs' | 'logLines'>>> {
   const related: Required<Pick<BuildEnvelopeInput, 'logs' | 'logLines'>> = { logs: [], logLines: [] };
+  if (store === undefined) return related;
   const seen = new Set<string>([skip]);
   for (const traceId of traceIds) {
     for (const ref of await store.alertsForTrace(traceId)) {
@@ -97,7 +146,8 @@ async function relatedLogs(store: EvidenceStore, traceIds: readonly string[], sk
 }
 
 /** The first stored OTLP trace export of one of the trace ids, if any. */
-async function storedTraceOf(store: EvidenceStore, traceIds: readonly string[]): Promise<{ ref: RawAlertRef; body: OtlpTraces } | undefined> {
+async function storedTraceOf(store: EvidenceStore | undefined, traceIds: readonly string[]): Promise<{ ref: RawAlertRef; body: OtlpTraces } | undefined> {
+  if (store === undefined) return undefined;
   for (const traceId of traceIds) {
     const ref = (await store.alertsForTrace(traceId)).find((item) => item.format === 'otlp-traces-json' || item.format === 'otlp-traces-protobuf');
     if (ref === undefined) continue;
@@ -107,30 +157,32 @@ async function storedTraceOf(store: EvidenceStore, traceIds: readonly string[]):
   return undefined;
 }
 
-type Appended = { appRoots?: readonly string[] };
-const withRoots = (appRoots: readonly string[] | undefined): Appended => (appRoots ? { appRoots } : {});
+/** Only the settings given, so builders apply their own defaults for the rest. */
+function framesOf(settings: FrameSettings): FrameSettings {
+  return { ...(settings.appRoots ? { appRoots: settings.appRoots } : {}), ...(settings.repository ? { repository: settings.repository } : {}) };
+}
 
 /** A trace export joined with its own logs and the logs stored for its traces. */
-async function traceEnvelope(store: EvidenceStore, alert: Extract<ParsedAlert, { body: OtlpTraces }>, source: AlertSource, appRoots: readonly string[] | undefined): Promise<FailureEnvelope> {
+async function traceEnvelope(store: EvidenceStore | undefined, alert: Extract<ParsedAlert, { body: OtlpTraces }>, source: AlertSource, frames: FrameSettings): Promise<FailureEnvelope> {
   const related = await relatedLogs(store, traceIdsOf(alert), source.alertId);
   if (alert.logs) related.logs.unshift({ source, body: alert.logs });
-  return buildEnvelope({ traces: { source, body: alert.body }, ...related, ...withRoots(appRoots) });
+  return buildEnvelope({ traces: { source, body: alert.body }, ...related, ...frames });
 }
 
 /** Log lines: joined to the stored failing trace of their error lines when there is one, else read alone. */
 async function logLinesEnvelope(
-  store: EvidenceStore,
+  store: EvidenceStore | undefined,
   records: LogLineRecord[],
   source: AlertSource,
-  appRoots: readonly string[] | undefined,
+  frames: FrameSettings,
 ): Promise<{ envelope: FailureEnvelope; basis?: RawAlertRef }> {
   const trace = await storedTraceOf(store, logLineTraceIds(records.filter(isErrorRecord)));
   if (trace) {
     const related = await relatedLogs(store, traceIdsOf({ format: 'otlp-traces-json', body: trace.body }), source.alertId);
     related.logLines.unshift({ source, records });
-    return { envelope: buildEnvelope({ traces: { source: sourceOf(trace.ref), body: trace.body }, ...related, ...withRoots(appRoots) }), basis: trace.ref };
+    return { envelope: buildEnvelope({ traces: { source: sourceOf(trace.ref), body: trace.body }, ...related, ...frames }), basis: trace.ref };
   }
-  return { envelope: buildEnvelopeFromLogLines({ source, records, ...withRoots(appRoots) }) };
+  return { envelope: buildEnvelopeFromLogLines({ source, records, ...frames }) };
 }
 
 /** Whether an error means "this alert describes no failure" rather than "this alert is broken". */
@@ -173,7 +225,8 @@ function jsonOf(input: ReadAlertInput): unknown {
  * UNSUPPORTED_ALERT_FORMAT naming the problem.
  */
 export async function readAlert(input: ReadAlertInput): Promise<AlertReading> {
-  const { store, bytes, format, appRoots } = input;
+  const { store, bytes, format } = input;
+  const frames = framesOf(input);
   const source: AlertSource = { ...input.source, format };
   switch (format) {
     case 'sentry-event':
@@ -183,7 +236,7 @@ export async function readAlert(input: ReadAlertInput): Promise<AlertReading> {
         if (!items.includes('event') && items.length > 0 && items.every((type) => SENTRY_TELEMETRY_ITEMS.has(type))) return { kind: 'ignored', format, traceIds: [], itemTypes: [...new Set(items)] };
       }
       const event = format === 'sentry-envelope' ? sentryEventOfEnvelope(bytes) : jsonOf(input);
-      const envelope = reading(format, () => buildEnvelopeFromSentryEvent(event, source, appRoots));
+      const envelope = reading(format, () => buildEnvelopeFromSentryEvent(event, source, frameMappingOf(frames)));
       const traceId = reading(format, () => sentryTraceId(parseSentryEvent(event)));
       return { kind: 'failure', format, envelope, traceIds: traceId ? [traceId] : envelope.identity.traceId ? [envelope.identity.traceId] : [] };
     }
@@ -200,7 +253,7 @@ export async function readAlert(input: ReadAlertInput): Promise<AlertReading> {
   const traceIds = reading(format, () => traceIdsOf(alert));
   if (isTraceExport(alert)) {
     try {
-      return { kind: 'failure', format, traceIds, envelope: await readingAsync(format, () => traceEnvelope(store, alert, source, appRoots)) };
+      return { kind: 'failure', format, traceIds, envelope: await readingAsync(format, () => traceEnvelope(store, alert, source, frames)) };
     } catch (error) {
       if (!isNoFailure(error)) throw error;
       return { kind: 'evidence', format, traceIds, reason: `${error.message}; the export is kept so error logs or alerts of its traces can join it` };
@@ -208,18 +261,14 @@ export async function readAlert(input: ReadAlertInput): Promise<AlertReading> {
   }
   if (alert.format === 'log-lines') {
     if (!alert.body.some(isErrorRecord)) return { kind: 'evidence', format, traceIds, reason: 'no line reports an error; the lines join the failing trace they name' };
-    const { envelope, basis } = await readingAsync(format, () => logLinesEnvelope(store, alert.body, source, appRoots));
+    const { envelope, basis } = await readingAsync(format, () => logLinesEnvelope(store, alert.body, source, frames));
     return { kind: 'failure', format, traceIds, envelope, ...(basis ? { basis } : {}) };
   }
   return { kind: 'evidence', format, traceIds, reason: 'a log export joins the failing trace it names' };
 }
 
-/**
- * The FailureEnvelope of a stored alert, joined with the evidence stored for its traces (the
- * ingest activity's reading). Throws NO_FAILURE_IN_ALERT when the alert describes no failure.
- */
-export async function buildAlertEnvelope(store: EvidenceStore, ref: RawAlertRef, bytes: Uint8Array, appRoots?: readonly string[]): Promise<FailureEnvelope> {
-  const reading_ = await readAlert({ store, bytes, format: ref.format, source: ref, ...withRoots(appRoots) });
+/** The envelope of a reading that is a failure; NO_FAILURE_IN_ALERT saying why any other reading starts no incident. */
+export function envelopeOfReading(reading_: AlertReading): FailureEnvelope {
   switch (reading_.kind) {
     case 'failure':
       return reading_.envelope;
@@ -232,6 +281,14 @@ export async function buildAlertEnvelope(store: EvidenceStore, ref: RawAlertRef,
   }
 }
 
+/**
+ * The FailureEnvelope of a stored alert, joined with the evidence stored for its traces (the
+ * ingest activity's reading). Throws NO_FAILURE_IN_ALERT when the alert describes no failure.
+ */
+export async function buildAlertEnvelope(store: EvidenceStore, ref: RawAlertRef, bytes: Uint8Array, frames: FrameSettings = {}): Promise<FailureEnvelope> {
+  return envelopeOfReading(await readAlert({ store, bytes, format: ref.format, source: ref, ...framesOf(frames) }));
+}
+
 /** The stored formats that can describe a failure on their own or joined with their trace's logs. */
 const FAILURE_FORMATS: ReadonlySet<AlertFormat> = new Set<AlertFormat>(['otlp-traces-json', 'otlp-traces-protobuf', 'sentry-event', 'sentry-envelope', 'log-lines']);
 
@@ -242,7 +299,7 @@ export async function failureOfTrace(store: EvidenceStore, traceId: string, appR
     const { bytes } = await store.getAlert(ref.alertId);
     let reading_: AlertReading;
     try {
-      reading_ = await readAlert({ store, bytes, format: ref.format, source: ref, ...withRoots(appRoots) });
+      reading_ = await readAlert({ store, bytes, format: ref.format, source: ref, ...(appRoots ? { appRoots } : {}) });
     } catch {
       continue;
     }
@@ -268,7 +325,7 @@ export async function failuresOfService(
     if (!FAILURE_FORMATS.has(ref.format)) continue;
     let reading_: AlertReading;
     try {
-      reading_ = await readAlert({ store, bytes: (await store.getAlert(ref.alertId)).bytes, format: ref.format, source: ref, ...withRoots(appRoots) });
+      reading_ = await readAlert({ store, bytes: (await store.getAlert(ref.alertId)).bytes, format: ref.format, source: ref, ...(appRoots ? { appRoots } : {}) });
     } catch {
       continue;
     }

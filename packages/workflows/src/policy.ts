@@ -4,6 +4,7 @@ import {
   NON_RETRYABLE_ERROR_CODES,
   type Candidate,
   type ErrorCode,
+  type FailureEnvelope,
   type Outcome,
   type RepairPolicy,
   type RiskScore,
@@ -88,4 +89,17 @@ export function reviewRequirement(policy: RepairPolicy, risk: RiskScore | undefi
     return { required: true, why: `risk ${risk.score} is at or above the review threshold ${policy.riskThreshold}` };
   }
   return { required: false, why: `risk ${risk.score} is below the review threshold ${policy.riskThreshold}` };
+}
+
+/**
+ * The replay inputs that were recorded cut short (a capped body), each with its path, the bytes kept
+ * and how to record it whole: a failed replay of such an input explains itself.
+ */
+export function incompleteInputs(envelope: FailureEnvelope): string[] {
+  return (envelope.provenance.inputs ?? []).flatMap((input) => {
+    if (input.truncated === undefined) return [];
+    const { marker, recordedBytes, sizeBytes } = input.truncated;
+    const sizes = sizeBytes === undefined ? `${recordedBytes} bytes kept` : `${recordedBytes} of ${sizeBytes} bytes kept`;
+    return [`the replay input ${input.path} was recorded cut short (${marker}, ${sizes})${input.note ? `: ${input.note}` : ''}`];
+  });
 }

@@ -48,7 +48,7 @@ import {
   searchAttributeKeys,
   statusQuery,
 } from './definitions';
-import { ACTIVITY_POLICIES, RETRY_SHAPE, outcomeForFailure, reviewRequirement } from './policy';
+import { ACTIVITY_POLICIES, RETRY_SHAPE, incompleteInputs, outcomeForFailure, reviewRequirement } from './policy';
 
 /** A stage that ended the incident: carries the outcome it maps to. */
 class StageFailure extends Error {
@@ -104,6 +104,8 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
   let identity: EnvelopeRef | undefined;
   let review: ReviewState | undefined;
   let outcome: IncidentOutcome | undefined;
+  /** Why a replay may not match though the bug is real (inputs recorded cut short); said when it does not. */
+  let replayCaveats: string[] = [];
 
   const status = (): IncidentStatus => ({
     schemaVersion: 1,
@@ -237,6 +239,12 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
     }
   }
 
+  // The caveats are kept whole; the reason before them is cut to fit.
+  const withCaveats = (result: Outcome, reason: string): string => {
+    const caveats = result === 'not-reproducible' ? replayCaveats.join('; ').slice(0, 2_000) : '';
+    return caveats === '' ? reason.slice(0, 4_000) : `${reason.slice(0, 4_000 - caveats.length - 2)}; ${caveats}`;
+  };
+
   const finish = (result: Outcome, reason: string, extra: Partial<IncidentOutcome> = {}): IncidentOutcome => {
     current = 'done';
     outcome = {
@@ -244,7 +252,7 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       incidentId: input.incidentId,
       workflowId,
       outcome: result,
-      reason: reason.slice(0, 4_000) || result,
+      reason: withCaveats(result, reason) || result,
       ...(identity ? { fingerprint: identity.fingerprint, service: identity.service, errorType: identity.errorType } : {}),
       occurrences,
       stages,
@@ -300,6 +308,8 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       `contract ${g.privacy.contract.id} v${g.privacy.contract.version}: ${g.privacy.decisions.length} field decisions, ` +
       `${g.privacy.droppedUnknown.length} unknown fields dropped, ${g.privacy.detectorHits.length} detector hits; audit #${g.privacy.audit.sequence}`,
     );
+
+    replayCaveats = incompleteInputs(gated.envelope);
 
     const target = await runStage('triage', 'triage', { incidentId, gated }, `find the repository of ${identity.service}`, (t) =>
       `${t.repository.owner}/${t.repository.name}@${short(t.sha)} on ${t.baseBranch}; tests with ${t.test.runner}`,
