@@ -11,7 +11,20 @@ import type { Logger } from '@tracemend/telemetry';
 import { DEFAULT_BODY_LIMITS, checkBodyStructure, decodeUtf8, parseJsonBody, type BodyLimits } from './body';
 import { checkSentryEnvelope, protobufRefusal } from './decode';
 import { bodyEncoding, jsonFormat, namedFormatFor, protobufFormat, type IntakeRoute } from './formats';
-import { HttpError, bearerMatcher, contentCoding, gunzipBounded, mediaType, readBody, secretMatcher, sendJson, sendOtlpAccepted, sentryKey } from './http';
+import {
+  DEFAULT_REFUSED_BODY_DRAIN,
+  HttpError,
+  bearerMatcher,
+  contentCoding,
+  gunzipBounded,
+  mediaType,
+  readBody,
+  secretMatcher,
+  sendJson,
+  sendOtlpAccepted,
+  sentryKey,
+  type RefusedBodyDrain,
+} from './http';
 import { createAlertmanagerIntake } from './alertmanager';
 import { createIncidentAttacher, type Attachment, type FailureIdentity } from './incidents';
 
@@ -33,6 +46,11 @@ export interface GatewayOptions {
   sentryKey?: string;
   /** Larger bodies are refused with 413 (default 5 MiB). */
   maxBodyBytes?: number;
+  /**
+   * How much of a body refused before it was read to its end (over `maxBodyBytes`, unauthorized, ...)
+   * is read and discarded after the answer, so the client can read the answer (default 64 MiB, 10 s).
+   */
+  refusedBodyDrain?: Partial<RefusedBodyDrain>;
   /** Depth, attribute and key limits of a parsed body (defaults: 64 levels, 10,000 attributes, 10,000 keys per object). */
   bodyLimits?: Partial<BodyLimits>;
   logger: Logger;
@@ -86,6 +104,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   if (options.token.length === 0) throw new Error('the gateway needs a non-empty bearer token');
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const bodyLimits: BodyLimits = { ...DEFAULT_BODY_LIMITS, ...options.bodyLimits };
+  const drain: RefusedBodyDrain = { ...DEFAULT_REFUSED_BODY_DRAIN, ...options.refusedBodyDrain };
+  if (!(drain.maxBytes >= 0 && drain.maxMs > 0 && Number.isFinite(drain.maxBytes) && Number.isFinite(drain.maxMs))) {
+    throw new Error(`refusedBodyDrain needs a finite maxBytes of 0 or more and a finite maxMs above 0; got maxBytes ${drain.maxBytes}, maxMs ${drain.maxMs}`);
+  }
   const authorized = bearerMatcher(options.token);
   if (options.sentryKey !== undefined && !SENTRY_KEY.test(options.sentryKey)) {
     throw new Error('the Sentry key must be at least 16 letters, digits or underscores: Sentry SDKs refuse any other DSN public key');
@@ -263,20 +285,19 @@ export function createGateway(options: GatewayOptions): Gateway {
     } catch (error) {
       if (error instanceof HttpError) {
         log.code = error.code;
-        // The rest of a refused body is not read: the connection closes after the answer.
-        sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details } }, { headers: error.headers, close: !req.complete });
+        sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details } }, { headers: error.headers, drain });
       } else if (error instanceof TracemendError) {
         log.code = error.code;
         const status = stageErrorStatus(error);
         const message = status === 500 ? 'an unexpected error inside the gateway; see its log' : error.message;
         if (status === 500) logger.error({ code: error.code, err: { name: error.name } }, 'alert intake failed');
-        sendJson(res, status, { error: { code: error.code, message } }, { close: !req.complete });
+        sendJson(res, status, { error: { code: error.code, message } }, { drain });
       } else {
         log.code = 'INTERNAL';
         // Messages of unexpected errors may quote alert values: only the name and frames reach the log.
         const stack = (error as Error).stack?.split('\n').slice(1, 6).join('\n');
         logger.error({ err: { name: (error as Error).name, stack } }, 'alert intake failed');
-        sendJson(res, 500, { error: { code: 'INTERNAL', message: 'an unexpected error inside the gateway; see its log' } }, { close: !req.complete });
+        sendJson(res, 500, { error: { code: 'INTERNAL', message: 'an unexpected error inside the gateway; see its log' } }, { drain });
       }
     } finally {
       log.status = res.statusCode;

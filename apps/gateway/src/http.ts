@@ -37,16 +37,68 @@ export class HttpError extends Error {
   }
 }
 
-/** Writes a JSON answer. `close` asks the client to drop the connection (the rest of its body is not read). */
-export function sendJson(res: ServerResponse, status: number, body: unknown, options: { headers?: Record<string, string>; close?: boolean } = {}): void {
+/** How much of a refused request's unread body the gateway reads and throws away after answering. */
+export interface RefusedBodyDrain {
+  /** Bytes past the answer at most. */
+  maxBytes: number;
+  /** Milliseconds past the answer at most. */
+  maxMs: number;
+}
+
+/** 64 MiB or 10 s, whichever comes first: far more than any exporter's batch, and no socket held for long. */
+export const DEFAULT_REFUSED_BODY_DRAIN: RefusedBodyDrain = { maxBytes: 64 * 1024 * 1024, maxMs: 10_000 };
+
+/**
+ * Writes a JSON answer. With `drain`, a request whose body is not read to its end (refused early) gets
+ * `Connection: close`, and the connection closes once the rest of the body is read and discarded, or
+ * once `drain` runs out.
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, options: { headers?: Record<string, string>; drain?: RefusedBodyDrain } = {}): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(text));
   res.setHeader('cache-control', 'no-store');
   for (const [key, value] of Object.entries(options.headers ?? {})) res.setHeader(key, value);
-  if (options.close) res.setHeader('connection', 'close');
-  res.end(text);
+  if (options.drain === undefined || res.req.complete) {
+    res.end(text);
+    return;
+  }
+  res.setHeader('connection', 'close');
+  res.write(text);
+  endAfterDraining(res, options.drain);
+}
+
+/**
+ * Ends an answer already written once the request's body is read to its end, discarding it ("lingering
+ * close"). Ending it at once would close the socket with unread bytes, which resets the connection:
+ * a client still sending its body (an OTLP exporter, fetch) then fails with EPIPE or ECONNRESET
+ * before it reads the answer. Nothing is kept, and `drain` bounds the bytes and time a client gets.
+ */
+function endAfterDraining(res: ServerResponse, drain: RefusedBodyDrain): void {
+  const req = res.req;
+  let discarded = 0;
+  let ended = false;
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    clearTimeout(timer);
+    req.off('data', discard);
+    req.off('end', end);
+    req.off('error', end);
+    res.end();
+  };
+  const discard = (chunk: Buffer): void => {
+    discarded += chunk.byteLength;
+    if (discarded > drain.maxBytes) end();
+  };
+  const timer = setTimeout(end, drain.maxMs);
+  timer.unref();
+  req.on('data', discard);
+  req.once('end', end);
+  req.once('error', end);
+  res.once('close', end);
+  req.resume();
 }
 
 /** Reads the body up to `maxBytes`; a larger body fails with 413 as soon as it is known, without buffering the rest. */
