@@ -7,40 +7,22 @@ import { join } from 'node:path';
 import type { RepoTarget } from '@tracemend/contracts';
 import { FIXTURE_CATALOG, fixtureAlertPaths, fixtureServiceNames, fixturesRoot, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { buildEnvelope, type OtlpLogs, type OtlpTraces } from '@tracemend/ingest';
-import { DockerSandboxDriver, ResidentHarness, buildBaseImage, createWorkspace, entryHandlersOf, lineCoverageOf, replayJobFromEnvelope, sandboxImageTag, sourceLineCoverage, type ScriptCoverage } from '@tracemend/sandbox';
+import { DockerSandboxDriver, ResidentHarness, buildBaseImage, createWorkspace, entryHandlersOf, lineCoverageOf, replayJobFromEnvelope, sandboxImageTag, type ScriptCoverage } from '@tracemend/sandbox';
 import { createLogger } from '@tracemend/telemetry';
 
 const logger = createLogger({ name: 'bench-coverage', level: 'warn' });
 const rounds = Number(process.argv.find((arg) => arg.startsWith('--rounds='))?.split('=')[1] ?? 50);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds expects a positive integer, e.g. --rounds=50; got ${rounds}`);
 
-interface Converter {
-  name: string;
-  /** Executed repository lines (`file:line`) of one run. */
-  convert(scripts: readonly ScriptCoverage[]): Promise<Set<string>>;
+/** Executed repository lines (`file:line`) of one run. */
+async function executedLines(scripts: readonly ScriptCoverage[]): Promise<Set<string>> {
+  const lines = new Set<string>();
+  for (const script of scripts) {
+    const converted = await lineCoverageOf(script);
+    for (const [line, count] of converted?.lines ?? []) if (count > 0) lines.add(`${converted?.file}:${line}`);
+  }
+  return lines;
 }
-
-const converters: Converter[] = [
-  {
-    name: 'old (own VLQ decoder)',
-    convert: (scripts) => {
-      const lines = new Set<string>();
-      for (const script of scripts) for (const [line, count] of sourceLineCoverage(script) ?? []) if (count > 0) lines.add(`${script.file}:${line}`);
-      return Promise.resolve(lines);
-    },
-  },
-  {
-    name: 'v8-to-istanbul',
-    convert: async (scripts) => {
-      const lines = new Set<string>();
-      for (const script of scripts) {
-        const converted = await lineCoverageOf(script);
-        for (const [line, count] of converted?.lines ?? []) if (count > 0) lines.add(`${converted?.file}:${line}`);
-      }
-      return lines;
-    },
-  },
-];
 
 /** One failing replay of a fixture's recorded alert, with coverage, after a warm-up job. */
 async function coveredRun(service: FixtureServiceName, scratch: string, workspace: ReturnType<typeof createWorkspace>): Promise<ScriptCoverage[]> {
@@ -82,15 +64,15 @@ function median(sample: readonly number[]): number {
 }
 
 /** Median wall time and heap growth (before any collection) of one conversion, over `rounds`. */
-async function measure(converter: Converter, scripts: readonly ScriptCoverage[]): Promise<{ ms: number; mb: number; lines: number }> {
-  let lines = (await converter.convert(scripts)).size;
+async function measure(scripts: readonly ScriptCoverage[]): Promise<{ ms: number; mb: number; lines: number }> {
+  let lines = (await executedLines(scripts)).size;
   const times: number[] = [];
   const heap: number[] = [];
   for (let round = 0; round < rounds; round++) {
     globalThis.gc?.();
     const before = process.memoryUsage().heapUsed;
     const started = performance.now();
-    lines = (await converter.convert(scripts)).size;
+    lines = (await executedLines(scripts)).size;
     times.push(performance.now() - started);
     heap.push((process.memoryUsage().heapUsed - before) / 2 ** 20);
   }
@@ -106,15 +88,13 @@ async function main(): Promise<void> {
     for (const service of fixtureServiceNames) {
       const scripts = await coveredRun(service, scratch, workspace);
       const kb = Buffer.byteLength(JSON.stringify(scripts)) / 1024;
-      for (const converter of converters) {
-        const { ms, mb, lines } = await measure(converter, scripts);
-        rows.push([service, String(scripts.length), kb.toFixed(0), converter.name, ms.toFixed(2), mb.toFixed(2), String(lines)]);
-      }
+      const { ms, mb, lines } = await measure(scripts);
+      rows.push([service, String(scripts.length), kb.toFixed(0), ms.toFixed(2), mb.toFixed(2), String(lines)]);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  const header = ['service', 'scripts', 'coverage KiB', 'converter', 'median ms', 'heap MB', 'executed lines'];
+  const header = ['service', 'scripts', 'coverage KiB', 'median ms', 'heap MB', 'executed lines'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: readonly string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
   process.stdout.write(`\nCoverage conversion of one failing replay per fixture (${rounds} rounds, node ${process.version}${globalThis.gc ? ', gc before each round' : ''})\n\n`);

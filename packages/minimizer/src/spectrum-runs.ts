@@ -1,5 +1,5 @@
 import { TracemendError, type MinimalRepro } from '@tracemend/contracts';
-import { entryHandlersOf, mismatchReason, readTextInside, resolveEntry, sourceLineCoverage, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { entryHandlersOf, mismatchReason, readTextInside, lineCoverageOf, resolveEntry, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
 import { isJsonObject, type JsonValue } from './canonical';
 import { entryInput } from './activities';
 import { getAt, pathsAtDepth, setAt } from './hierarchical';
@@ -48,11 +48,12 @@ export function neighbours(value: JsonValue, limit: number): JsonValue[] {
   return out.slice(0, limit);
 }
 
-function executed(result: ReplayResult): Set<string> {
+async function executed(result: ReplayResult): Promise<Set<string>> {
   const lines = new Set<string>();
   if (result.outcome === 'harness-error') return lines;
   for (const script of result.coverage ?? []) {
-    for (const [line, count] of sourceLineCoverage(script) ?? []) if (count > 0) lines.add(`${script.file}:${line}`);
+    const covered = await lineCoverageOf(script);
+    for (const [line, count] of covered?.lines ?? []) if (count > 0) lines.add(`${covered?.file}:${line}`);
   }
   return lines;
 }
@@ -88,7 +89,7 @@ export async function collectSpectrumRuns(options: {
   if (mismatchReason(failing, minimal.signature) !== undefined) {
     throw new TracemendError('NO_SUSPECTS', `the minimal input did not fail in the sandbox: ${mismatchReason(failing, minimal.signature) ?? ''}`);
   }
-  const runs: SpectrumRun[] = [{ failed: true, lines: executed(failing) }];
+  const runs: SpectrumRun[] = [{ failed: true, lines: await executed(failing) }];
   const part = entryInput(base.entry);
   const variants: ReplayJob[] = neighbours(part.value, options.maxNeighbours ?? 30).map((value, i) => ({ ...base, id: `neighbour-${i}`, entry: part.with(value) }));
   for (const [flag, value] of Object.entries(minimal.environment.featureFlags)) {
@@ -97,7 +98,7 @@ export async function collectSpectrumRuns(options: {
   for (const job of variants) {
     const result = await options.harness.judge(job);
     if (result.outcome === 'harness-error') continue;
-    runs.push({ failed: mismatchReason(result, minimal.signature) === undefined, lines: executed(result) });
+    runs.push({ failed: mismatchReason(result, minimal.signature) === undefined, lines: await executed(result) });
   }
   const frames = failing.outcome === 'harness-error' ? [] : (failing.error?.frames ?? []).filter((frame) => frame.inApp).map(({ file, line, function: fn }) => ({ file, line, function: fn }));
   const sources = new Map<string, string>();
