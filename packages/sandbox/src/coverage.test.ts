@@ -62,11 +62,12 @@ const ESM_TIERS = `export const TIERS = [
 const TS_PRICING = `interface Tier {
   upTo: number;
   price: number;
+  freeSeats: number;
 }
 
 const TIERS: Tier[] = [
-  { upTo: 10, price: 12 },
-  { upTo: 50, price: 10 },
+  { upTo: 10, price: 12, freeSeats: 0 },
+  { upTo: 50, price: 10, freeSeats: 1 },
 ];
 
 export function priceFor(seats: number): number {
@@ -74,6 +75,9 @@ export function priceFor(seats: number): number {
     throw new RangeError('seats must be positive');
   }
   const tier = TIERS.find((candidate) => seats <= candidate.upTo) as Tier;
+  if (seats > 10) {
+    seats -= tier.freeSeats;
+  }
   return seats * tier.price;
 }
 `;
@@ -182,11 +186,14 @@ describe('line coverage from real sandbox runs, in repository coordinates', () =
       'src/pricing.ts': TS_PRICING,
     });
     await handToSandboxUser(dir);
-    const { failing, failingLines } = await covered(dir, 'src/pricing.ts');
-    expect(failing.outcome === 'threw' && failing.error?.frames[0]).toMatchObject({ file: 'src/pricing.ts', line: 16, function: 'priceFor' });
+    const { failing, failingLines, passingLines } = await covered(dir, 'src/pricing.ts');
+    expect(failing.outcome === 'threw' && failing.error?.frames[0]).toMatchObject({ file: 'src/pricing.ts', line: 18, function: 'priceFor' });
     expect([...failingLines.keys()]).toEqual(['src/pricing.ts']);
-    expect(executed(failingLines.get('src/pricing.ts'))).toEqual([12, 15, 16, 17]);
-    expect(failingLines.get('src/pricing.ts')?.get(13)).toBe(0);
+    expect(executed(failingLines.get('src/pricing.ts'))).toEqual([13, 16, 17, 18, 19, 21]);
+    expect(failingLines.get('src/pricing.ts')?.get(14)).toBe(0);
+    // The return after the crashing block did not run, though tsx's map starts its range after the indentation.
+    expect(failingLines.get('src/pricing.ts')?.get(20)).toBe(0);
+    expect(executed(passingLines.get('src/pricing.ts'))).toContain(20);
     // Type-only lines have no generated code.
     expect(failingLines.get('src/pricing.ts')?.get(2) ?? 0).toBe(0);
   });

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { TraceMap, decodedMappings, type DecodedSourceMap, type SourceMapSegment } from '@jridgewell/trace-mapping';
 import convertSourceMap from 'convert-source-map';
 import v8ToIstanbul from 'v8-to-istanbul';
 import { CONTAINER_REPO_ROOT } from './prepared-js';
@@ -27,7 +28,7 @@ export async function lineCoverageOf(script: ScriptCoverage): Promise<{ file: st
     map === undefined
       ? // Without the comments v8-to-istanbul would look for the map, or its sources, on this machine's disk.
         { source: convertSourceMap.removeComments(convertSourceMap.removeMapFileComments(source)) }
-      : { source, originalSource: original ?? '', sourceMap: { sourcemap: { ...map, sourcesContent: [original ?? ''] } } },
+      : { source, originalSource: original ?? '', sourceMap: { sourcemap: indentationToLineStart({ ...map, sourcesContent: [original ?? ''] }) } },
   );
   await converter.load();
   // Counters were reset before the job: code V8 leaves out of the report (module top level, functions
@@ -69,6 +70,24 @@ function singleSourceMap(source: string): SourceMap | undefined {
   }
   if (map?.version !== 3 || map.sources?.length !== 1 || typeof map.mappings !== 'string') return undefined;
   return { ...map, names: map.names ?? [] } as SourceMap;
+}
+
+/**
+ * The map with every position at the first code of an original line moved to that line's column 0.
+ * V8 starts a block right after the statement before it, which in plain JavaScript takes in the next
+ * line's indentation; through a transpiler's map it starts at the first token instead, and v8-to-istanbul
+ * counts a line only under a range spanning all of it. Without this, the first line after a crash (a
+ * `return` after a throwing `if` block) would read as run.
+ */
+function indentationToLineStart(map: SourceMap & { sourcesContent: [string] }): DecodedSourceMap {
+  const indents = map.sourcesContent[0].split(/\r?\n/).map((line) => line.length - line.trimStart().length);
+  const mappings = decodedMappings(new TraceMap(map)).map((segments) =>
+    segments.map((segment): SourceMapSegment => {
+      if (segment.length === 1 || segment[3] !== indents[segment[2]]) return segment;
+      return segment.length === 4 ? [segment[0], segment[1], segment[2], 0] : [segment[0], segment[1], segment[2], 0, segment[4]];
+    }),
+  );
+  return { ...map, mappings };
 }
 
 /** Repo-relative path of a file as the sandbox sees it, undefined outside the checkout or under node_modules. */
