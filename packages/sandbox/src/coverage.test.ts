@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handToSandboxUser, testDriver, testLogger } from '../test/fixtures';
-import { lineCoverageOf, type LineCounts } from './coverage';
+import { lineCoverageOf, type FunctionSpan, type LineCounts } from './coverage';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
 import { ResidentHarness, type ReplayJob, type ReplayResult, type ScriptCoverage } from './replay';
 
@@ -103,13 +103,14 @@ function priceJob(id: string, module: string, seats: number): ReplayJob {
 }
 
 /** Runs a passing warm-up (module top-level code runs there), then the failing and a passing input. */
-async function covered(repoDir: string, module: string): Promise<{ failing: ReplayResult; failingLines: RepositoryLineCoverage; passingLines: RepositoryLineCoverage }> {
+async function covered(repoDir: string, module: string): Promise<{ failing: ReplayResult; failingLines: RepositoryLineCoverage; passingLines: RepositoryLineCoverage; functions: FunctionSpan[] }> {
   const harness = await ResidentHarness.start({ driver: testDriver, image: sandboxImageTag(), repoDir, labels, logger: testLogger });
   try {
     await harness.judge(priceJob('warm-up', module, 3));
     const failing = await harness.judge(priceJob('failing', module, 80));
     const passing = await harness.judge(priceJob('passing', module, 20));
-    return { failing, failingLines: await linesOf(failing), passingLines: await linesOf(passing) };
+    const functions = failing.outcome === 'harness-error' ? [] : await Promise.all((failing.coverage ?? []).map(async (script) => (await lineCoverageOf(script))?.functions ?? []));
+    return { failing, failingLines: await linesOf(failing), passingLines: await linesOf(passing), functions: functions.flat() };
   } finally {
     await harness.close();
   }
@@ -150,7 +151,9 @@ describe('line coverage from real sandbox runs, in repository coordinates', () =
       'node_modules/left-pad/index.js': LEFT_PAD,
     });
     await handToSandboxUser(dir);
-    const { failing, failingLines, passingLines } = await covered(dir, 'lib/pricing.js');
+    const { failing, failingLines, passingLines, functions } = await covered(dir, 'lib/pricing.js');
+    // Named functions keep their span; the anonymous arrow on line 14 is not among them.
+    expect(functions).toEqual([{ name: 'priceFor', startLine: 10, endLine: 17 }]);
     expect(failing.outcome === 'threw' && failing.error?.frames[0]).toMatchObject({ file: 'lib/pricing.js', line: 16, function: 'priceFor' });
     expect([...failingLines.keys()]).toEqual(['lib/pricing.js']);
     // The guard did not throw; the tier lookup and the crashing return ran; the comment line is no code.
@@ -186,7 +189,8 @@ describe('line coverage from real sandbox runs, in repository coordinates', () =
       'src/pricing.ts': TS_PRICING,
     });
     await handToSandboxUser(dir);
-    const { failing, failingLines, passingLines } = await covered(dir, 'src/pricing.ts');
+    const { failing, failingLines, passingLines, functions } = await covered(dir, 'src/pricing.ts');
+    expect(functions).toEqual([{ name: 'priceFor', startLine: 12, endLine: 21 }]);
     expect(failing.outcome === 'threw' && failing.error?.frames[0]).toMatchObject({ file: 'src/pricing.ts', line: 18, function: 'priceFor' });
     expect([...failingLines.keys()]).toEqual(['src/pricing.ts']);
     expect(executed(failingLines.get('src/pricing.ts'))).toEqual([13, 16, 17, 18, 19, 21]);

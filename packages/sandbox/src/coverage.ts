@@ -5,19 +5,30 @@ import v8ToIstanbul from 'v8-to-istanbul';
 import { CONTAINER_REPO_ROOT } from './prepared-js';
 import type { ScriptCoverage } from './replay';
 
+/** v8-to-istanbul's name for a report that sets every line to 0. */
+const EMPTY_REPORT = '(empty-report)';
+
 /** Execution count per 1-based line of a repository file; 0: code that did not run. */
 export type LineCounts = Map<number, number>;
+
+/** A named function V8 reported, by the lines it spans in the repository file. */
+export interface FunctionSpan {
+  name: string;
+  startLine: number;
+  endLine: number;
+}
 
 /**
  * The repository file one job's V8 coverage of a script stands for, and how often it ran each line,
  * converted by v8-to-istanbul: plain JavaScript (CommonJS or ESM) on its own lines, transpiled code
  * through its inline source map (tsx's, the prepared tree's, a build's) onto the file the map names.
  * Blank and comment-only lines are left out: they would tie with the code around them in every ranking.
+ * `functions` are the named functions the report covers, so a line off the stack can be named.
  * Undefined when that file is outside the checkout or under node_modules, or its text is unknown. Nothing
  * is read from disk: a map of several sources (a bundle) or one kept in a separate file is not followed,
  * and the script's own lines count instead.
  */
-export async function lineCoverageOf(script: ScriptCoverage): Promise<{ file: string; lines: LineCounts } | undefined> {
+export async function lineCoverageOf(script: ScriptCoverage): Promise<{ file: string; lines: LineCounts; functions: FunctionSpan[] } | undefined> {
   const source = script.source;
   if (source === undefined) return undefined;
   const map = singleSourceMap(source);
@@ -34,7 +45,7 @@ export async function lineCoverageOf(script: ScriptCoverage): Promise<{ file: st
   // Counters were reset before the job: code V8 leaves out of the report (module top level, functions
   // that did not run) ran 0 times, where v8-to-istanbul would otherwise count it once. Its empty report
   // sets every line to 0 before the reported ranges apply.
-  converter.applyCoverage([{ functionName: '(empty-report)', isBlockCoverage: true, ranges: [{ startOffset: 0, endOffset: source.length, count: 0 }] }, ...script.functions]);
+  converter.applyCoverage([{ functionName: EMPTY_REPORT, isBlockCoverage: true, ranges: [{ startOffset: 0, endOffset: source.length, count: 0 }] }, ...script.functions]);
   const [converted] = Object.values(converter.toIstanbul());
   if (converted === undefined) return undefined;
   // A build's map carries its source's text and names that file; tsx's and the prepared tree's stand for
@@ -48,7 +59,10 @@ export async function lineCoverageOf(script: ScriptCoverage): Promise<{ file: st
     const line = location.start.line;
     if (isCodeLine(text[line - 1] ?? '')) lines.set(line, Math.max(lines.get(line) ?? 0, converted.s[id] ?? 0));
   }
-  return { file, lines };
+  const functions = Object.values(converted.fnMap)
+    .filter((fn) => fn.name !== '' && fn.name !== EMPTY_REPORT)
+    .map((fn) => ({ name: fn.name, startLine: fn.loc.start.line, endLine: fn.loc.end.line }));
+  return { file, lines, functions };
 }
 
 interface SourceMap {

@@ -30,7 +30,7 @@ export type { EntryHandlers, Invocation } from './invocation';
 export { SIGNATURE_FRAMES, describeSignature, failureSignature, signaturesMatch } from './signature';
 export type { SignatureFrame, SignatureInput } from './signature';
 export { lineCoverageOf } from './coverage';
-export type { LineCounts } from './coverage';
+export type { FunctionSpan, LineCounts } from './coverage';
 export {
   DEFAULT_REPRODUCTION_RUNS,
   DEFAULT_REPRODUCTION_THRESHOLD,
