@@ -97,5 +97,3 @@ export { FaasEventShape, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeSh
 export { applyFileEdits, editsByFile } from './edits';
 export { formatIssues, parseContract } from './parse';
 export { normalizeErrorMessage } from './signature';
-export { codeMask, offsetCountsOf, sourceLineHits } from './v8-coverage';
-export type { V8CoverageRange, V8CoveredScript } from './v8-coverage';

@@ -8,6 +8,8 @@ export interface CollectedRuns {
   runs: Run[];
   frames: { file: string; line: number; function?: string }[];
   sources: ReadonlyMap<string, string>;
+  /** Named functions by the lines they span, to name suspects off the stack (innermost wins). */
+  functions?: readonly { file: string; name: string; startLine: number; endLine: number }[];
 }
 
 export interface LocalizationDeps {
@@ -20,13 +22,17 @@ export interface LocalizationDeps {
 export function createLocalizationActivities(deps: LocalizationDeps) {
   return {
     localize: async (input: LocalizeInput): Promise<Localization> => {
-      const { runs, frames, sources } = await deps.collectRuns(input);
+      const { runs, frames, sources, functions = [] } = await deps.collectRuns(input);
       const byLine = new Map(frames.map((frame) => [`${frame.file}:${frame.line}`, frame.function]));
+      const enclosing = (file: string, line: number) =>
+        functions
+          .filter((fn) => fn.file === file && fn.startLine <= line && line <= fn.endLine)
+          .sort((a, b) => a.endLine - a.startLine - (b.endLine - b.startLine))[0]?.name;
       const localization = localize({
         runs,
         frames: frames.map((frame) => ({ ...frame, inApp: true })),
         sources,
-        functionAt: (file, line) => byLine.get(`${file}:${line}`),
+        functionAt: (file, line) => byLine.get(`${file}:${line}`) ?? enclosing(file, line),
       });
       deps.logger.info({ failingRuns: localization.failingRuns, passingRuns: localization.passingRuns, suspects: localization.suspects.length }, 'suspects ranked');
       return localization;

@@ -1,5 +1,4 @@
-export { codeMask, executedLines, lineHitsFromV8Coverage, lineKey, offsetCountsOf, parseLineKey } from './coverage';
-export type { LineHits, V8CoverageRange, V8FunctionCoverage, V8ScriptCoverage } from './coverage';
+export { lineKey, parseLineKey } from './coverage';
 export { computeSpectra, dstar, FORMULAS, ochiai, suspiciousness, tarantula } from './spectrum';
 export type { Formula, Run, Spectrum } from './spectrum';
 export { contextOf, localize, rankSuspects } from './rank';

@@ -1,5 +1,5 @@
 import { TracemendError, type MinimalRepro } from '@tracemend/contracts';
-import { entryHandlersOf, mismatchReason, readTextInside, resolveEntry, sourceLineCoverage, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { entryHandlersOf, mismatchReason, readTextInside, lineCoverageOf, resolveEntry, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
 import { isJsonObject, type JsonValue } from './canonical';
 import { entryInput } from './activities';
 import { getAt, pathsAtDepth, setAt } from './hierarchical';
@@ -16,6 +16,8 @@ export interface SpectrumRuns {
   frames: { file: string; line: number; function: string }[];
   /** Source text of every executed repository file. */
   sources: Map<string, string>;
+  /** Named functions the runs' coverage reported, per file (names lines that are not on the stack). */
+  functions: { file: string; name: string; startLine: number; endLine: number }[];
 }
 
 function simpler(value: JsonValue): JsonValue[] {
@@ -48,11 +50,14 @@ export function neighbours(value: JsonValue, limit: number): JsonValue[] {
   return out.slice(0, limit);
 }
 
-function executed(result: ReplayResult): Set<string> {
+async function executed(result: ReplayResult, functions: Map<string, SpectrumRuns['functions'][number]>): Promise<Set<string>> {
   const lines = new Set<string>();
   if (result.outcome === 'harness-error') return lines;
   for (const script of result.coverage ?? []) {
-    for (const [line, count] of sourceLineCoverage(script) ?? []) if (count > 0) lines.add(`${script.file}:${line}`);
+    const covered = await lineCoverageOf(script);
+    if (covered === undefined) continue;
+    for (const [line, count] of covered.lines) if (count > 0) lines.add(`${covered.file}:${line}`);
+    for (const fn of covered.functions) functions.set(`${covered.file}:${fn.startLine}:${fn.endLine}:${fn.name}`, { file: covered.file, ...fn });
   }
   return lines;
 }
@@ -88,7 +93,8 @@ export async function collectSpectrumRuns(options: {
   if (mismatchReason(failing, minimal.signature) !== undefined) {
     throw new TracemendError('NO_SUSPECTS', `the minimal input did not fail in the sandbox: ${mismatchReason(failing, minimal.signature) ?? ''}`);
   }
-  const runs: SpectrumRun[] = [{ failed: true, lines: executed(failing) }];
+  const functions = new Map<string, SpectrumRuns['functions'][number]>();
+  const runs: SpectrumRun[] = [{ failed: true, lines: await executed(failing, functions) }];
   const part = entryInput(base.entry);
   const variants: ReplayJob[] = neighbours(part.value, options.maxNeighbours ?? 30).map((value, i) => ({ ...base, id: `neighbour-${i}`, entry: part.with(value) }));
   for (const [flag, value] of Object.entries(minimal.environment.featureFlags)) {
@@ -97,7 +103,7 @@ export async function collectSpectrumRuns(options: {
   for (const job of variants) {
     const result = await options.harness.judge(job);
     if (result.outcome === 'harness-error') continue;
-    runs.push({ failed: mismatchReason(result, minimal.signature) === undefined, lines: executed(result) });
+    runs.push({ failed: mismatchReason(result, minimal.signature) === undefined, lines: await executed(result, functions) });
   }
   const frames = failing.outcome === 'harness-error' ? [] : (failing.error?.frames ?? []).filter((frame) => frame.inApp).map(({ file, line, function: fn }) => ({ file, line, function: fn }));
   const sources = new Map<string, string>();
@@ -109,5 +115,5 @@ export async function collectSpectrumRuns(options: {
     });
     sources.set(file, text);
   }
-  return { runs, frames, sources };
+  return { runs, frames, sources, functions: [...functions.values()] };
 }

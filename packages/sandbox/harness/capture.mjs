@@ -1,4 +1,5 @@
 // Observes exceptions and coverage through an in-process inspector session (no framework hooks).
+import { readFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { checkoutPath } from './prepared.mjs';
 
@@ -144,7 +145,8 @@ export async function beginCoverage() {
 
 /**
  * Coverage of the repository's own scripts since `beginCoverage`: V8 functions and ranges per script,
- * with the generated source (tsx inlines its source map) the first time a script is reported.
+ * with the generated source (tsx inlines its source map) the first time a script is reported, and the
+ * repository file's own text when that differs (the original a source map points at).
  */
 export async function endCoverage() {
   const { result } = await postAsync('Profiler.takePreciseCoverage');
@@ -157,6 +159,9 @@ export async function endCoverage() {
       const { scriptSource } = await postAsync('Debugger.getScriptSource', { scriptId: script.scriptId });
       if (scriptSource.length <= MAX_SOURCE_CHARS) {
         entry.source = scriptSource;
+        // Transpiled code: the host maps coverage onto this text when the source map does not carry it.
+        const original = await readFile(REPO_ROOT + file, 'utf8').catch(() => undefined);
+        if (original !== undefined && original !== scriptSource && original.length <= MAX_SOURCE_CHARS) entry.original = original;
         sourceSent.add(entry.url);
       } else {
         entry.sourceOmitted = 'too-large';

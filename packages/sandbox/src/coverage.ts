@@ -1,105 +1,117 @@
-import { offsetCountsOf, sourceLineHits } from '@tracemend/contracts';
+import { fileURLToPath } from 'node:url';
+import { TraceMap, decodedMappings, type DecodedSourceMap, type SourceMapSegment } from '@jridgewell/trace-mapping';
+import convertSourceMap from 'convert-source-map';
+import v8ToIstanbul from 'v8-to-istanbul';
+import { CONTAINER_REPO_ROOT } from './prepared-js';
 import type { ScriptCoverage } from './replay';
 
-const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const BASE64_VALUES = new Map([...BASE64].map((char, index) => [char, index]));
-const INLINE_MAP = /\/\/[#@] sourceMappingURL=data:application\/json(?:;charset=[\w-]+)?;base64,([A-Za-z0-9+/=]+)\s*$/;
+/** v8-to-istanbul's name for a report that sets every line to 0. */
+const EMPTY_REPORT = '(empty-report)';
 
-/** One decoded source-map segment: generated line/column to original source/line/column (all 0-based). */
-export interface MappingSegment {
-  readonly generatedLine: number;
-  readonly generatedColumn: number;
-  readonly sourceIndex: number;
-  readonly originalLine: number;
-  readonly originalColumn: number;
+/** Execution count per 1-based line of a repository file; 0: code that did not run. */
+export type LineCounts = Map<number, number>;
+
+/** A named function V8 reported, by the lines it spans in the repository file. */
+export interface FunctionSpan {
+  name: string;
+  startLine: number;
+  endLine: number;
 }
 
-/** The parts of a source map (v3) this package reads. */
-export interface SourceMapPayload {
-  readonly version: number;
-  readonly sources: readonly string[];
-  readonly mappings: string;
+/**
+ * The repository file one job's V8 coverage of a script stands for, and how often it ran each line,
+ * converted by v8-to-istanbul: plain JavaScript (CommonJS or ESM) on its own lines, transpiled code
+ * through its inline source map (tsx's, the prepared tree's, a build's) onto the file the map names.
+ * Blank and comment-only lines are left out: they would tie with the code around them in every ranking.
+ * `functions` are the named functions the report covers, so a line off the stack can be named.
+ * Undefined when that file is outside the checkout or under node_modules, or its text is unknown. Nothing
+ * is read from disk: a map of several sources (a bundle) or one kept in a separate file is not followed,
+ * and the script's own lines count instead.
+ */
+export async function lineCoverageOf(script: ScriptCoverage): Promise<{ file: string; lines: LineCounts; functions: FunctionSpan[] } | undefined> {
+  const source = script.source;
+  if (source === undefined) return undefined;
+  const map = singleSourceMap(source);
+  const original = map?.sourcesContent?.[0] ?? script.original;
+  const converter = v8ToIstanbul(
+    fileURLToPath(script.url),
+    0,
+    map === undefined
+      ? // Without the comments v8-to-istanbul would look for the map, or its sources, on this machine's disk.
+        { source: convertSourceMap.removeComments(convertSourceMap.removeMapFileComments(source)) }
+      : { source, originalSource: original ?? '', sourceMap: { sourcemap: indentationToLineStart({ ...map, sourcesContent: [original ?? ''] }) } },
+  );
+  await converter.load();
+  // Counters were reset before the job: code V8 leaves out of the report (module top level, functions
+  // that did not run) ran 0 times, where v8-to-istanbul would otherwise count it once. Its empty report
+  // sets every line to 0 before the reported ranges apply.
+  converter.applyCoverage([{ functionName: EMPTY_REPORT, isBlockCoverage: true, ranges: [{ startOffset: 0, endOffset: source.length, count: 0 }] }, ...script.functions]);
+  const [converted] = Object.values(converter.toIstanbul());
+  if (converted === undefined) return undefined;
+  // A build's map carries its source's text and names that file; tsx's and the prepared tree's stand for
+  // the script's own repository file, whose text the harness sent as `original`.
+  const file = map?.sourcesContent?.[0] == null ? script.file : repositoryFile(converted.path);
+  // Without a map, what ran is the file only when the harness found the file's text to be the same.
+  if (file === undefined || (map !== undefined && original === undefined) || (map === undefined && script.original !== undefined)) return undefined;
+  const text = (map === undefined ? source : (original ?? '')).split(/\r?\n/);
+  const lines: LineCounts = new Map();
+  for (const [id, location] of Object.entries(converted.statementMap)) {
+    const line = location.start.line;
+    if (isCodeLine(text[line - 1] ?? '')) lines.set(line, Math.max(lines.get(line) ?? 0, converted.s[id] ?? 0));
+  }
+  const functions = Object.values(converted.fnMap)
+    .filter((fn) => fn.name !== '' && fn.name !== EMPTY_REPORT)
+    .map((fn) => ({ name: fn.name, startLine: fn.loc.start.line, endLine: fn.loc.end.line }));
+  return { file, lines, functions };
 }
 
-/** The source map inlined at the end of generated code (as tsx emits it), or undefined. */
-export function inlineSourceMap(generated: string): SourceMapPayload | undefined {
-  const match = INLINE_MAP.exec(generated);
-  if (!match?.[1]) return undefined;
+interface SourceMap {
+  version: 3;
+  sources: [string];
+  sourcesContent?: [string | null];
+  sourceRoot?: string;
+  mappings: string;
+  names: string[];
+}
+
+/** The script's inline source map when it names one source; a bundle's map of several is not followed. */
+function singleSourceMap(source: string): SourceMap | undefined {
+  let map: Partial<SourceMap> | undefined;
   try {
-    const payload = JSON.parse(Buffer.from(match[1], 'base64').toString('utf8')) as SourceMapPayload;
-    return typeof payload.mappings === 'string' && Array.isArray(payload.sources) ? payload : undefined;
+    map = convertSourceMap.fromSource(source)?.toObject() as Partial<SourceMap> | undefined;
   } catch {
     return undefined;
   }
+  if (map?.version !== 3 || map.sources?.length !== 1 || typeof map.mappings !== 'string') return undefined;
+  return { ...map, names: map.names ?? [] } as SourceMap;
 }
-
-/** Decodes the VLQ `mappings` of a source map into segments that name an original position. */
-export function decodeMappings(mappings: string): MappingSegment[] {
-  const segments: MappingSegment[] = [];
-  let sourceIndex = 0;
-  let originalLine = 0;
-  let originalColumn = 0;
-  const lines = mappings.split(';');
-  for (let generatedLine = 0; generatedLine < lines.length; generatedLine++) {
-    let generatedColumn = 0;
-    for (const segment of (lines[generatedLine] ?? '').split(',')) {
-      if (segment === '') continue;
-      const fields = decodeVlq(segment);
-      generatedColumn += fields[0] ?? 0;
-      if (fields.length < 4) continue;
-      sourceIndex += fields[1] ?? 0;
-      originalLine += fields[2] ?? 0;
-      originalColumn += fields[3] ?? 0;
-      segments.push({ generatedLine, generatedColumn, sourceIndex, originalLine, originalColumn });
-    }
-  }
-  return segments;
-}
-
-function decodeVlq(segment: string): number[] {
-  const values: number[] = [];
-  let value = 0;
-  let shift = 0;
-  for (const char of segment) {
-    const digit = BASE64_VALUES.get(char);
-    if (digit === undefined) throw new Error(`invalid base64 VLQ digit ${JSON.stringify(char)}`);
-    value += (digit & 31) * 2 ** shift;
-    if (digit & 32) {
-      shift += 5;
-      continue;
-    }
-    values.push(value & 1 ? -Math.floor(value / 2) : Math.floor(value / 2));
-    value = 0;
-    shift = 0;
-  }
-  return values;
-}
-
-const PLAIN_JS = /\.(?:c|m)?jsx?$/;
 
 /**
- * Maps a script's V8 coverage back to its original (TypeScript) lines through the inline source map:
- * each mapped position takes the count of the innermost range around its generated offset, and a
- * line's count is the largest of its positions (0: code on that line did not run). A plain JavaScript
- * file without a map runs as written, so its own lines are counted (sourceLineHits). Undefined when
- * the script came without source, or is not plain JavaScript and has no source map.
+ * The map with every position at the first code of an original line moved to that line's column 0.
+ * V8 starts a block right after the statement before it, which in plain JavaScript takes in the next
+ * line's indentation; through a transpiler's map it starts at the first token instead, and v8-to-istanbul
+ * counts a line only under a range spanning all of it. Without this, the first line after a crash (a
+ * `return` after a throwing `if` block) would read as run.
  */
-export function sourceLineCoverage(script: ScriptCoverage): Map<number, number> | undefined {
-  const source = script.source;
-  if (source === undefined) return undefined;
-  const map = inlineSourceMap(source);
-  if (map === undefined) return PLAIN_JS.test(script.file) ? sourceLineHits(script, source) : undefined;
-  const lineStarts = [0];
-  for (let index = 0; index < source.length; index++) if (source.charCodeAt(index) === 10) lineStarts.push(index + 1);
-  const counts = offsetCountsOf(script, source.length);
-  const lines = new Map<number, number>();
-  for (const segment of decodeMappings(map.mappings)) {
-    const start = lineStarts[segment.generatedLine];
-    if (start === undefined) continue;
-    const count = counts[start + segment.generatedColumn];
-    if (count === undefined || count < 0) continue;
-    const line = segment.originalLine + 1;
-    lines.set(line, Math.max(lines.get(line) ?? 0, count));
-  }
-  return lines;
+function indentationToLineStart(map: SourceMap & { sourcesContent: [string] }): DecodedSourceMap {
+  const indents = map.sourcesContent[0].split(/\r?\n/).map((line) => line.length - line.trimStart().length);
+  const mappings = decodedMappings(new TraceMap(map)).map((segments) =>
+    segments.map((segment): SourceMapSegment => {
+      if (segment.length === 1 || segment[3] !== indents[segment[2]]) return segment;
+      return segment.length === 4 ? [segment[0], segment[1], segment[2], 0] : [segment[0], segment[1], segment[2], 0, segment[4]];
+    }),
+  );
+  return { ...map, mappings };
+}
+
+/** Repo-relative path of a file as the sandbox sees it, undefined outside the checkout or under node_modules. */
+function repositoryFile(containerPath: string): string | undefined {
+  const root = `${CONTAINER_REPO_ROOT}/`;
+  if (!containerPath.startsWith(root) || containerPath.includes('/node_modules/')) return undefined;
+  return containerPath.slice(root.length);
+}
+
+function isCodeLine(text: string): boolean {
+  const trimmed = text.trim();
+  return trimmed !== '' && !trimmed.startsWith('//') && !trimmed.startsWith('/*') && !/^\*(?:\s|\/|$)/.test(trimmed);
 }

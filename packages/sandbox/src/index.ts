@@ -29,8 +29,8 @@ export {
 export type { EntryHandlers, Invocation } from './invocation';
 export { SIGNATURE_FRAMES, describeSignature, failureSignature, signaturesMatch } from './signature';
 export type { SignatureFrame, SignatureInput } from './signature';
-export { decodeMappings, inlineSourceMap, sourceLineCoverage } from './coverage';
-export type { MappingSegment, SourceMapPayload } from './coverage';
+export { lineCoverageOf } from './coverage';
+export type { FunctionSpan, LineCounts } from './coverage';
 export {
   DEFAULT_REPRODUCTION_RUNS,
   DEFAULT_REPRODUCTION_THRESHOLD,

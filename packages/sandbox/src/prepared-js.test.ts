@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { FIXTURE_CATALOG, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { fixtureEnvelope, prepareFixture, testDriver, testLogger, type PreparedRepo } from '../test/fixtures';
-import { sourceLineCoverage } from './coverage';
+import { lineCoverageOf } from './coverage';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
 import { PREPARED_JS_ROOT, prepareJsTree } from './prepared-js';
 import { ResidentHarness, harnessLaunch, type ReplayResult } from './replay';
@@ -156,13 +156,15 @@ describe('the resident harness on a prepared JavaScript tree', () => {
     const script = prepared.coverage?.find((entry) => entry.file === 'src/leaderboard.ts');
     expect(script?.url).toBe(`file://${PREPARED_JS_ROOT}/src/leaderboard.ts.mjs`);
     expect(prepared.coverage?.every((entry) => !entry.file.includes('node_modules') && !entry.file.endsWith('.mjs'))).toBe(true);
-    const lines = script === undefined ? undefined : sourceLineCoverage(script);
+    const converted = script === undefined ? undefined : await lineCoverageOf(script);
+    expect(converted?.file).toBe('src/leaderboard.ts');
+    const lines = converted?.lines;
     expect(lines?.get(34)).toBeGreaterThanOrEqual(1);
     expect(lines?.get(32)).toBeGreaterThanOrEqual(1);
     expect(lines?.get(30)).toBe(0);
     // The same lines ran, by the same counts, as under tsx.
     const tsxScript = tsx.outcome === 'harness-error' ? undefined : tsx.coverage?.find((entry) => entry.file === 'src/leaderboard.ts');
-    const tsxLines = tsxScript === undefined ? undefined : sourceLineCoverage(tsxScript);
+    const tsxLines = tsxScript === undefined ? undefined : (await lineCoverageOf(tsxScript))?.lines;
     const executed = (map: Map<number, number> | undefined): number[] => [...(map ?? [])].filter(([, count]) => count > 0).map(([line]) => line).sort((a, b) => a - b);
     expect(executed(lines)).toEqual(executed(tsxLines));
   });

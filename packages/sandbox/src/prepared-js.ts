@@ -10,7 +10,7 @@ import { readTextInside } from './safe-fs';
 export const PREPARED_JS_ROOT = '/opt/tracemend/prepared';
 
 /** The repository checkout as the sandbox sees it. */
-const CONTAINER_REPO_ROOT = '/work';
+export const CONTAINER_REPO_ROOT = '/work';
 
 /** Bumped whenever the layout or the compile options of a prepared tree change, so old caches are not reused. */
 const LAYOUT_VERSION = 1;

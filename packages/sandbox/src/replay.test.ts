@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError, type DownstreamCall } from '@tracemend/contracts';
 import { fixtureEnvelope, handToSandboxUser, prepareFixture, testDriver, testLogger, type PreparedRepo } from '../test/fixtures';
-import { sourceLineCoverage } from './coverage';
+import { lineCoverageOf } from './coverage';
 import { buildBaseImage, sandboxImageTag } from './image/build-base-image';
 import { DEFAULT_RUN_LIMITS } from './driver';
 import { harnessLaunch, RESULT_MARKER, ResidentHarness, type ReplayJob, type ReplayResult } from './replay';
@@ -351,7 +351,9 @@ describe('the resident harness on the leaderboard fixture', () => {
         const script = result.coverage?.find((entry) => entry.file === 'src/leaderboard.ts');
         expect(script?.source).toContain('sourceMappingURL=data:application/json');
         expect(result.coverage?.every((entry) => !entry.file.includes('node_modules') && !entry.url.includes('/harness/'))).toBe(true);
-        const lines = script === undefined ? undefined : sourceLineCoverage(script);
+        const converted = script === undefined ? undefined : await lineCoverageOf(script);
+        expect(converted?.file).toBe('src/leaderboard.ts');
+        const lines = converted?.lines;
         expect(lines?.get(34)).toBeGreaterThanOrEqual(1);
         expect(lines?.get(32)).toBeGreaterThanOrEqual(1);
         // The guard's throw did not run; compareUsers was never called (V8 may leave a function that

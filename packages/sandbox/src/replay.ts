@@ -98,7 +98,8 @@ export type ObservedError = z.infer<typeof ObservedError>;
 
 /**
  * V8 precise coverage of one repository script; `source` is the generated JavaScript with its inline
- * source map (tsx's, or the prepared tree's), `file` the repo-relative TypeScript path either way.
+ * source map (tsx's, or the prepared tree's), `file` the repo-relative TypeScript path either way, and
+ * `original` that file's text when it differs from `source` (the map's `sourcesContent` may be empty).
  */
 export const ScriptCoverage = z.object({
   file: z.string(),
@@ -112,6 +113,7 @@ export const ScriptCoverage = z.object({
     }),
   ),
   source: z.string().optional(),
+  original: z.string().optional(),
   sourceOmitted: z.string().optional(),
 });
 export type ScriptCoverage = z.infer<typeof ScriptCoverage>;
@@ -195,7 +197,7 @@ interface Pending {
  * stdin/stdout, so a minimizer pays one container start for hundreds of candidates.
  */
 export class ResidentHarness {
-  private readonly sourceCache = new Map<string, string>();
+  private readonly sourceCache = new Map<string, { source: string; original?: string }>();
   private buffer = '';
   private outputTail = '';
   private pending: Pending | undefined;
@@ -412,11 +414,11 @@ export class ResidentHarness {
     if (result.coverage === undefined) return result;
     const coverage = result.coverage.map((script) => {
       if (script.source !== undefined) {
-        this.sourceCache.set(script.url, script.source);
+        this.sourceCache.set(script.url, { source: script.source, ...(script.original === undefined ? {} : { original: script.original }) });
         return script;
       }
-      const source = this.sourceCache.get(script.url);
-      return source === undefined ? script : { ...script, source };
+      const cached = this.sourceCache.get(script.url);
+      return cached === undefined ? script : { ...script, ...cached };
     });
     return { ...result, coverage };
   }
