@@ -31,6 +31,9 @@ export type MessageEnvelopeShape = z.infer<typeof MessageEnvelopeShape>;
 export const MessageHandlerConfig = ModuleExport.extend({ envelope: MessageEnvelopeShape.default('auto') });
 export type MessageHandlerConfig = z.infer<typeof MessageHandlerConfig>;
 
+/** The variable a replay sets the recorded flags in, as one JSON object, when the catalog names none. */
+export const DEFAULT_FEATURE_FLAGS_VARIABLE = 'FEATURE_FLAGS';
+
 /**
  * Where the service's flag client reads its feature flags, so a replay sets the flags the trace
  * recorded (`feature_flag.*` evaluation events and attributes) where the code looks for them. Without

@@ -1,9 +1,6 @@
-import type { FeatureFlagsConfig } from '@tracemend/contracts';
+import { DEFAULT_FEATURE_FLAGS_VARIABLE, type FeatureFlagsConfig } from '@tracemend/contracts';
 
 type FlagValue = boolean | string | number;
-
-/** The variable a replay sets when the catalog does not say where the service reads its flags. */
-export const DEFAULT_FLAGS_VARIABLE = 'FEATURE_FLAGS';
 
 /**
  * The environment a replay runs with: `env` plus the recorded feature flags written where the service's
@@ -16,7 +13,7 @@ export function flagEnvironment(
 ): Record<string, string> {
   const env = { ...environment.env };
   const flags = Object.entries(environment.featureFlags);
-  const variable = setting?.env ?? DEFAULT_FLAGS_VARIABLE;
+  const variable = setting?.env ?? DEFAULT_FEATURE_FLAGS_VARIABLE;
   if (flags.length === 0 || env[variable] !== undefined) return env;
   if (setting?.format === 'pairs') {
     const word = (value: FlagValue): string => (value === true ? setting.on : value === false ? setting.off : String(value));

@@ -41,7 +41,7 @@ export {
   reproduce,
 } from './reproduce';
 export type { ReplayInput, ReproduceOptions } from './reproduce';
-export { DEFAULT_FLAGS_VARIABLE, flagEnvironment } from './flags';
+export { flagEnvironment } from './flags';
 export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
 export { HostCommandError, runHostCommand, untrustedWorkUser } from './host-command';
 export type { HostCommandOptions, HostCommandResult, HostUser } from './host-command';

@@ -1,7 +1,6 @@
 import { TracemendError, type DownstreamCall, type Entry, type FailureEnvelope, type FailureSignature, type Reproduction, type RuntimeEnvironment } from '@tracemend/contracts';
 import type { Logger } from '@tracemend/telemetry';
 import type { SandboxDriver } from './driver';
-import { DEFAULT_FLAGS_VARIABLE } from './flags';
 import { resolveEntry, type EntryHandlers } from './invocation';
 import { ResidentHarness, type ReplayJob, type ReplayResult, type ResidentHarnessOptions } from './replay';
 import { describeSignature, failureSignature, signaturesMatch } from './signature';
@@ -125,31 +124,6 @@ export function reproductionReason(input: {
   return `matched ${counted}, below the required ${percent(threshold)}${detail}`;
 }
 
-/** The guide to what tracemend reads from telemetry, named in reasons that ask for more of it. */
-const INSTRUMENTING_GUIDE = 'docs/instrumenting.md';
-
-/**
- * What a replay that did not reproduce ran without or with a stand-in: inputs ingest inferred (a body
- * from a status, a synthesized event), values no signal carried (ingest's notes, which say where it
- * looked), and recorded feature flags set where the catalog did not say the service reads them.
- */
-export function replayGaps(envelope: FailureEnvelope, handlers: EntryHandlers): string[] {
-  const gaps: string[] = [];
-  const missing = envelope.provenance.notes.filter((note) => note.includes('was not recorded'));
-  gaps.push(...missing);
-  for (const input of envelope.provenance.inputs ?? []) {
-    if (input.guessed === true && !missing.some((note) => note.includes(input.path))) gaps.push(`${input.path} was guessed (${input.source})`);
-  }
-  const flags = Object.entries(envelope.environment.featureFlags);
-  if (flags.length > 0 && handlers.featureFlags === undefined) {
-    gaps.push(
-      `the recorded feature flags (${flags.map(([key, value]) => `${key}=${String(value)}`).join(', ')}) were set as ${DEFAULT_FLAGS_VARIABLE}, one JSON object; if the service reads its flags elsewhere, name where in services.${envelope.identity.service}.featureFlags {env, format} of the service catalog`,
-    );
-  }
-  if (gaps.length > 0 && !gaps.some((gap) => gap.includes(INSTRUMENTING_GUIDE))) gaps.push(`see ${INSTRUMENTING_GUIDE}`);
-  return gaps;
-}
-
 /**
  * Replays the envelope `runs` times in one resident sandbox and compares each observed failure
  * signature with the envelope's symptom. The matching share is the reproduction rate; below the
@@ -195,9 +169,7 @@ export async function reproduce(options: ReproduceOptions): Promise<Reproduction
   // The observed signature is a matching run's when reproduced, else the first mismatch's.
   const shown = results[reproduced ? reasons.indexOf(undefined) : firstMismatch];
   const observed = shown === undefined ? undefined : observedSignature(shown);
-  const measured = reproductionReason({ matchingRuns, runs, threshold, expected, firstMismatch, mismatch: reasons[firstMismatch] });
-  const gaps = reproduced ? [] : replayGaps(envelope, options.handlers ?? {});
-  const reason = gaps.length === 0 ? measured : `${measured}. What the replay lacked or guessed: ${gaps.join('; ')}`;
+  const reason = reproductionReason({ matchingRuns, runs, threshold, expected, firstMismatch, mismatch: reasons[firstMismatch] });
   return {
     schemaVersion: 1,
     reproduced,
