@@ -1,5 +1,5 @@
 import { CatalogService, ServiceCatalog, VersionConfig } from './catalog';
-import { FaasEventShape, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeShape, MessageHandlerConfig, ModuleExport } from './entry-config';
+import { FaasEventShape, FeatureFlagsConfig, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeShape, MessageHandlerConfig, ModuleExport } from './entry-config';
 import { casesOf, chars, entries, repeat, type CaseTable } from './contract-cases';
 
 const usersApi: CatalogService = {
@@ -24,6 +24,7 @@ const signupLambda: CatalogService = {
   deployRoot: '/opt/functions/signup/',
   functionHandler: { module: 'src/handler.js', export: 'handler', event: 'api-gateway-v2' },
   messageHandler: { module: 'src/consumer.js', export: 'onMessage', envelope: 'sqs-batch' },
+  featureFlags: { env: 'FEATURE_FLAGS', format: 'pairs', separator: ',', on: 'on', off: 'off' },
 };
 const ordersApi: CatalogService = {
   ...usersApi,
@@ -65,6 +66,13 @@ export const catalogCases: CaseTable = {
     change.wrongType(['envelope'], 1),
     change.overBound(['module'], chars(1_025)),
     change.outOfDomain(['envelope'], 'rabbitmq'),
+  ]),
+  FeatureFlagsConfig: casesOf(FeatureFlagsConfig, [signupLambda.featureFlags, { env: 'APP_FLAGS', format: 'json', separator: ',', on: 'true', off: 'false' }], (change) => [
+    change.missing(['env']),
+    change.wrongType(['separator'], 1),
+    change.overBound(['on'], chars(65)),
+    change.outOfDomain(['env'], 'feature-flags', /environment variable name/),
+    change.outOfDomain(['format'], 'yaml'),
   ]),
   VersionConfig: casesOf(VersionConfig, [{ tagPattern: 'v{version}' }, signupLambda.version, { commits: {} }], (change) => [
     change.missing(['tagPattern'], /expected tagPattern or commits/),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TestRunner } from './pipeline';
-import { FunctionHandlerConfig, HttpAppConfig, MessageHandlerConfig } from './entry-config';
+import { FeatureFlagsConfig, FunctionHandlerConfig, HttpAppConfig, MessageHandlerConfig } from './entry-config';
 import { boundedRecord, boundedString, GitSha, Identifier } from './primitives';
 
 /**
@@ -40,6 +40,8 @@ export const CatalogService = z.object({
   functionHandler: FunctionHandlerConfig.optional(),
   /** For queue consumers: the handler the replay delivers the recorded message to. */
   messageHandler: MessageHandlerConfig.optional(),
+  /** Where the flag client reads feature flags, when it is not a JSON `FEATURE_FLAGS` variable. */
+  featureFlags: FeatureFlagsConfig.optional(),
 });
 export type CatalogService = z.infer<typeof CatalogService>;
 

@@ -30,3 +30,25 @@ export type MessageEnvelopeShape = z.infer<typeof MessageEnvelopeShape>;
 /** For queue consumers: the exported handler and the envelope it expects around the payload. */
 export const MessageHandlerConfig = ModuleExport.extend({ envelope: MessageEnvelopeShape.default('auto') });
 export type MessageHandlerConfig = z.infer<typeof MessageHandlerConfig>;
+
+/** The variable a replay sets the recorded flags in, as one JSON object, when the catalog names none. */
+export const DEFAULT_FEATURE_FLAGS_VARIABLE = 'FEATURE_FLAGS';
+
+/**
+ * Where the service's flag client reads its feature flags, so a replay sets the flags the trace
+ * recorded (`feature_flag.*` evaluation events and attributes) where the code looks for them. Without
+ * it a replay sets `FEATURE_FLAGS` to the flags as one JSON object.
+ */
+export const FeatureFlagsConfig = z
+  .object({
+    /** The environment variable the flag client reads. */
+    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name (letters, digits, _)'),
+    /** `json`: one JSON object of flag → value; `pairs`: `key=value` items joined by `separator`. */
+    format: z.enum(['json', 'pairs']).default('json'),
+    separator: z.string().min(1).max(8).default(','),
+    /** How `pairs` writes a boolean flag that is on, and one that is off (e.g. `on`/`off`, `1`/`0`). */
+    on: boundedString(64).default('true'),
+    off: boundedString(64).default('false'),
+  })
+  .strict();
+export type FeatureFlagsConfig = z.infer<typeof FeatureFlagsConfig>;

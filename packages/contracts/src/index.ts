@@ -93,7 +93,7 @@ export {
 } from './activities';
 export type { StageActivities, StageActivityName } from './activities';
 export { CatalogService, ServiceCatalog, VersionConfig } from './catalog';
-export { FaasEventShape, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeShape, MessageHandlerConfig, ModuleExport } from './entry-config';
+export { DEFAULT_FEATURE_FLAGS_VARIABLE, FaasEventShape, FeatureFlagsConfig, FunctionHandlerConfig, HttpAppConfig, MessageEnvelopeShape, MessageHandlerConfig, ModuleExport } from './entry-config';
 export { applyFileEdits, editsByFile } from './edits';
 export { formatIssues, parseContract } from './parse';
 export { normalizeErrorMessage } from './signature';

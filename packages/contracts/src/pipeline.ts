@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DownstreamCall, Entry, RuntimeEnvironment, Timing } from './envelope';
-import { FunctionHandlerConfig, HttpAppConfig, MessageHandlerConfig } from './entry-config';
+import { FeatureFlagsConfig, FunctionHandlerConfig, HttpAppConfig, MessageHandlerConfig } from './entry-config';
 import { boundedString, GitSha, HexId, Identifier, LIMITS, SchemaVersion } from './primitives';
 
 /** A test runner tracemend can emit tests for. */
@@ -29,6 +29,8 @@ export const RepoTarget = z.object({
   functionHandler: FunctionHandlerConfig.optional(),
   /** For queue consumers: the handler the replay delivers the recorded message to. */
   messageHandler: MessageHandlerConfig.optional(),
+  /** Where the flag client reads feature flags (the catalog's `featureFlags`), for replays. */
+  featureFlags: FeatureFlagsConfig.optional(),
   /** The catalog's deploy-root override, when the service set one. */
   deployRoot: boundedString(1_024).optional(),
   /** How `sha` was found from the reported version, for the PR and the operator. */

@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import { LIMITS, type DownstreamCall, type InputProvenance } from '@tracemend/contracts';
 import type { IndexedSpan } from './causal';
-import { fromAttributes, fromEvents, fromRecords, pick, recordGuess, text, type InputTrail, type JoinedRecord } from './inputs';
+import { fieldAt, fromAttributes, fromEvents, fromRecords, pick, recordGuess, text, type InputTrail, type JoinedRecord } from './inputs';
 import { HTTP_METHODS, nanosToMs, spanKindName, type JsonValue } from './otlp';
 
 const BODY_ATTRIBUTES = ['http.response.body.content', 'http.response.body'] as const;
@@ -37,6 +37,43 @@ function isRpcSpan(item: IndexedSpan): boolean {
 
 function isHttpClient(item: IndexedSpan): boolean {
   return (item.attributes['http.request.method'] ?? item.attributes['http.method']) !== undefined && (item.attributes['url.full'] ?? item.attributes['http.url']) !== undefined;
+}
+
+const URL_RECORD_FIELDS = ['url.full', 'http.url', 'url', 'request.url', 'req.url', 'response.url', 'res.url'] as const;
+
+/** A URL as origin + path, without query or fragment, for comparing what a log names with a span's URL. */
+function urlKey(value: string): string | undefined {
+  try {
+    const parsed = new URL(value);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Response bodies logged by the code that made the call: the client span is rarely active in
+ * application code, so a client library's log of an answer lands on the span that awaited it (the
+ * client span's parent). Such a record answers this call when it names the call's URL, or, naming no
+ * URL, when this is the only HTTP call its span made.
+ */
+function parentSpanRecords(
+  item: IndexedSpan,
+  url: string,
+  spans: readonly IndexedSpan[],
+  children: ReadonlyMap<string, readonly IndexedSpan[]>,
+  records: readonly JoinedRecord[],
+): ReturnType<typeof fromRecords> {
+  const parentId = item.parentId;
+  if (parentId === undefined || !spans.some((span) => span.id === parentId)) return [];
+  const key = urlKey(url);
+  const siblings = (children.get(parentId) ?? []).filter((child) => spanKindName(child.span.kind) === 'client' && isHttpClient(child));
+  const answering = records.filter((record) => {
+    if (record.spanId !== parentId) return false;
+    const named = URL_RECORD_FIELDS.map((field) => fieldAt(record.fields, field)).find((value): value is string => typeof value === 'string');
+    return named === undefined ? siblings.length === 1 : key !== undefined && urlKey(named) === key;
+  });
+  return fromRecords(answering, new Set([parentId]), BODY_RECORD_FIELDS).map((found) => ({ ...found, source: `${found.source} (the span that made the call)` }));
 }
 
 interface PendingCall {
@@ -73,6 +110,7 @@ export function downstreamCalls(spans: readonly IndexedSpan[], children: Readonl
         new Set([item.id]),
         BODY_RECORD_FIELDS,
       ),
+      ...parentSpanRecords(item, url, spans, children, records),
     ]);
     let body = found?.value;
     let guessed = false;
@@ -81,7 +119,7 @@ export function downstreamCalls(spans: readonly IndexedSpan[], children: Readonl
       guessed = true;
       recordGuess(local, 'responseBody', `inferred from status ${status}: no body was recorded on span ${item.id}`);
       trail.notes.push(
-        `no response body was recorded for ${method.toUpperCase()} ${url} (looked for attributes ${BODY_ATTRIBUTES.join(', ')}, span events http.response.body and tracemend.response, log records of the span with ${BODY_RECORD_FIELDS.join(', ')}); the replay answers ${body === undefined ? 'with no body' : JSON.stringify(body)} inferred from status ${status} (guessed)`,
+        `no response body was recorded for ${method.toUpperCase()} ${url} (looked for attributes ${BODY_ATTRIBUTES.join(', ')}, span events http.response.body and tracemend.response, log records of the span, or of the span that made the call naming its URL, with ${BODY_RECORD_FIELDS.join(', ')}); the replay answers ${body === undefined ? 'with no body' : JSON.stringify(body)} inferred from status ${status} (guessed)`,
       );
     }
     let pathname = url;

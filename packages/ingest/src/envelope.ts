@@ -192,8 +192,29 @@ export function buildEntry(chain: IndexedSpan[], notes: string[], request?: LogL
   }
   // The service's entry span is the topmost of its own chain: a Lambda's SQS consumer span sits beneath its invocation.
   const faas = [...chain].reverse().find(isFaasSpan);
-  if (faas !== undefined) return functionEntry(faas, chain, records, sources.startedAt ?? nanosToIso(faas.span.startTimeUnixNano) ?? new Date(0).toISOString(), trail);
   const consumer = chain.find(isConsumerSpan);
+  if (faas !== undefined) {
+    const invocation: InputTrail = { inputs: [], notes: [] };
+    const entry = functionEntry(faas, chain, records, sources.startedAt ?? nanosToIso(faas.span.startTimeUnixNano) ?? new Date(0).toISOString(), invocation);
+    const eventRecorded = invocation.inputs.some((item) => item.path === 'entry.args[0]' && item.guessed !== true);
+    if (!eventRecorded && consumer !== undefined) {
+      // A queue-triggered function whose event was not recorded: the message its consumer span processed
+      // is what can be replayed, delivered in the envelope its queue uses.
+      const delivery: InputTrail = { inputs: [], notes: [] };
+      const message = messageEntry(consumer, chain, records, { found: [], attributes: {} }, delivery);
+      if (delivery.inputs.some((item) => item.path === 'entry.payload')) {
+        trail.inputs.push(...delivery.inputs);
+        trail.notes.push(
+          ...delivery.notes,
+          `entry: the invocation event of span ${faas.id} was not recorded; the message its consumer span ${consumer.id} processed was, so the replay delivers that message (the catalog's messageHandler, or its functionHandler with the event of the ${message.system ?? 'queue'} trigger)`,
+        );
+        return message;
+      }
+    }
+    trail.inputs.push(...invocation.inputs);
+    trail.notes.push(...invocation.notes);
+    return entry;
+  }
   const server = chain.find((item) => spanKindName(item.span.kind) === 'server');
   if (kind === 'message' || (kind === undefined && consumer)) {
     const legacyPayload = input['tracemend.input.payload'] === undefined ? [] : [{ value: parseJsonText(input['tracemend.input.payload']) ?? null, signal: 'span-event' as const, source: 'event tracemend.input (tracemend.input.payload)' }];

@@ -92,7 +92,7 @@ describe('HTTP request bodies where stock instrumentation records them', () => {
       { path: 'downstream[2].responseBody', signal: 'inferred', source: `inferred from status 200: no body was recorded on span ${prices}`, guessed: true },
     ]);
     expect(envelope.provenance.notes).toEqual([
-      'no response body was recorded for GET http://pricing.internal:8080/v1/prices?currency=EUR (looked for attributes http.response.body.content, http.response.body, span events http.response.body and tracemend.response, log records of the span with http.response.body, res.body, response.body); the replay answers {} inferred from status 200 (guessed)',
+      'no response body was recorded for GET http://pricing.internal:8080/v1/prices?currency=EUR (looked for attributes http.response.body.content, http.response.body, span events http.response.body and tracemend.response, log records of the span, or of the span that made the call naming its URL, with http.response.body, res.body, response.body); the replay answers {} inferred from status 200 (guessed)',
     ]);
   });
 

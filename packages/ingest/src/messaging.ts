@@ -18,6 +18,7 @@ const ENVELOPES: Record<string, Envelope> = { aws_sqs: 'sqs-record', aws_sns: 's
 
 const PAYLOAD_ATTRIBUTES = ['messaging.message.body', 'messaging.message.payload'] as const;
 const PAYLOAD_RECORD_FIELDS = ['messaging.message.body', 'payload', 'message'] as const;
+const MESSAGE_ID_FIELDS = ['messaging.message.id', 'messageId', 'message_id'] as const;
 const HEADER_PREFIXES = ['messaging.message.header.', 'messaging.kafka.message.header.'] as const;
 
 function headersOf(value: JsonValue | undefined): Record<string, string> | undefined {
@@ -58,7 +59,8 @@ export function messageEntry(consumer: IndexedSpan | undefined, own: readonly In
   if (topic !== undefined) trail.inputs.push({ path: 'entry.topic', signal: a['messaging.destination.name'] !== undefined ? 'span-attribute' : 'span-event', source: a['messaging.destination.name'] !== undefined ? `attribute messaging.destination.name on span ${consumer?.id ?? ''}` : 'event tracemend.input (tracemend.input.topic)' });
   const system = text(a['messaging.system']);
   const key = text(a['messaging.kafka.message.key']) ?? text(a['messaging.rabbitmq.destination.routing_key']);
-  const messageId = text(a['messaging.message.id']);
+  // The record that carried the payload often names the message beside it.
+  const messageId = text(a['messaging.message.id']) ?? (found?.record ? MESSAGE_ID_FIELDS.map((field) => text(fieldAt(found.record?.fields ?? {}, field))).find((id) => id !== undefined) : undefined);
   let headers: Record<string, string> | undefined;
   for (const prefix of HEADER_PREFIXES) {
     const fromSpan = Object.fromEntries(Object.entries(a).flatMap(([name, value]) => (name.startsWith(prefix) && text(value) !== undefined ? [[name.slice(prefix.length), text(value) as string]] : [])));
@@ -76,11 +78,16 @@ export function messageEntry(consumer: IndexedSpan | undefined, own: readonly In
   for (const [path, attribute, value] of [
     ['entry.system', 'messaging.system', system],
     ['entry.key', key === text(a['messaging.kafka.message.key']) ? 'messaging.kafka.message.key' : 'messaging.rabbitmq.destination.routing_key', key],
-    ['entry.messageId', 'messaging.message.id', messageId],
   ] as const) {
     if (value !== undefined) trail.inputs.push({ path, signal: 'span-attribute', source: `attribute ${attribute} on span ${consumer?.id ?? ''}` });
   }
-  const envelope = system === undefined ? undefined : (ENVELOPES[system] ?? 'payload');
+  if (messageId !== undefined) {
+    const onSpan = text(a['messaging.message.id']) !== undefined;
+    trail.inputs.push({ path: 'entry.messageId', signal: onSpan || !found?.record ? 'span-attribute' : found.record.signal, source: onSpan || !found?.record ? `attribute messaging.message.id on span ${consumer?.id ?? ''}` : `message id of ${found.record.label}` });
+  }
+  // A handler that named itself in a tracemend.input event recorded the payload as it received it.
+  const namedHandler = text(legacy.attributes['tracemend.input.module']) !== undefined;
+  const envelope = namedHandler ? 'payload' : system === undefined ? undefined : (ENVELOPES[system] ?? 'payload');
   return {
     kind: 'message',
     module: text(legacy.attributes['tracemend.input.module']) ?? '',

@@ -47,7 +47,7 @@ export function dataContractPath(loaded: LoadedCatalog, service: string): string
 
 /**
  * The RepoTarget of a service at a resolved commit: repository, test command, data contract and how
- * to drive it (the catalog's `httpApp`, `functionHandler`, `messageHandler`, `deployRoot` copied
+ * to drive it (the catalog's `httpApp`, `functionHandler`, `messageHandler`, `featureFlags`, `deployRoot` copied
  * through). A plain string must be a full commit SHA (INVALID_INPUT otherwise; triage resolves other
  * versions first).
  */
@@ -68,6 +68,7 @@ export function resolveTarget(loaded: LoadedCatalog, service: string, commit: Re
     ...(entry.httpApp ? { httpApp: entry.httpApp } : {}),
     ...(entry.functionHandler ? { functionHandler: entry.functionHandler } : {}),
     ...(entry.messageHandler ? { messageHandler: entry.messageHandler } : {}),
+    ...(entry.featureFlags ? { featureFlags: entry.featureFlags } : {}),
     ...(entry.deployRoot ? { deployRoot: entry.deployRoot } : {}),
     resolvedFrom: { ...resolved.resolvedFrom, version: resolved.resolvedFrom.version.slice(0, 256) },
   };

@@ -65,7 +65,25 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
         const onCalls = await ddmin([...job.downstream], (downstream) => fails({ ...job, downstream }));
         job = { ...job, downstream: onCalls.result };
 
-        const testsRun = 1 + onInput.tests + onFlags.tests + onEnv.tests + onCalls.tests;
+        // Code that reads a flag or a variable when its module loads saw the recorded ones in this
+        // container's first job, and ignores later candidates: a smaller environment is kept only if
+        // the minimal job also fails in a fresh container, where the modules load with it.
+        const recordedEnvironment = replayJobFromEnvelope(envelope, { id: 'recorded', handlers: entryHandlersOf(input.target) }).environment;
+        let freshChecks = 0;
+        if (onFlags.steps.length + onEnv.steps.length > 0) {
+          const fresh = await deps.startHarness(prepared, input.incidentId);
+          try {
+            freshChecks = 1;
+            if (!(await stillFails(fresh, expected)({ ...job, id: 'fresh' }))) {
+              deps.logger.info({ flags: onFlags.steps, env: onEnv.steps }, 'the smaller flags and env do not fail in a fresh sandbox; the recorded ones are kept');
+              job = { ...job, environment: { ...job.environment, featureFlags: recordedEnvironment.featureFlags, env: recordedEnvironment.env } };
+            }
+          } finally {
+            await fresh.close();
+          }
+        }
+
+        const testsRun = 1 + onInput.tests + onFlags.tests + onEnv.tests + onCalls.tests + freshChecks;
         const cacheHits = onInput.cacheHits + onFlags.cacheHits + onEnv.cacheHits + onCalls.cacheHits;
         deps.logger.info({ testsRun, cacheHits, steps: onInput.steps.length + onFlags.steps.length + onEnv.steps.length }, 'input minimized');
         const environment = { ...envelope.environment, featureFlags: job.environment.featureFlags, env: job.environment.env };
@@ -86,6 +104,7 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
             fingerprint: envelope.identity.fingerprint,
             runner: input.target.test.runner,
             ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
+            ...(input.target.featureFlags ? { flags: input.target.featureFlags } : {}),
           }),
         };
       } finally {

@@ -1,5 +1,5 @@
 import { TracemendError, type MinimalRepro } from '@tracemend/contracts';
-import { entryHandlersOf, mismatchReason, readTextInside, lineCoverageOf, resolveEntry, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { entryHandlersOf, lineCoverageOf, mismatchReason, readTextInside, replayJob, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
 import { isJsonObject, type JsonValue } from './canonical';
 import { entryInput } from './activities';
 import { getAt, pathsAtDepth, setAt } from './hierarchical';
@@ -75,17 +75,11 @@ export async function collectSpectrumRuns(options: {
   maxNeighbours?: number;
 }): Promise<SpectrumRuns> {
   const { minimal } = options;
-  const handlers = entryHandlersOf(options.target ?? {});
   const recordedAt = minimal.timing?.recordedAt ?? new Date(0).toISOString();
-  const base: ReplayJob = {
-    id: 'minimal',
-    entry: resolveEntry(minimal.entry, handlers, { service: options.target?.service ?? 'the service', recordedAt }),
-    ...(handlers.httpApp ? { httpApp: handlers.httpApp } : {}),
-    environment: { featureFlags: minimal.environment.featureFlags, env: minimal.environment.env },
-    timing: { recordedAt },
-    downstream: minimal.downstream,
-    coverage: true,
-  };
+  const base: ReplayJob = replayJob(
+    { ...minimal, timing: minimal.timing ?? { recordedAt } },
+    { id: 'minimal', service: options.target?.service ?? 'the service', handlers: entryHandlersOf(options.target ?? {}), coverage: true },
+  );
   // Module top-level code runs once, in the first job a container sees; a warm-up job keeps it out of
   // the measured runs, where it would look executed by the failing run only.
   await options.harness.judge({ ...base, id: 'warm-up' });

@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import { TracemendError, type DownstreamCall, type Entry, type FailureSignature, type RuntimeEnvironment, type TestFile, type TestRunner } from '@tracemend/contracts';
-import { invocationOf, type HttpApp } from '@tracemend/sandbox';
+import { TracemendError, type DownstreamCall, type Entry, type FeatureFlagsConfig, type FailureSignature, type RuntimeEnvironment, type TestFile, type TestRunner } from '@tracemend/contracts';
+import { flagEnvironment, invocationOf, type HttpApp } from '@tracemend/sandbox';
 
 /** What the emitted test needs: the minimal failure and how the repository runs its tests. */
 export interface EmitTestInput {
@@ -12,6 +12,8 @@ export interface EmitTestInput {
   runner: TestRunner;
   /** For HTTP entries: the module and export that build the app, and the module that builds its arguments. */
   httpApp?: HttpApp;
+  /** Where the service reads its feature flags (the catalog's `featureFlags`); default `FEATURE_FLAGS` as JSON. */
+  flags?: FeatureFlagsConfig;
   /** Folder of the repository's tests (default `test`). */
   testDir?: string;
   /** How the repository writes relative imports of TypeScript files: `.ts`, `.js` or no extension. */
@@ -155,8 +157,7 @@ export function emitRegressionTest(input: EmitTestInput): TestFile {
   const runner = input.runner;
   const testDir = input.testDir ?? 'test';
   const extension = input.importExtension ?? '.ts';
-  const env: Record<string, string> = { ...input.environment.env };
-  if (Object.keys(input.environment.featureFlags).length > 0 && env.FEATURE_FLAGS === undefined) env.FEATURE_FLAGS = JSON.stringify(input.environment.featureFlags);
+  const env = flagEnvironment(input.environment, input.flags);
   const usesFetch = input.downstream.length > 0;
   const recorded = input.downstream.map(({ method, url, status, responseHeaders, responseBody }) => ({ method, url, status, responseHeaders, ...(responseBody === undefined ? {} : { responseBody }) }));
   const lines: string[] = [];

@@ -345,7 +345,7 @@ export const realNow = () => RealDate.now();
  * timers left over from earlier jobs no longer move it, randomness is seeded
  * from `timing.randomSeed` or else from a hash of `recordedAt` (so every candidate of one incident sees
  * the same sequences), the default locale becomes `environment.locale`, and `process.env` is replaced by
- * the job's env plus TZ, FEATURE_FLAGS and LANG.
+ * the job's env (the host wrote the feature flags into it) plus TZ and LANG.
  */
 export function beginJob(job) {
   const recorded = RealDate.parse(job.timing?.recordedAt ?? '');
@@ -358,8 +358,6 @@ export function beginJob(job) {
   const environment = job.environment ?? {};
   defaultLocale = toLanguageTag(environment.locale);
   const env = { ...(environment.env ?? {}) };
-  const flags = environment.featureFlags ?? {};
-  if (env.FEATURE_FLAGS === undefined && Object.keys(flags).length > 0) env.FEATURE_FLAGS = JSON.stringify(flags);
   if (environment.locale && env.LANG === undefined) env.LANG = environment.locale;
   env.TZ = environment.timezone ?? env.TZ ?? 'UTC';
   // The real process.env object is kept: assigning TZ on it is what makes Node reset its timezone cache.

@@ -39,10 +39,27 @@ function matchesTemplate(call, method, url) {
   return templatePattern(call.urlTemplate).test(`${target.origin}${target.pathname}`);
 }
 
+/** Host name and path of a URL, for a call whose scheme, port or query the replay's configuration changed. */
+function hostPath(url) {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}${parsed.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The recorded call that answers a request: the same URL, else one its template matches, else the same
+ * host and path on another port, scheme or query (the service's base URL comes from configuration the
+ * trace does not carry, e.g. `http://rates.internal` in code and `http://rates.internal:8443` deployed).
+ */
 function takeRecorded(method, url) {
   const free = (index) => !consumed[index];
   let index = recorded.findIndex((call, position) => free(position) && call.method === method && call.url === url);
   if (index < 0) index = recorded.findIndex((call, position) => free(position) && matchesTemplate(call, method, url));
+  const wanted = hostPath(url);
+  if (index < 0 && wanted !== undefined) index = recorded.findIndex((call, position) => free(position) && call.method === method && hostPath(call.url) === wanted);
   if (index < 0) return undefined;
   consumed[index] = true;
   return recorded[index];

@@ -36,10 +36,12 @@ export {
   DEFAULT_REPRODUCTION_THRESHOLD,
   mismatchReason,
   observedSignature,
+  replayJob,
   replayJobFromEnvelope,
   reproduce,
 } from './reproduce';
-export type { ReproduceOptions } from './reproduce';
+export type { ReplayInput, ReproduceOptions } from './reproduce';
+export { flagEnvironment } from './flags';
 export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
 export { HostCommandError, runHostCommand, untrustedWorkUser } from './host-command';
 export type { HostCommandOptions, HostCommandResult, HostUser } from './host-command';

@@ -58,8 +58,39 @@ describe('resolveEntry', () => {
     expect(resolveEntry(consumer({ envelope: 'sqs-record' }), { messageHandler: { ...handler, envelope: 'kafka' } }, at)).toMatchObject({ ...handler, envelope: 'kafka' });
     expect(resolveEntry(consumer({ envelope: 'sqs-record' }), { messageHandler: { ...handler, envelope: 'auto' } }, at)).toMatchObject({ envelope: 'sqs-record' });
     expect(resolveEntry(consumer(), { messageHandler: { ...handler, envelope: 'auto' } }, at)).toMatchObject({ envelope: 'payload' });
-    // A handler that recorded its own input (module named) received the payload itself, whatever the queue.
-    expect(resolveEntry(consumer({ module: 'src/own.ts', envelope: 'sqs-record' }), { messageHandler: { ...handler, envelope: 'kafka' } }, at)).toMatchObject({ module: 'src/own.ts', envelope: 'payload' });
+    // A handler that recorded its own input (module named, no envelope) received the payload itself.
+    expect(resolveEntry(consumer({ module: 'src/own.ts' }), { messageHandler: { ...handler, envelope: 'kafka' } }, at)).toMatchObject({ module: 'src/own.ts', envelope: 'payload' });
+  });
+
+  it('delivers a queue message to a Lambda the catalog names by functionHandler, inside the event of its queue', () => {
+    const sqs = resolveEntry(consumer({ system: 'aws_sqs', envelope: 'sqs-record' }), { functionHandler: { module: 'src/lambda.js', export: 'handler', event: 'auto' } }, at);
+    expect(sqs).toMatchObject({ kind: 'function', module: 'src/lambda.js', export: 'handler', trigger: 'pubsub', eventShape: 'sqs' });
+    const records = ((sqs as FunctionEntry).args[0] as { Records: Array<Record<string, unknown>> }).Records;
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ eventSource: 'aws:sqs', messageId: 'm-1', body: JSON.stringify(order) });
+    expect(invocationOf(sqs as FunctionEntry).style).toBe('lambda');
+    const sns = resolveEntry(consumer({ system: 'aws_sns', envelope: 'sns' }), { functionHandler: { module: 'src/lambda.js', export: 'handler', event: 'auto' } }, at);
+    expect(((sns as FunctionEntry).args[0] as { Records: Array<{ Sns: { Message: string } }> }).Records[0]?.Sns.Message).toBe(JSON.stringify(order));
+    // With neither handler the error still names the message handler the catalog lacks.
+    expect(errorOf(() => resolveEntry(consumer(), {}, at)).details).toMatchObject({ field: 'messageHandler' });
+  });
+
+  it('gives a queue-triggered invocation to a message handler that takes the whole batch', () => {
+    const batch = { Records: [{ eventSource: 'aws:sqs', messageId: 'm-1', body: JSON.stringify(order) }] };
+    const resolved = resolveEntry(faas({ args: [batch, {}], eventShape: 'sqs' }), { messageHandler: { module: 'src/consumer.js', export: 'handler', envelope: 'sqs-batch' } }, at);
+    expect(resolved).toMatchObject({ kind: 'function', module: 'src/consumer.js', export: 'handler', args: [batch, {}] });
+    // A handler of single records cannot take the batch: the catalog must name the function handler.
+    expect(errorOf(() => resolveEntry(faas({ args: [batch, {}], eventShape: 'sqs' }), { messageHandler: { module: 'src/consumer.js', export: 'handler', envelope: 'sqs-record' } }, at)).details).toMatchObject({ field: 'functionHandler' });
+  });
+
+  it('resolves an entry once: resolving a resolved entry again changes nothing', () => {
+    // The minimizer and fault localization replay the minimal entry, which the minimize stage resolved already.
+    const handlers = { messageHandler: { module: 'src/consumer.ts', export: 'onMessage', envelope: 'kafka' as const } };
+    const once = resolveEntry(consumer({ envelope: 'kafka' }), handlers, at);
+    expect(once).toMatchObject({ module: 'src/consumer.ts', envelope: 'kafka' });
+    expect(resolveEntry(once, handlers, at)).toEqual(once);
+    const lambda = resolveEntry(faas({ eventShape: 'sns' }), { functionHandler: { module: 'src/h.ts', export: 'run', event: 'sqs' } }, at);
+    expect(resolveEntry(lambda, { functionHandler: { module: 'src/h.ts', export: 'run', event: 'sqs' } }, at)).toEqual(lambda);
   });
 });
 

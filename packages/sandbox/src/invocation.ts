@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { TracemendError, type Entry, type FaasEventShape, type FunctionEntry, type MessageEntry, type RepoTarget } from '@tracemend/contracts';
 
-/** The catalog's handlers of a service, as triage copied them into the RepoTarget. */
-export type EntryHandlers = Partial<Pick<RepoTarget, 'httpApp' | 'functionHandler' | 'messageHandler'>>;
+/** The catalog's handlers of a service (and where it reads its feature flags), as triage copied them into the RepoTarget. */
+export type EntryHandlers = Partial<Pick<RepoTarget, 'httpApp' | 'functionHandler' | 'messageHandler' | 'featureFlags'>>;
 
 type JsonObject = Record<string, unknown>;
 type ConcreteEventShape = Exclude<FaasEventShape, 'auto'>;
@@ -190,7 +190,15 @@ export function resolveEntry(entry: Entry, handlers: EntryHandlers, context: { s
 function resolveFunction(entry: FunctionEntry, handlers: EntryHandlers, context: { service: string; recordedAt: string }): FunctionEntry {
   const handler = handlers.functionHandler;
   if (entry.module !== '') return entry;
-  if (handler === undefined) throw missingHandler(context.service, 'functionHandler', 'function (FaaS) entry');
+  if (handler === undefined) {
+    // A queue-triggered function whose catalog entry is a message handler taking the whole batch.
+    const consumer = handlers.messageHandler;
+    const batch = entry.eventShape === 'sqs' || entry.eventShape === 'sns';
+    if (consumer !== undefined && batch && (consumer.envelope === 'auto' || consumer.envelope === 'sqs-batch' || consumer.envelope === 'sns')) {
+      return { ...entry, module: consumer.module, export: consumer.export };
+    }
+    throw missingHandler(context.service, 'functionHandler', 'function (FaaS) entry');
+  }
   const recorded = entry.eventShape ?? 'raw';
   const expected = handler.event ?? 'auto';
   const [event, ...rest] = entry.args;
@@ -204,11 +212,28 @@ function resolveFunction(entry: FunctionEntry, handlers: EntryHandlers, context:
   };
 }
 
-function resolveMessage(entry: MessageEntry, handlers: EntryHandlers, context: { service: string }): MessageEntry {
-  // An entry that names its own module was recorded by the handler itself: the payload is its argument as received.
-  if (entry.module !== '') return { ...entry, envelope: 'payload' };
+/**
+ * A message for a function the catalog names by `functionHandler` (a Lambda consuming a queue): the
+ * message is delivered inside the event its trigger sends, in the shape the catalog names, else the
+ * queue's own (SQS batch, SNS), else as is.
+ */
+function messageAsInvocation(entry: MessageEntry, handler: NonNullable<EntryHandlers['functionHandler']>, context: { recordedAt: string; service: string }): FunctionEntry {
+  const fromQueue: ConcreteEventShape = entry.envelope === 'sns' || entry.system === 'aws_sns' ? 'sns' : entry.envelope === 'sqs-record' || entry.envelope === 'sqs-batch' || entry.system === 'aws_sqs' ? 'sqs' : 'raw';
+  const shape: ConcreteEventShape = handler.event === 'auto' ? fromQueue : handler.event;
+  const message = { topic: entry.topic, sentAt: context.recordedAt, ...(entry.messageId === undefined ? {} : { messageId: entry.messageId }), ...(entry.headers === undefined ? {} : { headers: entry.headers }) };
+  const event = shape === 'sqs' ? { Records: [sqsRecord(entry.payload, message)] } : shape === 'sns' ? snsEvent(entry.payload, message) : eventOfShape(entry.payload, shape, { recordedAt: context.recordedAt, name: context.service });
+  return { kind: 'function', module: handler.module, export: handler.export, args: [event as FunctionEntry['args'][number], {}], trigger: 'pubsub', eventShape: shape };
+}
+
+function resolveMessage(entry: MessageEntry, handlers: EntryHandlers, context: { service: string; recordedAt: string }): MessageEntry | FunctionEntry {
+  // An entry that names its module is resolved already (or was recorded by the handler itself, which
+  // ingest marks as a `payload` envelope): resolving again changes nothing.
+  if (entry.module !== '') return { ...entry, envelope: entry.envelope ?? 'payload' };
   const handler = handlers.messageHandler;
-  if (handler === undefined) throw missingHandler(context.service, 'messageHandler', 'message entry');
+  if (handler === undefined) {
+    if (handlers.functionHandler !== undefined) return messageAsInvocation(entry, handlers.functionHandler, context);
+    throw missingHandler(context.service, 'messageHandler', 'message entry');
+  }
   const envelope = handler.envelope === 'auto' ? (entry.envelope ?? 'payload') : handler.envelope;
   return { ...entry, module: handler.module, export: handler.export, envelope };
 }
@@ -284,5 +309,6 @@ export function entryHandlersOf(target: EntryHandlers): EntryHandlers {
     ...(target.httpApp === undefined ? {} : { httpApp: target.httpApp }),
     ...(target.functionHandler === undefined ? {} : { functionHandler: target.functionHandler }),
     ...(target.messageHandler === undefined ? {} : { messageHandler: target.messageHandler }),
+    ...(target.featureFlags === undefined ? {} : { featureFlags: target.featureFlags }),
   };
 }

@@ -154,6 +154,7 @@ describe('the replay harness: determinism', () => {
       expect(a.webUuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
       expect(c.webUuid).not.toBe(a.webUuid);
       expect(c.uuid).not.toBe(a.uuid);
+      // The host writes the flags into the environment (flagEnvironment, when the job line is made).
       expect(a.env).toEqual({ INVENTORY_URL: 'http://inventory.internal:8080', FEATURE_FLAGS: '{"newPricing":true}', TZ: 'Europe/Stockholm' });
       // 10:42 UTC is 11:42 in Stockholm in November.
       expect(a.hour).toBe(11);
@@ -178,6 +179,18 @@ describe('the replay harness: determinism', () => {
         { sku: 'LAMP-7', error: 'tracemend replay: unrecorded downstream call GET http://inventory.internal:8080/v1/inventory/LAMP-7' },
       ]);
       expect(result.outcome === 'returned' && result.unrecordedCalls).toEqual(['GET http://inventory.internal:8080/v1/inventory/LAMP-7']);
+
+      // Deployed with another base URL (scheme, port, query from configuration): the same host and path answers.
+      const moved: DownstreamCall[] = [
+        { method: 'GET', urlTemplate: '/v1/inventory/DESK-19', url: 'https://inventory.internal:8443/v1/inventory/DESK-19?fields=all', status: 200, responseHeaders: { 'content-type': 'application/json' }, responseBody: { sku: 'DESK-19', stock: 3 } },
+        { method: 'GET', urlTemplate: '/v1/inventory/LAMP-7', url: 'https://stock.internal:8443/v1/inventory/LAMP-7', status: 200, responseHeaders: { 'content-type': 'application/json' }, responseBody: { sku: 'LAMP-7' } },
+      ];
+      const elsewhere = await harness.judge(job('moved', call('inventory', [['DESK-19', 'LAMP-7']]), { downstream: moved }));
+      expect(returned(elsewhere)).toEqual([
+        { sku: 'DESK-19', status: 200, body: { sku: 'DESK-19', stock: 3 } },
+        // Another host is another service: not served.
+        { sku: 'LAMP-7', error: 'tracemend replay: unrecorded downstream call GET http://inventory.internal:8080/v1/inventory/LAMP-7' },
+      ]);
 
       const stubbed = await harness.judge(job('stub', call('lookup', [{ $stub: { get: { active_users: [1, 2] } } }, 'active_users'])));
       expect(returned(stubbed)).toEqual({ value: [1, 2] });

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { TracemendError, type DownstreamCall, type Entry, type RepoTarget } from '@tracemend/contracts';
+import { TracemendError, type DownstreamCall, type Entry, type FeatureFlagsConfig, type RepoTarget } from '@tracemend/contracts';
 import { createLogger, type Logger } from '@tracemend/telemetry';
 import { DEFAULT_RUN_LIMITS, nodeHeapExhausted, type ReadOnlyMount, type SandboxDriver, type SandboxProcess, type StartSpec } from './driver';
 import { resolveTypeScriptLoader } from './loader';
 import { PREPARED_JS_ROOT, type PreparedJsTree } from './prepared-js';
+import { flagEnvironment } from './flags';
 import { invocationOf } from './invocation';
 import { ensureDependencyMountPoint } from './shared-checkout';
 
@@ -66,6 +67,8 @@ export interface ReplayJob {
   };
   readonly timing: { readonly recordedAt: string; readonly randomSeed?: number };
   readonly downstream: readonly DownstreamCall[];
+  /** Where the service reads its feature flags (the catalog's `featureFlags`); `flagEnvironment` applies it. */
+  readonly flags?: FeatureFlagsConfig;
   /** Also collect V8 precise coverage of the repository's scripts. */
   readonly coverage?: boolean;
   /**
@@ -81,7 +84,9 @@ export interface ReplayJob {
  */
 export function harnessJobLine(job: ReplayJob): string {
   const invocation = job.entry.kind === 'http' ? {} : { invocation: invocationOf(job.entry) };
-  return `${JSON.stringify({ ...job, ...invocation })}\n`;
+  const { flags, ...rest } = job;
+  const environment = { ...job.environment, env: flagEnvironment(job.environment, flags) };
+  return `${JSON.stringify({ ...rest, environment, ...invocation })}\n`;
 }
 
 const HarnessFrame = z.object({

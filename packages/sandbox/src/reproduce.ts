@@ -1,4 +1,4 @@
-import { TracemendError, type FailureEnvelope, type FailureSignature, type Reproduction } from '@tracemend/contracts';
+import { TracemendError, type DownstreamCall, type Entry, type FailureEnvelope, type FailureSignature, type Reproduction, type RuntimeEnvironment } from '@tracemend/contracts';
 import type { Logger } from '@tracemend/telemetry';
 import type { SandboxDriver } from './driver';
 import { resolveEntry, type EntryHandlers } from './invocation';
@@ -41,22 +41,42 @@ export interface ReproduceOptions {
   readonly startHarness?: (options: ResidentHarnessOptions) => Promise<ResidentHarness>;
 }
 
+/** What a replay job is built from: a gated envelope, or a minimal reproduction of one. */
+export interface ReplayInput {
+  readonly entry: Entry;
+  readonly environment: RuntimeEnvironment | ReplayJob['environment'];
+  readonly timing: { readonly recordedAt: string; readonly randomSeed?: number };
+  readonly downstream: readonly DownstreamCall[];
+}
+
 /**
- * The replay job for an envelope: its entry completed by the catalog's handlers (`resolveEntry`), environment,
- * timing and recorded downstream calls. Throws INVALID_INPUT naming the catalog field an entry lacks.
+ * The replay job for recorded inputs: the entry completed by the catalog's handlers (`resolveEntry`),
+ * environment, timing and downstream calls, and where the service reads its feature flags. Throws
+ * INVALID_INPUT naming the catalog field an entry lacks.
  */
-export function replayJobFromEnvelope(envelope: FailureEnvelope, options: { id: string; handlers?: EntryHandlers; httpApp?: never; coverage?: boolean }): ReplayJob {
-  const { featureFlags, env, locale, timezone } = envelope.environment;
+export function replayJob(input: ReplayInput, options: { id: string; service: string; handlers?: EntryHandlers; coverage?: boolean }): ReplayJob {
+  const { featureFlags, env, locale, timezone } = input.environment;
   const handlers = options.handlers ?? {};
   return {
     id: options.id,
-    entry: resolveEntry(envelope.entry, handlers, { service: envelope.identity.service, recordedAt: envelope.timing.recordedAt }),
+    entry: resolveEntry(input.entry, handlers, { service: options.service, recordedAt: input.timing.recordedAt }),
     ...(handlers.httpApp === undefined ? {} : { httpApp: handlers.httpApp }),
     environment: { featureFlags, env, ...(locale === undefined ? {} : { locale }), ...(timezone === undefined ? {} : { timezone }) },
-    timing: { recordedAt: envelope.timing.recordedAt, ...(envelope.timing.randomSeed === undefined ? {} : { randomSeed: envelope.timing.randomSeed }) },
-    downstream: envelope.downstream,
+    timing: { recordedAt: input.timing.recordedAt, ...(input.timing.randomSeed === undefined ? {} : { randomSeed: input.timing.randomSeed }) },
+    downstream: input.downstream,
+    ...(handlers.featureFlags === undefined ? {} : { flags: handlers.featureFlags }),
     ...(options.coverage ? { coverage: true } : {}),
   };
+}
+
+/** The replay job for an envelope (`replayJob` with the envelope's service). */
+export function replayJobFromEnvelope(envelope: FailureEnvelope, options: { id: string; handlers?: EntryHandlers; httpApp?: never; coverage?: boolean }): ReplayJob {
+  return replayJob(envelope, {
+    id: options.id,
+    service: envelope.identity.service,
+    ...(options.handlers === undefined ? {} : { handlers: options.handlers }),
+    ...(options.coverage ? { coverage: true } : {}),
+  });
 }
 
 /** The signature a replay result shows, or undefined when it observed no error. */

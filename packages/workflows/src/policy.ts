@@ -1,12 +1,14 @@
 // The workflow's decisions in one place: activity timeouts and retries, which outcome a failed stage
 // ends in, and when the review gate waits for an operator. Pure and deterministic.
 import {
+  DEFAULT_FEATURE_FLAGS_VARIABLE,
   NON_RETRYABLE_ERROR_CODES,
   type Candidate,
   type ErrorCode,
   type FailureEnvelope,
   type Outcome,
   type RepairPolicy,
+  type RepoTarget,
   type RiskScore,
   type StageActivityName,
   type StageName,
@@ -91,15 +93,35 @@ export function reviewRequirement(policy: RepairPolicy, risk: RiskScore | undefi
   return { required: false, why: `risk ${risk.score} is below the review threshold ${policy.riskThreshold}` };
 }
 
+/** The guide to what tracemend reads from telemetry, named where a replay asks for more of it. */
+const INSTRUMENTING_GUIDE = 'docs/instrumenting.md';
+
 /**
- * The replay inputs that were recorded cut short (a capped body), each with its path, the bytes kept
- * and how to record it whole: a failed replay of such an input explains itself.
+ * What a replay ran without or with a stand-in, for the reason of an incident that did not reproduce:
+ * inputs recorded cut short (a capped body: the bytes kept and how to record it whole), values no
+ * signal carried (ingest's notes say where it looked), guessed ones (a body inferred from a status, a
+ * synthesized event), and recorded feature flags set where the catalog did not say the service reads
+ * them. `target` is the triaged repository, once known.
  */
-export function incompleteInputs(envelope: FailureEnvelope): string[] {
-  return (envelope.provenance.inputs ?? []).flatMap((input) => {
-    if (input.truncated === undefined) return [];
+export function replayCaveats(envelope: FailureEnvelope, target?: Pick<RepoTarget, 'featureFlags'>): string[] {
+  const caveats: string[] = [];
+  for (const input of envelope.provenance.inputs ?? []) {
+    if (input.truncated === undefined) continue;
     const { marker, recordedBytes, sizeBytes } = input.truncated;
     const sizes = sizeBytes === undefined ? `${recordedBytes} bytes kept` : `${recordedBytes} of ${sizeBytes} bytes kept`;
-    return [`the replay input ${input.path} was recorded cut short (${marker}, ${sizes})${input.note ? `: ${input.note}` : ''}`];
-  });
+    caveats.push(`the replay input ${input.path} was recorded cut short (${marker}, ${sizes})${input.note ? `: ${input.note}` : ''}`);
+  }
+  const missing = envelope.provenance.notes.filter((note) => note.includes('was not recorded'));
+  caveats.push(...missing);
+  for (const input of envelope.provenance.inputs ?? []) {
+    if (input.guessed === true && !missing.some((note) => note.includes(input.path))) caveats.push(`${input.path} was guessed (${input.source})`);
+  }
+  const flags = Object.entries(envelope.environment.featureFlags);
+  if (flags.length > 0 && target !== undefined && target.featureFlags === undefined) {
+    caveats.push(
+      `the recorded feature flags (${flags.map(([key, value]) => `${key}=${String(value)}`).join(', ')}) were set as ${DEFAULT_FEATURE_FLAGS_VARIABLE}, one JSON object; if the service reads its flags elsewhere, name where in services.${envelope.identity.service}.featureFlags {env, format} of the service catalog`,
+    );
+  }
+  if (caveats.length > 0 && !caveats.some((caveat) => caveat.includes(INSTRUMENTING_GUIDE))) caveats.push(`see ${INSTRUMENTING_GUIDE}`);
+  return caveats;
 }

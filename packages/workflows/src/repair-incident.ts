@@ -48,7 +48,7 @@ import {
   searchAttributeKeys,
   statusQuery,
 } from './definitions';
-import { ACTIVITY_POLICIES, RETRY_SHAPE, incompleteInputs, outcomeForFailure, reviewRequirement } from './policy';
+import { ACTIVITY_POLICIES, RETRY_SHAPE, outcomeForFailure, replayCaveats as caveatsOf, reviewRequirement } from './policy';
 
 /** A stage that ended the incident: carries the outcome it maps to. */
 class StageFailure extends Error {
@@ -309,11 +309,12 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       `${g.privacy.droppedUnknown.length} unknown fields dropped, ${g.privacy.detectorHits.length} detector hits; audit #${g.privacy.audit.sequence}`,
     );
 
-    replayCaveats = incompleteInputs(gated.envelope);
+    replayCaveats = caveatsOf(gated.envelope);
 
     const target = await runStage('triage', 'triage', { incidentId, gated }, `find the repository of ${identity.service}`, (t) =>
       `${t.repository.owner}/${t.repository.name}@${short(t.sha)} on ${t.baseBranch}; tests with ${t.test.runner}`,
     );
+    replayCaveats = caveatsOf(gated.envelope, target);
 
     // The reason carries the rate: "reproduced in 5 of 5 runs (100%): …" or "matched in 1 of 5 runs (20%), below …".
     const reproduction = await runStage('reproduce', 'reproduce', { incidentId, gated, target }, `replay ${identity.errorType} in the sandbox`, (r) => r.reason);
