@@ -68,6 +68,9 @@ export function createWorkspace(options: { root: string; logger: Logger }): Work
     prepare(target, signal) {
       const key = `${target.repository.cloneUrl}@${target.sha}`;
       let shared = inflight.get(key);
+      // Every caller of that preparation cancelled it: it is ending, and a new caller starts afresh
+      // rather than wait for a cancellation that was never its own.
+      if (shared?.controller.signal.aborted) shared = undefined;
       if (shared === undefined) {
         const controller = new AbortController();
         const promise = (async () => {

@@ -184,7 +184,15 @@ describe('createWorkspace', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       for (const pid of pids) expect(await processAlive(pid)).toBe(true);
       second.abort(new Error('second incident cancelled'));
+      // A caller arriving while the cancelled preparation is still ending starts its own: it never
+      // inherits another incident's cancellation (on a busy machine the old one takes a while to end).
+      const third = new AbortController();
+      const c = workspace.prepare(target(origin, sha), third.signal);
+      c.catch(() => undefined);
       await expect(b).rejects.toThrow('second incident cancelled');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      third.abort(new Error('third incident cancelled'));
+      await expect(c).rejects.toThrow('third incident cancelled');
       await waitFor(async () => ((await Promise.all(pids.map(processAlive))).some(Boolean) ? undefined : true), 2_000);
     });
     // The cancelled preparation is forgotten: the next caller prepares afresh, dependencies included.
