@@ -10,7 +10,7 @@ import { createIngestActivities } from './activities';
 import { parseAlert, traceIdsOf } from './alerts';
 import { buildEnvelope } from './envelope';
 import { createEvidenceStore, type EvidenceStore } from './evidence-store';
-import { detectAlertFormat, detectAlertText, failureOfTrace, readAlert } from './intake';
+import { detectAlertFormat, detectAlertText, failureOfTrace, MAX_RELATED_EXPORTS, readAlert } from './intake';
 import type { OtlpLogs, OtlpTraces } from './otlp';
 import { LOGGED_APP_ROOT, recordLoggedFailure } from './testing/log-lines';
 
@@ -70,6 +70,26 @@ describe('readAlert', () => {
     const ref = await createIngestActivities({ store, logger, appRoots: [LOGGED_APP_ROOT] }).ingest({ incidentId: 'i2', alert });
     expect(ref.fingerprint).toBe(joined.envelope.identity.fingerprint);
     expect(await failureOfTrace(store, failure.traceId, [LOGGED_APP_ROOT])).toMatchObject({ envelope: { identity: { fingerprint: ref.fingerprint } } });
+  });
+
+  it('reads at most the newest MAX_RELATED_EXPORTS stored exports of a trace, however many were sent', async () => {
+    const failure = await recordLoggedFailure({ recordException: false });
+    const records = failure.lines.pino.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    // Distinct exports of the same trace, as a retrying or misbehaving sender makes them, one second apart.
+    for (let i = 0; i < MAX_RELATED_EXPORTS + 6; i += 1) {
+      const bytes = Buffer.from(records.map((record) => `${JSON.stringify({ ...record, attempt: i })}\n`).join(''));
+      await store.putAlert({ bytes, format: 'log-lines', receivedAt: new Date(Date.parse(receivedAt) + i * 1_000).toISOString(), traceIds: [failure.traceId] });
+    }
+    let reads = 0;
+    const counting: EvidenceStore = { ...store, getAlert: (alertId) => ((reads += 1), store.getAlert(alertId)) };
+    const traceBytes = Buffer.from(JSON.stringify(failure.traces));
+    const reading = await readAlert({ store: counting, bytes: traceBytes, format: 'otlp-traces-json', source: { alertId: idOf(traceBytes), receivedAt }, appRoots: [LOGGED_APP_ROOT] });
+    if (reading.kind !== 'failure') throw new Error(`expected a failure, got ${reading.kind}`);
+    expect(reads).toBe(MAX_RELATED_EXPORTS);
+    const attempts = reading.envelope.logs.map((log) => log.attributes?.attempt).filter((attempt) => attempt !== undefined);
+    expect(attempts.length).toBeGreaterThan(0);
+    // The newest were read: the six oldest are not among them.
+    expect(attempts.every((attempt) => Number(attempt) >= 6)).toBe(true);
   });
 
   it('answers Sentry envelopes of SDK telemetry as nothing to do, and names what an envelope lacks otherwise', async () => {

@@ -127,15 +127,26 @@ function sourceOf(ref: Pick<RawAlertRef, 'alertId' | 'format' | 'receivedAt'>): 
 }
 
 /** The stored OTLP log exports and JSON log lines that name one of the trace ids, each once. */
+/**
+ * Stored exports of one trace read for its logs, newest first. Each alert of a trace reads them again,
+ * so an exporter that keeps re-sending one trace (or a sender with the token doing so on purpose) must
+ * not make every later alert slower than the last.
+ */
+export const MAX_RELATED_EXPORTS = 64;
+
+const LOG_CARRYING = new Set<string>(['otlp-logs-json', 'otlp-logs-protobuf', 'log-lines', 'otlp-traces-json']);
+
 async function relatedLogs(store: EvidenceStore | undefined, traceIds: readonly string[], skip: string): Promise<Required<Pick<BuildEnvelopeInput, 'logs' | 'logLines'>>> {
   const related: Required<Pick<BuildEnvelopeInput, 'logs' | 'logLines'>> = { logs: [], logLines: [] };
   if (store === undefined) return related;
   const seen = new Set<string>([skip]);
   for (const traceId of traceIds) {
-    for (const ref of await store.alertsForTrace(traceId)) {
+    const stored = (await store.alertsForTrace(traceId)).filter((ref) => LOG_CARRYING.has(ref.format) && ref.alertId !== skip);
+    const newest = new Set([...stored].sort((a, b) => b.receivedAt.localeCompare(a.receivedAt)).slice(0, MAX_RELATED_EXPORTS));
+    for (const ref of stored) {
+      if (!newest.has(ref)) continue;
       if (seen.has(ref.alertId)) continue;
       seen.add(ref.alertId);
-      if (ref.format !== 'otlp-logs-json' && ref.format !== 'otlp-logs-protobuf' && ref.format !== 'log-lines' && ref.format !== 'otlp-traces-json') continue;
       const parsed = parseAlert((await store.getAlert(ref.alertId)).bytes, ref.format);
       if (parsed.format === 'otlp-logs-json' || parsed.format === 'otlp-logs-protobuf') related.logs.push({ source: sourceOf(ref), body: parsed.body });
       else if (parsed.format === 'log-lines') related.logLines.push({ source: sourceOf(ref), records: parsed.body });
