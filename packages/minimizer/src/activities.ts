@@ -48,6 +48,7 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
         const expected = input.reproduction.expected;
         const fails = stillFails(harness, expected);
         let job = replayJobFromEnvelope(envelope, { id: 'recorded', handlers: entryHandlersOf(input.target) });
+        const recordedEnvironment = job.environment;
         if (!(await fails(job))) {
           throw new TracemendError('MINIMIZATION_FAILED', 'the recorded input no longer shows the failure signature in the sandbox');
         }
@@ -68,7 +69,6 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
         // Code that reads a flag or a variable when its module loads saw the recorded ones in this
         // container's first job, and ignores later candidates: a smaller environment is kept only if
         // the minimal job also fails in a fresh container, where the modules load with it.
-        const recordedEnvironment = replayJobFromEnvelope(envelope, { id: 'recorded', handlers: entryHandlersOf(input.target) }).environment;
         let freshChecks = 0;
         if (onFlags.steps.length + onEnv.steps.length > 0) {
           const fresh = await deps.startHarness(prepared, input.incidentId);
