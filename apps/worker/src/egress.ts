@@ -24,6 +24,16 @@ export function createWorkerLogger(options: {
   });
 }
 
+/**
+ * What the operator configured for this worker process, which its log lines name and which is not
+ * personal data: the Temporal address (it may be a private IP) and the worker's own folders (its
+ * installation and state folder). A folder may have a random name, a CI clone or a temporary folder,
+ * which the high-entropy detector would take for a secret and block the line, `worker started` among them.
+ */
+export function workerOperationalValues(config: { temporalAddress: string; stateDir: string; installRoot: string }): string[] {
+  return [config.temporalAddress, config.temporalAddress.replace(/:\d+$/, ''), config.stateDir, config.installRoot];
+}
+
 /** The audit record hash of the gated envelope an activity input carries, if it carries one. */
 function gateRunOf(input: unknown): string | undefined {
   if (typeof input !== 'object' || input === null || !('gated' in input)) return undefined;

@@ -1,12 +1,13 @@
 // The worker process: the composition root that builds real clients and runs a worker per task queue.
 import { existsSync } from 'node:fs';
 import { NativeConnection, Runtime } from '@temporalio/worker';
+import { findWorkspaceRoot } from '@tracemend/infra';
 import { DockerSandboxDriver } from '@tracemend/sandbox';
 import { createRawValueRegistry, rawValueHasher } from '@tracemend/privacy-gate';
 import { createTemporalLogger } from '@tracemend/telemetry';
 import { DEFAULT_BUNDLE_PATH } from './bundle-workflows';
 import { loadWorkerConfig } from './env';
-import { createWorkerLogger } from './egress';
+import { createWorkerLogger, workerOperationalValues } from './egress';
 import { reapSandboxOrphans, startPeriodicReaping } from './reap-orphans';
 import { createCrashGuard } from './crash-guard';
 import { buildStages, createWarmPool } from './stages';
@@ -17,8 +18,7 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   // Raw-value hashes of the incidents in flight: every log line is checked against them (see egress.ts).
   const rawValues = createRawValueRegistry({ hashOf: rawValueHasher(await workerTokenKey(config)) });
-  // The Temporal address may be a private IP: it is the worker's own infrastructure, not personal data.
-  const logger = createWorkerLogger({ level: config.logLevel, rawValues, operationalValues: [config.temporalAddress, config.temporalAddress.replace(/:\d+$/, '')] });
+  const logger = createWorkerLogger({ level: config.logLevel, rawValues, operationalValues: workerOperationalValues({ ...config, installRoot: findWorkspaceRoot() }) });
   Runtime.install({ logger: createTemporalLogger(logger) });
   // One activity's escaped error must not end the process and every other activity with it.
   const crashGuard = createCrashGuard(logger);

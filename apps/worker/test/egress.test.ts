@@ -11,7 +11,7 @@ import { createRawValueRegistry, rawValueHasher } from '@tracemend/privacy-gate'
 import { BLOCKED_LINE_MESSAGE, bindIncidentContext, createTemporalLogger } from '@tracemend/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../src/env';
-import { createWorkerLogger, guardStageActivities } from '../src/egress';
+import { createWorkerLogger, guardStageActivities, workerOperationalValues } from '../src/egress';
 import { buildStages } from '../src/stages';
 
 const TOKEN_KEY = { id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' };
@@ -41,6 +41,24 @@ function fileLogger(name: string, rawValues = createRawValueRegistry({ hashOf: h
 }
 
 describe('the worker logger', () => {
+  it('writes `worker started` from an installation in a randomly named folder, which it names', async () => {
+    // A fresh CI clone or a temporary folder: the random suffix alone reads as a secret to the detectors.
+    const installRoot = join(dir, 'tracemend-ci-clone-46CGAO', 'tracemend');
+    const fields = { address: '10.0.4.12:7233', bundle: join(installRoot, 'apps', 'worker', 'dist', 'workflow-bundle.js') };
+    const rawValues = createRawValueRegistry({ hashOf: hashRawValue });
+    const plain = fileLogger('plain-start', rawValues);
+    plain.logger.info(fields, 'worker started');
+    expect((await plain.lines()).parsed).toMatchObject([{ level: 'error', msg: BLOCKED_LINE_MESSAGE }]);
+
+    const file = join(dir, 'operational-start.log');
+    const stream = createWriteStream(file);
+    const config = { temporalAddress: fields.address, stateDir: join(dir, 'state-k3Xq9Z'), installRoot };
+    createWorkerLogger({ level: 'info', destination: stream, rawValues, operationalValues: workerOperationalValues(config) }).info(fields, 'worker started');
+    stream.end();
+    await finished(stream);
+    expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ msg: 'worker started', ...fields });
+  });
+
   it('writes clean lines and replaces lines with personal data or secrets', async () => {
     const { logger, lines } = fileLogger('detectors');
     const log = bindIncidentContext(logger, { incidentId: 'inc-1', stage: 'repair' });
