@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the CI entry point (.ci/run) on fresh clones of this repository's HEAD while a CPU hog keeps
+# Runs the CI entry point (.ci/run) on fresh clones of this repository's HEAD (as it was at start) while a CPU hog keeps
 # every core busy, a given number of times in a row, and prints one line per run with its time and
 # result. A suite that passes only on an idle machine fails here; keep it green.
 #
@@ -48,11 +48,14 @@ start_hog() {
 }
 
 start_hog
-echo "commit: $(git -C "$REPO_ROOT" rev-parse --short HEAD); logs in $OUT"
+# Every run tests the commit that was HEAD when the script started, so work can go on meanwhile.
+COMMIT="$(git -C "$REPO_ROOT" rev-parse HEAD)"
+echo "commit: ${COMMIT:0:7}; logs in $OUT"
 failed=0
 for run in $(seq "$RUNS"); do
   clone="$(mktemp -d "${TMPDIR:-/tmp}/tracemend-ci-clone-XXXXXX")"
   git clone -q "$REPO_ROOT" "$clone/tracemend"
+  git -C "$clone/tracemend" checkout -q "$COMMIT"
   # CI runs with a read-only copy of shared/ beside the clone; give it the same neighbour when there is one.
   [[ -d "$REPO_ROOT/../shared" ]] && cp -r "$REPO_ROOT/../shared" "$clone/shared" && chmod -R a-w "$clone/shared"
   started="$(date +%s)"

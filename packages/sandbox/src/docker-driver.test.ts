@@ -235,7 +235,7 @@ describe('DockerSandboxDriver.run', () => {
 
   it('contains a shell fork bomb and leaves the engine usable', async () => {
     const started = Date.now();
-    const result = await driver.run(spec(['sh', '-c', 'f() { f | f & }; f; while :; do :; done'], { pids: 64, timeoutMs: 4000 }));
+    const result = await driver.run(spec(['sh', '-c', '(f() { f | f & }; f); while :; do :; done'], { pids: 64, timeoutMs: 4000 }));
     expect(result.timedOut).toBe(true);
     expect(result.stderr).toContain('Cannot fork');
     expect(Date.now() - started).toBeLessThan(20_000);
