@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { syncBuiltinESMExports } from 'node:module';
 import { Duplex } from 'node:stream';
+import { patch } from './patches.mjs';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -193,9 +194,10 @@ function replayRequest(module, protocol) {
  * sockets (net, tls, undici's own client) are not intercepted; with no network they fail to connect.
  */
 export function installDownstream() {
-  globalThis.fetch = replayFetch;
-  Object.assign(http, replayRequest(http, 'http:'));
-  Object.assign(https, replayRequest(https, 'https:'));
+  patch(globalThis, 'fetch', replayFetch);
+  for (const [module, protocol] of [[http, 'http:'], [https, 'https:']]) {
+    for (const [name, value] of Object.entries(replayRequest(module, protocol))) patch(module, name, value);
+  }
   syncBuiltinESMExports();
 }
 
