@@ -227,6 +227,27 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
     expect(verification.reason).toMatch(/^fails-before failed: the minimal test passed on the base commit/);
   });
 
+  it('writes the support files the test imports beside it, before and after the patch', async () => {
+    const fix = await candidate('leaderboard-null-guard-support', [edit('  return users', 1, ['  return (users ?? [])'])]);
+    const helper = `import type { Cache } from '../src/cache.ts';
+
+export const expiredCache = { get: async () => null, set: async () => {} } as unknown as Cache;
+`;
+    const importing = MINIMAL_TEST.replace("import type { Cache } from '../src/cache.ts';\n", "import { expiredCache } from './tracemend-replay.ts';\n").replace(
+      '  const cache = { get: async () => null, set: async () => {} } as unknown as Cache;\n  const top = await topUsers(cache, 10);',
+      '  const top = await topUsers(expiredCache, 10);',
+    );
+    expect(importing).toContain('topUsers(expiredCache, 10)');
+    const verification = await verify('with support file', fix, {
+      testFile: { ...minimal.testFile, content: importing, support: [{ path: 'test/tracemend-replay.ts', content: helper }] },
+    });
+
+    expect(verification.verdict).toBe('verified');
+    expect(verification.checks.failsBefore.detail).toMatch(/Cannot read properties of null \(reading 'sort'\)/);
+    expect(verification.checks.passesAfter).toMatchObject({ status: 'passed', detail: '1 test passed with the patch' });
+    expect(verification.checks.suite).toMatchObject({ status: 'passed', passed: 8, failed: 0 });
+  });
+
   it('rejects a candidate whose edit was planned against other text, without running the patched checks', async () => {
     const stale = await candidate('leaderboard-stale', [edit('  return users', 1, ['  return (users ?? [])'])]);
     const first = stale.editPlan.edits[0];

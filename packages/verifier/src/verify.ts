@@ -15,7 +15,7 @@ import { resolveTestCommand, withReporter, type ResolvedCommand } from './comman
 import { bounded, tailLines } from './output';
 import { parseJestStyleJson, parseTap, type TestOutcome } from './report';
 import { countImporters, scoreRisk } from './risk';
-import { applyCandidate, writeRepoFile, type AppliedCandidate } from './workspace';
+import { applyCandidate, writeTestFiles, type AppliedCandidate } from './workspace';
 
 /** Wall-clock limits of the verifier's sandbox runs. */
 export interface VerifierTimeouts {
@@ -134,8 +134,8 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
     const beforeDir = join(jobDir, 'before');
     const afterDir = join(jobDir, 'after');
     await Promise.all([copyCheckout(input.repoDir, baseDir), copyCheckout(input.repoDir, beforeDir), copyCheckout(input.repoDir, afterDir)]);
-    await writeRepoFile(beforeDir, minimal.testFile.path, minimal.testFile.content);
-    await writeRepoFile(afterDir, minimal.testFile.path, minimal.testFile.content);
+    await writeTestFiles(beforeDir, minimal.testFile);
+    await writeTestFiles(afterDir, minimal.testFile);
     let applied: AppliedCandidate | undefined;
     let applyError: string | undefined;
     try {
