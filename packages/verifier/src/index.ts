@@ -16,6 +16,8 @@ export type { ExportedSignature, ScoreRiskInput } from './risk';
 export { resolveTestCommand, withReporter, expandGlob, resolveBin, splitScript } from './command';
 export type { ResolveContext, ResolvedCommand } from './command';
 export { parseTap, parseJestStyleJson } from './report';
+export { judgeFailure } from './failure';
+export type { FailureJudgement } from './failure';
 export type { TestOutcome } from './report';
 export { applyCandidate, assertRepoPath, diffPaths } from './workspace';
 export type { AppliedCandidate } from './workspace';

@@ -40,9 +40,39 @@ describe('parseTap', () => {
   it('returns leaf tests named by their suites, with status and failure message', () => {
     expect(parseTap(TAP)).toEqual([
       { name: 'topUsers > ranks by score', status: 'passed' },
-      { name: 'topUsers > handles # in names', status: 'failed', message: "TypeError: Cannot read properties of null (reading 'sort')" },
+      {
+        name: 'topUsers > handles # in names',
+        status: 'failed',
+        message: "TypeError: Cannot read properties of null (reading 'sort')",
+        failure: "TypeError: Cannot read properties of null (reading 'sort')",
+      },
       { name: 'topUsers > later', status: 'skipped' },
       { name: 'top-level test', status: 'passed' },
+    ]);
+  });
+
+  it('keeps a failing test\'s whole error: a multi-line message, its code-free name and the stack as frames', () => {
+    const tap = [
+      'not ok 1 - parses',
+      '  ---',
+      "  location: '/work/test/a.test.js:1:1'",
+      '  error: |-',
+      '    Expected values to be equal:',
+      "    'a' !== 'b'",
+      "  code: 'ERR_ASSERTION'",
+      "  name: 'AssertionError'",
+      '  stack: |-',
+      '    parse (/work/src/parse.js:3:9)',
+      '    TestContext.<anonymous> (/work/test/a.test.js:2:3)',
+      '  ...',
+    ].join('\n');
+    expect(parseTap(tap)).toEqual([
+      {
+        name: 'parses',
+        status: 'failed',
+        message: "AssertionError: Expected values to be equal:\n'a' !== 'b'\n    at parse (/work/src/parse.js:3:9)",
+        failure: "AssertionError: Expected values to be equal:\n'a' !== 'b'\n    at parse (/work/src/parse.js:3:9)\n    at TestContext.<anonymous> (/work/test/a.test.js:2:3)",
+      },
     ]);
   });
 
@@ -73,9 +103,10 @@ describe('parseJestStyleJson', () => {
         name: 'test/users.test.ts > users keeps marketing',
         status: 'failed',
         message: "TypeError: Cannot read properties of undefined (reading 'push')\n    at normalizePreferences\n    at x",
+        failure: "TypeError: Cannot read properties of undefined (reading 'push')\n    at normalizePreferences\n    at x\n    at y",
       },
       { name: 'test/users.test.ts > users later', status: 'skipped' },
-      { name: 'test/broken.test.ts', status: 'failed', message: 'SyntaxError: Unexpected token' },
+      { name: 'test/broken.test.ts', status: 'failed', message: 'SyntaxError: Unexpected token', failure: 'SyntaxError: Unexpected token' },
     ]);
   });
 

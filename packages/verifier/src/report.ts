@@ -5,6 +5,15 @@ export interface TestOutcome {
   readonly status: 'passed' | 'failed' | 'skipped';
   /** First lines of the failure, when the runner gave one. */
   readonly message?: string;
+  /** The failure as the runner reported it (error line and stack), at most `MAX_FAILURE_CHARS`. */
+  readonly failure?: string;
+}
+
+/** Characters of one test's failure text kept: enough for the error and its stack, bounded for suites with many failures. */
+export const MAX_FAILURE_CHARS = 16_000;
+
+function failureOutcome(name: string, failure: string): TestOutcome {
+  return { name, status: 'failed', message: firstLines(failure), failure: failure.slice(0, MAX_FAILURE_CHARS) };
 }
 
 const TEST_POINT = /^(\s*)(not ok|ok)\s+\d+(?:\s+-)?\s*(.*?)\s*$/;
@@ -22,7 +31,7 @@ function unescapeTapName(name: string): string {
  */
 export function parseTap(text: string): TestOutcome[] {
   const suites: string[] = [];
-  const points: { depth: number; name: string; status: TestOutcome['status']; message: string | undefined }[] = [];
+  const points: { depth: number; name: string; status: TestOutcome['status']; failure: string | undefined }[] = [];
   const outcomes: TestOutcome[] = [];
   const lines = text.split(/\r?\n/);
   for (let index = 0; index < lines.length; index++) {
@@ -42,31 +51,82 @@ export function parseTap(text: string): TestOutcome[] {
     const name = unescapeTapName(raw.replace(DIRECTIVE, ''));
     const status: TestOutcome['status'] = directive ? 'skipped' : point[2] === 'ok' ? 'passed' : 'failed';
     const previous = points.at(-1);
-    points.push({ depth, name, status, message: status === 'failed' ? tapFailureMessage(lines, index + 1) : undefined });
+    points.push({ depth, name, status, failure: status === 'failed' ? tapFailureText(lines, index + 1) : undefined });
     if (previous !== undefined && previous.depth > depth) continue;
     const fullName = [...suites.slice(0, depth), name].join(' > ');
-    const message = points.at(-1)?.message;
-    outcomes.push(message === undefined ? { name: fullName, status } : { name: fullName, status, message });
+    const failure = points.at(-1)?.failure;
+    outcomes.push(failure === undefined ? { name: fullName, status } : failureOutcome(fullName, failure));
   }
   return outcomes;
 }
 
-/** `name:` and `error:` of the YAML block after a failing TAP test point. */
-function tapFailureMessage(lines: readonly string[], from: number): string | undefined {
-  if (!/^\s*---\s*$/.test(lines[from] ?? '')) return undefined;
-  let errorName: string | undefined;
-  let error: string | undefined;
-  for (let index = from + 1; index < lines.length && index < from + 200; index++) {
+/** The fields of a TAP YAML diagnostic block that describe an error; `stack` keeps node:test's frame lines. */
+export interface TapErrorFields {
+  readonly name?: string;
+  readonly error?: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+
+const YAML_FIELD = /^(\s*)(name|error|code|stack):\s*(.*)$/;
+
+/** A YAML scalar as node:test writes one: plain, 'single' or "double" quoted. */
+function yamlScalar(raw: string): string {
+  const value = raw.trim();
+  if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) {
+    try {
+      return JSON.parse(value) as string;
+    } catch {
+      return value.slice(1, -1);
+    }
+  }
+  if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) return value.slice(1, -1).replace(/''/g, "'");
+  return value;
+}
+
+/**
+ * The error fields of the TAP YAML block that starts at `lines[from]` (its `---` line), or undefined
+ * when no block starts there. Only the block's own top-level fields count, not a nested `cause:`.
+ */
+export function readTapErrorFields(lines: readonly string[], from: number): TapErrorFields | undefined {
+  const opening = /^(\s*)---\s*$/.exec(lines[from] ?? '');
+  if (!opening) return undefined;
+  const indent = (opening[1] ?? '').length;
+  const fields: Record<string, string> = {};
+  for (let index = from + 1; index < lines.length && index < from + 400; index++) {
     const line = lines[index] ?? '';
     if (/^\s*\.\.\.\s*$/.test(line)) break;
-    const field = /^\s*(name|error):\s*(.*)$/.exec(line);
-    if (!field) continue;
-    const value = (field[2] ?? '').replace(/^['"]|['"]$/g, '');
-    if (field[1] === 'name') errorName ??= value;
-    else error ??= value;
+    const field = YAML_FIELD.exec(line);
+    if (!field || (field[1] ?? '').length !== indent || fields[field[2] ?? ''] !== undefined) continue;
+    const key = field[2] ?? '';
+    const raw = field[3] ?? '';
+    if (/^[|>][-+]?$/.test(raw.trim())) {
+      const block: string[] = [];
+      for (let next = lines[index + 1]; next !== undefined && (next.trim() === '' || next.search(/\S/) > indent); next = lines[index + 1]) {
+        block.push(next.trim());
+        index++;
+      }
+      fields[key] = block.join(raw.trim().startsWith('>') ? ' ' : '\n').trim();
+    } else {
+      fields[key] = yamlScalar(raw);
+    }
   }
-  if (error === undefined && errorName === undefined) return undefined;
-  return [errorName, error].filter((part) => part !== undefined && part !== '').join(': ');
+  const { name, error, code, stack } = fields;
+  if (name === undefined && error === undefined) return undefined;
+  return { ...(name !== undefined ? { name } : {}), ...(error !== undefined ? { error } : {}), ...(code !== undefined ? { code } : {}), ...(stack !== undefined ? { stack } : {}) };
+}
+
+/** TAP error fields as the familiar `Type: message` line and `    at frame` lines. */
+export function tapErrorText(fields: TapErrorFields): string {
+  const head = [fields.name, fields.error].filter((part) => part !== undefined && part !== '').join(': ');
+  const frames = (fields.stack ?? '').split('\n').filter((line) => line.trim() !== '').map((line) => `    at ${line.trim()}`);
+  return [head, ...frames].join('\n');
+}
+
+/** The error of the YAML block after a failing TAP test point, as text. */
+function tapFailureText(lines: readonly string[], from: number): string | undefined {
+  const fields = readTapErrorFields(lines, from);
+  return fields === undefined ? undefined : tapErrorText(fields);
 }
 
 interface JestStyleReport {
@@ -99,10 +159,10 @@ export function parseJestStyleJson(text: string, workRoot = SANDBOX_WORK_ROOT): 
       const status: TestOutcome['status'] = assertion.status === 'passed' ? 'passed' : assertion.status === 'failed' ? 'failed' : 'skipped';
       const name = `${fileName} > ${assertion.fullName ?? assertion.title ?? '?'}`;
       const failure = assertion.failureMessages?.[0];
-      outcomes.push(status === 'failed' && failure !== undefined ? { name, status, message: firstLines(failure) } : { name, status });
+      outcomes.push(status === 'failed' && failure !== undefined ? failureOutcome(name, failure) : { name, status });
     }
     if (assertions.length === 0 && file.status === 'failed') {
-      outcomes.push({ name: fileName, status: 'failed', message: firstLines(file.message ?? 'the file failed before any test ran') });
+      outcomes.push(failureOutcome(fileName, file.message || 'the file failed before any test ran'));
     }
   }
   return outcomes;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Candidate, MinimalRepro, parseContract, RepoTarget, type Edit, type Verification } from '@tracemend/contracts';
+import { Candidate, MinimalRepro, normalizeErrorMessage, parseContract, RepoTarget, type Edit, type Verification } from '@tracemend/contracts';
 import { loadFixtureRepo, type FixtureRepo } from '@tracemend/fixture-kit';
 import { buildBaseImage, DockerSandboxDriver, installDependencies, reapOrphans, sandboxImageTag } from '@tracemend/sandbox';
 import { createLogger } from '@tracemend/telemetry';
@@ -116,7 +116,7 @@ beforeAll(async () => {
       downstream: [],
       signature: {
         errorType: 'TypeError',
-        normalizedMessage: 'Cannot read properties of null (reading <str>)',
+        normalizedMessage: normalizeErrorMessage("Cannot read properties of null (reading 'sort')"),
         frames: [{ function: 'topUsers', file: SOURCE }],
         hash: '5e1f0c0ffee0a11d',
       },
@@ -151,8 +151,7 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
     expect(verification.candidateId).toBe('leaderboard-null-guard');
     const { checks } = verification;
     expect(checks.failsBefore.status).toBe('passed');
-    expect(checks.failsBefore.detail).toMatch(/with TypeError, as recorded/);
-    expect(checks.failsBefore.detail).toMatch(/Cannot read properties of null \(reading 'sort'\)/);
+    expect(checks.failsBefore.detail).toMatch(/^the minimal test failed with TypeError: Cannot read properties of null \(reading 'sort'\) at src\/leaderboard\.ts, as recorded\n/);
     expect(checks.typecheck).toMatchObject({ status: 'passed', detail: 'tsc --noEmit: no errors' });
     expect(checks.passesAfter).toMatchObject({ status: 'passed', detail: '1 test passed with the patch' });
     // The fixture's seven tests plus the minimal test, which the suite's glob picks up.
@@ -225,6 +224,23 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
 
     expect(verification.verdict).toBe('rejected');
     expect(verification.reason).toMatch(/^fails-before failed: the minimal test passed on the base commit/);
+  });
+
+  it('rejects at fails-before a test that fails with the same error type for another reason, or from another file', async () => {
+    const fix = await candidate('leaderboard-null-guard-3', [edit('  return users', 1, ['  return (users ?? [])'])]);
+    const expected = "expected TypeError: Cannot read properties of null (reading 'sort') at src/leaderboard.ts";
+
+    const otherMessage = MINIMAL_TEST.replace('get: async () => null', 'get: async () => ({})');
+    const byMessage = await verify('same type, other message', fix, { testFile: { ...minimal.testFile, content: otherMessage } });
+    expect(byMessage.verdict).toBe('rejected');
+    expect(byMessage.reason).toBe(`fails-before failed: the minimal test failed with TypeError: users.sort is not a function at src/leaderboard.ts, ${expected} | ✗ topUsers resolves to an array when the active-users snapshot has expired: TypeError: users.sort is not a function`);
+
+    const ownError = MINIMAL_TEST.replace('  const top = await topUsers(cache, 10);', '  const top = await topUsers(cache, 10).catch(() => (null as unknown as string[]).sort());');
+    const byFile = await verify('same error, test file', fix, { testFile: { ...minimal.testFile, content: ownError } });
+    expect(byFile.verdict).toBe('rejected');
+    expect(byFile.checks.failsBefore.detail.split('\n')[0]).toBe(
+      `the minimal test failed with TypeError: Cannot read properties of null (reading 'sort') at test/tracemend-leaderboard.test.ts (its stack does not name src/leaderboard.ts), ${expected}`,
+    );
   });
 
   it('writes the support files the test imports beside it, before and after the patch', async () => {

@@ -5,6 +5,7 @@ import {
   parseContract,
   Verification,
   type Candidate,
+  type FailureSignature,
   type MinimalRepro,
   type RepoTarget,
   type TestRunner,
@@ -12,6 +13,7 @@ import {
 import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { resolveTestCommand, withReporter, type ResolvedCommand } from './command';
+import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
 import { parseJestStyleJson, parseTap, type TestOutcome } from './report';
 import { countImporters, scoreRisk } from './risk';
@@ -117,7 +119,7 @@ function runEnded(run: TestRun): string | undefined {
 /**
  * Verifies one candidate against the target at its recorded SHA, each step in a fresh sandbox
  * container over its own copy of the checkout: the suite on the base (baseline failures), the minimal
- * test on the base (must fail with the recorded error type), then on the patched copy with the test
+ * test on the base (must fail with the recorded signature), then on the patched copy with the test
  * added: typecheck (tsc exit 0), the minimal test (must pass) and the suite (no failure beyond the
  * baseline, no baseline test gone). `verified` needs all four; fuzz variants are reported as skipped.
  */
@@ -156,7 +158,7 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
 
     // One Promise.all, so a run that rejects (the engine went away) is never left unobserved.
     const [baseline, before, typechecked, after, suiteAfter] = await Promise.all([baselineRun, beforeRun, typecheckResult, afterRun, suiteRun]);
-    const failsBefore = judgeFailsBefore(before, minimal.signature.errorType);
+    const failsBefore = judgeFailsBefore(before, minimal.signature);
     const skipped: CheckResult = { status: 'skipped', detail: bounded(`${NOT_APPLIED}: ${applyError ?? ''}`), durationMs: 0 };
     const typecheck = typechecked ?? skipped;
     const passesAfter = after ? judgePassesAfter(after) : skipped;
@@ -248,7 +250,11 @@ async function runTestCommand(
   return outcome;
 }
 
-function judgeFailsBefore(run: TestRun, errorType: string): CheckResult {
+/**
+ * Fails-before passes when the minimal test failed on the base commit with the recorded signature:
+ * judged on each failing test's own failure where the runner reports tests, else on the run's output.
+ */
+function judgeFailsBefore(run: TestRun, signature: FailureSignature): CheckResult {
   const ended = runEnded(run);
   const durationMs = run.durationMs;
   if (ended !== undefined) return { status: 'failed', detail: bounded(`${ended}\n${tailLines(outputOf(run))}`), durationMs };
@@ -256,11 +262,15 @@ function judgeFailsBefore(run: TestRun, errorType: string): CheckResult {
   if (run.result?.exitCode === 0) {
     return { status: 'failed', detail: bounded(`the minimal test passed on the base commit, so it does not reproduce the failure\n${tailLines(outputOf(run), 8)}`), durationMs };
   }
-  const output = `${outputOf(run)}\n${failures}`;
-  if (!new RegExp(`\\b${errorType.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(output)) {
-    return { status: 'failed', detail: bounded(`the minimal test failed on the base commit, but not with ${errorType}\n${failures || tailLines(outputOf(run))}`), durationMs };
+  const failed = (run.tests ?? []).filter((test) => test.status === 'failed');
+  const texts = failed.length > 0 ? failed.map((test) => test.failure ?? test.message ?? '') : [outputOf(run)];
+  const judgements = texts.map((text) => judgeFailure(text, signature));
+  const judgement = judgements.find((candidate) => candidate.matched) ?? judgements[0];
+  const evidence = failures || tailLines(outputOf(run), judgement?.matched ? 8 : 20);
+  if (judgement === undefined || !judgement.matched) {
+    return { status: 'failed', detail: bounded(`the minimal test ${judgement?.detail ?? 'failed'}\n${evidence}`), durationMs };
   }
-  return { status: 'passed', detail: bounded(`failed on the base commit with ${errorType}, as recorded\n${failures || tailLines(outputOf(run), 8)}`), durationMs };
+  return { status: 'passed', detail: bounded(`the minimal test ${judgement.detail}\n${evidence}`), durationMs };
 }
 
 function judgePassesAfter(run: TestRun): CheckResult {
