@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { judgeFailure, namesFile, reportedErrors } from './failure';
-import { parseJestStyleJson, parseTap } from './report';
+import { parseJestStyleJson, parseMochaJson, parseTap } from './report';
 
 // Reports and output of real runs of jest, vitest, mocha and node:test over the same four tests
 // (regenerate with test/runner-reports/generate.mjs).
@@ -22,15 +22,11 @@ const CART = signature('TypeError', "Cannot read properties of undefined (readin
 const SETTINGS = signature('TypeError', 'The "path" argument must be of type string or an instance of Buffer or URL. Received undefined', 'src/settings.js', 'loadSettings');
 const CART_EXPECTED = "TypeError: Cannot read properties of undefined (reading 'total') at src/cart.js";
 
-interface MochaReport {
-  tests: { title: string; err: { stack?: string } }[];
-}
-
 /** Each runner's failure text for one test, read the way the verifier reads that runner's report. */
 const RUNNERS: Record<string, (title: string) => string> = {
   jest: (title) => parseJestStyleJson(report('jest.report.json')).find((test) => test.name.endsWith(title))?.failure ?? '',
   vitest: (title) => parseJestStyleJson(report('vitest.report.json')).find((test) => test.name.endsWith(title))?.failure ?? '',
-  mocha: (title) => (JSON.parse(report('mocha.report.json')) as MochaReport).tests.find((test) => test.title === title)?.err.stack ?? '',
+  mocha: (title) => parseMochaJson(report('mocha.report.json')).find((test) => test.name.endsWith(title))?.failure ?? '',
   'node:test': (title) => parseTap(report('node-test.report.tap')).find((test) => test.name.endsWith(title))?.failure ?? '',
 };
 

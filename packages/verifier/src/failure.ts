@@ -1,6 +1,6 @@
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { stripAnsi } from './output';
-import { readTapErrorFields, tapErrorText } from './report';
+import { SANDBOX_WORK_ROOT, readTapErrorFields, tapErrorText } from './report';
 
 /** One error a failure report shows: its type, message and the repository files its stack names, top first. */
 export interface ReportedError {
@@ -19,8 +19,6 @@ export interface FailureJudgement {
   readonly detail: string;
 }
 
-/** The sandbox's working directory, which absolute paths in its stacks start with. */
-const SANDBOX_WORK_ROOT = '/work/';
 const MAX_SHOWN_MESSAGE = 200;
 // `TypeError: msg`, `TypeError [ERR_X]: msg`; a cause or "Uncaught" prefix is part of the same error line.
 const ERROR_LINE = /^(?:Uncaught |Caused by: |\[cause\]: )?([A-Za-z_$][\w$]*)(?: \[([A-Z][A-Z0-9_]*)\])?: (.*)$/;

@@ -142,8 +142,8 @@ function firstLines(text: string, count = 3): string {
   return text.split(/\r?\n/).slice(0, count).join('\n');
 }
 
-/** The sandbox's working directory, which report file names start with. */
-const SANDBOX_WORK_ROOT = '/work/';
+/** The sandbox's working directory, which absolute paths in reports and stacks start with. */
+export const SANDBOX_WORK_ROOT = '/work/';
 
 /**
  * Tests of a vitest `--reporter=json` or jest `--json` report. A file that failed before any test ran
@@ -153,7 +153,7 @@ export function parseJestStyleJson(text: string, workRoot = SANDBOX_WORK_ROOT): 
   const report = JSON.parse(text) as JestStyleReport;
   const outcomes: TestOutcome[] = [];
   for (const file of report.testResults ?? []) {
-    const fileName = (file.name ?? '?').startsWith(workRoot) ? (file.name ?? '?').slice(workRoot.length) : (file.name ?? '?');
+    const fileName = relativeTo(workRoot, file.name) ?? '?';
     const assertions = file.assertionResults ?? [];
     for (const assertion of assertions) {
       const status: TestOutcome['status'] = assertion.status === 'passed' ? 'passed' : assertion.status === 'failed' ? 'failed' : 'skipped';
@@ -166,4 +166,65 @@ export function parseJestStyleJson(text: string, workRoot = SANDBOX_WORK_ROOT): 
     }
   }
   return outcomes;
+}
+
+interface MochaTest {
+  title?: string;
+  fullTitle?: string;
+  file?: string;
+  err?: { message?: string; stack?: string; name?: string };
+}
+
+interface MochaReport {
+  stats?: unknown;
+  tests?: MochaTest[];
+  pending?: MochaTest[];
+  failures?: MochaTest[];
+}
+
+function relativeTo(workRoot: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  return file.startsWith(workRoot) ? file.slice(workRoot.length) : file;
+}
+
+function mochaFailureText(err: NonNullable<MochaTest['err']>): string {
+  if (err.stack !== undefined && err.stack !== '') return err.stack;
+  return `${err.name ?? 'Error'}: ${err.message ?? 'the test failed without a message'}`;
+}
+
+/**
+ * Tests of a mocha `--reporter json` report, named `<file> > <full title>`. A failure outside any test
+ * (a `before all` hook, an uncaught error) becomes one failed outcome named by its title.
+ */
+export function parseMochaJson(text: string, workRoot = SANDBOX_WORK_ROOT): TestOutcome[] {
+  const report = JSON.parse(text) as MochaReport;
+  if (report === null || typeof report !== 'object' || !Array.isArray(report.tests)) {
+    throw new SyntaxError('not a mocha json report: it has no "tests" list');
+  }
+  const key = (test: MochaTest) => `${test.file ?? ''}\u0000${test.fullTitle ?? test.title ?? ''}`;
+  const failures = new Map((report.failures ?? []).map((test) => [key(test), test]));
+  const pending = new Set((report.pending ?? []).map(key));
+  const outcomes: TestOutcome[] = [];
+  const seen = new Set<string>();
+  for (const test of report.tests) {
+    const file = relativeTo(workRoot, test.file);
+    const name = `${file === undefined ? '' : `${file} > `}${test.fullTitle ?? test.title ?? '?'}`;
+    const failure = failures.get(key(test));
+    seen.add(key(test));
+    if (failure !== undefined) outcomes.push(failureOutcome(name, mochaFailureText(failure.err ?? test.err ?? {})));
+    else if (pending.has(key(test))) outcomes.push({ name, status: 'skipped' });
+    else outcomes.push({ name, status: 'passed' });
+  }
+  for (const [failureKey, failure] of failures) {
+    if (seen.has(failureKey)) continue;
+    const file = relativeTo(workRoot, failure.file);
+    outcomes.push(failureOutcome(`${file === undefined ? '' : `${file} > `}${failure.fullTitle ?? failure.title ?? '?'}`, mochaFailureText(failure.err ?? {})));
+  }
+  return outcomes;
+}
+
+/** The json report an older mocha printed to stdout after whatever the tests printed themselves, if it printed one. */
+export function mochaJsonFromStdout(stdout: string): string | undefined {
+  const start = stdout.lastIndexOf('{\n  "stats": {');
+  return start < 0 ? undefined : stdout.slice(start);
 }

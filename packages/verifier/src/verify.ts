@@ -12,10 +12,10 @@ import {
 } from '@tracemend/contracts';
 import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
-import { resolveTestCommand, withReporter, type ResolvedCommand } from './command';
+import { resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand } from './command';
 import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
-import { parseJestStyleJson, parseTap, type TestOutcome } from './report';
+import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type TestOutcome } from './report';
 import { countImporters, scoreRisk } from './risk';
 import { applyCandidate, writeTestFiles, type AppliedCandidate } from './workspace';
 
@@ -217,7 +217,7 @@ async function runTestCommand(
 ): Promise<TestRun> {
   const started = Date.now();
   let resolved: ResolvedCommand;
-  let report: 'tap' | 'json' | 'none';
+  let report: ReportKind;
   const reportFile = `.tracemend-report-${run.label}.json`;
   try {
     ({ command: resolved, report } = await withReporter(
@@ -244,6 +244,12 @@ async function runTestCommand(
   try {
     if (report === 'tap') outcome.tests = parseTap(result.stdout);
     else if (report === 'json') outcome.tests = await readRunReport(run.dir, reportFile);
+    else if (report === 'mocha-json') outcome.tests = parseMochaJson(await readTextInside(run.dir, reportFile, { maxBytes: MAX_REPORT_BYTES }));
+    else if (report === 'mocha-stdout') {
+      // No report when mocha stopped before its reporter ran (a syntax error): the output says why.
+      const json = mochaJsonFromStdout(result.stdout);
+      if (json !== undefined) outcome.tests = parseMochaJson(json);
+    }
   } catch (error) {
     if (!result.timedOut && !result.oomKilled && (error as { code?: string }).code !== 'ENOENT') outcome.problem = `unreadable test report: ${(error as Error).message}`;
   }
