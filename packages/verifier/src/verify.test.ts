@@ -176,11 +176,36 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
     const verification = await verify('breaks typing', wrong);
 
     expect(verification.verdict).toBe('rejected');
-    expect(verification.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 error/);
+    expect(verification.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 new error \(0 at base too\)/);
     expect(verification.checks.typecheck.detail).toMatch(/src\/leaderboard\.ts\(\d+,\d+\): error TS2345/);
     // Only the types are wrong: at runtime slice coerces the string, so the tests pass.
     expect(verification.checks.passesAfter.status).toBe('passed');
     expect(verification.checks.suite.status).toBe('passed');
+  });
+
+  it('counts only the type errors a patch adds when the repository does not typecheck at its commit', async () => {
+    // The same service with a type error at its commit, below the code the patches change.
+    const untyped = join(root, 'untyped');
+    await run('git', ['clone', '--quiet', '--no-hardlinks', repo.dir, untyped]);
+    const legacy = '\n/** Kept for the v1 API, which sent scores as strings. */\nexport const LEGACY_DEFAULT_SCORE: number = \'0\';\n';
+    await writeFile(join(untyped, SOURCE), `${source.join('\n')}${legacy}`);
+    await run('git', ['-C', untyped, '-c', 'user.name=Leaderboard', '-c', 'user.email=dev@leaderboard.example', 'commit', '--quiet', '-am', 'keep the v1 default score']);
+    const { stdout: sha } = await run('git', ['-C', untyped, 'rev-parse', 'HEAD']);
+    const atCommit = (item: Candidate) =>
+      verifyCandidate(deps, { repoDir: untyped, depsDir, target: { ...target, sha: sha.trim() }, minimal, candidate: item });
+
+    // One line becomes two, so the old error moves down a line: it is still the same error.
+    const fix = await candidate('leaderboard-untyped-fix', [edit('  return users', 1, ['  const list = users ?? [];', '  return list'])]);
+    const fixed = await atCommit(fix);
+    expect(fixed.verdict).toBe('verified');
+    expect(fixed.checks.typecheck).toMatchObject({ status: 'passed', detail: 'tsc --noEmit: 0 new errors (1 at base too)' });
+
+    const wrong = await candidate('leaderboard-untyped-string-k', [
+      edit('  return users', 3, ['  return (users ?? [])', '    .sort(compareUsers)', '    .slice(0, String(k))']),
+    ]);
+    const rejected = await atCommit(wrong);
+    expect(rejected.verdict).toBe('rejected');
+    expect(rejected.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 new error \(1 at base too\) \| src\/leaderboard\.ts\(\d+,\d+\): error TS2345: /);
   });
 
   it('rejects a fix that breaks an existing test, naming the suite and the test', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   parseContract,
@@ -17,6 +17,8 @@ import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
 import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type TestOutcome } from './report';
 import { countImporters, scoreRisk } from './risk';
+import { RUN_LIMITS, SANDBOX_ENV, type CheckResult, type CheckStatus } from './sandbox-run';
+import { judgeTypecheck, runTsc } from './typecheck';
 import { applyCandidate, writeTestFiles, type AppliedCandidate } from './workspace';
 
 /** Wall-clock limits of the verifier's sandbox runs. */
@@ -51,13 +53,6 @@ export interface VerifyCandidateInput {
   readonly candidate: Candidate;
 }
 
-type CheckStatus = 'passed' | 'failed' | 'skipped';
-interface CheckResult {
-  status: CheckStatus;
-  detail: string;
-  durationMs: number;
-}
-
 /** What one sandboxed test or typecheck run produced. */
 interface TestRun {
   result?: RunResult;
@@ -68,8 +63,6 @@ interface TestRun {
   durationMs: number;
 }
 
-const SANDBOX_ENV = { CI: '1', NO_COLOR: '1', FORCE_COLOR: '0', HOME: '/tmp', TMPDIR: '/tmp', TZ: 'UTC' } as const;
-const RUN_LIMITS = { memoryBytes: 1024 * 1024 * 1024, pids: 512, nanoCpus: 1_000_000_000 } as const;
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 const MAX_SOURCE_FILES = 5_000;
 const MAX_SOURCE_BYTES = 1024 * 1024;
@@ -120,7 +113,7 @@ function runEnded(run: TestRun): string | undefined {
  * Verifies one candidate against the target at its recorded SHA, each step in a fresh sandbox
  * container over its own copy of the checkout: the suite on the base (baseline failures), the minimal
  * test on the base (must fail with the recorded signature), then on the patched copy with the test
- * added: typecheck (tsc exit 0), the minimal test (must pass) and the suite (no failure beyond the
+ * added: typecheck (no tsc error the base with the test lacks), the minimal test (must pass) and the suite (no failure beyond the
  * baseline, no baseline test gone). `verified` needs all four; fuzz variants are reported as skipped.
  */
 export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCandidateInput): Promise<Verification> {
@@ -152,15 +145,17 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
 
     const baselineRun = runTests(baseDir, target.test.command, target.test.runner, 'baseline', timeouts.suiteMs);
     const beforeRun = runTests(beforeDir, minimal.testFile.command, minimal.testFile.runner, 'fails-before', timeouts.testMs);
-    const typecheckResult = applied ? limit(() => runTypecheck(deps, input, afterDir, timeouts.typecheckMs)) : undefined;
+    // The patched copy is compared with the base plus the test, so only errors the patch brings count.
+    const tsc = (dir: string, label: string) => limit(() => runTsc(deps, { dir, depsDir: input.depsDir, timeoutMs: timeouts.typecheckMs, label }));
+    const typecheckRuns = applied ? Promise.all([tsc(afterDir, 'typecheck'), tsc(beforeDir, 'typecheck-base')]) : undefined;
     const afterRun = applied ? runTests(afterDir, minimal.testFile.command, minimal.testFile.runner, 'passes-after', timeouts.testMs) : undefined;
     const suiteRun = applied ? runTests(afterDir, target.test.command, target.test.runner, 'suite', timeouts.suiteMs) : undefined;
 
     // One Promise.all, so a run that rejects (the engine went away) is never left unobserved.
-    const [baseline, before, typechecked, after, suiteAfter] = await Promise.all([baselineRun, beforeRun, typecheckResult, afterRun, suiteRun]);
+    const [baseline, before, typechecked, after, suiteAfter] = await Promise.all([baselineRun, beforeRun, typecheckRuns, afterRun, suiteRun]);
     const failsBefore = judgeFailsBefore(before, minimal.signature);
     const skipped: CheckResult = { status: 'skipped', detail: bounded(`${NOT_APPLIED}: ${applyError ?? ''}`), durationMs: 0 };
-    const typecheck = typechecked ?? skipped;
+    const typecheck = typechecked ? judgeTypecheck(typechecked[0], typechecked[1]) : skipped;
     const passesAfter = after ? judgePassesAfter(after) : skipped;
     const suite = suiteAfter ? judgeSuite(baseline, suiteAfter) : { ...skipped, passed: 0, failed: 0, baselineFailures: baselineFailuresOf(baseline) };
     const fuzz = { status: 'skipped' as const, detail: FUZZ_DETAIL, durationMs: 0, variants: 0, newSignatures: [] };
@@ -320,35 +315,6 @@ function judgeSuite(baseline: TestRun, run: TestRun) {
   if (tests.length === 0) return result('failed', `the suite reported no tests (exit ${run.result?.exitCode ?? '?'})\n${tailLines(outputOf(run))}`);
   if (run.result?.exitCode !== 0 && failed === 0) return result('failed', `exit ${run.result?.exitCode ?? '?'} without a failing test\n${tailLines(outputOf(run))}`);
   return result('passed', summary);
-}
-
-async function runTypecheck(deps: VerifyCandidateDeps, input: VerifyCandidateInput, dir: string, timeoutMs: number): Promise<CheckResult> {
-  const started = Date.now();
-  const exists = (path: string) => access(path).then(() => true, () => false);
-  if (!(await exists(join(dir, 'tsconfig.json')))) return { status: 'skipped', detail: 'no tsconfig.json: the repository has no TypeScript to check', durationMs: 0 };
-  if (!(await exists(join(input.depsDir, 'typescript', 'bin', 'tsc')))) return { status: 'skipped', detail: 'typescript is not installed in the repository', durationMs: 0 };
-  const argv = ['node', 'node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'];
-  const result = await deps.driver.run({
-    image: deps.image,
-    workDir: dir,
-    depsDir: input.depsDir,
-    command: argv,
-    env: { ...SANDBOX_ENV },
-    timeoutMs,
-    ...RUN_LIMITS,
-    labels: { 'tracemend.stage': 'verify', 'tracemend.check': 'typecheck' },
-  });
-  const durationMs = Date.now() - started;
-  if (result.timedOut) return { status: 'failed', detail: `tsc timed out after ${timeoutMs} ms`, durationMs };
-  if (result.oomKilled) return { status: 'failed', detail: 'tsc ran out of memory', durationMs };
-  const diagnostics = `${result.stdout}\n${result.stderr}`.split(/\r?\n/).filter((line) => /error TS\d+:/.test(line));
-  if (result.exitCode === 0) return { status: 'passed', detail: 'tsc --noEmit: no errors', durationMs };
-  const count = diagnostics.length;
-  return {
-    status: 'failed',
-    detail: bounded(`tsc --noEmit: ${count} error${count === 1 ? '' : 's'} (exit ${result.exitCode})\n${diagnostics.slice(0, 5).join('\n') || tailLines(`${result.stdout}\n${result.stderr}`)}`),
-    durationMs,
-  };
 }
 
 /** Repository source files by relative path, bounded in count and size; node_modules and dot-directories skipped. */
