@@ -1,10 +1,9 @@
 // Controls time, randomness, locale and the environment per job. Installed once; `beginJob` re-arms it.
 import nodeCrypto from 'node:crypto';
-import { syncBuiltinESMExports } from 'node:module';
 import nodeTimers from 'node:timers';
 import timersPromises from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { patch } from './patches.mjs';
+import { patch, syncBuiltins } from './patches.mjs';
 
 const RealDate = globalThis.Date;
 const realTimers = {
@@ -333,7 +332,7 @@ export function installDeterminism() {
   installTimers();
   installLocale();
   // ESM importers of node:crypto and node:timers(/promises) see the patched exports only after this.
-  syncBuiltinESMExports();
+  syncBuiltins();
 }
 
 /** The real Date, for the harness's own timing. */

@@ -1,9 +1,8 @@
 // Serves recorded downstream calls to globalThis.fetch and node:http/https requests; anything unrecorded fails loudly.
 import http from 'node:http';
 import https from 'node:https';
-import { syncBuiltinESMExports } from 'node:module';
 import { Duplex } from 'node:stream';
-import { patch } from './patches.mjs';
+import { patch, syncBuiltins } from './patches.mjs';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -198,7 +197,7 @@ export function installDownstream() {
   for (const [module, protocol] of [[http, 'http:'], [https, 'https:']]) {
     for (const [name, value] of Object.entries(replayRequest(module, protocol))) patch(module, name, value);
   }
-  syncBuiltinESMExports();
+  syncBuiltins();
 }
 
 /** Arms the recorded calls of one job; each is served once, in recorded order among equal matches. */

@@ -2,12 +2,11 @@
 // harness's own control of time, randomness, locale and environment, its own downstream replay and its
 // own way of calling an entry, around modules the test loads itself (so the test runner's transform and
 // module resolution apply). The sandbox and the test therefore replay an incident the same way.
-import { syncBuiltinESMExports } from 'node:module';
 import { beginCapture, endCapture, installCapture, uninstallCapture } from './capture.mjs';
 import { beginJob, installDeterminism } from './determinism.mjs';
 import { beginDownstream, installDownstream } from './downstream.mjs';
 import { callWith, sendToApp } from './drive.mjs';
-import { restorePatches } from './patches.mjs';
+import { restorePatches, syncBuiltins } from './patches.mjs';
 
 function exported(namespace, name, module) {
   const value = namespace?.[name] ?? namespace?.default?.[name];
@@ -64,7 +63,7 @@ export async function replay(job, modules) {
   } finally {
     if (http) uninstallCapture();
     restorePatches();
-    syncBuiltinESMExports();
+    syncBuiltins();
     for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
     Object.assign(process.env, env);
   }
