@@ -6,12 +6,13 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ServiceCatalog, type IncidentOutcome, type Localization } from '@tracemend/contracts';
+import { ServiceCatalog, type IncidentOutcome, type Localization, type MinimalRepro } from '@tracemend/contracts';
 import { incidentPaths, loadIncident, readIncidentAlert, resolveIncidentIds, runCommand, withIncidentCopy, type Incident } from '@tracemend/corpus';
 import { postAlert, startPipeline, type PipelineStack } from '@tracemend/e2e';
 import { materializeRepo } from '@tracemend/fixture-kit';
 import { startGitHubEmulator } from '@tracemend/github-emulator';
 import { startTemporalDevServer } from '@tracemend/testing';
+import { judgeFailure } from '@tracemend/verifier';
 import { approveSignal, statusQuery } from '@tracemend/workflows/client';
 import { stringify } from 'yaml';
 import { lastActivityResult } from './history';
@@ -32,6 +33,11 @@ interface Row {
   /** Rank (1-based) of the first suspect inside the buggy function, when localization ran. */
   suspectRank?: number;
   verifiedPr: boolean;
+  /** The runner and path of the emitted regression test, when minimize succeeded. */
+  runner?: string;
+  testPath?: string;
+  /** The emitted regression test run by the repository's own runner on the host; undefined when nothing was emitted. */
+  emittedTest?: EmittedTestCheck;
   /** Whether the oracle passes on the PR's patch; undefined when no PR was opened. */
   oraclePasses?: boolean;
   oracleNote?: string;
@@ -133,6 +139,49 @@ async function oracleOnPr(incident: Incident, bareDir: string, baseSha: string, 
   });
 }
 
+/** The emitted test as a reviewer would run it: its own command, in a plain checkout, no sandbox. */
+interface EmittedTestCheck {
+  /** It failed on the released commit with the recorded signature (type, message, top frame's file). */
+  failsBefore: boolean;
+  /** It passed once the incident's reference fix (fix.patch) was applied. */
+  passesAfterFix: boolean;
+  /** The repository's `typecheck` script with the test in place; undefined when it has none. */
+  typechecks?: boolean;
+  note: string;
+}
+
+/**
+ * Writes the minimize stage's test and its support files into a copy of the released service, runs the
+ * test's own command there (the repository's runner, on the host), judges the failure by signature, then
+ * applies the reference fix and runs it again; a TypeScript service's typecheck script runs in between.
+ */
+async function checkEmittedTest(incident: Incident, minimal: MinimalRepro): Promise<EmittedTestCheck> {
+  const fix = await readFile(incidentPaths(incident.id).fixPatch, 'utf8');
+  return withIncidentCopy(incident.id, async (copy) => {
+    const { testFile } = minimal;
+    for (const file of [testFile, ...(testFile.support ?? [])]) {
+      await mkdir(dirname(join(copy.serviceDir, file.path)), { recursive: true });
+      await writeFile(join(copy.serviceDir, file.path), file.content);
+    }
+    const before = await runCommand(testFile.command, copy.serviceDir);
+    const judged = before.ok ? undefined : judgeFailure(before.output, minimal.signature);
+    const failsBefore = judged?.matched === true;
+    const notes = [before.ok ? 'passed on the released commit' : judged!.detail];
+    const manifest = JSON.parse(await readFile(join(copy.serviceDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    let typechecks: boolean | undefined;
+    if (manifest.scripts?.typecheck !== undefined) {
+      const tsc = await runCommand(['npm', 'run', '--silent', 'typecheck'], copy.serviceDir);
+      typechecks = tsc.ok;
+      if (!tsc.ok) notes.push(`typecheck: ${firstSentence(tsc.tail.split('\n').filter((line) => /error TS\d+/.test(line)).join(' ') || tsc.tail)}`);
+    }
+    const applied = await copy.applyPatch(fix);
+    if (!applied.ok) return { failsBefore, passesAfterFix: false, ...(typechecks === undefined ? {} : { typechecks }), note: [...notes, `fix.patch does not apply: ${firstSentence(applied.tail)}`].join('; ') };
+    const after = await runCommand(testFile.command, copy.serviceDir);
+    if (!after.ok) notes.push(`after the fix: ${firstSentence(after.tail.split('\n').slice(-12).join(' '))}`);
+    return { failsBefore, passesAfterFix: after.ok, ...(typechecks === undefined ? {} : { typechecks }), note: notes.join('; ') };
+  });
+}
+
 async function runIncident(stack: PipelineStack, incident: Incident, sha: string, timeoutMs: number): Promise<Row> {
   const started = performance.now();
   const row: Row = { id: incident.id, outcome: 'error', stage: '-', reason: '', seconds: 0, reproduced: false, minimized: false, verifiedPr: false };
@@ -157,6 +206,16 @@ async function runIncident(stack: PipelineStack, incident: Incident, sha: string
     row.reason = outcome.reason;
     row.reproduced = (lastActivityResult(history, 'reproduce') as { reproduced?: boolean } | undefined)?.reproduced === true;
     row.minimized = outcome.stages.some((stage) => stage.stage === 'minimize' && stage.status === 'succeeded');
+    const minimal = lastActivityResult(history, 'minimize') as MinimalRepro | undefined;
+    if (row.minimized && minimal !== undefined) {
+      row.runner = minimal.testFile.runner;
+      row.testPath = minimal.testFile.path;
+      row.emittedTest = await checkEmittedTest(incident, minimal).catch((error: unknown) => ({
+        failsBefore: false,
+        passesAfterFix: false,
+        note: `could not run the emitted test: ${error instanceof Error ? error.message : String(error)}`,
+      }));
+    }
     row.suspectRank = buggyRank(lastActivityResult(history, 'localize') as Localization | undefined, incident);
     row.verifiedPr = outcome.outcome === 'pr-opened' && outcome.pr !== undefined;
     if (outcome.pr) {
@@ -184,13 +243,20 @@ function report(rows: readonly Row[]): string {
     ['incident', 'outcome', 'stage reached', 'reason', 's'],
     rows.map((row) => [row.id, row.outcome, row.stage, firstSentence(row.reason), row.seconds.toFixed(1)]),
   );
+  const yesNo = (value: boolean | undefined) => (value === undefined ? '-' : value ? 'yes' : 'no');
+  const tests = markdownTable(
+    ['incident', 'runner', 'test', 'fails before (signature)', 'typechecks', 'passes after fix.patch', 'note'],
+    rows.map((row) => [row.id, row.runner ?? '-', row.testPath ?? '-', yesNo(row.emittedTest?.failsBefore), yesNo(row.emittedTest?.typechecks), yesNo(row.emittedTest?.passesAfterFix), firstSentence(row.emittedTest?.note ?? '', 120)]),
+  );
   const count = (predicate: (row: Row) => boolean) => `${rows.filter(predicate).length}/${rows.length}`;
   const totals = markdownTable(
-    ['reproduced', 'minimized', 'localized @1', 'localized @5', 'verified PR', 'oracle passes on PR'],
+    ['reproduced', 'minimized', 'test fails before', 'test passes after fix', 'localized @1', 'localized @5', 'verified PR', 'oracle passes on PR'],
     [
       [
         count((row) => row.reproduced),
         count((row) => row.minimized),
+        count((row) => row.emittedTest?.failsBefore === true),
+        count((row) => row.emittedTest?.passesAfterFix === true),
         count((row) => row.suspectRank === 1),
         count((row) => row.suspectRank !== undefined && row.suspectRank <= 5),
         count((row) => row.verifiedPr),
@@ -198,7 +264,7 @@ function report(rows: readonly Row[]): string {
       ],
     ],
   );
-  return `${table}\n\n${totals}\n`;
+  return `${table}\n\n${tests}\n\n${totals}\n`;
 }
 
 async function main(): Promise<void> {

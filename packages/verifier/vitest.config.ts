@@ -1,4 +1,5 @@
 import { sandboxSuite } from '@tracemend/testing/vitest-sandbox';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-export default defineConfig({ test: { ...sandboxSuite } });
+// test/mocha-repo is a repository the tests verify with mocha, not a test of this package.
+export default defineConfig({ test: { ...sandboxSuite, exclude: [...configDefaults.exclude, 'test/mocha-repo/**'] } });

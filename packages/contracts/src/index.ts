@@ -55,6 +55,7 @@ export {
   RiskFactorName,
   RiskScore,
   Suspect,
+  SupportFile,
   TestFile,
   TestRunner,
   Verification,

@@ -25,6 +25,7 @@ import {
   RiskFactorName,
   RiskScore,
   Suspect,
+  SupportFile,
   TestFile,
   TestRunner,
   Verification,
@@ -82,13 +83,27 @@ export const pipelineCases: CaseTable = {
     change.overBound(['observed', 'frames', 0, 'function'], chars(257)),
     change.outOfDomain(['runs'], 0, /Too small/),
   ]),
-  TestFile: casesOf(TestFile, [exampleMinimalRepro.testFile, { ...exampleMinimalRepro.testFile, runner: 'node:test', content: '' }], (change) => [
+  SupportFile: casesOf(SupportFile, [{ path: 'test/tracemend-replay.mjs', content: 'export {};\n' }], (change) => [
+    change.missing(['path']),
+    change.wrongType(['content'], 12),
+    change.overBound(['content'], chars(262_145)),
+  ]),
+  TestFile: casesOf(
+    TestFile,
+    [
+      exampleMinimalRepro.testFile,
+      { ...exampleMinimalRepro.testFile, runner: 'node:test', content: '' },
+      { ...exampleMinimalRepro.testFile, support: [{ path: 'test/tracemend-replay.mjs', content: 'export {};\n' }] },
+    ],
+    (change) => [
     change.missing(['content']),
     change.wrongType(['content'], new Uint8Array([120])),
     change.overBound(['content'], chars(262_145)),
     change.overBound(['command'], repeat(65, 'x')),
     change.outOfDomain(['runner'], 'ava'),
-  ]),
+      change.overBound(['support'], repeat(5, { path: 'test/x.mjs', content: '' })),
+    ],
+  ),
   MinimalRepro: casesOf(MinimalRepro, [exampleMinimalRepro], (change) => [
     change.missing(['schemaVersion'], /expected 1/),
     change.missing(['testFile', 'path']),

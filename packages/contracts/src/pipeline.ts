@@ -68,12 +68,21 @@ export const Reproduction = z.object({
 });
 export type Reproduction = z.infer<typeof Reproduction>;
 
+/** A file the test needs beside it (the replay helper it imports), committed with it. */
+export const SupportFile = z.object({
+  path: boundedString(1_024),
+  content: boundedString(LIMITS.fileContent),
+});
+export type SupportFile = z.infer<typeof SupportFile>;
+
 /** A test file in the target repository's own runner. */
 export const TestFile = z.object({
   path: boundedString(1_024),
   content: boundedString(LIMITS.fileContent),
   runner: TestRunner,
   command: z.array(boundedString(1_024)).min(1).max(64),
+  /** Files written beside the test before it runs and committed with it. */
+  support: z.array(SupportFile).max(4).optional(),
 });
 export type TestFile = z.infer<typeof TestFile>;
 

@@ -4,6 +4,7 @@ import type { Logger } from '@tracemend/telemetry';
 import type { JsonValue } from './canonical';
 import { ddmin } from './ddmin';
 import { minimizeJson, minimizeRecord } from './hierarchical';
+import { detectTestConventions } from './conventions';
 import { emitRegressionTest } from './test-emitter';
 
 export interface MinimizerDeps {
@@ -87,6 +88,9 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
         const cacheHits = onInput.cacheHits + onFlags.cacheHits + onEnv.cacheHits + onCalls.cacheHits;
         deps.logger.info({ testsRun, cacheHits, steps: onInput.steps.length + onFlags.steps.length + onEnv.steps.length }, 'input minimized');
         const environment = { ...envelope.environment, featureFlags: job.environment.featureFlags, env: job.environment.env };
+        const entryModule = job.entry.kind === 'http' ? (job.httpApp?.module ?? '') : (job.entry.module ?? '');
+        const conventions = await detectTestConventions(prepared.repoDir, input.target.test.runner, entryModule);
+        deps.logger.info({ conventions: conventions.evidence }, 'test conventions read from the repository');
         return {
           schemaVersion: 1,
           entry: job.entry,
@@ -96,15 +100,12 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
           signature: expected,
           testsRun,
           cacheHits,
-          testFile: emitRegressionTest({
-            entry: job.entry,
-            environment,
-            downstream: job.downstream,
+          testFile: await emitRegressionTest({
+            job,
             signature: expected,
             fingerprint: envelope.identity.fingerprint,
             runner: input.target.test.runner,
-            ...(input.target.httpApp ? { httpApp: input.target.httpApp } : {}),
-            ...(input.target.featureFlags ? { flags: input.target.featureFlags } : {}),
+            conventions,
           }),
         };
       } finally {

@@ -3,12 +3,13 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Entry } from '@tracemend/contracts';
-import { fixtureAlertPaths, fixtureServiceDir, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
+import type { Entry, FailureSignature, TestFile, TestRunner } from '@tracemend/contracts';
+import { fixtureAlertPaths, fixtureServiceDir, fixturesRoot, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { buildEnvelope, type OtlpTraces } from '@tracemend/ingest';
-import { entryHandlersOf, installDependencies, resolveEntry } from '@tracemend/sandbox';
+import { entryHandlersOf, installDependencies, replayJobFromEnvelope, type HttpApp, type ReplayJob } from '@tracemend/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitRegressionTest, type EmitTestInput } from './test-emitter';
+import { detectTestConventions } from './conventions';
+import { emitRegressionTest } from './test-emitter';
 
 const run = promisify(execFile);
 let dir: string;
@@ -19,7 +20,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const SETUP: Record<FixtureServiceName, { runner: EmitTestInput['runner']; httpApp?: EmitTestInput['httpApp']; fix: [file: string, from: string, to: string] }> = {
+const SETUP: Record<FixtureServiceName, { runner: TestRunner; httpApp?: HttpApp; fix: [file: string, from: string, to: string] }> = {
   'users-api': {
     runner: 'vitest',
     httpApp: { module: 'src/app.ts', export: 'createApp' },
@@ -29,8 +30,10 @@ const SETUP: Record<FixtureServiceName, { runner: EmitTestInput['runner']; httpA
   'checkout-worker': { runner: 'vitest', fix: ['src/handler.ts', 'record.items.length === 0', '(record.items?.length ?? 0) === 0'] },
 };
 
+const BINS: Record<string, string> = { vitest: 'vitest/vitest.mjs', jest: 'jest/bin/jest.js', mocha: 'mocha/bin/mocha.js' };
+
 async function runTest(repo: string, command: string[]): Promise<{ ok: boolean; output: string }> {
-  const [program, ...args] = command[0] === 'npx' ? ['node', join('node_modules', command[1] === 'vitest' ? 'vitest/vitest.mjs' : command[1] ?? ''), ...command.slice(2)] : command;
+  const [program, ...args] = command[0] === 'npx' ? ['node', join('node_modules', BINS[command[1] ?? ''] ?? command[1] ?? ''), ...command.slice(2)] : command;
   try {
     const { stdout, stderr } = await run(program ?? 'node', args, { cwd: repo, env: { ...process.env, CI: '1', NODE_ENV: 'test' } });
     return { ok: true, output: stdout + stderr };
@@ -38,6 +41,29 @@ async function runTest(repo: string, command: string[]): Promise<{ ok: boolean; 
     const failed = error as { stdout?: string; stderr?: string };
     return { ok: false, output: (failed.stdout ?? '') + (failed.stderr ?? '') };
   }
+}
+
+/** Whether a runner's output shows the error `type: message` (TAP writes the two apart). */
+function showsError(output: string, type: string, message: string): boolean {
+  const plain = output.replace(/\u001b\[[0-9;]*m/g, '');
+  return plain.includes(`${type}: ${message}`) || (plain.includes(`name: '${type}'`) && plain.includes(message));
+}
+
+const SIGNATURE: FailureSignature = { errorType: 'TypeError', normalizedMessage: 'x', frames: [{ function: 'f', file: 'src/x.ts' }], hash: 'abcdef12' };
+
+/** Emits the test for `job` in the repository's conventions and writes it with its support files. */
+async function emitInto(repo: string, job: ReplayJob, runner: TestRunner, fingerprint = 'feedbeef00', signature = SIGNATURE): Promise<TestFile> {
+  const module = job.entry.kind === 'http' ? (job.httpApp?.module ?? '') : (job.entry.module ?? '');
+  const test = await emitRegressionTest({ job, signature, fingerprint, runner, conventions: await detectTestConventions(repo, runner, module) });
+  for (const file of [test, ...(test.support ?? [])]) {
+    await mkdir(join(repo, file.path, '..'), { recursive: true });
+    await writeFile(join(repo, file.path), file.content);
+  }
+  return test;
+}
+
+function functionJob(entry: Entry): ReplayJob {
+  return { id: 'emitted', entry, environment: { featureFlags: {}, env: {} }, timing: { recordedAt: '2026-11-20T10:42:17.503Z' }, downstream: [] };
 }
 
 describe('emitRegressionTest', () => {
@@ -51,23 +77,16 @@ describe('emitRegressionTest', () => {
       const deps = await installDependencies({ repoDir: repo.dir, cacheRoot: join(tmpdir(), 'tracemend-test-deps') });
       await symlink(deps.depsDir, join(repo.dir, 'node_modules'));
 
-      // The minimize stage hands the emitter the entry as replayed: completed by the catalog's handlers.
-      const entry = resolveEntry(envelope.entry, entryHandlersOf(setup.httpApp ? { httpApp: setup.httpApp } : {}), { service, recordedAt: envelope.timing.recordedAt });
-      const test = emitRegressionTest({
-        entry,
-        environment: envelope.environment,
-        downstream: envelope.downstream,
-        signature: { errorType: envelope.symptom.errorType, normalizedMessage: envelope.symptom.message, frames: [{ function: 'f', file: 'src/x.ts' }], hash: 'abcdef12' },
-        fingerprint: envelope.identity.fingerprint,
-        runner: setup.runner,
-        ...(setup.httpApp ? { httpApp: setup.httpApp } : {}),
-      });
+      // The minimize stage hands the emitter the job as replayed: the entry completed by the catalog's handlers.
+      const job = replayJobFromEnvelope(envelope, { id: 'minimal', handlers: entryHandlersOf(setup.httpApp ? { httpApp: setup.httpApp } : {}) });
+      const test = await emitInto(repo.dir, job, setup.runner, envelope.identity.fingerprint);
       expect(test.path).toBe(`test/tracemend-${envelope.identity.fingerprint.slice(0, 8)}.test.ts`);
-      await writeFile(join(repo.dir, test.path), test.content);
+      expect(test.content).not.toContain(envelope.symptom.errorType);
 
       const before = await runTest(repo.dir, test.command);
       expect(before.ok, before.output).toBe(false);
-      expect(before.output).toContain(envelope.symptom.errorType === 'TypeError' && service !== 'users-api' ? 'TypeError' : '500');
+      // The app's own error fails the test, an HTTP one too (not a bare 500).
+      expect(showsError(before.output, envelope.symptom.errorType, ''), before.output).toBe(true);
 
       const [file, from, to] = setup.fix;
       const source = await readFile(join(repo.dir, file), 'utf8');
@@ -82,17 +101,16 @@ describe('emitRegressionTest', () => {
     180_000,
   );
 
-  it('refuses runners it cannot write yet, naming them', () => {
-    expect(() =>
+  it('refuses runners it cannot write, naming the ones it can', async () => {
+    await expect(
       emitRegressionTest({
-        entry: { kind: 'function', module: 'src/a.ts', export: 'a', args: [] },
-        environment: { featureFlags: {}, env: {}, runtime: { name: 'node', version: '20' } },
-        downstream: [],
-        signature: { errorType: 'TypeError', normalizedMessage: 'x', frames: [], hash: 'abcdef12' },
+        job: functionJob({ kind: 'function', module: 'src/a.ts', export: 'a', args: [] }),
+        signature: SIGNATURE,
         fingerprint: 'abcdef1234',
-        runner: 'jest',
+        runner: 'ava' as TestRunner,
+        conventions: await detectTestConventions(dir, 'vitest', 'src/a.ts'),
       }),
-    ).toThrow(/emitting a jest test is not built yet/);
+    ).rejects.toThrow(/emitting a ava test is not built: vitest, jest, mocha and node:test are/);
   });
 
   // A repository of handlers no fixture has: a callback-style Lambda handler, a kafkajs consumer and a
@@ -133,7 +151,7 @@ export async function buildDeps(): Promise<Deps[]> {
 }
 `,
   };
-  const HANDLER_CASES: Array<{ name: string; entry: Entry; httpApp?: EmitTestInput['httpApp']; failure: string; fix: [file: string, from: string, to: string] }> = [
+  const HANDLER_CASES: Array<{ name: string; entry: Entry; httpApp?: HttpApp; failure: string; fix: [file: string, from: string, to: string] }> = [
     {
       name: 'a callback-style Lambda handler, called with its SQS event and a context',
       entry: { kind: 'function', module: 'src/handler.ts', export: 'handler', args: [{ Records: [{ body: '{"id":"o-1"}' }] }, { functionName: 'orders-fn' }], trigger: 'pubsub', eventShape: 'sqs' },
@@ -150,7 +168,7 @@ export async function buildDeps(): Promise<Deps[]> {
       name: 'an HTTP factory built with the arguments module of the catalog',
       entry: { kind: 'http', method: 'GET', route: '/orders/:id', path: '/orders/2', query: {}, headers: { accept: 'text/plain' } },
       httpApp: { module: 'src/app.ts', export: 'createListener', args: { module: 'test/fakes.ts', export: 'buildDeps' } },
-      failure: 'answered 500',
+      failure: "Cannot read properties of undefined (reading 'total')",
       fix: ['src/app.ts', 'order!.total', 'order?.total ?? 0'],
     },
   ];
@@ -167,19 +185,10 @@ export async function buildDeps(): Promise<Deps[]> {
       const deps = await installDependencies({ repoDir: repo, cacheRoot: join(tmpdir(), 'tracemend-test-deps') });
       await symlink(deps.depsDir, join(repo, 'node_modules'));
 
-      const test = emitRegressionTest({
-        entry,
-        environment: { featureFlags: {}, env: {}, runtime: { name: 'node', version: '20' } },
-        downstream: [],
-        signature: { errorType: 'TypeError', normalizedMessage: failure, frames: [{ function: 'f', file: 'src/x.ts' }], hash: 'abcdef12' },
-        fingerprint: 'feedbeef00',
-        runner: 'node:test',
-        ...(httpApp ? { httpApp } : {}),
-      });
-      await writeFile(join(repo, test.path), test.content);
+      const test = await emitInto(repo, { ...functionJob(entry), ...(httpApp ? { httpApp } : {}) }, 'node:test');
       const before = await runTest(repo, test.command);
       expect(before.ok, before.output).toBe(false);
-      expect(before.output).toContain(failure);
+      expect(showsError(before.output, 'TypeError', failure), before.output).toBe(true);
 
       const [file, from, to] = fix;
       const source = await readFile(join(repo, file), 'utf8');
@@ -191,5 +200,94 @@ export async function buildDeps(): Promise<Deps[]> {
       expect(typecheck.ok, typecheck.output).toBe(true);
     },
     180_000,
+  );
+});
+
+// Plain JavaScript repositories in each module system and runner, each with one test of its own
+// written its way; the emitted test must follow it and run in the repository's own runner.
+const CART = {
+  esm: `export function summarize(cart) {\n  return { lines: cart.items.length };\n}\n`,
+  cjs: `exports.summarize = function summarize(cart) {\n  return { lines: cart.items.length };\n};\n`,
+};
+const JS_CASES: Array<{ name: string; runner: TestRunner; manifest: Record<string, unknown> | 'invoice-intake-base64-body' | 'mocha-repo'; module: 'esm' | 'cjs'; files: Record<string, string>; suite: string[]; expected: { path: string; contains: string[] } }> = [
+  {
+    name: 'ESM with node:test',
+    runner: 'node:test',
+    manifest: { name: 'cart', type: 'module', scripts: { test: 'node --test test/' } },
+    module: 'esm',
+    files: { 'test/cart.test.js': `import assert from 'node:assert/strict';\nimport { it } from 'node:test';\nimport { summarize } from '../src/cart.js';\nit('counts lines', () => assert.equal(summarize({ items: [1] }).lines, 1));\n` },
+    suite: ['node', '--test', 'test/'],
+    expected: { path: 'test/tracemend-feedbeef.test.js', contains: [`import { it } from 'node:test';`, `import { replay } from './tracemend-replay.mjs';`, `() => import('../src/cart.js')`] },
+  },
+  {
+    name: 'CommonJS with node:test',
+    runner: 'node:test',
+    manifest: { name: 'cart', scripts: { test: 'node --test test/' } },
+    module: 'cjs',
+    files: { 'test/cart.test.js': `const assert = require('node:assert/strict');\nconst { it } = require('node:test');\nconst { summarize } = require('../src/cart');\nit('counts lines', () => assert.equal(summarize({ items: [1] }).lines, 1));\n` },
+    suite: ['node', '--test', 'test/'],
+    expected: { path: 'test/tracemend-feedbeef.test.js', contains: [`const { it } = require('node:test');`, `const { replay } = require('./tracemend-replay.cjs');`, `() => require('../src/cart')`] },
+  },
+  {
+    name: 'CommonJS with jest and __tests__',
+    runner: 'jest',
+    manifest: 'invoice-intake-base64-body',
+    module: 'cjs',
+    files: { '__tests__/cart.test.js': `const { summarize } = require('../src/cart');\ntest('counts lines', () => expect(summarize({ items: [1] }).lines).toBe(1));\n` },
+    suite: ['npx', 'jest'],
+    expected: { path: '__tests__/tracemend-feedbeef.test.js', contains: [`const { replay } = require('./tracemend-replay.cjs');`, `() => require('../src/cart')`] },
+  },
+  {
+    name: 'CommonJS with mocha and *.spec.js',
+    runner: 'mocha',
+    manifest: 'mocha-repo',
+    module: 'cjs',
+    files: { 'test/cart.spec.js': `const assert = require('node:assert');\nconst { summarize } = require('../src/cart.js');\ndescribe('cart', () => it('counts lines', () => assert.equal(summarize({ items: [1] }).lines, 1)));\n` },
+    suite: ['npx', 'mocha', 'test/*.spec.js'],
+    expected: { path: 'test/tracemend-feedbeef.spec.js', contains: [`const { replay } = require('./tracemend-replay.cjs');`, `() => require('../src/cart.js')`] },
+  },
+];
+
+describe('emitRegressionTest in JavaScript repositories', () => {
+  it.each(JS_CASES)(
+    '$name: the test follows the repository, fails with the app error on the bug and passes after the fix',
+    async ({ name, runner, manifest, module, files, suite, expected }) => {
+      const repo = join(dir, `js-${JS_CASES.findIndex((item) => item.name === name)}`);
+      await mkdir(join(repo, 'src'), { recursive: true });
+      if (typeof manifest === 'string') {
+        const from = manifest === 'mocha-repo' ? join(import.meta.dirname, '..', 'test', 'mocha-repo') : join(fixturesRoot, 'corpus', 'incidents', manifest, 'service');
+        for (const file of ['package.json', 'package-lock.json']) await copyFile(join(from, file), join(repo, file));
+        // The manifest's own test layout is this case's, not the service's it was borrowed from.
+        const copied = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { jest?: { roots?: string[] } };
+        delete copied.jest?.roots;
+        await writeFile(join(repo, 'package.json'), JSON.stringify(copied));
+        const deps = await installDependencies({ repoDir: repo, cacheRoot: join(tmpdir(), 'tracemend-test-deps') });
+        await symlink(deps.depsDir, join(repo, 'node_modules'));
+      } else {
+        await writeFile(join(repo, 'package.json'), JSON.stringify(manifest));
+      }
+      await writeFile(join(repo, 'src', 'cart.js'), CART[module]);
+      for (const [path, content] of Object.entries(files)) {
+        await mkdir(join(repo, path, '..'), { recursive: true });
+        await writeFile(join(repo, path), content);
+      }
+
+      const test = await emitInto(repo, functionJob({ kind: 'function', module: 'src/cart.js', export: 'summarize', args: [{ items: null }] }), runner);
+      expect(test.path).toBe(expected.path);
+      for (const text of expected.contains) expect(test.content).toContain(text);
+      expect(test.content).not.toContain('TypeError');
+
+      const before = await runTest(repo, test.command);
+      expect(before.ok, before.output).toBe(false);
+      expect(showsError(before.output, 'TypeError', "Cannot read properties of null (reading 'length')"), before.output).toBe(true);
+
+      await writeFile(join(repo, 'src', 'cart.js'), CART[module].replace('cart.items.length', '(cart.items ?? []).length'));
+      const after = await runTest(repo, test.command);
+      expect(after.ok, after.output).toBe(true);
+      // The repository's own suite, which now holds the test and its support file, passes too.
+      const whole = await runTest(repo, suite);
+      expect(whole.ok, whole.output).toBe(true);
+    },
+    240_000,
   );
 });

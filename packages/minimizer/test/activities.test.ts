@@ -133,6 +133,9 @@ describe('the minimize stage on the leaderboard incident', () => {
     expect(testFile.runner).toBe('node:test');
     expect(testFile.command).toEqual(['node', '--import', 'tsx', '--test', testFile.path]);
     await writeFile(join(checkout, testFile.path), testFile.content);
+    // The replay the test imports is committed beside it, as the pull request carries it.
+    expect(testFile.support?.map((file) => file.path)).toEqual(['test/tracemend-replay.mjs', 'test/tracemend-replay.d.mts']);
+    for (const file of testFile.support ?? []) await writeFile(join(checkout, file.path), file.content);
 
     const before = await run(checkout, testFile.command);
     expect(before.ok, before.output).toBe(false);

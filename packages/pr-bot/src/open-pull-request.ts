@@ -93,12 +93,17 @@ async function prepareTexts(deps: PrBotDeps, input: PullRequestInputType): Promi
   await checkEgress(deps, texts.body, 'pull-request.body');
   await checkEgress(deps, texts.testMessage, 'commit.test.message');
   await checkEgress(deps, texts.fixMessage, 'commit.fix.message');
-  await checkEgress(deps, input.minimal.testFile.content, `test-file:${input.minimal.testFile.path}`);
+  for (const file of testFiles(input)) await checkEgress(deps, file.content, `test-file:${file.path}`);
   for (const edit of input.candidate.editPlan.edits) {
     await checkEgress(deps, edit.after, `patch:${edit.file}:${edit.startLine}-${edit.endLine}`);
   }
   await checkEgress(deps, texts.updateComment, 'pull-request.comment');
   return texts;
+}
+
+/** The minimal test and the support files it imports, which the test commit adds together. */
+function testFiles(input: PullRequestInputType): { path: string; content: string }[] {
+  return [input.minimal.testFile, ...(input.minimal.testFile.support ?? [])];
 }
 
 /**
@@ -121,12 +126,19 @@ export async function openPullRequest(deps: PrBotDeps, rawInput: PullRequestInpu
 
   assertConfigured(deps.labels ?? [], 'labels', MAX_LABEL);
   assertConfigured(deps.reviewers ?? [], 'reviewers', MAX_LOGIN);
-  const testPath = input.minimal.testFile.path;
-  assertRepositoryPath(testPath, 'test file');
+  const added = testFiles(input);
+  const addedPaths = new Set<string>();
+  for (const file of added) {
+    assertRepositoryPath(file.path, file === input.minimal.testFile ? 'test file' : 'test support file');
+    if (addedPaths.has(file.path)) {
+      throw new TracemendError('INVALID_INPUT', `the minimal test and its support files name ${file.path} twice; give each file its own path`);
+    }
+    addedPaths.add(file.path);
+  }
   const byFile = editsByFile(input.candidate.editPlan.edits);
   for (const file of byFile.keys()) assertRepositoryPath(file, 'edit');
-  if (byFile.has(testPath)) {
-    throw new TracemendError('INVALID_INPUT', `the candidate edits ${testPath}, the path of the new failing test`);
+  for (const path of addedPaths) {
+    if (byFile.has(path)) throw new TracemendError('INVALID_INPUT', `the candidate edits ${path}, a file the new failing test adds`);
   }
   const texts = await prepareTexts(deps, input);
 
@@ -145,16 +157,13 @@ export async function openPullRequest(deps: PrBotDeps, rawInput: PullRequestInpu
     patchedFiles.set(file, applyFileEdits(file, original, edits));
   }
 
-  const testBlob = await callGitHub('git.createBlob', () =>
-    octokit.rest.git.createBlob({ owner, repo, content: input.minimal.testFile.content, encoding: 'utf-8' }),
-  );
+  const testEntries: { path: string; mode: typeof FILE_MODE; type: 'blob'; sha: string }[] = [];
+  for (const file of added) {
+    const blob = await callGitHub('git.createBlob', () => octokit.rest.git.createBlob({ owner, repo, content: file.content, encoding: 'utf-8' }));
+    testEntries.push({ path: file.path, mode: FILE_MODE, type: 'blob', sha: blob.data.sha });
+  }
   const testTree = await callGitHub('git.createTree', () =>
-    octokit.rest.git.createTree({
-      owner,
-      repo,
-      base_tree: baseCommit.data.tree.sha,
-      tree: [{ path: testPath, mode: FILE_MODE, type: 'blob', sha: testBlob.data.sha }],
-    }),
+    octokit.rest.git.createTree({ owner, repo, base_tree: baseCommit.data.tree.sha, tree: testEntries }),
   );
   const testCommit = await callGitHub('git.createCommit', () =>
     octokit.rest.git.createCommit({ owner, repo, message: texts.testMessage, tree: testTree.data.sha, parents: [sha] }),

@@ -117,6 +117,17 @@ describe('renderBody', () => {
     }
   });
 
+  it('lists the support files committed beside the test in one line, and none when there are none', () => {
+    const input = pullRequestInput();
+    expect(renderBody(input)).not.toContain('Committed beside it');
+    input.minimal.testFile.support = [
+      { path: 'test/tracemend-replay.mjs', content: 'export {};\n' },
+      { path: 'test/tracemend-recording.json', content: '{}\n' },
+    ];
+    const lines = renderBody(input).split('\n').filter((line) => line.includes('Committed beside it'));
+    expect(lines).toEqual(['Committed beside it, for the test to import: `test/tracemend-replay.mjs`, `test/tracemend-recording.json`.']);
+  });
+
   it('copies no payload, attribute, message, log, env value or decision path into any text', () => {
     const texts = allTexts(inputWithHiddenValues());
     for (const [name, value] of Object.entries(HIDDEN)) expect(texts.includes(value), name).toBe(false);

@@ -180,10 +180,16 @@ function testSection(input: PullRequestInput, budget: Budget): string {
     '',
     truncatedBlock(testFile.content, budget.code, languageOf(testFile.path), 'test'),
     '',
+    ...supportLine(testFile.support ?? []),
     'Run it with:',
     '',
     codeBlock(shellCommand(testFile.command), 'sh'),
   ].join('\n');
+}
+
+function supportLine(support: readonly { path: string }[]): string[] {
+  if (support.length === 0) return [];
+  return [`Committed beside it, for the test to import: ${support.map((file) => inlineCode(file.path)).join(', ')}.`, ''];
 }
 
 function suspectsSection(input: PullRequestInput, budget: Budget): string {

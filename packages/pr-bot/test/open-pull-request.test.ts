@@ -57,6 +57,11 @@ it('creates a user whose preferences have no marketing list', () => {
 });
 `;
 
+const SUPPORT_PATH = 'test/tracemend-replay.ts';
+const SUPPORT_FILE = `// Replays the recorded request through the handler.
+export const recordedBody = { name: 'tok_name_7f3a', email: 'u7f3a9c@example.com', preferences: {} };
+`;
+
 /** Values only the raw, ungated envelope holds: the gate tokenized or dropped them. */
 const UNGATED = { email: 'jane.doe@acme-customers.example', name: 'Jane Doe', session: 'sess_9f8e7d6c5b4a39281706' };
 /** Values the gate let through but that sit in fields the PR never copies (payload, attributes, status, logs). */
@@ -83,6 +88,7 @@ function incident(fingerprint: string, sha: string, cloneUrl: string): { input: 
     content: TEST_FILE,
     runner: 'vitest',
     command: ['npx', 'vitest', 'run', `test/tracemend-${fingerprint.slice(0, 8)}.test.ts`],
+    support: [{ path: SUPPORT_PATH, content: SUPPORT_FILE }],
   };
   const span = input.gated.envelope.spans[0];
   if (!span) throw new Error('the example has a span');
@@ -216,9 +222,10 @@ describe('openPullRequest against the GitHub emulator', () => {
     expect(await git(clone, 'rev-parse', 'origin/main')).toBe(movedMainSha);
     expect(await readFile(path.join(clone, 'src', 'handlers', 'create-user.ts'), 'utf8')).toBe(PATCHED);
     expect(await readFile(path.join(clone, TEST_PATH), 'utf8')).toBe(TEST_FILE);
-    // The test commit alone holds the test and the unpatched source.
+    expect(await readFile(path.join(clone, SUPPORT_PATH), 'utf8')).toBe(SUPPORT_FILE);
+    // The test commit alone holds the test, its support file and the unpatched source.
     expect(await git(clone, 'show', `HEAD~1:src/handlers/create-user.ts`)).toBe(CREATE_USER.trimEnd());
-    expect(await git(clone, 'diff', '--name-only', recordedSha, 'HEAD~1')).toBe(TEST_PATH);
+    expect((await git(clone, 'diff', '--name-only', recordedSha, 'HEAD~1')).split('\n')).toEqual([TEST_PATH, SUPPORT_PATH]);
     expect(await git(clone, 'diff', '--name-only', 'HEAD~1', 'HEAD')).toBe('src/handlers/create-user.ts');
     expect(await git(clone, 'log', '-1', '--format=%B', 'HEAD~1')).toContain('Run it with:\n  npx vitest run test/tracemend-9a1c0e4f.test.ts');
     expect(await git(clone, 'fsck', '--strict', '--no-dangling')).toBe('');
@@ -230,6 +237,7 @@ describe('openPullRequest against the GitHub emulator', () => {
     expect([...body.matchAll(/^## (.+)$/gm)].map((match) => match[1])).toEqual([...BODY_SECTIONS]);
     expect(body).toContain(`| Commit | \`${recordedSha}\` |`);
     expect(body).toContain(TEST_FILE.trimEnd());
+    expect(body).toContain(`Committed beside it, for the test to import: \`${SUPPORT_PATH}\`.`);
     expect(body).toContain('+  (prefs.marketing ??= []).push("signup");');
     expect(body).toContain('| Fails before the patch | passed |');
 
@@ -256,13 +264,14 @@ describe('openPullRequest against the GitHub emulator', () => {
 
   it('sends every outgoing text through the egress hook and logs none of them', async () => {
     const { data: pull } = await octokit.rest.pulls.get({ owner: OWNER, repo: REPO, pull_number: 1 });
-    const firstRun = egressCalls.slice(0, 7);
+    const firstRun = egressCalls.slice(0, 8);
     expect(firstRun.map((call) => call.where)).toEqual([
       'pull-request.title',
       'pull-request.body',
       'commit.test.message',
       'commit.fix.message',
       `test-file:${TEST_PATH}`,
+      `test-file:${SUPPORT_PATH}`,
       'patch:src/handlers/create-user.ts:21-21',
       'pull-request.comment',
     ]);
@@ -271,6 +280,7 @@ describe('openPullRequest against the GitHub emulator', () => {
     expect(firstRun[2]?.text).toBe(first.commits[0]?.message);
     expect(firstRun[3]?.text).toBe(first.commits[1]?.message);
     expect(firstRun[4]?.text).toBe(TEST_FILE);
+    expect(firstRun[5]?.text).toBe(SUPPORT_FILE);
     const logs = logLines.join('');
     expect(logs).toContain('"msg":"pull request opened"');
     expect(logs).toContain('"fingerprint":"9a1c0e4f2b7d3c5a"');
@@ -346,6 +356,30 @@ describe('openPullRequest against the GitHub emulator', () => {
     const wrapped = await caught(openPullRequest(plainThrow, input));
     expect(wrapped.code).toBe('EGRESS_BLOCKED');
     expect(wrapped.message).toBe('the egress guard blocked pull-request.title');
+  });
+
+  it('refuses a support file the egress hook blocks, one outside the repository or one the candidate edits, writing nothing', async () => {
+    const { input } = incident('e4e4e4e4f5f5f5f5', recordedSha, cloneUrl);
+    const blocking: PrBotDeps = {
+      ...deps,
+      egress: (_text, where) => {
+        if (where === `test-file:${SUPPORT_PATH}`) throw new TracemendError('EGRESS_BLOCKED', `token found in ${where}`);
+      },
+    };
+    expect((await caught(openPullRequest(blocking, input))).message).toBe(`token found in test-file:${SUPPORT_PATH}`);
+
+    const outside = structuredClone(input);
+    outside.minimal.testFile.support = [{ path: '../outside.ts', content: '' }];
+    expect((await caught(openPullRequest(deps, outside))).message).toMatch(/test support file/);
+
+    const edited = structuredClone(input);
+    const edit = edited.candidate.editPlan.edits[0];
+    if (!edit) throw new Error('the example has an edit');
+    edited.minimal.testFile.support = [{ path: edit.file, content: CREATE_USER }];
+    expect((await caught(openPullRequest(deps, edited))).message).toBe(`the candidate edits ${edit.file}, a file the new failing test adds`);
+
+    const { data: refs } = await octokit.rest.git.listMatchingRefs({ owner: OWNER, repo: REPO, ref: 'heads/tracemend/' });
+    expect(refs.map((ref) => ref.ref)).toEqual([`refs/heads/${BRANCH}`]);
   });
 
   it('maps GitHub refusals to GITHUB_REJECTED naming the endpoint and never the token', async () => {

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { checkoutPath } from './prepared.mjs';
 
-const REPO_ROOT = '/work/';
-const DEPENDENCIES = '/work/node_modules/';
+// The checkout's root inside the sandbox; a regression test replaying outside it passes its own.
+let repoRoot = '/work/';
 const V8_FRAME = /^\s*at (?:(.+?) \()?((?:node:|file:\/\/|\/)[^()]*?):(\d+):(\d+)\)?\s*$/;
 const MAX_FRAMES = 32;
 const MAX_MESSAGE = 4_000;
@@ -39,9 +39,9 @@ function pathOf(file) {
 
 /** Repo-relative path of a file under /work outside node_modules, else undefined. */
 export function repoRelative(file) {
-  const path = checkoutPath(pathOf(file), REPO_ROOT);
-  if (!path.startsWith(REPO_ROOT) || path.startsWith(DEPENDENCIES) || path.includes('/node_modules/')) return undefined;
-  return path.slice(REPO_ROOT.length);
+  const path = checkoutPath(pathOf(file), repoRoot);
+  if (!path.startsWith(repoRoot) || path.includes('/node_modules/')) return undefined;
+  return path.slice(repoRoot.length);
 }
 
 /** Frames of a V8 stack string, top first; repo files made relative and marked in-app. */
@@ -111,16 +111,31 @@ function recordException(value) {
   if (thrownByApp(error.frames)) exceptions.push({ value, error });
 }
 
-/** Connects the session; pauses happen only while a job is being driven. */
-export function installCapture() {
-  Object.defineProperty(globalThis, RECORD_EXCEPTION, { value: recordException, enumerable: false });
+/**
+ * Connects the session; pauses happen only while a job is being driven. `root` is the checkout's
+ * directory (with a trailing slash) whose files outside node_modules count as app code; `coverage`
+ * starts V8 precise coverage, which must happen before any repository module loads.
+ */
+export function installCapture({ root = '/work/', coverage = true } = {}) {
+  repoRoot = root.endsWith('/') ? root : `${root}/`;
+  Object.defineProperty(globalThis, RECORD_EXCEPTION, { value: recordException, enumerable: false, configurable: true });
   session.connect();
   session.on('Debugger.paused', onPaused);
   post('Debugger.enable');
   post('Runtime.enable');
-  // Block counters exist only in code compiled after this, so coverage is on before any repo module loads.
-  post('Profiler.enable');
-  post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+  if (coverage) {
+    // Block counters exist only in code compiled after this, so coverage is on before any repo module loads.
+    post('Profiler.enable');
+    post('Profiler.startPreciseCoverage', { callCount: true, detailed: true });
+  }
+}
+
+/** Disconnects the session, for a process that goes on running after the replay (a test runner's). */
+export function uninstallCapture() {
+  recording = false;
+  session.off('Debugger.paused', onPaused);
+  session.disconnect();
+  delete globalThis[RECORD_EXCEPTION];
 }
 
 /** Starts recording exceptions thrown by app code (each thrown object once). */
@@ -160,7 +175,7 @@ export async function endCoverage() {
       if (scriptSource.length <= MAX_SOURCE_CHARS) {
         entry.source = scriptSource;
         // Transpiled code: the host maps coverage onto this text when the source map does not carry it.
-        const original = await readFile(REPO_ROOT + file, 'utf8').catch(() => undefined);
+        const original = await readFile(repoRoot + file, 'utf8').catch(() => undefined);
         if (original !== undefined && original !== scriptSource && original.length <= MAX_SOURCE_CHARS) entry.original = original;
         sourceSent.add(entry.url);
       } else {

@@ -1,9 +1,9 @@
 // Controls time, randomness, locale and the environment per job. Installed once; `beginJob` re-arms it.
 import nodeCrypto from 'node:crypto';
-import { syncBuiltinESMExports } from 'node:module';
 import nodeTimers from 'node:timers';
 import timersPromises from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { patch, syncBuiltins } from './patches.mjs';
 
 const RealDate = globalThis.Date;
 const realTimers = {
@@ -148,13 +148,13 @@ Object.defineProperty(replaySetInterval, 'name', { value: 'setInterval' });
 
 function installTimers() {
   for (const target of [globalThis, nodeTimers]) {
-    target.setTimeout = replaySetTimeout;
-    target.setInterval = replaySetInterval;
+    patch(target, 'setTimeout', replaySetTimeout);
+    patch(target, 'setInterval', replaySetInterval);
   }
-  timersPromises.setTimeout = promisesSetTimeout;
-  timersPromises.setInterval = promisesSetInterval;
+  patch(timersPromises, 'setTimeout', promisesSetTimeout);
+  patch(timersPromises, 'setInterval', promisesSetInterval);
   if (typeof timersPromises.scheduler?.wait === 'function') {
-    Object.defineProperty(timersPromises.scheduler, 'wait', { value: (delay, options) => promisesSetTimeout(delay, undefined, options), writable: true, configurable: true });
+    patch(timersPromises.scheduler, 'wait', (delay, options) => promisesSetTimeout(delay, undefined, options));
   }
 }
 
@@ -300,7 +300,7 @@ function installLocale() {
     Localized.prototype = Real.prototype;
     Localized.supportedLocalesOf = Real.supportedLocalesOf;
     Object.defineProperty(Localized, 'name', { value: name });
-    Object.defineProperty(Intl, name, { value: Localized, writable: true, enumerable: false, configurable: true });
+    patch(Intl, name, Localized);
   }
   for (const [prototype, name, index] of LOCALE_METHODS) {
     const real = prototype[name];
@@ -309,7 +309,7 @@ function installLocale() {
         return real.apply(this, withLocale(args, index));
       },
     }[name];
-    Object.defineProperty(prototype, name, { value: localized, writable: true, enumerable: false, configurable: true });
+    patch(prototype, name, localized);
   }
 }
 
@@ -319,22 +319,20 @@ function installLocale() {
  * node:crypto and Web Crypto, and the default locale of Intl with job-controlled versions.
  */
 export function installDeterminism() {
-  globalThis.Date = ReplayDate;
-  Object.defineProperty(performance, 'now', { value: () => virtualMs, writable: true, configurable: true });
-  Object.defineProperty(performance, 'timeOrigin', { get: () => recordedMs, configurable: true });
-  process.hrtime = hrtime;
-  Math.random = () => nextRandom();
+  patch(globalThis, 'Date', ReplayDate);
+  patch(performance, 'now', () => virtualMs);
+  patch(performance, 'timeOrigin', { get: () => recordedMs }, { descriptor: true });
+  patch(process, 'hrtime', hrtime);
+  patch(Math, 'random', () => nextRandom());
   // node:crypto's own getRandomValues (a fixed accessor) calls the Web Crypto one patched below.
-  Object.assign(nodeCrypto, { randomUUID: deterministicUuid, randomBytes, randomFill, randomFillSync, randomInt });
+  for (const [name, value] of Object.entries({ randomUUID: deterministicUuid, randomBytes, randomFill, randomFillSync, randomInt })) patch(nodeCrypto, name, value);
   if (globalThis.crypto) {
-    for (const [name, value] of [['randomUUID', deterministicUuid], ['getRandomValues', getRandomValues]]) {
-      Object.defineProperty(globalThis.crypto, name, { value, configurable: true, writable: true });
-    }
+    for (const [name, value] of [['randomUUID', deterministicUuid], ['getRandomValues', getRandomValues]]) patch(globalThis.crypto, name, value);
   }
   installTimers();
   installLocale();
   // ESM importers of node:crypto and node:timers(/promises) see the patched exports only after this.
-  syncBuiltinESMExports();
+  syncBuiltins();
 }
 
 /** The real Date, for the harness's own timing. */

@@ -1,8 +1,8 @@
 // Serves recorded downstream calls to globalThis.fetch and node:http/https requests; anything unrecorded fails loudly.
 import http from 'node:http';
 import https from 'node:https';
-import { syncBuiltinESMExports } from 'node:module';
 import { Duplex } from 'node:stream';
+import { patch, syncBuiltins } from './patches.mjs';
 
 const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 
@@ -193,10 +193,11 @@ function replayRequest(module, protocol) {
  * sockets (net, tls, undici's own client) are not intercepted; with no network they fail to connect.
  */
 export function installDownstream() {
-  globalThis.fetch = replayFetch;
-  Object.assign(http, replayRequest(http, 'http:'));
-  Object.assign(https, replayRequest(https, 'https:'));
-  syncBuiltinESMExports();
+  patch(globalThis, 'fetch', replayFetch);
+  for (const [module, protocol] of [[http, 'http:'], [https, 'https:']]) {
+    for (const [name, value] of Object.entries(replayRequest(module, protocol))) patch(module, name, value);
+  }
+  syncBuiltins();
 }
 
 /** Arms the recorded calls of one job; each is served once, in recorded order among equal matches. */

@@ -89,7 +89,11 @@ async function invokeLambda(handler, event, fields) {
  * an argument list, a Lambda event and context, or a kafkajs `eachMessage` payload.
  */
 export async function driveCall(entry, invocation, onUnrecorded) {
-  const fn = await loadExport(entry.module, entry.export);
+  return await callWith(await loadExport(entry.module, entry.export), entry, invocation, onUnrecorded);
+}
+
+/** Calls `fn` (a function or message entry's export, however it was loaded) as `invocation` says. */
+export async function callWith(fn, entry, invocation, onUnrecorded) {
   switch (invocation?.style) {
     case 'lambda':
       return await invokeLambda(fn, reviveStubs(invocation.event, onUnrecorded), invocation.context);
@@ -177,7 +181,12 @@ function requestBody(entry, headers) {
 export async function driveHttp(entry, httpApp) {
   if (!httpApp) throw new JobError('an http entry needs httpApp {module, export}');
   const factory = await loadExport(httpApp.module, httpApp.export);
-  const server = await serve(await factory(...(await factoryArguments(httpApp.args))));
+  return await sendToApp(await factory(...(await factoryArguments(httpApp.args))), entry);
+}
+
+/** Serves what an app factory built on loopback, sends it the entry's request and closes it; resolves to status and body. */
+export async function sendToApp(app, entry) {
+  const server = await serve(app);
   try {
     const { port } = server.address();
     const query = new URLSearchParams(entry.query ?? {}).toString();

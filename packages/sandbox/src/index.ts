@@ -42,6 +42,8 @@ export {
 } from './reproduce';
 export type { ReplayInput, ReproduceOptions } from './reproduce';
 export { flagEnvironment } from './flags';
+export { REPLAY_SUPPORT_NAME, replaySupportFiles } from './replay-support';
+export type { SupportFormat } from './replay-support';
 export { copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
 export { HostCommandError, runHostCommand, untrustedWorkUser } from './host-command';
 export type { HostCommandOptions, HostCommandResult, HostUser } from './host-command';

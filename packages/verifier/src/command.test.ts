@@ -122,8 +122,30 @@ describe('withReporter', () => {
     });
   });
 
+  it('gives mocha its json reporter writing a file, replacing the repository\'s reporter and its options', async () => {
+    const mochaDeps = join(root, 'mocha-12');
+    await mkdir(join(mochaDeps, 'mocha'), { recursive: true });
+    await writeFile(join(mochaDeps, 'mocha', 'package.json'), JSON.stringify({ name: 'mocha', version: '12.0.3' }));
+    const resolved = { argv: ['node', 'node_modules/mocha/bin/mocha.js', '--reporter', 'spec', '-O', 'maxDiffSize=0', '--reporter-option=x=1', '--recursive', 'test'], env: {} };
+    expect(await withReporter(resolved, 'mocha', '.r.json', mochaDeps)).toEqual({
+      command: { argv: ['node', 'node_modules/mocha/bin/mocha.js', '--recursive', 'test', '--reporter', 'json', '--reporter-option', 'output=.r.json'], env: {} },
+      report: 'mocha-json',
+    });
+  });
+
+  it('reads the json report from stdout for a mocha older than 9.2', async () => {
+    const mochaDeps = join(root, 'mocha-9-1');
+    await mkdir(join(mochaDeps, 'mocha'), { recursive: true });
+    await writeFile(join(mochaDeps, 'mocha', 'package.json'), JSON.stringify({ name: 'mocha', version: '9.1.4' }));
+    const resolved = { argv: ['node', 'node_modules/mocha/bin/_mocha', '-R', 'dot', 'test'], env: {} };
+    expect(await withReporter(resolved, 'mocha', '.r.json', mochaDeps)).toEqual({
+      command: { argv: ['node', 'node_modules/mocha/bin/_mocha', 'test', '--reporter', 'json'], env: {} },
+      report: 'mocha-stdout',
+    });
+  });
+
   it('leaves commands it has no reporter for unchanged', async () => {
-    const resolved = { argv: ['node', 'node_modules/mocha/bin/mocha.js'], env: {} };
+    const resolved = { argv: ['node', 'test/run-all.js'], env: {} };
     expect(await withReporter(resolved, 'mocha', '.r.json', depsDir)).toEqual({ command: resolved, report: 'none' });
   });
 });

@@ -225,15 +225,23 @@ async function expandPackageManager(tool: string, args: readonly string[], conte
 const NODE_TEST_REPORTER = /^--test-reporter(?:-destination)?(?:=|$)/;
 
 /**
+ * How a run's tests are read: node:test's TAP on stdout, a vitest/jest JSON report file, mocha's JSON
+ * report as a file or (mocha before 9.2, whose json reporter cannot write a file) on stdout, or none.
+ */
+export type ReportKind = 'tap' | 'json' | 'mocha-json' | 'mocha-stdout' | 'none';
+
+const MOCHA_REPORTER_FLAG = /^(?:--reporter|-R|--reporter-options?|-O)(?:=|$)/;
+
+/**
  * Adds a machine-readable reporter to a resolved command: TAP on stdout for node:test, a JSON report
- * file (relative to the working directory) for vitest and jest; `report: 'none'` when there is none.
+ * file (relative to the working directory) for vitest, jest and mocha; `report: 'none'` when there is none.
  */
 export async function withReporter(
   command: ResolvedCommand,
   runner: TestRunner,
   reportFile: string,
   depsDir: string,
-): Promise<{ command: ResolvedCommand; report: 'tap' | 'json' | 'none' }> {
+): Promise<{ command: ResolvedCommand; report: ReportKind }> {
   const argv = [...command.argv];
   if (runner === 'node:test' && argv.includes('--test')) {
     const kept: string[] = [];
@@ -263,14 +271,37 @@ export async function withReporter(
   if (runner === 'jest' && entry.startsWith('node_modules/jest')) {
     return { command: { ...command, argv: [...argv, '--json', `--outputFile=${reportFile}`] }, report: 'json' };
   }
+  if (runner === 'mocha' && entry.startsWith('node_modules/mocha/')) {
+    const args: string[] = [];
+    for (let index = 2; index < argv.length; index++) {
+      const word = argv[index] ?? '';
+      if (MOCHA_REPORTER_FLAG.test(word)) {
+        if (!word.includes('=')) index++;
+        continue;
+      }
+      args.push(word);
+    }
+    const [major, minor] = await packageVersion(depsDir, 'mocha');
+    // The json reporter's `output` option arrived in mocha 9.2; before it the report goes to stdout.
+    if (major > 9 || (major === 9 && minor >= 2)) {
+      return { command: { ...command, argv: ['node', entry, ...args, '--reporter', 'json', '--reporter-option', `output=${reportFile}`] }, report: 'mocha-json' };
+    }
+    return { command: { ...command, argv: ['node', entry, ...args, '--reporter', 'json'] }, report: 'mocha-stdout' };
+  }
   return { command, report: 'none' };
 }
 
-async function packageMajor(depsDir: string, name: string): Promise<number> {
+/** Major and minor version of an installed package, [0, 0] when unknown. */
+async function packageVersion(depsDir: string, name: string): Promise<[number, number]> {
   try {
     const manifest = JSON.parse(await readFile(join(depsDir, name, 'package.json'), 'utf8')) as { version?: string };
-    return Number.parseInt(manifest.version ?? '0', 10) || 0;
+    const [major = 0, minor = 0] = (manifest.version ?? '').split('.').map((part) => Number.parseInt(part, 10) || 0);
+    return [major, minor];
   } catch {
-    return 0;
+    return [0, 0];
   }
+}
+
+async function packageMajor(depsDir: string, name: string): Promise<number> {
+  return (await packageVersion(depsDir, name))[0];
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseJestStyleJson, parseTap } from './report';
+import { readFileSync } from 'node:fs';
+import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap } from './report';
 
 const TAP = `TAP version 13
 # Subtest: topUsers
@@ -40,9 +41,39 @@ describe('parseTap', () => {
   it('returns leaf tests named by their suites, with status and failure message', () => {
     expect(parseTap(TAP)).toEqual([
       { name: 'topUsers > ranks by score', status: 'passed' },
-      { name: 'topUsers > handles # in names', status: 'failed', message: "TypeError: Cannot read properties of null (reading 'sort')" },
+      {
+        name: 'topUsers > handles # in names',
+        status: 'failed',
+        message: "TypeError: Cannot read properties of null (reading 'sort')",
+        failure: "TypeError: Cannot read properties of null (reading 'sort')",
+      },
       { name: 'topUsers > later', status: 'skipped' },
       { name: 'top-level test', status: 'passed' },
+    ]);
+  });
+
+  it('keeps a failing test\'s whole error: a multi-line message, its code-free name and the stack as frames', () => {
+    const tap = [
+      'not ok 1 - parses',
+      '  ---',
+      "  location: '/work/test/a.test.js:1:1'",
+      '  error: |-',
+      '    Expected values to be equal:',
+      "    'a' !== 'b'",
+      "  code: 'ERR_ASSERTION'",
+      "  name: 'AssertionError'",
+      '  stack: |-',
+      '    parse (/work/src/parse.js:3:9)',
+      '    TestContext.<anonymous> (/work/test/a.test.js:2:3)',
+      '  ...',
+    ].join('\n');
+    expect(parseTap(tap)).toEqual([
+      {
+        name: 'parses',
+        status: 'failed',
+        message: "AssertionError: Expected values to be equal:\n'a' !== 'b'\n    at parse (/work/src/parse.js:3:9)",
+        failure: "AssertionError: Expected values to be equal:\n'a' !== 'b'\n    at parse (/work/src/parse.js:3:9)\n    at TestContext.<anonymous> (/work/test/a.test.js:2:3)",
+      },
     ]);
   });
 
@@ -73,13 +104,78 @@ describe('parseJestStyleJson', () => {
         name: 'test/users.test.ts > users keeps marketing',
         status: 'failed',
         message: "TypeError: Cannot read properties of undefined (reading 'push')\n    at normalizePreferences\n    at x",
+        failure: "TypeError: Cannot read properties of undefined (reading 'push')\n    at normalizePreferences\n    at x\n    at y",
       },
       { name: 'test/users.test.ts > users later', status: 'skipped' },
-      { name: 'test/broken.test.ts', status: 'failed', message: 'SyntaxError: Unexpected token' },
+      { name: 'test/broken.test.ts', status: 'failed', message: 'SyntaxError: Unexpected token', failure: 'SyntaxError: Unexpected token' },
     ]);
   });
 
   it('throws on text that is not JSON', () => {
     expect(() => parseJestStyleJson('not json')).toThrow(SyntaxError);
+  });
+});
+
+describe('parseMochaJson', () => {
+  it('reads a real mocha json report: file-relative names, statuses and each failure\'s stack', () => {
+    const outcomes = parseMochaJson(readFileSync(new URL('../test/runner-reports/mocha.report.json', import.meta.url), 'utf8'));
+    expect(outcomes.map(({ name, status }) => ({ name, status }))).toEqual([
+      { name: 'test/mocha.spec.js > shop prices a cart whose item has no price', status: 'failed' },
+      { name: 'test/mocha.spec.js > shop prices an empty cart', status: 'passed' },
+      { name: 'test/mocha.spec.js > shop starts a period from an unparseable date', status: 'failed' },
+      { name: 'test/mocha.spec.js > shop loads settings without a path', status: 'failed' },
+    ]);
+    expect(outcomes[0]?.failure).toMatch(/^TypeError: Cannot read properties of undefined \(reading 'total'\)\n {4}at lineTotal \(src\/cart\.js:4:21\)/);
+    expect(outcomes[3]?.message?.split('\n')[0]).toBe('TypeError [ERR_INVALID_ARG_TYPE]: The "path" argument must be of type string or an instance of Buffer or URL. Received undefined');
+  });
+
+  // What mocha 12 printed with --reporter json for a suite whose before hook threw and a test that logged.
+  const STDOUT = `hello from the test
+{
+  "stats": {
+    "suites": 1,
+    "tests": 1,
+    "passes": 1,
+    "pending": 0,
+    "failures": 1
+  },
+  "tests": [
+    { "title": "logs", "fullTitle": "logs", "file": "/work/test/h.spec.js", "duration": 1, "currentRetry": 0, "speed": "fast", "err": {} }
+  ],
+  "pending": [],
+  "failures": [
+    {
+      "title": "\\"before all\\" hook for \\"reads\\"",
+      "fullTitle": "db \\"before all\\" hook for \\"reads\\"",
+      "file": "/work/test/h.spec.js",
+      "duration": 0,
+      "currentRetry": 0,
+      "err": {
+        "stack": "Error: connection refused\\n    at Context.<anonymous> (test/h.spec.js:2:24)",
+        "message": "connection refused"
+      }
+    }
+  ],
+  "passes": [
+    { "title": "logs", "fullTitle": "logs", "file": "/work/test/h.spec.js", "duration": 1, "currentRetry": 0, "speed": "fast", "err": {} }
+  ]
+}
+`;
+
+  it('finds the report an older mocha printed after the tests\' own output, and counts a hook failure as a failed outcome', () => {
+    expect(parseMochaJson(mochaJsonFromStdout(STDOUT) ?? '')).toEqual([
+      { name: 'test/h.spec.js > logs', status: 'passed' },
+      {
+        name: 'test/h.spec.js > db "before all" hook for "reads"',
+        status: 'failed',
+        message: 'Error: connection refused\n    at Context.<anonymous> (test/h.spec.js:2:24)',
+        failure: 'Error: connection refused\n    at Context.<anonymous> (test/h.spec.js:2:24)',
+      },
+    ]);
+    expect(mochaJsonFromStdout('Error: Cannot find module \'../src/cart.js\'\n')).toBeUndefined();
+  });
+
+  it('refuses JSON that is not a mocha report', () => {
+    expect(() => parseMochaJson('{"testResults": []}')).toThrow(/no "tests" list/);
   });
 });

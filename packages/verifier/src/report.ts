@@ -5,6 +5,15 @@ export interface TestOutcome {
   readonly status: 'passed' | 'failed' | 'skipped';
   /** First lines of the failure, when the runner gave one. */
   readonly message?: string;
+  /** The failure as the runner reported it (error line and stack), at most `MAX_FAILURE_CHARS`. */
+  readonly failure?: string;
+}
+
+/** Characters of one test's failure text kept: enough for the error and its stack, bounded for suites with many failures. */
+export const MAX_FAILURE_CHARS = 16_000;
+
+function failureOutcome(name: string, failure: string): TestOutcome {
+  return { name, status: 'failed', message: firstLines(failure), failure: failure.slice(0, MAX_FAILURE_CHARS) };
 }
 
 const TEST_POINT = /^(\s*)(not ok|ok)\s+\d+(?:\s+-)?\s*(.*?)\s*$/;
@@ -22,7 +31,7 @@ function unescapeTapName(name: string): string {
  */
 export function parseTap(text: string): TestOutcome[] {
   const suites: string[] = [];
-  const points: { depth: number; name: string; status: TestOutcome['status']; message: string | undefined }[] = [];
+  const points: { depth: number; name: string; status: TestOutcome['status']; failure: string | undefined }[] = [];
   const outcomes: TestOutcome[] = [];
   const lines = text.split(/\r?\n/);
   for (let index = 0; index < lines.length; index++) {
@@ -42,31 +51,82 @@ export function parseTap(text: string): TestOutcome[] {
     const name = unescapeTapName(raw.replace(DIRECTIVE, ''));
     const status: TestOutcome['status'] = directive ? 'skipped' : point[2] === 'ok' ? 'passed' : 'failed';
     const previous = points.at(-1);
-    points.push({ depth, name, status, message: status === 'failed' ? tapFailureMessage(lines, index + 1) : undefined });
+    points.push({ depth, name, status, failure: status === 'failed' ? tapFailureText(lines, index + 1) : undefined });
     if (previous !== undefined && previous.depth > depth) continue;
     const fullName = [...suites.slice(0, depth), name].join(' > ');
-    const message = points.at(-1)?.message;
-    outcomes.push(message === undefined ? { name: fullName, status } : { name: fullName, status, message });
+    const failure = points.at(-1)?.failure;
+    outcomes.push(failure === undefined ? { name: fullName, status } : failureOutcome(fullName, failure));
   }
   return outcomes;
 }
 
-/** `name:` and `error:` of the YAML block after a failing TAP test point. */
-function tapFailureMessage(lines: readonly string[], from: number): string | undefined {
-  if (!/^\s*---\s*$/.test(lines[from] ?? '')) return undefined;
-  let errorName: string | undefined;
-  let error: string | undefined;
-  for (let index = from + 1; index < lines.length && index < from + 200; index++) {
+/** The fields of a TAP YAML diagnostic block that describe an error; `stack` keeps node:test's frame lines. */
+export interface TapErrorFields {
+  readonly name?: string;
+  readonly error?: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+
+const YAML_FIELD = /^(\s*)(name|error|code|stack):\s*(.*)$/;
+
+/** A YAML scalar as node:test writes one: plain, 'single' or "double" quoted. */
+function yamlScalar(raw: string): string {
+  const value = raw.trim();
+  if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) {
+    try {
+      return JSON.parse(value) as string;
+    } catch {
+      return value.slice(1, -1);
+    }
+  }
+  if (value.startsWith("'") && value.endsWith("'") && value.length >= 2) return value.slice(1, -1).replace(/''/g, "'");
+  return value;
+}
+
+/**
+ * The error fields of the TAP YAML block that starts at `lines[from]` (its `---` line), or undefined
+ * when no block starts there. Only the block's own top-level fields count, not a nested `cause:`.
+ */
+export function readTapErrorFields(lines: readonly string[], from: number): TapErrorFields | undefined {
+  const opening = /^(\s*)---\s*$/.exec(lines[from] ?? '');
+  if (!opening) return undefined;
+  const indent = (opening[1] ?? '').length;
+  const fields: Record<string, string> = {};
+  for (let index = from + 1; index < lines.length && index < from + 400; index++) {
     const line = lines[index] ?? '';
     if (/^\s*\.\.\.\s*$/.test(line)) break;
-    const field = /^\s*(name|error):\s*(.*)$/.exec(line);
-    if (!field) continue;
-    const value = (field[2] ?? '').replace(/^['"]|['"]$/g, '');
-    if (field[1] === 'name') errorName ??= value;
-    else error ??= value;
+    const field = YAML_FIELD.exec(line);
+    if (!field || (field[1] ?? '').length !== indent || fields[field[2] ?? ''] !== undefined) continue;
+    const key = field[2] ?? '';
+    const raw = field[3] ?? '';
+    if (/^[|>][-+]?$/.test(raw.trim())) {
+      const block: string[] = [];
+      for (let next = lines[index + 1]; next !== undefined && (next.trim() === '' || next.search(/\S/) > indent); next = lines[index + 1]) {
+        block.push(next.trim());
+        index++;
+      }
+      fields[key] = block.join(raw.trim().startsWith('>') ? ' ' : '\n').trim();
+    } else {
+      fields[key] = yamlScalar(raw);
+    }
   }
-  if (error === undefined && errorName === undefined) return undefined;
-  return [errorName, error].filter((part) => part !== undefined && part !== '').join(': ');
+  const { name, error, code, stack } = fields;
+  if (name === undefined && error === undefined) return undefined;
+  return { ...(name !== undefined ? { name } : {}), ...(error !== undefined ? { error } : {}), ...(code !== undefined ? { code } : {}), ...(stack !== undefined ? { stack } : {}) };
+}
+
+/** TAP error fields as the familiar `Type: message` line and `    at frame` lines. */
+export function tapErrorText(fields: TapErrorFields): string {
+  const head = [fields.name, fields.error].filter((part) => part !== undefined && part !== '').join(': ');
+  const frames = (fields.stack ?? '').split('\n').filter((line) => line.trim() !== '').map((line) => `    at ${line.trim()}`);
+  return [head, ...frames].join('\n');
+}
+
+/** The error of the YAML block after a failing TAP test point, as text. */
+function tapFailureText(lines: readonly string[], from: number): string | undefined {
+  const fields = readTapErrorFields(lines, from);
+  return fields === undefined ? undefined : tapErrorText(fields);
 }
 
 interface JestStyleReport {
@@ -82,8 +142,8 @@ function firstLines(text: string, count = 3): string {
   return text.split(/\r?\n/).slice(0, count).join('\n');
 }
 
-/** The sandbox's working directory, which report file names start with. */
-const SANDBOX_WORK_ROOT = '/work/';
+/** The sandbox's working directory, which absolute paths in reports and stacks start with. */
+export const SANDBOX_WORK_ROOT = '/work/';
 
 /**
  * Tests of a vitest `--reporter=json` or jest `--json` report. A file that failed before any test ran
@@ -93,17 +153,78 @@ export function parseJestStyleJson(text: string, workRoot = SANDBOX_WORK_ROOT): 
   const report = JSON.parse(text) as JestStyleReport;
   const outcomes: TestOutcome[] = [];
   for (const file of report.testResults ?? []) {
-    const fileName = (file.name ?? '?').startsWith(workRoot) ? (file.name ?? '?').slice(workRoot.length) : (file.name ?? '?');
+    const fileName = relativeTo(workRoot, file.name) ?? '?';
     const assertions = file.assertionResults ?? [];
     for (const assertion of assertions) {
       const status: TestOutcome['status'] = assertion.status === 'passed' ? 'passed' : assertion.status === 'failed' ? 'failed' : 'skipped';
       const name = `${fileName} > ${assertion.fullName ?? assertion.title ?? '?'}`;
       const failure = assertion.failureMessages?.[0];
-      outcomes.push(status === 'failed' && failure !== undefined ? { name, status, message: firstLines(failure) } : { name, status });
+      outcomes.push(status === 'failed' && failure !== undefined ? failureOutcome(name, failure) : { name, status });
     }
     if (assertions.length === 0 && file.status === 'failed') {
-      outcomes.push({ name: fileName, status: 'failed', message: firstLines(file.message ?? 'the file failed before any test ran') });
+      outcomes.push(failureOutcome(fileName, file.message || 'the file failed before any test ran'));
     }
   }
   return outcomes;
+}
+
+interface MochaTest {
+  title?: string;
+  fullTitle?: string;
+  file?: string;
+  err?: { message?: string; stack?: string; name?: string };
+}
+
+interface MochaReport {
+  stats?: unknown;
+  tests?: MochaTest[];
+  pending?: MochaTest[];
+  failures?: MochaTest[];
+}
+
+function relativeTo(workRoot: string, file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  return file.startsWith(workRoot) ? file.slice(workRoot.length) : file;
+}
+
+function mochaFailureText(err: NonNullable<MochaTest['err']>): string {
+  if (err.stack !== undefined && err.stack !== '') return err.stack;
+  return `${err.name ?? 'Error'}: ${err.message ?? 'the test failed without a message'}`;
+}
+
+/**
+ * Tests of a mocha `--reporter json` report, named `<file> > <full title>`. A failure outside any test
+ * (a `before all` hook, an uncaught error) becomes one failed outcome named by its title.
+ */
+export function parseMochaJson(text: string, workRoot = SANDBOX_WORK_ROOT): TestOutcome[] {
+  const report = JSON.parse(text) as MochaReport;
+  if (report === null || typeof report !== 'object' || !Array.isArray(report.tests)) {
+    throw new SyntaxError('not a mocha json report: it has no "tests" list');
+  }
+  const key = (test: MochaTest) => `${test.file ?? ''}\u0000${test.fullTitle ?? test.title ?? ''}`;
+  const failures = new Map((report.failures ?? []).map((test) => [key(test), test]));
+  const pending = new Set((report.pending ?? []).map(key));
+  const outcomes: TestOutcome[] = [];
+  const seen = new Set<string>();
+  for (const test of report.tests) {
+    const file = relativeTo(workRoot, test.file);
+    const name = `${file === undefined ? '' : `${file} > `}${test.fullTitle ?? test.title ?? '?'}`;
+    const failure = failures.get(key(test));
+    seen.add(key(test));
+    if (failure !== undefined) outcomes.push(failureOutcome(name, mochaFailureText(failure.err ?? test.err ?? {})));
+    else if (pending.has(key(test))) outcomes.push({ name, status: 'skipped' });
+    else outcomes.push({ name, status: 'passed' });
+  }
+  for (const [failureKey, failure] of failures) {
+    if (seen.has(failureKey)) continue;
+    const file = relativeTo(workRoot, failure.file);
+    outcomes.push(failureOutcome(`${file === undefined ? '' : `${file} > `}${failure.fullTitle ?? failure.title ?? '?'}`, mochaFailureText(failure.err ?? {})));
+  }
+  return outcomes;
+}
+
+/** The json report an older mocha printed to stdout after whatever the tests printed themselves, if it printed one. */
+export function mochaJsonFromStdout(stdout: string): string | undefined {
+  const start = stdout.lastIndexOf('{\n  "stats": {');
+  return start < 0 ? undefined : stdout.slice(start);
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Candidate, MinimalRepro, parseContract, RepoTarget, type Edit, type Verification } from '@tracemend/contracts';
+import { Candidate, MinimalRepro, normalizeErrorMessage, parseContract, RepoTarget, type Edit, type Verification } from '@tracemend/contracts';
 import { loadFixtureRepo, type FixtureRepo } from '@tracemend/fixture-kit';
 import { buildBaseImage, DockerSandboxDriver, installDependencies, reapOrphans, sandboxImageTag } from '@tracemend/sandbox';
 import { createLogger } from '@tracemend/telemetry';
@@ -116,7 +116,7 @@ beforeAll(async () => {
       downstream: [],
       signature: {
         errorType: 'TypeError',
-        normalizedMessage: 'Cannot read properties of null (reading <str>)',
+        normalizedMessage: normalizeErrorMessage("Cannot read properties of null (reading 'sort')"),
         frames: [{ function: 'topUsers', file: SOURCE }],
         hash: '5e1f0c0ffee0a11d',
       },
@@ -151,8 +151,7 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
     expect(verification.candidateId).toBe('leaderboard-null-guard');
     const { checks } = verification;
     expect(checks.failsBefore.status).toBe('passed');
-    expect(checks.failsBefore.detail).toMatch(/with TypeError, as recorded/);
-    expect(checks.failsBefore.detail).toMatch(/Cannot read properties of null \(reading 'sort'\)/);
+    expect(checks.failsBefore.detail).toMatch(/^the minimal test failed with TypeError: Cannot read properties of null \(reading 'sort'\) at src\/leaderboard\.ts, as recorded\n/);
     expect(checks.typecheck).toMatchObject({ status: 'passed', detail: 'tsc --noEmit: no errors' });
     expect(checks.passesAfter).toMatchObject({ status: 'passed', detail: '1 test passed with the patch' });
     // The fixture's seven tests plus the minimal test, which the suite's glob picks up.
@@ -177,11 +176,36 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
     const verification = await verify('breaks typing', wrong);
 
     expect(verification.verdict).toBe('rejected');
-    expect(verification.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 error/);
+    expect(verification.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 new error \(0 at base too\)/);
     expect(verification.checks.typecheck.detail).toMatch(/src\/leaderboard\.ts\(\d+,\d+\): error TS2345/);
     // Only the types are wrong: at runtime slice coerces the string, so the tests pass.
     expect(verification.checks.passesAfter.status).toBe('passed');
     expect(verification.checks.suite.status).toBe('passed');
+  });
+
+  it('counts only the type errors a patch adds when the repository does not typecheck at its commit', async () => {
+    // The same service with a type error at its commit, below the code the patches change.
+    const untyped = join(root, 'untyped');
+    await run('git', ['clone', '--quiet', '--no-hardlinks', repo.dir, untyped]);
+    const legacy = '\n/** Kept for the v1 API, which sent scores as strings. */\nexport const LEGACY_DEFAULT_SCORE: number = \'0\';\n';
+    await writeFile(join(untyped, SOURCE), `${source.join('\n')}${legacy}`);
+    await run('git', ['-C', untyped, '-c', 'user.name=Leaderboard', '-c', 'user.email=dev@leaderboard.example', 'commit', '--quiet', '-am', 'keep the v1 default score']);
+    const { stdout: sha } = await run('git', ['-C', untyped, 'rev-parse', 'HEAD']);
+    const atCommit = (item: Candidate) =>
+      verifyCandidate(deps, { repoDir: untyped, depsDir, target: { ...target, sha: sha.trim() }, minimal, candidate: item });
+
+    // One line becomes two, so the old error moves down a line: it is still the same error.
+    const fix = await candidate('leaderboard-untyped-fix', [edit('  return users', 1, ['  const list = users ?? [];', '  return list'])]);
+    const fixed = await atCommit(fix);
+    expect(fixed.verdict).toBe('verified');
+    expect(fixed.checks.typecheck).toMatchObject({ status: 'passed', detail: 'tsc --noEmit: 0 new errors (1 at base too)' });
+
+    const wrong = await candidate('leaderboard-untyped-string-k', [
+      edit('  return users', 3, ['  return (users ?? [])', '    .sort(compareUsers)', '    .slice(0, String(k))']),
+    ]);
+    const rejected = await atCommit(wrong);
+    expect(rejected.verdict).toBe('rejected');
+    expect(rejected.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 new error \(1 at base too\) \| src\/leaderboard\.ts\(\d+,\d+\): error TS2345: /);
   });
 
   it('rejects a fix that breaks an existing test, naming the suite and the test', async () => {
@@ -225,6 +249,44 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
 
     expect(verification.verdict).toBe('rejected');
     expect(verification.reason).toMatch(/^fails-before failed: the minimal test passed on the base commit/);
+  });
+
+  it('rejects at fails-before a test that fails with the same error type for another reason, or from another file', async () => {
+    const fix = await candidate('leaderboard-null-guard-3', [edit('  return users', 1, ['  return (users ?? [])'])]);
+    const expected = "expected TypeError: Cannot read properties of null (reading 'sort') at src/leaderboard.ts";
+
+    const otherMessage = MINIMAL_TEST.replace('get: async () => null', 'get: async () => ({})');
+    const byMessage = await verify('same type, other message', fix, { testFile: { ...minimal.testFile, content: otherMessage } });
+    expect(byMessage.verdict).toBe('rejected');
+    expect(byMessage.reason).toBe(`fails-before failed: the minimal test failed with TypeError: users.sort is not a function at src/leaderboard.ts, ${expected} | ✗ topUsers resolves to an array when the active-users snapshot has expired: TypeError: users.sort is not a function`);
+
+    const ownError = MINIMAL_TEST.replace('  const top = await topUsers(cache, 10);', '  const top = await topUsers(cache, 10).catch(() => (null as unknown as string[]).sort());');
+    const byFile = await verify('same error, test file', fix, { testFile: { ...minimal.testFile, content: ownError } });
+    expect(byFile.verdict).toBe('rejected');
+    expect(byFile.checks.failsBefore.detail.split('\n')[0]).toBe(
+      `the minimal test failed with TypeError: Cannot read properties of null (reading 'sort') at test/tracemend-leaderboard.test.ts (its stack does not name src/leaderboard.ts), ${expected}`,
+    );
+  });
+
+  it('writes the support files the test imports beside it, before and after the patch', async () => {
+    const fix = await candidate('leaderboard-null-guard-support', [edit('  return users', 1, ['  return (users ?? [])'])]);
+    const helper = `import type { Cache } from '../src/cache.ts';
+
+export const expiredCache = { get: async () => null, set: async () => {} } as unknown as Cache;
+`;
+    const importing = MINIMAL_TEST.replace("import type { Cache } from '../src/cache.ts';\n", "import { expiredCache } from './tracemend-replay.ts';\n").replace(
+      '  const cache = { get: async () => null, set: async () => {} } as unknown as Cache;\n  const top = await topUsers(cache, 10);',
+      '  const top = await topUsers(expiredCache, 10);',
+    );
+    expect(importing).toContain('topUsers(expiredCache, 10)');
+    const verification = await verify('with support file', fix, {
+      testFile: { ...minimal.testFile, content: importing, support: [{ path: 'test/tracemend-replay.ts', content: helper }] },
+    });
+
+    expect(verification.verdict).toBe('verified');
+    expect(verification.checks.failsBefore.detail).toMatch(/Cannot read properties of null \(reading 'sort'\)/);
+    expect(verification.checks.passesAfter).toMatchObject({ status: 'passed', detail: '1 test passed with the patch' });
+    expect(verification.checks.suite).toMatchObject({ status: 'passed', passed: 8, failed: 0 });
   });
 
   it('rejects a candidate whose edit was planned against other text, without running the patched checks', async () => {

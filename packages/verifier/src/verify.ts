@@ -1,21 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import { access, mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
   parseContract,
   Verification,
   type Candidate,
+  type FailureSignature,
   type MinimalRepro,
   type RepoTarget,
   type TestRunner,
 } from '@tracemend/contracts';
 import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
-import { resolveTestCommand, withReporter, type ResolvedCommand } from './command';
+import { resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand } from './command';
+import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
-import { parseJestStyleJson, parseTap, type TestOutcome } from './report';
+import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type TestOutcome } from './report';
 import { countImporters, scoreRisk } from './risk';
-import { applyCandidate, writeRepoFile, type AppliedCandidate } from './workspace';
+import { RUN_LIMITS, SANDBOX_ENV, type CheckResult, type CheckStatus } from './sandbox-run';
+import { judgeTypecheck, runTsc } from './typecheck';
+import { applyCandidate, writeTestFiles, type AppliedCandidate } from './workspace';
 
 /** Wall-clock limits of the verifier's sandbox runs. */
 export interface VerifierTimeouts {
@@ -49,13 +53,6 @@ export interface VerifyCandidateInput {
   readonly candidate: Candidate;
 }
 
-type CheckStatus = 'passed' | 'failed' | 'skipped';
-interface CheckResult {
-  status: CheckStatus;
-  detail: string;
-  durationMs: number;
-}
-
 /** What one sandboxed test or typecheck run produced. */
 interface TestRun {
   result?: RunResult;
@@ -66,8 +63,6 @@ interface TestRun {
   durationMs: number;
 }
 
-const SANDBOX_ENV = { CI: '1', NO_COLOR: '1', FORCE_COLOR: '0', HOME: '/tmp', TMPDIR: '/tmp', TZ: 'UTC' } as const;
-const RUN_LIMITS = { memoryBytes: 1024 * 1024 * 1024, pids: 512, nanoCpus: 1_000_000_000 } as const;
 const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
 const MAX_SOURCE_FILES = 5_000;
 const MAX_SOURCE_BYTES = 1024 * 1024;
@@ -117,8 +112,8 @@ function runEnded(run: TestRun): string | undefined {
 /**
  * Verifies one candidate against the target at its recorded SHA, each step in a fresh sandbox
  * container over its own copy of the checkout: the suite on the base (baseline failures), the minimal
- * test on the base (must fail with the recorded error type), then on the patched copy with the test
- * added: typecheck (tsc exit 0), the minimal test (must pass) and the suite (no failure beyond the
+ * test on the base (must fail with the recorded signature), then on the patched copy with the test
+ * added: typecheck (no tsc error the base with the test lacks), the minimal test (must pass) and the suite (no failure beyond the
  * baseline, no baseline test gone). `verified` needs all four; fuzz variants are reported as skipped.
  */
 export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCandidateInput): Promise<Verification> {
@@ -134,8 +129,8 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
     const beforeDir = join(jobDir, 'before');
     const afterDir = join(jobDir, 'after');
     await Promise.all([copyCheckout(input.repoDir, baseDir), copyCheckout(input.repoDir, beforeDir), copyCheckout(input.repoDir, afterDir)]);
-    await writeRepoFile(beforeDir, minimal.testFile.path, minimal.testFile.content);
-    await writeRepoFile(afterDir, minimal.testFile.path, minimal.testFile.content);
+    await writeTestFiles(beforeDir, minimal.testFile);
+    await writeTestFiles(afterDir, minimal.testFile);
     let applied: AppliedCandidate | undefined;
     let applyError: string | undefined;
     try {
@@ -150,15 +145,17 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
 
     const baselineRun = runTests(baseDir, target.test.command, target.test.runner, 'baseline', timeouts.suiteMs);
     const beforeRun = runTests(beforeDir, minimal.testFile.command, minimal.testFile.runner, 'fails-before', timeouts.testMs);
-    const typecheckResult = applied ? limit(() => runTypecheck(deps, input, afterDir, timeouts.typecheckMs)) : undefined;
+    // The patched copy is compared with the base plus the test, so only errors the patch brings count.
+    const tsc = (dir: string, label: string) => limit(() => runTsc(deps, { dir, depsDir: input.depsDir, timeoutMs: timeouts.typecheckMs, label }));
+    const typecheckRuns = applied ? Promise.all([tsc(afterDir, 'typecheck'), tsc(beforeDir, 'typecheck-base')]) : undefined;
     const afterRun = applied ? runTests(afterDir, minimal.testFile.command, minimal.testFile.runner, 'passes-after', timeouts.testMs) : undefined;
     const suiteRun = applied ? runTests(afterDir, target.test.command, target.test.runner, 'suite', timeouts.suiteMs) : undefined;
 
     // One Promise.all, so a run that rejects (the engine went away) is never left unobserved.
-    const [baseline, before, typechecked, after, suiteAfter] = await Promise.all([baselineRun, beforeRun, typecheckResult, afterRun, suiteRun]);
-    const failsBefore = judgeFailsBefore(before, minimal.signature.errorType);
+    const [baseline, before, typechecked, after, suiteAfter] = await Promise.all([baselineRun, beforeRun, typecheckRuns, afterRun, suiteRun]);
+    const failsBefore = judgeFailsBefore(before, minimal.signature);
     const skipped: CheckResult = { status: 'skipped', detail: bounded(`${NOT_APPLIED}: ${applyError ?? ''}`), durationMs: 0 };
-    const typecheck = typechecked ?? skipped;
+    const typecheck = typechecked ? judgeTypecheck(typechecked[0], typechecked[1]) : skipped;
     const passesAfter = after ? judgePassesAfter(after) : skipped;
     const suite = suiteAfter ? judgeSuite(baseline, suiteAfter) : { ...skipped, passed: 0, failed: 0, baselineFailures: baselineFailuresOf(baseline) };
     const fuzz = { status: 'skipped' as const, detail: FUZZ_DETAIL, durationMs: 0, variants: 0, newSignatures: [] };
@@ -215,7 +212,7 @@ async function runTestCommand(
 ): Promise<TestRun> {
   const started = Date.now();
   let resolved: ResolvedCommand;
-  let report: 'tap' | 'json' | 'none';
+  let report: ReportKind;
   const reportFile = `.tracemend-report-${run.label}.json`;
   try {
     ({ command: resolved, report } = await withReporter(
@@ -242,13 +239,23 @@ async function runTestCommand(
   try {
     if (report === 'tap') outcome.tests = parseTap(result.stdout);
     else if (report === 'json') outcome.tests = await readRunReport(run.dir, reportFile);
+    else if (report === 'mocha-json') outcome.tests = parseMochaJson(await readTextInside(run.dir, reportFile, { maxBytes: MAX_REPORT_BYTES }));
+    else if (report === 'mocha-stdout') {
+      // No report when mocha stopped before its reporter ran (a syntax error): the output says why.
+      const json = mochaJsonFromStdout(result.stdout);
+      if (json !== undefined) outcome.tests = parseMochaJson(json);
+    }
   } catch (error) {
     if (!result.timedOut && !result.oomKilled && (error as { code?: string }).code !== 'ENOENT') outcome.problem = `unreadable test report: ${(error as Error).message}`;
   }
   return outcome;
 }
 
-function judgeFailsBefore(run: TestRun, errorType: string): CheckResult {
+/**
+ * Fails-before passes when the minimal test failed on the base commit with the recorded signature:
+ * judged on each failing test's own failure where the runner reports tests, else on the run's output.
+ */
+function judgeFailsBefore(run: TestRun, signature: FailureSignature): CheckResult {
   const ended = runEnded(run);
   const durationMs = run.durationMs;
   if (ended !== undefined) return { status: 'failed', detail: bounded(`${ended}\n${tailLines(outputOf(run))}`), durationMs };
@@ -256,11 +263,15 @@ function judgeFailsBefore(run: TestRun, errorType: string): CheckResult {
   if (run.result?.exitCode === 0) {
     return { status: 'failed', detail: bounded(`the minimal test passed on the base commit, so it does not reproduce the failure\n${tailLines(outputOf(run), 8)}`), durationMs };
   }
-  const output = `${outputOf(run)}\n${failures}`;
-  if (!new RegExp(`\\b${errorType.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(output)) {
-    return { status: 'failed', detail: bounded(`the minimal test failed on the base commit, but not with ${errorType}\n${failures || tailLines(outputOf(run))}`), durationMs };
+  const failed = (run.tests ?? []).filter((test) => test.status === 'failed');
+  const texts = failed.length > 0 ? failed.map((test) => test.failure ?? test.message ?? '') : [outputOf(run)];
+  const judgements = texts.map((text) => judgeFailure(text, signature));
+  const judgement = judgements.find((candidate) => candidate.matched) ?? judgements[0];
+  const evidence = failures || tailLines(outputOf(run), judgement?.matched ? 8 : 20);
+  if (judgement === undefined || !judgement.matched) {
+    return { status: 'failed', detail: bounded(`the minimal test ${judgement?.detail ?? 'failed'}\n${evidence}`), durationMs };
   }
-  return { status: 'passed', detail: bounded(`failed on the base commit with ${errorType}, as recorded\n${failures || tailLines(outputOf(run), 8)}`), durationMs };
+  return { status: 'passed', detail: bounded(`the minimal test ${judgement.detail}\n${evidence}`), durationMs };
 }
 
 function judgePassesAfter(run: TestRun): CheckResult {
@@ -304,35 +315,6 @@ function judgeSuite(baseline: TestRun, run: TestRun) {
   if (tests.length === 0) return result('failed', `the suite reported no tests (exit ${run.result?.exitCode ?? '?'})\n${tailLines(outputOf(run))}`);
   if (run.result?.exitCode !== 0 && failed === 0) return result('failed', `exit ${run.result?.exitCode ?? '?'} without a failing test\n${tailLines(outputOf(run))}`);
   return result('passed', summary);
-}
-
-async function runTypecheck(deps: VerifyCandidateDeps, input: VerifyCandidateInput, dir: string, timeoutMs: number): Promise<CheckResult> {
-  const started = Date.now();
-  const exists = (path: string) => access(path).then(() => true, () => false);
-  if (!(await exists(join(dir, 'tsconfig.json')))) return { status: 'skipped', detail: 'no tsconfig.json: the repository has no TypeScript to check', durationMs: 0 };
-  if (!(await exists(join(input.depsDir, 'typescript', 'bin', 'tsc')))) return { status: 'skipped', detail: 'typescript is not installed in the repository', durationMs: 0 };
-  const argv = ['node', 'node_modules/typescript/bin/tsc', '--noEmit', '-p', '.'];
-  const result = await deps.driver.run({
-    image: deps.image,
-    workDir: dir,
-    depsDir: input.depsDir,
-    command: argv,
-    env: { ...SANDBOX_ENV },
-    timeoutMs,
-    ...RUN_LIMITS,
-    labels: { 'tracemend.stage': 'verify', 'tracemend.check': 'typecheck' },
-  });
-  const durationMs = Date.now() - started;
-  if (result.timedOut) return { status: 'failed', detail: `tsc timed out after ${timeoutMs} ms`, durationMs };
-  if (result.oomKilled) return { status: 'failed', detail: 'tsc ran out of memory', durationMs };
-  const diagnostics = `${result.stdout}\n${result.stderr}`.split(/\r?\n/).filter((line) => /error TS\d+:/.test(line));
-  if (result.exitCode === 0) return { status: 'passed', detail: 'tsc --noEmit: no errors', durationMs };
-  const count = diagnostics.length;
-  return {
-    status: 'failed',
-    detail: bounded(`tsc --noEmit: ${count} error${count === 1 ? '' : 's'} (exit ${result.exitCode})\n${diagnostics.slice(0, 5).join('\n') || tailLines(`${result.stdout}\n${result.stderr}`)}`),
-    durationMs,
-  };
 }
 
 /** Repository source files by relative path, bounded in count and size; node_modules and dot-directories skipped. */

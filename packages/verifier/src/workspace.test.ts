@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError, type Candidate } from '@tracemend/contracts';
 import { SANDBOX_UID, copyCheckout, grantSandboxAccess } from '@tracemend/sandbox';
 import { readRunReport } from './verify';
-import { applyCandidate, assertRepoPath, diffPaths, writeRepoFile } from './workspace';
+import { applyCandidate, assertRepoPath, diffPaths, writeRepoFile, writeTestFiles } from './workspace';
 
 const run = promisify(execFile);
 let root: string;
@@ -97,6 +97,17 @@ describe('paths', () => {
     expect(assertRepoPath('test/./x.test.ts')).toBe('test/x.test.ts');
     for (const path of ['/etc/passwd', '../x', 'a/../../x', '.git/hooks/pre-commit', 'node_modules/x/index.js', '']) expect(() => assertRepoPath(path)).toThrow();
     await expect(writeRepoFile(repo, '../escape.ts', 'x')).rejects.toThrow(/not inside/);
+  });
+
+  it('writes the minimal test with its support files, refusing a path named twice or outside the repository', async () => {
+    const copy = join(root, 'support-files');
+    await copyCheckout(repo, copy);
+    const testFile = { path: 'test/repro.test.ts', content: "import { replay } from './replay-helper.mjs';\n", support: [{ path: 'test/replay-helper.mjs', content: 'export const replay = 1;\n' }] };
+    await writeTestFiles(copy, testFile);
+    expect(await readFile(join(copy, 'test', 'repro.test.ts'), 'utf8')).toBe(testFile.content);
+    expect(await readFile(join(copy, 'test', 'replay-helper.mjs'), 'utf8')).toBe('export const replay = 1;\n');
+    await expect(writeTestFiles(copy, { ...testFile, support: [{ path: 'test/./repro.test.ts', content: '' }] })).rejects.toThrow(/name test\/repro\.test\.ts twice/);
+    await expect(writeTestFiles(copy, { ...testFile, support: [{ path: '../helper.mjs', content: '' }] })).rejects.toThrow(/not inside the repository/);
   });
 
   it('reads the written paths of a diff', () => {

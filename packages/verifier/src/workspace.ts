@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { TracemendError, applyFileEdits, editsByFile, type Candidate } from '@tracemend/contracts';
+import { TracemendError, applyFileEdits, editsByFile, type Candidate, type TestFile } from '@tracemend/contracts';
 import { runCommand } from '@tracemend/process';
 import { readTextInside, treeRelativePath, writeFileInside } from '@tracemend/sandbox';
 
@@ -29,6 +29,22 @@ export function assertRepoPath(path: string): string {
  */
 export async function writeRepoFile(root: string, path: string, content: string): Promise<void> {
   await writeFileInside(root, assertRepoPath(path), content);
+}
+
+/**
+ * Writes the minimal test and the support files it imports (a replay helper) into a checkout copy,
+ * each through `writeRepoFile`. Two files at one path are refused: one would silently replace the other.
+ */
+export async function writeTestFiles(root: string, testFile: Pick<TestFile, 'path' | 'content' | 'support'>): Promise<void> {
+  const written = new Set<string>();
+  for (const file of [testFile, ...(testFile.support ?? [])]) {
+    const path = assertRepoPath(file.path);
+    if (written.has(path)) {
+      throw new TracemendError('INVALID_INPUT', `the minimal test and its support files name ${path} twice; give each file its own path`, { details: { path } });
+    }
+    written.add(path);
+    await writeRepoFile(root, path, file.content);
+  }
 }
 
 /** Runs git with `input` on stdin; a git that stops reading early is a failed step with the reason, not a crash. */

@@ -1,0 +1,70 @@
+// The replay a regression test runs, bundled into the support file written beside the test: this
+// harness's own control of time, randomness, locale and environment, its own downstream replay and its
+// own way of calling an entry, around modules the test loads itself (so the test runner's transform and
+// module resolution apply). The sandbox and the test therefore replay an incident the same way.
+import { beginCapture, endCapture, installCapture, uninstallCapture } from './capture.mjs';
+import { beginJob, installDeterminism } from './determinism.mjs';
+import { beginDownstream, installDownstream } from './downstream.mjs';
+import { callWith, sendToApp } from './drive.mjs';
+import { restorePatches, syncBuiltins } from './patches.mjs';
+
+function exported(namespace, name, module) {
+  const value = namespace?.[name] ?? namespace?.default?.[name];
+  if (value === undefined) throw new Error(`tracemend replay: ${module} has no export ${name}`);
+  return value;
+}
+
+async function factoryArguments(job, modules) {
+  const args = job.httpApp.args;
+  if (args === undefined) return [];
+  if (typeof modules.args !== 'function') throw new Error(`tracemend replay: the test must load ${args.module} (modules.args) for the app factory's arguments`);
+  const made = exported(await modules.args(), args.export, args.module);
+  const value = typeof made === 'function' ? await made() : made;
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Replays one incident's job line (as the sandbox harness reads it) against the modules the test loads:
+ * `modules.entry()` resolves to the entry's module (the app factory's for an HTTP entry), `modules.args()`
+ * to the module of the factory's arguments. Resolves when the entry succeeds; rejects with the error the
+ * entry threw, or for an HTTP entry that answered 5xx, with the last exception app code threw meanwhile.
+ * Everything replaced for the replay (clock, timers, randomness, locale, fetch, node:http, process.env)
+ * is put back before it settles.
+ */
+export async function replay(job, modules) {
+  const env = { ...process.env };
+  const http = job.entry.kind === 'http';
+  installDeterminism();
+  installDownstream();
+  if (http) installCapture({ root: `${process.cwd()}/`, coverage: false });
+  try {
+    beginJob(job);
+    beginDownstream(job.downstream);
+    if (!http) {
+      const fn = exported(await modules.entry(), job.entry.export, job.entry.module);
+      await callWith(fn, job.entry, job.invocation, () => undefined);
+      return;
+    }
+    const factory = exported(await modules.entry(), job.httpApp.export, job.httpApp.module);
+    const app = await factory(...(await factoryArguments(job, modules)));
+    beginCapture();
+    let response;
+    let thrown = [];
+    try {
+      response = await sendToApp(app, job.entry);
+    } finally {
+      thrown = endCapture();
+    }
+    if (response.status >= 500) {
+      const cause = thrown.at(-1);
+      if (cause !== undefined) throw cause.value;
+      throw new Error(`${job.entry.method} ${job.entry.path} answered ${response.status}: ${response.body.slice(0, 500)}`);
+    }
+  } finally {
+    if (http) uninstallCapture();
+    restorePatches();
+    syncBuiltins();
+    for (const key of Object.keys(process.env)) if (!(key in env)) delete process.env[key];
+    Object.assign(process.env, env);
+  }
+}
