@@ -14,6 +14,25 @@ function exported(namespace, name, module) {
   return value;
 }
 
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'];
+
+/** Replaces the process's error handlers with `onError` until `restore()` puts the earlier ones back. */
+function takeProcessHandlers(onError) {
+  const saved = PROCESS_EVENTS.map((event) => [event, process.rawListeners(event)]);
+  for (const event of PROCESS_EVENTS) {
+    process.removeAllListeners(event);
+    process.on(event, onError);
+  }
+  return {
+    restore() {
+      for (const [event, listeners] of saved) {
+        process.removeAllListeners(event);
+        for (const listener of listeners) process.on(event, listener);
+      }
+    },
+  };
+}
+
 async function factoryArguments(job, modules) {
   const args = job.httpApp.args;
   if (args === undefined) return [];
@@ -37,30 +56,39 @@ export async function replay(job, modules) {
   installDeterminism();
   installDownstream();
   if (http) installCapture({ root: `${process.cwd()}/`, coverage: false });
+  // What escapes the entry (a rejection nobody awaited) is the replay's to judge, as in the sandbox,
+  // not the test runner's: its own handlers would fail the test with that error instead.
+  const escaped = [];
+  const runnerHandlers = takeProcessHandlers((error) => escaped.push(error));
   try {
     beginJob(job);
     beginDownstream(job.downstream);
-    if (!http) {
-      const fn = exported(await modules.entry(), job.entry.export, job.entry.module);
-      await callWith(fn, job.entry, job.invocation, () => undefined);
-      return;
-    }
-    const factory = exported(await modules.entry(), job.httpApp.export, job.httpApp.module);
-    const app = await factory(...(await factoryArguments(job, modules)));
-    beginCapture();
+    if (http) beginCapture();
     let response;
     let thrown = [];
     try {
-      response = await sendToApp(app, job.entry);
+      if (http) {
+        const factory = exported(await modules.entry(), job.httpApp.export, job.httpApp.module);
+        const app = await factory(...(await factoryArguments(job, modules)));
+        response = await sendToApp(app, job.entry);
+      } else {
+        const fn = exported(await modules.entry(), job.entry.export, job.entry.module);
+        await callWith(fn, job.entry, job.invocation, () => undefined);
+      }
     } finally {
-      thrown = endCapture();
+      // Lets fire-and-forget work of the entry surface its errors inside the replay, as the sandbox does.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (http) thrown = endCapture();
     }
-    if (response.status >= 500) {
+    if (http && response.status >= 500) {
+      // The framework turned the exception into a 5xx: the last one app code threw is the one that led there.
       const cause = thrown.at(-1);
       if (cause !== undefined) throw cause.value;
       throw new Error(`${job.entry.method} ${job.entry.path} answered ${response.status}: ${response.body.slice(0, 500)}`);
     }
+    if (!http && escaped.length > 0) throw escaped[0];
   } finally {
+    runnerHandlers.restore();
     if (http) uninstallCapture();
     restorePatches();
     syncBuiltins();

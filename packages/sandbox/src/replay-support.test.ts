@@ -154,6 +154,20 @@ describe('the replay support a regression test imports', () => {
     });
   }
 
+  it('judges a rejection nobody awaited as the sandbox does, not as the test runner would', async () => {
+    // The handler starts async work that rejects and is never awaited, then crashes on its result; the
+    // framework answers 500. The sandbox blames the exception behind the 500; node:test on its own would
+    // fail the test with the unhandled rejection instead.
+    const app = `export function createApp() {\n  return (request, response) => {\n    try {\n      const quotes = ['a'].map(async (sku) => { throw new RangeError('unknown sku ' + sku); });\n      response.end(String(quotes.reduce((sum, quote) => sum + quote.amount.cents, 0)));\n    } catch {\n      response.statusCode = 500;\n      response.end('internal error');\n    }\n  };\n}\nexport const appArgs = () => [];\n`;
+    const thrown = await runReplay('esm', appJob, { 'src/app.js': app });
+    expect(thrown).toMatchObject({ type: 'TypeError', message: "Cannot read properties of undefined (reading 'cents')" });
+
+    // A function entry that returns while such a rejection escapes it fails with that rejection, as in the sandbox.
+    const leaky = `export async function probe() {\n  Promise.reject(new RangeError('late quote'));\n  return 'done';\n}\n`;
+    const escaped = await runReplay('esm', { ...probeJob, downstream: [] }, { 'src/probe.js': leaky });
+    expect(escaped).toMatchObject({ type: 'RangeError', message: 'late quote' });
+  });
+
   it('adds a type declaration beside the module for TypeScript tests', async () => {
     const files = await replaySupportFiles('test', 'esm', true);
     expect(files.map((file) => file.path)).toEqual(['test/tracemend-replay.mjs', 'test/tracemend-replay.d.mts']);
