@@ -6,6 +6,7 @@ import { Octokit } from '@octokit/rest';
 import type { IncidentOutcome } from '@tracemend/contracts';
 import { FIXTURE_BUGS, FIXTURE_CATALOG, fixtureAlertPaths, fixtureServiceNames, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { installDependencies } from '@tracemend/sandbox';
+import { resolveTestCommand } from '@tracemend/test-runners';
 import { eventually } from '@tracemend/testing';
 import type {} from '@tracemend/testing/temporal-global-setup';
 import { statusQuery } from '@tracemend/workflows/client';
@@ -58,17 +59,11 @@ async function git(dir: string, ...args: string[]): Promise<string> {
   return (await exec('git', ['-C', dir, ...args])).stdout.trim();
 }
 
-/** Runs a test command of the fixture's own runner on the host, in `dir`. */
+/** Runs a test command of the fixture's own runner on the host, in `dir`, resolved as the verifier resolves it. */
 async function runTests(dir: string, command: readonly string[]): Promise<{ ok: boolean; output: string }> {
-  const [program, ...args] = command;
-  const argv =
-    program === 'npx'
-      ? ['node', join('node_modules', args[0] === 'vitest' ? 'vitest/vitest.mjs' : `${args[0] ?? ''}/bin/${args[0] ?? ''}`), ...args.slice(1)]
-      : program === 'npm'
-        ? ['npm', ...args]
-        : [program ?? 'node', ...args];
+  const { argv, env } = await resolveTestCommand(command, { repoDir: dir, depsDir: join(dir, 'node_modules') });
   try {
-    const { stdout, stderr } = await exec(argv[0] ?? 'node', argv.slice(1), { cwd: dir, env: { ...process.env, CI: '1' }, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout, stderr } = await exec(process.execPath, argv.slice(1), { cwd: dir, env: { ...process.env, ...env, CI: '1' }, maxBuffer: 16 * 1024 * 1024 });
     return { ok: true, output: stdout + stderr };
   } catch (error) {
     const failed = error as { stdout?: string; stderr?: string };

@@ -4,7 +4,7 @@ import type { Logger } from '@tracemend/telemetry';
 import type { JsonValue } from './canonical';
 import { ddmin } from './ddmin';
 import { minimizeJson, minimizeRecord } from './hierarchical';
-import { detectTestConventions } from './conventions';
+import { detectTestConventions } from '@tracemend/test-runners';
 import { emitRegressionTest } from './test-emitter';
 
 export interface MinimizerDeps {

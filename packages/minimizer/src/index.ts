@@ -6,8 +6,6 @@ export { canonicalJson, contentHash, isJsonObject } from './canonical';
 export type { JsonObject, JsonValue } from './canonical';
 export { formatPath, getAt, minimizeJson, minimizeRecord, pathsAtDepth, setAt } from './hierarchical';
 export type { JsonPath, MinimizeJsonOptions, MinimizeJsonResult, MinimizeOptions } from './hierarchical';
-export { detectTestConventions, moduleSpecifier } from './conventions';
-export type { TestConventions } from './conventions';
 export { emitRegressionTest } from './test-emitter';
 export type { EmitTestInput } from './test-emitter';
 export { createMinimizerActivities, entryInput, stillFails } from './activities';

@@ -8,7 +8,7 @@ import { fixtureAlertPaths, fixtureServiceDir, fixturesRoot, loadFixtureRepo, ty
 import { buildEnvelope, type OtlpTraces } from '@tracemend/ingest';
 import { entryHandlersOf, installDependencies, replayJobFromEnvelope, type HttpApp, type ReplayJob } from '@tracemend/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectTestConventions } from './conventions';
+import { detectTestConventions } from '@tracemend/test-runners';
 import { emitRegressionTest } from './test-emitter';
 
 const run = promisify(execFile);
@@ -110,7 +110,7 @@ describe('emitRegressionTest', () => {
         runner: 'ava' as TestRunner,
         conventions: await detectTestConventions(dir, 'vitest', 'src/a.ts'),
       }),
-    ).rejects.toThrow(/emitting a ava test is not built: vitest, jest, mocha and node:test are/);
+    ).rejects.toThrow(/cannot emit the regression test: tracemend has no adapter for the test runner "ava"; supported: vitest, jest, mocha, node:test/);
   });
 
   // A repository of handlers no fixture has: a callback-style Lambda handler, a kafkajs consumer and a

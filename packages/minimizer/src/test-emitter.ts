@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { TracemendError, type FailureSignature, type TestFile, type TestRunner } from '@tracemend/contracts';
 import { harnessJobLine, REPLAY_SUPPORT_NAME, replaySupportFiles, type ReplayJob } from '@tracemend/sandbox';
-import { moduleSpecifier, type TestConventions } from './conventions';
+import { moduleSpecifier, runnerAdapter, type RunnerAdapter, type TestConventions } from '@tracemend/test-runners';
 
 /** What the emitted test needs: the minimal job as the sandbox replayed it, and how the repository writes tests. */
 export interface EmitTestInput {
@@ -13,7 +13,6 @@ export interface EmitTestInput {
   conventions: TestConventions;
 }
 
-const EMITTABLE: ReadonlySet<TestRunner> = new Set(['vitest', 'jest', 'mocha', 'node:test']);
 
 /** The job line the sandbox harness reads, without what only the sandbox uses (its id, coverage, time limit). */
 function incidentOf(job: ReplayJob): Record<string, unknown> {
@@ -35,28 +34,12 @@ function title(job: ReplayJob, signature: FailureSignature, fingerprint: string)
   return `${subject} ${failure}${inside} (tracemend ${fingerprint.slice(0, 8)})`;
 }
 
-function imports(runner: TestRunner, conventions: TestConventions): string[] {
+function imports(adapter: RunnerAdapter, conventions: TestConventions): string[] {
   const esm = conventions.syntax === 'esm';
   const support = `./${REPLAY_SUPPORT_NAME}.${conventions.support === 'esm' ? 'mjs' : 'cjs'}`;
-  const lines: string[] = [];
   // jest and mocha give `it` as a global, as the repository's own tests use it.
-  if (runner === 'vitest') lines.push(`import { it } from 'vitest';`);
-  if (runner === 'node:test') lines.push(esm ? `import { it } from 'node:test';` : `const { it } = require('node:test');`);
-  lines.push(esm ? `import { replay } from '${support}';` : `const { replay } = require('${support}');`);
-  return lines;
-}
-
-function commandFor(runner: TestRunner, path: string, typescript: boolean): string[] {
-  switch (runner) {
-    case 'vitest':
-      return ['npx', 'vitest', 'run', path];
-    case 'jest':
-      return ['npx', 'jest', path];
-    case 'mocha':
-      return ['npx', 'mocha', path];
-    case 'node:test':
-      return typescript ? ['node', '--import', 'tsx', '--test', path] : ['node', '--test', path];
-  }
+  const it = adapter.itImport(conventions.syntax);
+  return [...(it === undefined ? [] : [it]), esm ? `import { replay } from '${support}';` : `const { replay } = require('${support}');`];
 }
 
 /**
@@ -67,8 +50,11 @@ function commandFor(runner: TestRunner, path: string, typescript: boolean): stri
  */
 export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile> {
   const { job, runner, conventions } = input;
-  if (!EMITTABLE.has(runner)) {
-    throw new TracemendError('MINIMIZATION_FAILED', `emitting a ${runner} test is not built: vitest, jest, mocha and node:test are; set services.<name>.test.runner to one of them`);
+  let adapter: RunnerAdapter;
+  try {
+    adapter = runnerAdapter(runner);
+  } catch (error) {
+    throw new TracemendError('MINIMIZATION_FAILED', `cannot emit the regression test: ${(error as Error).message}`, { cause: error });
   }
   const modules =
     job.entry.kind === 'http'
@@ -94,7 +80,7 @@ export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile
     `// Regression test for a production failure reproduced by tracemend (incident ${slug}). It replays the`,
     `// minimal input with the recorded clock, randomness, environment and downstream answers through`,
     `// ${supportName}, the replay the sandbox reproduced it with: it fails while the bug is there.`,
-    ...imports(runner, conventions),
+    ...imports(adapter, conventions),
     ``,
     `const incident = ${JSON.stringify(incidentOf(job), null, 2)};`,
     ``,
@@ -110,7 +96,7 @@ export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile
     path,
     content: `${lines.join('\n')}\n`,
     runner,
-    command: commandFor(runner, path, conventions.typescript),
+    command: adapter.fileCommand(path, conventions.typescript),
     support: await replaySupportFiles(conventions.dir, conventions.support, conventions.typescript),
   };
 }

@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { judgeFailure, namesFile, reportedErrors } from './failure';
-import { parseJestStyleJson, parseMochaJson, parseTap } from './report';
+import { parseJestStyleJson, parseMochaJson, parseTap } from '@tracemend/test-runners';
+import { runnerReport } from '@tracemend/test-runners/testing/runner-reports';
 
 // Reports and output of real runs of jest, vitest, mocha and node:test over the same four tests
-// (regenerate with test/runner-reports/generate.mjs).
-const report = (name: string) => readFileSync(new URL(`../test/runner-reports/${name}`, import.meta.url), 'utf8');
+// (regenerate with generate.mjs beside them in packages/test-runners/test/runner-reports).
+const report = runnerReport;
 
 const TITLES = {
   cart: 'prices a cart whose item has no price',

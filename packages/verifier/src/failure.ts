@@ -1,6 +1,6 @@
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { stripAnsi } from './output';
-import { SANDBOX_WORK_ROOT, readTapErrorFields, tapErrorText } from './report';
+import { SANDBOX_WORK_ROOT, readTapErrorFields, tapErrorText } from '@tracemend/test-runners';
 
 /** One error a failure report shows: its type, message and the repository files its stack names, top first. */
 export interface ReportedError {

@@ -13,12 +13,8 @@ export {
   NEUTRAL_RISK_VALUE,
 } from './risk';
 export type { ExportedSignature, ScoreRiskInput } from './risk';
-export { resolveTestCommand, withReporter, expandGlob, resolveBin, splitScript } from './command';
-export type { ReportKind, ResolveContext, ResolvedCommand } from './command';
-export { parseTap, parseJestStyleJson, parseMochaJson } from './report';
 export { judgeFailure } from './failure';
 export type { FailureJudgement } from './failure';
-export type { TestOutcome } from './report';
 export { applyCandidate, assertRepoPath, diffPaths } from './workspace';
 export type { AppliedCandidate } from './workspace';
 export { createVerifierActivities } from './activities';

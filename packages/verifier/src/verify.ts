@@ -12,10 +12,9 @@ import {
 } from '@tracemend/contracts';
 import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
-import { resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand } from './command';
 import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
-import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type TestOutcome } from './report';
+import { parseJestStyleJson, readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
 import { countImporters, scoreRisk } from './risk';
 import { RUN_LIMITS, SANDBOX_ENV, type CheckResult, type CheckStatus } from './sandbox-run';
 import { judgeTypecheck, runTsc } from './typecheck';
@@ -237,14 +236,8 @@ async function runTestCommand(
   });
   const outcome: TestRun = { result, command, durationMs: Date.now() - started };
   try {
-    if (report === 'tap') outcome.tests = parseTap(result.stdout);
-    else if (report === 'json') outcome.tests = await readRunReport(run.dir, reportFile);
-    else if (report === 'mocha-json') outcome.tests = parseMochaJson(await readTextInside(run.dir, reportFile, { maxBytes: MAX_REPORT_BYTES }));
-    else if (report === 'mocha-stdout') {
-      // No report when mocha stopped before its reporter ran (a syntax error): the output says why.
-      const json = mochaJsonFromStdout(result.stdout);
-      if (json !== undefined) outcome.tests = parseMochaJson(json);
-    }
+    const tests = await readReportedTests(report, { stdout: result.stdout, readReport: () => readTextInside(run.dir, reportFile, { maxBytes: MAX_REPORT_BYTES }) });
+    if (tests !== undefined) outcome.tests = tests;
   } catch (error) {
     if (!result.timedOut && !result.oomKilled && (error as { code?: string }).code !== 'ENOENT') outcome.problem = `unreadable test report: ${(error as Error).message}`;
   }

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
-import { expandGlob, resolveBin, resolveTestCommand, splitScript, withReporter } from './command';
+import { withReporter } from './adapters';
+import { expandGlob, resolveBin, resolveTestCommand, splitScript } from './command';
 
 let root: string;
 let repoDir: string;

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { TestRunner } from '@tracemend/contracts';
 import { readTextInside } from '@tracemend/sandbox';
+import { runnerAdapter, type ModuleSyntax } from './adapters';
 
 /** How a repository writes its tests, read from the tests it already has (else from its manifest). */
 export interface TestConventions {
@@ -13,9 +14,9 @@ export interface TestConventions {
   readonly extension: string;
   readonly typescript: boolean;
   /** The test's own syntax: `import` statements, or `require` calls. */
-  readonly syntax: 'esm' | 'cjs';
+  readonly syntax: ModuleSyntax;
   /** The replay support file's module system: `.mjs` imported, or `.cjs` required (jest's module registry runs CommonJS). */
-  readonly support: 'esm' | 'cjs';
+  readonly support: ModuleSyntax;
   /** How relative imports of source files are written: with the file's own extension, `.js` for a `.ts` file, or none. */
   readonly specifiers: 'source' | 'js' | 'none';
   /** Where each convention was read from, for the PR and the logs. */
@@ -142,11 +143,12 @@ export async function detectTestConventions(repoDir: string, runner: TestRunner,
     notes.push(`no existing tests: ${dir}/*${suffix}${extension} from the entry module's language`);
   }
   const typescript = /\.[cm]?tsx?$/.test(extension);
+  const adapter = runnerAdapter(runner);
+  // The module system the test runs as: the extension's, else the package's.
+  const runtime: ModuleSyntax = extension === '.mjs' || extension === '.mts' || (packageEsm && extension !== '.cts' && extension !== '.cjs') ? 'esm' : 'cjs';
   // TypeScript test files are written with import statements; the compiler or transform makes them what the package needs.
-  const syntax: TestConventions['syntax'] =
-    extension === '.mjs' || extension === '.mts' || typescript || runner === 'vitest' ? 'esm' : extension === '.cjs' || extension === '.cts' ? 'cjs' : packageEsm ? 'esm' : 'cjs';
-  const support: TestConventions['support'] =
-    runner === 'vitest' ? 'esm' : runner === 'jest' ? 'cjs' : extension === '.mts' || extension === '.mjs' || (packageEsm && extension !== '.cts' && extension !== '.cjs') ? 'esm' : 'cjs';
+  const syntax: ModuleSyntax = adapter.testSyntax ?? (typescript ? 'esm' : runtime);
+  const support = adapter.supportSyntax(runtime);
 
   const styles: TestConventions['specifiers'][] = [];
   for (const test of tests.slice(0, MAX_TEST_FILES_READ)) {

@@ -1,6 +1,6 @@
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
-import { TracemendError, type TestRunner } from '@tracemend/contracts';
+import { TracemendError } from '@tracemend/contracts';
 import { readTextInside } from '@tracemend/sandbox';
 
 /** A command ready for the sandbox: argv starting with `node`, plus variables the script set. */
@@ -220,88 +220,4 @@ async function expandPackageManager(tool: string, args: readonly string[], conte
   if (script === undefined) throw invalid(`package.json has no "${name}" script`, command);
   if (extra[0] === '--') extra.shift();
   return [...splitScript(script), ...extra];
-}
-
-const NODE_TEST_REPORTER = /^--test-reporter(?:-destination)?(?:=|$)/;
-
-/**
- * How a run's tests are read: node:test's TAP on stdout, a vitest/jest JSON report file, mocha's JSON
- * report as a file or (mocha before 9.2, whose json reporter cannot write a file) on stdout, or none.
- */
-export type ReportKind = 'tap' | 'json' | 'mocha-json' | 'mocha-stdout' | 'none';
-
-const MOCHA_REPORTER_FLAG = /^(?:--reporter|-R|--reporter-options?|-O)(?:=|$)/;
-
-/**
- * Adds a machine-readable reporter to a resolved command: TAP on stdout for node:test, a JSON report
- * file (relative to the working directory) for vitest, jest and mocha; `report: 'none'` when there is none.
- */
-export async function withReporter(
-  command: ResolvedCommand,
-  runner: TestRunner,
-  reportFile: string,
-  depsDir: string,
-): Promise<{ command: ResolvedCommand; report: ReportKind }> {
-  const argv = [...command.argv];
-  if (runner === 'node:test' && argv.includes('--test')) {
-    const kept: string[] = [];
-    for (let index = 0; index < argv.length; index++) {
-      const word = argv[index] ?? '';
-      if (NODE_TEST_REPORTER.test(word)) {
-        if (!word.includes('=')) index++;
-        continue;
-      }
-      kept.push(word);
-      // Right after --test, so a wrapper such as tsx's CLI passes the flags on to node's runner.
-      if (word === '--test') kept.push('--test-reporter=tap', '--test-reporter-destination=stdout');
-    }
-    return { command: { ...command, argv: kept }, report: 'tap' };
-  }
-  const entry = argv[1] ?? '';
-  if (runner === 'vitest' && entry.startsWith('node_modules/vitest/')) {
-    const args = argv.slice(2).filter((word) => !/^--reporter(?:=|$)/.test(word) && !/^--outputFile/.test(word));
-    const sub = args[0];
-    if (sub === 'watch' || sub === 'dev') args[0] = 'run';
-    else if (sub !== 'run' && sub !== 'related') args.unshift('run');
-    const extra = ['--reporter=default', '--reporter=json', `--outputFile.json=${reportFile}`];
-    // Vite otherwise bundles the config into node_modules/.vite-temp, which is mounted read-only.
-    if ((await packageMajor(depsDir, 'vitest')) >= 3 && !args.some((word) => word.startsWith('--configLoader'))) extra.push('--configLoader=runner');
-    return { command: { ...command, argv: ['node', entry, ...args, ...extra] }, report: 'json' };
-  }
-  if (runner === 'jest' && entry.startsWith('node_modules/jest')) {
-    return { command: { ...command, argv: [...argv, '--json', `--outputFile=${reportFile}`] }, report: 'json' };
-  }
-  if (runner === 'mocha' && entry.startsWith('node_modules/mocha/')) {
-    const args: string[] = [];
-    for (let index = 2; index < argv.length; index++) {
-      const word = argv[index] ?? '';
-      if (MOCHA_REPORTER_FLAG.test(word)) {
-        if (!word.includes('=')) index++;
-        continue;
-      }
-      args.push(word);
-    }
-    const [major, minor] = await packageVersion(depsDir, 'mocha');
-    // The json reporter's `output` option arrived in mocha 9.2; before it the report goes to stdout.
-    if (major > 9 || (major === 9 && minor >= 2)) {
-      return { command: { ...command, argv: ['node', entry, ...args, '--reporter', 'json', '--reporter-option', `output=${reportFile}`] }, report: 'mocha-json' };
-    }
-    return { command: { ...command, argv: ['node', entry, ...args, '--reporter', 'json'] }, report: 'mocha-stdout' };
-  }
-  return { command, report: 'none' };
-}
-
-/** Major and minor version of an installed package, [0, 0] when unknown. */
-async function packageVersion(depsDir: string, name: string): Promise<[number, number]> {
-  try {
-    const manifest = JSON.parse(await readFile(join(depsDir, name, 'package.json'), 'utf8')) as { version?: string };
-    const [major = 0, minor = 0] = (manifest.version ?? '').split('.').map((part) => Number.parseInt(part, 10) || 0);
-    return [major, minor];
-  } catch {
-    return [0, 0];
-  }
-}
-
-async function packageMajor(depsDir: string, name: string): Promise<number> {
-  return (await packageVersion(depsDir, name))[0];
 }
