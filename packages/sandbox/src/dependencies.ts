@@ -378,3 +378,9 @@ export async function installDependencies(options: InstallDependenciesOptions): 
     await removeStaging(staging.dir);
   }
 }
+
+/** A short line for a reviewer on how the dependencies were installed; it leads with a missing lockfile. */
+export function describeDependencies(installed: Pick<InstalledDependencies, 'manager' | 'version' | 'lockfile' | 'resolvedBefore'>): string {
+  if (installed.lockfile === null) return `no lockfile: dependencies resolved as of ${installed.resolvedBefore ?? 'an unknown date'} with npm install --before`;
+  return `installed from ${installed.lockfile} with ${installed.manager}${installed.version === undefined ? '' : `@${installed.version}`}, scripts off`;
+}

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
+import { exampleRepoTarget } from '@tracemend/contracts/examples';
 import { createLogger } from '@tracemend/telemetry';
+import { createWorkspace } from './activities';
+import { commitDateOf } from './checkout';
 import { installDependencies, type InstalledDependencies } from './dependencies';
 import { DockerSandboxDriver } from './docker-driver';
 import { DEFAULT_RUN_LIMITS } from './driver';
@@ -136,28 +139,56 @@ describe('installDependencies with yarn', () => {
   });
 });
 
+/** The registry's publish times of ms 0.7.x, and a date just before the newest of them with the version current then. */
+async function msBeforeNewest(): Promise<{ before: Date; expected: string; newest: { patch: number; time: number } }> {
+  // The registry's own publish times are the reference.
+  const times = JSON.parse((await execFileAsync('npm', ['view', 'ms', 'time', '--json'])).stdout) as Record<string, string>;
+  const patches = Object.entries(times)
+    .filter(([version]) => /^0\.7\.\d+$/.test(version))
+    .map(([version, time]) => ({ patch: Number(version.split('.')[2]), time: Date.parse(time) }));
+  const newest = patches.reduce((a, b) => (b.patch > a.patch ? b : a));
+  const before = new Date(newest.time - 1_000);
+  const expected = Math.max(...patches.filter((entry) => entry.time <= before.getTime()).map((entry) => entry.patch));
+  expect(expected).toBeLessThan(newest.patch);
+  return { before, expected: `0.7.${expected}`, newest };
+}
+
 describe('installDependencies without a lockfile', () => {
   it('resolves with the versions the registry offered at the commit date, and caches per date', async () => {
-    // The registry's own publish times are the reference: the date falls just before the newest 0.7.x of ms.
-    const times = JSON.parse((await execFileAsync('npm', ['view', 'ms', 'time', '--json'])).stdout) as Record<string, string>;
-    const patches = Object.entries(times)
-      .filter(([version]) => /^0\.7\.\d+$/.test(version))
-      .map(([version, time]) => ({ patch: Number(version.split('.')[2]), time: Date.parse(time) }));
-    const newest = patches.reduce((a, b) => (b.patch > a.patch ? b : a));
-    const before = new Date(newest.time - 1_000);
-    const expected = Math.max(...patches.filter((entry) => entry.time <= before.getTime()).map((entry) => entry.patch));
-    expect(expected).toBeLessThan(newest.patch);
+    const { before, expected, newest } = await msBeforeNewest();
 
     const repoDir = await checkout('unlocked-probe', { dependencies: { ms: '^0.7.0' } });
     const cacheRoot = join(root, 'cache-unlocked');
     const installed = await installDependencies({ repoDir, cacheRoot, commitDate: before.toISOString() });
     expect(installed).toMatchObject({ installed: true, manager: 'npm', lockfile: null, resolvedBefore: before.toISOString() });
-    expect(await versionOf(installed.depsDir, 'ms')).toBe(`0.7.${expected}`);
+    expect(await versionOf(installed.depsDir, 'ms')).toBe(expected);
     expect(await readdir(repoDir)).toEqual(['package.json']);
 
     expect(await installDependencies({ repoDir, cacheRoot, commitDate: before.toISOString() })).toEqual({ ...installed, installed: false });
     const later = await installDependencies({ repoDir, cacheRoot, commitDate: new Date(newest.time + 60_000).toISOString() });
     expect(later.lockHash).not.toBe(installed.lockHash);
     expect(await versionOf(later.depsDir, 'ms')).toBe(`0.7.${newest.patch}`);
+  });
+});
+
+describe('Workspace.prepare without a lockfile', () => {
+  it("installs a commit's dependencies as of its commit date and says so in its note", async () => {
+    const { before, expected } = await msBeforeNewest();
+    const origin = join(root, 'unlocked-origin');
+    await mkdir(origin);
+    await writeFile(join(origin, 'package.json'), JSON.stringify({ name: 'unlocked-service', version: '1.0.0', private: true, dependencies: { ms: '^0.7.0' } }));
+    const git = (args: string[], env: Record<string, string> = {}) => execFileAsync('git', args, { cwd: origin, env: { ...process.env, ...env } });
+    await git(['init', '--quiet', '-b', 'main']);
+    await git(['add', '.']);
+    // Committed in another offset than UTC: the note gives the same instant in UTC.
+    const committed = before.toISOString().replace(/\.\d+Z$/, 'Z');
+    await git(['-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '--quiet', '-m', 'one'], { GIT_COMMITTER_DATE: `${committed}`, TZ: 'Asia/Kolkata' });
+    const sha = (await git(['rev-parse', 'HEAD'])).stdout.trim();
+
+    const workspace = createWorkspace({ root: join(root, 'workspace-unlocked'), logger: createLogger({ name: 'workspace-test', level: 'silent' }) });
+    const prepared = await workspace.prepare({ ...exampleRepoTarget, repository: { ...exampleRepoTarget.repository, cloneUrl: origin }, sha });
+    expect(Date.parse((await commitDateOf(prepared.repoDir)) ?? '')).toBe(Date.parse(committed));
+    expect(prepared.dependencyNote).toBe(`no lockfile: dependencies resolved as of ${new Date(committed).toISOString()} with npm install --before`);
+    expect(await versionOf(prepared.depsDir, 'ms')).toBe(expected);
   });
 });

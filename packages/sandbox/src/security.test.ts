@@ -499,7 +499,7 @@ describe.skipIf(process.getuid?.() !== 0)('host-side git and npm run as the sand
       // The worker mirrors its own local source (bare, no working tree); every step that fetches into or
       // writes the checkout runs as the sandbox user.
       const untrusted = gitCalls.filter((call) => !call.args.includes('--bare'));
-      expect(untrusted.map((call) => call.args.split(' ').find((word) => ['clone', 'checkout', 'remote'].includes(word)))).toEqual(['clone', 'checkout', 'remote']);
+      expect(untrusted.map((call) => call.args.split(' ').find((word) => ['clone', 'checkout', 'remote', 'log'].includes(word)))).toEqual(['clone', 'checkout', 'remote', 'log']);
       for (const call of untrusted) expect([call.uid, call.gid]).toEqual([10001, 10001]);
       for (const call of gitCalls) expectClean(call);
 
