@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { exampleRepoTarget } from '@tracemend/contracts/examples';
 import { createLogger } from '@tracemend/telemetry';
+import { toolRecorder } from '../test/host-tools';
 import { createWorkspace } from './activities';
 import { commitDateOf } from './checkout';
 import { installDependencies, type InstalledDependencies } from './dependencies';
@@ -152,6 +153,38 @@ async function msBeforeNewest(): Promise<{ before: Date; expected: string; newes
   expect(expected).toBeLessThan(newest.patch);
   return { before, expected: `0.7.${expected}`, newest };
 }
+
+describe('installDependencies with a committed yarn berry release', () => {
+  it('runs the release the repository committed, fetching no yarn from the registry', async () => {
+    const repoDir = await checkout('yarn-release-probe', { dependencies: DEPENDENCIES }, (dir) =>
+      execFileAsync('npx', ['--yes', `--package=@yarnpkg/cli-dist@${YARN_BERRY_VERSION}`, '--', 'yarn', 'install', '--mode=update-lockfile'], {
+        cwd: dir,
+        env: { ...process.env, YARN_ENABLE_IMMUTABLE_INSTALLS: 'false', YARN_ENABLE_TELEMETRY: 'false', YARN_ENABLE_GLOBAL_CACHE: 'false', YARN_CACHE_FOLDER: join(root, 'berry-fixture-cache') },
+      }),
+    );
+    // The release a berry repository commits is the registry's own bundle under .yarn/releases.
+    const packed = await mkdtemp(join(root, 'pack-'));
+    const { stdout } = await execFileAsync('npm', ['pack', `@yarnpkg/cli-dist@${YARN_BERRY_VERSION}`, '--pack-destination', packed, '--json']);
+    const [{ filename }] = JSON.parse(stdout) as [{ filename: string }];
+    await execFileAsync('tar', ['-xzf', join(packed, filename), '-C', packed, 'package/bin/yarn.js']);
+    await mkdir(join(repoDir, '.yarn', 'releases'), { recursive: true });
+    await writeFile(join(repoDir, '.yarn', 'releases', `yarn-${YARN_BERRY_VERSION}.cjs`), await readFile(join(packed, 'package', 'bin', 'yarn.js')));
+
+    const tools = await toolRecorder();
+    await tools.wrap('npm');
+    const path = process.env.PATH;
+    process.env.PATH = `${tools.binDir}:${path ?? ''}`;
+    try {
+      const installed = await installDependencies({ repoDir, cacheRoot: join(root, 'cache-yarn-release') });
+      expect(installed).toMatchObject({ installed: true, manager: 'yarn', version: YARN_BERRY_VERSION, lockfile: 'yarn.lock' });
+      expect(await versionOf(installed.depsDir, 'debug')).toBe('4.3.4');
+      expect(await tools.calls('npm')).toEqual([]);
+    } finally {
+      process.env.PATH = path;
+      await tools.remove();
+    }
+  });
+});
 
 describe('installDependencies without a lockfile', () => {
   it('resolves with the versions the registry offered at the commit date, and caches per date', async () => {
