@@ -72,13 +72,17 @@ export const pipelineCases: CaseTable = {
     change.overBound(['frames'], repeat(6, exampleSignature.frames[0])),
     change.overBound(['normalizedMessage'], chars(4_097)),
   ]),
-  Reproduction: casesOf(Reproduction, [exampleReproduction, notReproduced], (change) => [
+  Reproduction: casesOf(
+    Reproduction,
+    [exampleReproduction, notReproduced, { ...exampleReproduction, dependencyNote: 'no lockfile: dependencies resolved as of 2019-03-02T10:00:00.000Z with npm install --before' }],
+    (change) => [
     change.missing(['schemaVersion'], /expected 1/),
     change.missing(['reason']),
     change.missing(['expected', 'errorType']),
     change.wrongType(['reproduced'], 'true'),
     change.overBound(['runs'], 1_001),
     change.overBound(['rate'], 1.5),
+    change.overBound(['dependencyNote'], chars(301)),
     change.overBound(['sandbox', 'image'], chars(513)),
     change.overBound(['observed', 'frames', 0, 'function'], chars(257)),
     change.outOfDomain(['runs'], 0, /Too small/),

@@ -65,6 +65,8 @@ export const Reproduction = z.object({
   durationMs: z.number().nonnegative(),
   sandbox: z.object({ driver: Identifier, image: boundedString(512) }),
   reason: boundedString(LIMITS.text),
+  /** How the target's dependencies were installed, e.g. resolved by date because the repository has no lockfile. */
+  dependencyNote: boundedString(300).optional(),
 });
 export type Reproduction = z.infer<typeof Reproduction>;
 

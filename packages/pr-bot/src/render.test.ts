@@ -128,6 +128,13 @@ describe('renderBody', () => {
     expect(lines).toEqual(['Committed beside it, for the test to import: `test/tracemend-replay.mjs`, `test/tracemend-recording.json`.']);
   });
 
+  it('says how the dependencies were installed when the reproduction tells', () => {
+    const input = pullRequestInput();
+    expect(renderBody(input)).not.toContain('| Dependencies |');
+    input.reproduction = { ...input.reproduction, dependencyNote: 'no lockfile: dependencies resolved as of 2019-03-02T10:00:00.000Z with npm install --before' };
+    expect(renderBody(input)).toContain('| Dependencies | no lockfile: dependencies resolved as of 2019-03-02T10:00:00.000Z with npm install --before |');
+  });
+
   it('copies no payload, attribute, message, log, env value or decision path into any text', () => {
     const texts = allTexts(inputWithHiddenValues());
     for (const [name, value] of Object.entries(HIDDEN)) expect(texts.includes(value), name).toBe(false);

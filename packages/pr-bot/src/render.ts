@@ -148,6 +148,7 @@ function evidenceSection(input: PullRequestInput, budget: Budget): string {
     ['Last seen', identity.lastSeen],
     ['Occurrences', String(identity.occurrences)],
     ['Reproduced', `${input.reproduction.matchingRuns}/${input.reproduction.runs} runs (${cell(input.reproduction.sandbox.driver)})`],
+    ...(input.reproduction.dependencyNote === undefined ? [] : [['Dependencies', cell(input.reproduction.dependencyNote)]]),
   ];
   const parts = [table(['Field', 'Value'], rows)];
   parts.push('', '**Trace excerpt** (span names, kinds and status only; attributes, messages and payloads are never copied here)', '');

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { RepoTarget, ReproduceInput, Reproduction } from '@tracemend/contracts';
 import type { Logger } from '@tracemend/telemetry';
-import { prepareCheckout } from './checkout';
-import { installDependencies } from './dependencies';
+import { commitDateOf, prepareCheckout } from './checkout';
+import { describeDependencies, installDependencies } from './dependencies';
 import type { SandboxDriver } from './driver';
 import { entryHandlersOf } from './invocation';
 import { ResidentHarness, type ResidentHarnessOptions } from './replay';
@@ -13,6 +13,8 @@ import type { WarmPool } from './warm-pool';
 export interface PreparedTarget {
   repoDir: string;
   depsDir: string;
+  /** How the dependencies were installed, for the reproduction and the pull request (`describeDependencies`). */
+  dependencyNote?: string;
 }
 
 /** Checkouts and dependency installs per (repository, commit), made once and shared by the sandbox stages. */
@@ -61,7 +63,7 @@ function follow(shared: SharedPreparation, signal: AbortSignal | undefined): Pro
  */
 export const CHECKOUTS_FOLDER = 'checkouts-v2';
 
-/** A workspace under `root`: `checkouts-v2/<owner>-<name>-<sha12>` and `deps/<lockfile hash>`. */
+/** A workspace under `root`: `checkouts-v2/<owner>-<name>-<sha12>` and `deps/<cache key>` (see `installDependencies`). */
 export function createWorkspace(options: { root: string; logger: Logger }): Workspace {
   const inflight = new Map<string, SharedPreparation>();
   return {
@@ -81,9 +83,17 @@ export function createWorkspace(options: { root: string; logger: Logger }): Work
             name: `${target.repository.owner}-${target.repository.name}`,
             signal: controller.signal,
           });
-          const deps = await installDependencies({ repoDir, cacheRoot: join(options.root, 'deps'), signal: controller.signal });
-          options.logger.info({ service: target.service, sha: target.sha.slice(0, 12), installed: deps.installed }, 'workspace ready');
-          return { repoDir, depsDir: deps.depsDir };
+          // A checkout without a lockfile is installed with the versions of its commit's day.
+          const commitDate = await commitDateOf(repoDir);
+          const deps = await installDependencies({
+            repoDir,
+            cacheRoot: join(options.root, 'deps'),
+            ...(commitDate === undefined ? {} : { commitDate }),
+            signal: controller.signal,
+          });
+          const dependencyNote = describeDependencies(deps);
+          options.logger.info({ service: target.service, sha: target.sha.slice(0, 12), installed: deps.installed, manager: deps.manager, dependencyNote }, 'workspace ready');
+          return { repoDir, depsDir: deps.depsDir, dependencyNote };
         })();
         const created: SharedPreparation = { promise, controller, waiting: 0 };
         shared = created;
@@ -171,7 +181,7 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
   return {
     reproduce: async (input: ReproduceInput, context: StageCallContext = {}): Promise<Reproduction> => {
       const prepared = await deps.workspace.prepare(input.target, context.signal);
-      return reproduce({
+      const reproduction = await reproduce({
         driver: deps.driver,
         image: deps.image,
         repoDir: prepared.repoDir,
@@ -185,6 +195,7 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
         ...(context.signal === undefined ? {} : { signal: context.signal }),
         startHarness: (options) => startHarnessFrom(deps.pool, options),
       });
+      return prepared.dependencyNote === undefined ? reproduction : { ...reproduction, dependencyNote: prepared.dependencyNote };
     },
   };
 }

@@ -1,9 +1,9 @@
-import { chmod, lchown, lstat, mkdir, readdir } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { GitSha, TracemendError } from '@tracemend/contracts';
 import { baseHostEnv, moveIntoPlace, privateStaging, removeStaging, runHostCommand, untrustedWorkUser, type HostUser } from './host-command';
 import { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-import { copyTreeInside } from './safe-fs';
+import { copyTreeInside, readTextInside } from './safe-fs';
 
 /**
  * Copies a checkout (with its .git, without node_modules, which the sandbox mounts) to `dest`. A
@@ -95,6 +95,9 @@ export async function prepareCheckout(options: PrepareCheckoutOptions): Promise<
       await git(['-C', checkout, '-c', 'advice.detachedHead=false', 'checkout', '--quiet', '--detach', options.sha], user, 120_000);
       // The mirror was only the source: the checkout fetches from the original from now on.
       if (source !== options.cloneUrl) await git(['-C', checkout, 'remote', 'set-url', 'origin', options.cloneUrl], user, 30_000);
+      // Dependencies of a checkout without a lockfile are resolved as of this date.
+      const { stdout } = await git(['-C', checkout, 'log', '-1', '--format=%cI', options.sha], user, 30_000);
+      await writeFile(join(checkout, COMMIT_DATE_FILE), stdout);
     } catch (error) {
       if (options.signal?.aborted) throw error;
       const message = (error as { stderr?: string }).stderr?.trim() || (error as Error).message;
@@ -106,4 +109,23 @@ export async function prepareCheckout(options: PrepareCheckoutOptions): Promise<
   } finally {
     await removeStaging(staging.dir);
   }
+}
+
+/** Where a checkout keeps its commit's date, written while it is made (git cannot reach a placed checkout as the sandbox user). */
+const COMMIT_DATE_FILE = '.git/tracemend-commit-date';
+
+/**
+ * When the checkout's commit was made (ISO 8601 with the committer's offset, as `git log --format=%cI`),
+ * recorded by `prepareCheckout`; undefined for a checkout an earlier version made without it.
+ */
+export async function commitDateOf(repoDir: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = (await readTextInside(repoDir, COMMIT_DATE_FILE, { maxBytes: 128 })).trim();
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (Number.isNaN(Date.parse(text))) throw new TracemendError('INTERNAL', `${COMMIT_DATE_FILE} of ${repoDir} holds no date: ${text.slice(0, 80)}`);
+  return text;
 }

@@ -40,6 +40,10 @@ describe('installDependencies', () => {
     expect(first.depsDir).toBe(join(cacheRoot, first.lockHash, 'node_modules'));
     expect(await readdir(first.depsDir)).toContain('ms');
 
+    expect(first).toMatchObject({ manager: 'npm', lockfile: 'package-lock.json' });
+    expect(first.version).toBeUndefined();
+    expect(first.resolvedBefore).toBeUndefined();
+
     const second = await installDependencies({ repoDir, cacheRoot });
     expect(second).toEqual({ ...first, installed: false });
     expect((await readdir(cacheRoot)).filter((name) => name.startsWith('.staging'))).toEqual([]);
@@ -54,14 +58,39 @@ describe('installDependencies', () => {
     expect(await readdir(cacheRoot)).toEqual([results[0]?.lockHash]);
   });
 
-  it('refuses a repository without a lockfile', async () => {
+  it('refuses a repository without a lockfile when no commit date says what to resolve against', async () => {
     const bare = join(root, 'bare');
     await execFileAsync('mkdir', ['-p', bare]);
     await writeFile(join(bare, 'package.json'), '{"name":"bare","version":"1.0.0"}');
     const error = await installDependencies({ repoDir: bare, cacheRoot: join(root, 'cache-bare') }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(TracemendError);
     expect((error as TracemendError).code).toBe('INVALID_INPUT');
-    expect((error as TracemendError).message).toContain('package-lock.json');
+    expect((error as TracemendError).message).toContain('has no lockfile (npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml, yarn.lock)');
+    expect((error as TracemendError).message).toContain('pass commitDate');
+  });
+
+  it('names npm, its command and its reason when the lockfile is out of step with package.json', async () => {
+    const stale = join(root, 'stale');
+    await execFileAsync('mkdir', ['-p', stale]);
+    await writeFile(join(stale, 'package-lock.json'), await readFile(join(repoDir, 'package-lock.json')));
+    await writeFile(join(stale, 'package.json'), JSON.stringify({ name: 'deps-probe', version: '1.0.0', private: true, dependencies: { ms: '2.1.2' } }));
+    const cacheRoot = join(root, 'cache-stale');
+    const error = (await installDependencies({ repoDir: stale, cacheRoot }).catch((caught: unknown) => caught)) as TracemendError;
+    expect(error).toBeInstanceOf(TracemendError);
+    expect(error.message).toContain('npm failed to install package-lock.json');
+    expect(error.message).toContain('`npm ci --ignore-scripts --no-audit --no-fund --loglevel=error`');
+    expect(error.message).toContain('in sync');
+    expect(await readdir(cacheRoot)).toEqual([]);
+  });
+
+  it('refuses a packageManager it cannot run before installing anything', async () => {
+    const bun = join(root, 'bun');
+    await execFileAsync('mkdir', ['-p', bun]);
+    await writeFile(join(bun, 'package.json'), JSON.stringify({ name: 'bun-probe', version: '1.0.0', packageManager: 'bun@1.1.30' }));
+    await writeFile(join(bun, 'package-lock.json'), await readFile(join(repoDir, 'package-lock.json')));
+    const error = (await installDependencies({ repoDir: bun, cacheRoot: join(root, 'cache-bun') }).catch((caught: unknown) => caught)) as TracemendError;
+    expect(error.code).toBe('INVALID_INPUT');
+    expect(error.message).toBe('package.json "packageManager" is "bun@1.1.30": supported are npm, pnpm or yarn, as name@x.y.z (for example pnpm@9.12.0 or yarn@4.5.0)');
   });
 
   it('runs no lifecycle script of the repository: its preinstall, install, postinstall and prepare leave no marker', async () => {

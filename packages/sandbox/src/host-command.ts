@@ -46,13 +46,15 @@ export interface HostCommandResult {
   readonly stderr: string;
 }
 
-/** Why a host command failed: its exit code or signal, whether the time limit killed it, and its stderr. */
+/** Why a host command failed: its exit code or signal, whether the time limit killed it, and its output. */
 export class HostCommandError extends Error {
   constructor(
     message: string,
     readonly stderr: string,
     readonly exitCode: number | null,
     readonly timedOut: boolean,
+    /** Some tools (pnpm) report their errors here rather than on stderr. */
+    readonly stdout = '',
   ) {
     super(message);
     this.name = 'HostCommandError';
@@ -77,7 +79,7 @@ export async function runHostCommand(file: string, args: readonly string[], opti
   const stdout = result.stdout.toString('utf8');
   const stderr = result.stderr.toString('utf8');
   if (result.code === 0 && !result.timedOut) return { stdout, stderr };
-  throw new HostCommandError(describeExit(`${file} ${args[0] ?? ''}`, result, options.timeoutMs), stderr, result.code, result.timedOut);
+  throw new HostCommandError(describeExit(`${file} ${args[0] ?? ''}`, result, options.timeoutMs), stderr, result.code, result.timedOut, stdout);
 }
 
 /**

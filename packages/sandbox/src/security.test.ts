@@ -465,8 +465,8 @@ describe.skipIf(process.getuid?.() !== 0)('host-side git and npm run as the sand
   const FAKE_TOKEN = 'ghp_fakeWorkerToken0123456789abcdefABCDEF';
   /** What a host tool may see: what it needs, plus what the recording shell itself sets. */
   const ALLOWED = new Set(['PATH', 'HOME', 'LANG', 'GIT_TERMINAL_PROMPT', 'npm_config_cache', 'npm_config_update_notifier', 'PWD', 'OLDPWD', 'SHLVL', '_']);
-  /** Passed to npm when the worker has them: where the registry is and how to reach it. */
-  for (const name of ['npm_config_registry', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy']) ALLOWED.add(name);
+  /** Passed to npm when the worker has them: where the registry is, how to reach it, which authorities to trust. */
+  for (const name of ['npm_config_registry', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy', 'NODE_EXTRA_CA_CERTS']) ALLOWED.add(name);
 
   function expectClean(call: ToolCall): void {
     expect(JSON.stringify(call.env)).not.toContain(FAKE_TOKEN);
@@ -499,7 +499,7 @@ describe.skipIf(process.getuid?.() !== 0)('host-side git and npm run as the sand
       // The worker mirrors its own local source (bare, no working tree); every step that fetches into or
       // writes the checkout runs as the sandbox user.
       const untrusted = gitCalls.filter((call) => !call.args.includes('--bare'));
-      expect(untrusted.map((call) => call.args.split(' ').find((word) => ['clone', 'checkout', 'remote'].includes(word)))).toEqual(['clone', 'checkout', 'remote']);
+      expect(untrusted.map((call) => call.args.split(' ').find((word) => ['clone', 'checkout', 'remote', 'log'].includes(word)))).toEqual(['clone', 'checkout', 'remote', 'log']);
       for (const call of untrusted) expect([call.uid, call.gid]).toEqual([10001, 10001]);
       for (const call of gitCalls) expectClean(call);
 
