@@ -152,5 +152,5 @@ describe('tracemend run <alert-file> --config <file>', () => {
     await writeFile(notAlert, JSON.stringify({ service: 'leaderboard', message: 'it broke' }));
     const refused = expectOneLineError(await run(notAlert, '--config', github.catalogFile, '--json'), 1);
     expect(refused).toMatch(new RegExp(`^tracemend run: the alert ${notAlert} was refused \\(4\\d\\d [A-Z_]+\\): \\S`));
-  });
+  }, 300_000); // six CLI processes, one after another
 });
