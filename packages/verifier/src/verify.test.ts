@@ -208,6 +208,31 @@ describe('verifyCandidate on the leaderboard fixture (node:test, real Docker)', 
     expect(rejected.reason).toMatch(/^typecheck failed: tsc --noEmit: 1 new error \(1 at base too\) \| src\/leaderboard\.ts\(\d+,\d+\): error TS2345: /);
   });
 
+  it('says when tests failing at the commit reach for the network the sandbox does not have', async () => {
+    // A test that calls a real host: in the sandbox (no network) it fails at the commit and after every patch.
+    const online = join(root, 'online');
+    await run('git', ['clone', '--quiet', '--no-hardlinks', repo.dir, online]);
+    const networkTest = [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      "test('reads the live exchange rate', async () => {",
+      "  const response = await fetch('https://rates.example.com/v1/rates/EUR');",
+      '  assert.equal(response.status, 200);',
+      '});',
+      '',
+    ].join('\n');
+    await writeFile(join(online, 'test', 'rates.test.ts'), networkTest);
+    await run('git', ['-C', online, 'add', '.']);
+    await run('git', ['-C', online, '-c', 'user.name=Leaderboard', '-c', 'user.email=dev@leaderboard.example', 'commit', '--quiet', '-m', 'check the live rate']);
+    const { stdout: sha } = await run('git', ['-C', online, 'rev-parse', 'HEAD']);
+
+    const fix = await candidate('leaderboard-online-fix', [edit('  return users', 1, ['  return (users ?? [])'])]);
+    const verification = await verifyCandidate(deps, { repoDir: online, depsDir, target: { ...target, sha: sha.trim() }, minimal, candidate: fix });
+    expect(verification.verdict, verification.reason).toBe('verified');
+    expect(verification.checks.suite.baselineFailures).toEqual(['reads the live exchange rate']);
+    expect(verification.checks.suite.detail).toMatch(/\(1 failing at base too, where tests reach a host \(fetch failed\) over the network, which the sandbox does not have\)/);
+  });
+
   it('rejects a fix that breaks an existing test, naming the suite and the test', async () => {
     const wrong = await candidate('leaderboard-off-by-one', [
       edit('  return users', 3, ['  return (users ?? [])', '    .sort(compareUsers)', '    .slice(0, k - 1)']),

@@ -12,9 +12,10 @@ import {
 } from '@tracemend/contracts';
 import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
+import { parseJestStyleJson, readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
 import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
-import { parseJestStyleJson, readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
+import { networkAttempt, withNetworkHint } from './network';
 import { countImporters, scoreRisk } from './risk';
 import { RUN_LIMITS, SANDBOX_ENV, type CheckResult, type CheckStatus } from './sandbox-run';
 import { judgeTypecheck, runTsc } from './typecheck';
@@ -87,6 +88,11 @@ function limiter(concurrency: number): <T>(task: () => Promise<T>) => Promise<T>
 
 function outputOf(run: TestRun): string {
   return `${run.result?.stdout ?? ''}\n${run.result?.stderr ?? ''}`;
+}
+
+/** Everything a run printed and reported, where a network attempt would show. */
+function everythingOf(run: TestRun): string {
+  return [outputOf(run), ...(run.tests ?? []).map((test) => test.failure ?? '')].join('\n');
 }
 
 function failedNames(tests: readonly TestOutcome[]): string[] {
@@ -262,7 +268,7 @@ function judgeFailsBefore(run: TestRun, signature: FailureSignature): CheckResul
   const judgement = judgements.find((candidate) => candidate.matched) ?? judgements[0];
   const evidence = failures || tailLines(outputOf(run), judgement?.matched ? 8 : 20);
   if (judgement === undefined || !judgement.matched) {
-    return { status: 'failed', detail: bounded(`the minimal test ${judgement?.detail ?? 'failed'}\n${evidence}`), durationMs };
+    return { status: 'failed', detail: bounded(withNetworkHint(`the minimal test ${judgement?.detail ?? 'failed'}\n${evidence}`, everythingOf(run))), durationMs };
   }
   return { status: 'passed', detail: bounded(`the minimal test ${judgement.detail}\n${evidence}`), durationMs };
 }
@@ -275,7 +281,8 @@ function judgePassesAfter(run: TestRun): CheckResult {
   const passed = tests.filter((test) => test.status === 'passed').length;
   const failed = failedNames(tests).length;
   if (run.result?.exitCode !== 0 || failed > 0) {
-    return { status: 'failed', detail: bounded(`the minimal test still fails with the patch (exit ${run.result?.exitCode ?? '?'})\n${describeFailures(tests) || tailLines(outputOf(run))}`), durationMs };
+    const detail = `the minimal test still fails with the patch (exit ${run.result?.exitCode ?? '?'})\n${describeFailures(tests) || tailLines(outputOf(run))}`;
+    return { status: 'failed', detail: bounded(withNetworkHint(detail, everythingOf(run))), durationMs };
   }
   if (run.tests !== undefined && passed === 0) return { status: 'failed', detail: 'the minimal test run reported no passing test', durationMs };
   return { status: 'passed', detail: run.tests ? `${passed} test${passed === 1 ? '' : 's'} passed with the patch` : 'exit 0 with the patch', durationMs };
@@ -290,14 +297,23 @@ function judgeSuite(baseline: TestRun, run: TestRun) {
   const tests = run.tests ?? [];
   const passed = tests.filter((test) => test.status === 'passed').length;
   const failed = failedNames(tests).length;
-  const result = (status: CheckStatus, detail: string) => ({ status, detail: bounded(detail), durationMs: run.durationMs, passed, failed, baselineFailures });
+  const result = (status: CheckStatus, detail: string) => ({
+    status,
+    detail: bounded(status === 'failed' ? withNetworkHint(detail, everythingOf(run)) : detail),
+    durationMs: run.durationMs,
+    passed,
+    failed,
+    baselineFailures,
+  });
   const ended = runEnded(run);
   if (ended !== undefined) return result('failed', `${ended}\n${tailLines(outputOf(run))}`);
   const known = new Set(failedNames(baseline.tests ?? []));
   const newFailures = tests.filter((test) => test.status === 'failed' && !known.has(test.name));
   const present = new Set(tests.map((test) => test.name));
   const gone = (baseline.tests ?? []).filter((test) => test.status === 'passed' && !present.has(test.name)).map((test) => test.name);
-  const summary = `${passed} passed, ${failed} failed (${failed - newFailures.length} failing at base too)`;
+  const offline = baselineFailures.length > 0 ? networkAttempt(everythingOf(baseline)) : undefined;
+  const atBase = `${failed - newFailures.length} failing at base too${offline === undefined ? '' : `, where tests reach ${offline} over the network, which the sandbox does not have`}`;
+  const summary = `${passed} passed, ${failed} failed (${atBase})`;
   if (newFailures.length > 0) return result('failed', `${summary}; new failures:\n${describeFailures(newFailures)}`);
   if (gone.length > 0) return result('failed', `${summary}; tests that passed at base did not run: ${gone.slice(0, 5).join(', ')}`);
   if (run.tests === undefined) {
