@@ -182,3 +182,20 @@ describe('hard negatives stay unchanged and unflagged', () => {
     expect(result.found).toEqual([]);
   });
 });
+
+describe('encoded runs are judged by what they decode to', () => {
+  it.each([
+    ['an escaped sha256 in a JSON string', '{"msg":"payload","digest":"sha256\\u003a8b421968d5123beb412e5c206538e9777a1204be892021eafe34a8ad09528513"}'],
+    ['a percent-encoded SRI hash in a query', 'GET /pkg?integrity=sha512-Vz3ESxj2mo7sOgZgAOf3pS2%2FWdmpaPpM2QuNYMwHG1M%3D&page=2'],
+  ])('%s stays unflagged', (_kind, text) => {
+    expect(detect(text)).toEqual([]);
+    expect(redactText(text, tokenizer).text).toBe(text);
+  });
+
+  it('still redacts a key hidden behind escapes, in its decoded form', () => {
+    const key = 'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya';
+    const text = `{"note":"key\\u003a${key}"}`;
+    expect(detect(text).map((match) => match.detector)).toEqual(['high-entropy']);
+    expect(redactText(text, tokenizer).text).toBe('{"note":"key\\u003a[redacted\\u003ahigh-entropy]"}');
+  });
+});

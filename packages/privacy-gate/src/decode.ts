@@ -242,14 +242,26 @@ function findPercent(text: string, skip: readonly Span[], out: EncodedSpan[]): v
 
 const JSON_STRING = /"(?:[^"\\\n\r]|\\.)*"/g;
 
-/** Escapes `encoded` (a JSON string from `JSON.stringify`) the way `source` was: `\/` for `/`, `\uXXXX` beyond ASCII. */
-function restyleJsonString(encoded: string, source: string): string {
-  let out = encoded;
-  if (source.includes('\\/')) out = out.replace(/\//g, '\\/');
-  if (/\\u[0-9a-fA-F]{4}/.test(source) && /^[\x00-\x7f]*$/.test(source)) {
-    out = out.replace(/[^\x00-\x7f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const unicodeEscape = (char: string): string => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * `decoded` as a JSON string literal escaped the way `source` was: characters `source` wrote as
+ * `\uXXXX` are written so again, `/` as `\/` when `source` did that, and all of non-ASCII as `\uXXXX`
+ * when `source` kept to ASCII.
+ */
+function encodeJsonString(decoded: string, source: string): string {
+  const escaped = new Set<string>();
+  for (const match of source.matchAll(/\\u([0-9a-fA-F]{4})/g)) escaped.add(String.fromCharCode(Number.parseInt(match[1] ?? '0', 16)));
+  const slash = source.includes('\\/');
+  const asciiOnly = escaped.size > 0 && /^[\x00-\x7f]*$/.test(source);
+  let out = '"';
+  for (let i = 0; i < decoded.length; i++) {
+    const char = decoded[i] ?? '';
+    if (escaped.has(char) || (asciiOnly && char.charCodeAt(0) > 0x7f)) out += unicodeEscape(char);
+    else if (slash && char === '/') out += '\\/';
+    else out += JSON.stringify(char).slice(1, -1);
   }
-  return out;
+  return `${out}"`;
 }
 
 function findJsonStrings(text: string, skip: readonly Span[], out: EncodedSpan[]): void {
@@ -270,7 +282,7 @@ function findJsonStrings(text: string, skip: readonly Span[], out: EncodedSpan[]
       start: match.index,
       end: match.index + source.length,
       decoded,
-      encode: (changed) => restyleJsonString(JSON.stringify(changed), source),
+      encode: (changed) => encodeJsonString(changed, source),
     });
   }
 }

@@ -703,11 +703,23 @@ function detectSurface(text: string, profile: TextProfile, gated: boolean, depth
   );
 }
 
+/**
+ * The findings without the high-entropy ones that lie inside an encoded span: a run like `u003a8b42…`
+ * of an escaped hash, or `oEMZ…%3D`, is judged by what it decodes to, a layer down, not by its look.
+ */
+function deferToDecoded(text: string, profile: TextProfile, matches: DetectorMatch[]): DetectorMatch[] {
+  if (!matches.some((match) => match.detector === 'high-entropy')) return matches;
+  const spans = findEncodedSpans(text, profile.base64Runs, matches.filter((match) => match.detector !== 'high-entropy'));
+  if (spans.length === 0) return matches;
+  return matches.filter((match) => match.detector !== 'high-entropy' || !spans.some((span) => span.start <= match.start && match.end <= span.end));
+}
+
 /** Findings in `text` and, down to `MAX_DECODE_DEPTH` layers, in what its encoded spans decode to (reported over the span). */
 function detectLayers(text: string, gated: boolean, depth: number): DetectorMatch[] {
   const profile = profileText(text);
-  const matches = detectSurface(text, profile, gated, depth);
-  if (depth >= MAX_DECODE_DEPTH) return matches;
+  const surface = detectSurface(text, profile, gated, depth);
+  if (depth >= MAX_DECODE_DEPTH) return surface;
+  const matches = deferToDecoded(text, profile, surface);
   // What a finding already covers is not decoded: the finding stands for it.
   const spans = findEncodedSpans(text, profile.base64Runs, matches);
   if (spans.length === 0) return matches;
@@ -774,7 +786,8 @@ function credentialSecrets(detector: string, value: string): string[] {
 
 function redactLayers(text: string, tokenizer: Tokenizer, depth: number, into: Redaction): string {
   const profile = profileText(text);
-  const matches = detectSurface(text, profile, true, depth);
+  const surface = detectSurface(text, profile, true, depth);
+  const matches = depth < MAX_DECODE_DEPTH ? deferToDecoded(text, profile, surface) : surface;
   let out = '';
   if (matches.length === 0) out = text;
   else {
