@@ -43,7 +43,10 @@ const MARK_DOT = 1 << 12;
 const MARK_DASH = 1 << 13;
 const MARK_UNDERSCORE = 1 << 14;
 const MARK_EQUALS = 1 << 15;
-const MARKS = (1 << 16) - 1;
+// `%` and `\` tell the decoding layer whether percent-encoding or JSON escapes can occur.
+const MARK_PERCENT = 1 << 20;
+const MARK_BACKSLASH = 1 << 21;
+const MARKS = ((1 << 16) - 1) | MARK_PERCENT | MARK_BACKSLASH;
 // Character kinds, in the same table above the marks.
 const INFO_RUN = 1 << 16;
 const INFO_DIGIT = 1 << 17;
@@ -69,7 +72,7 @@ for (let code = 0; code < 128; code++) {
   const char = String.fromCharCode(code);
   let info = upperMarks(char);
   if (char >= 'A' && char <= 'Z') info |= MARK_ANY_UPPER;
-  info |= { '@': MARK_AT, ':': MARK_COLON, '.': MARK_DOT, '-': MARK_DASH, _: MARK_UNDERSCORE, '=': MARK_EQUALS }[char] ?? 0;
+  info |= { '@': MARK_AT, ':': MARK_COLON, '.': MARK_DOT, '-': MARK_DASH, _: MARK_UNDERSCORE, '=': MARK_EQUALS, '%': MARK_PERCENT, '\\': MARK_BACKSLASH }[char] ?? 0;
   // `[A-Za-z0-9+_-]`: the characters of an entropy candidate.
   if (/[A-Za-z0-9+_-]/.test(char)) info |= INFO_RUN;
   if (char >= '0' && char <= '9') info |= INFO_DIGIT;
@@ -128,8 +131,8 @@ export function profileText(text: string): TextProfile {
     }
     if (info & INFO_BASE64) {
       if (encodedStart < 0) encodedStart = i;
-    } else if (encodedStart >= 0) {
-      if (i - encodedStart >= BASE64_MIN_LENGTH) (encoded ??= []).push(encodedStart, i);
+    } else {
+      if (encodedStart >= 0 && i - encodedStart >= BASE64_MIN_LENGTH) (encoded ??= []).push(encodedStart, i);
       encodedStart = -1;
     }
   }
@@ -703,12 +706,20 @@ function detectSurface(text: string, profile: TextProfile, gated: boolean, depth
   );
 }
 
+/** Whether the profiled text can hold an encoded span at all (`findEncodedSpans` would find none otherwise). */
+function mayHoldEncoded(profile: TextProfile): boolean {
+  return profile.base64Runs.length > 0 || (profile.marks & (MARK_PERCENT | MARK_BACKSLASH)) !== 0;
+}
+
 /**
  * The findings without the high-entropy ones that lie inside an encoded span: a run like `u003a8b42…`
  * of an escaped hash, or `oEMZ…%3D`, is judged by what it decodes to, a layer down, not by its look.
  */
 function deferToDecoded(text: string, profile: TextProfile, matches: DetectorMatch[]): DetectorMatch[] {
-  if (!matches.some((match) => match.detector === 'high-entropy')) return matches;
+  // A loop, not `some`: this runs for every text, and a callback costs an allocation each time.
+  let entropy = false;
+  for (const match of matches) if (match.detector === 'high-entropy') entropy = true;
+  if (!entropy || !mayHoldEncoded(profile)) return matches;
   const spans = findEncodedSpans(text, profile.base64Runs, matches.filter((match) => match.detector !== 'high-entropy'));
   if (spans.length === 0) return matches;
   return matches.filter((match) => match.detector !== 'high-entropy' || !spans.some((span) => span.start <= match.start && match.end <= span.end));
@@ -719,6 +730,7 @@ function detectLayers(text: string, gated: boolean, depth: number): DetectorMatc
   const profile = profileText(text);
   const surface = detectSurface(text, profile, gated, depth);
   if (depth >= MAX_DECODE_DEPTH) return surface;
+  if (!mayHoldEncoded(profile)) return surface;
   const matches = deferToDecoded(text, profile, surface);
   // What a finding already covers is not decoded: the finding stands for it.
   const spans = findEncodedSpans(text, profile.base64Runs, matches);
