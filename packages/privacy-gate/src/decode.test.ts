@@ -199,3 +199,12 @@ describe('encoded runs are judged by what they decode to', () => {
     expect(redactText(text, tokenizer).text).toBe('{"note":"key\\u003a[redacted\\u003ahigh-entropy]"}');
   });
 });
+
+describe('percent-encoded components keep the characters encodeURIComponent leaves raw', () => {
+  it('tokenizes a phone written with parentheses in a query value', () => {
+    const query = `GET /api/search?q=${encodeURIComponent('+1 (847) 287-7450')}&page=2`;
+    expect(query).toContain('(847)');
+    const { text } = redactText(query, tokenizer);
+    expect(new URL(text.slice(4), 'https://x.test').searchParams.get('q')).toBe(tokenizer.token('+1 (847) 287-7450', 'phone'));
+  });
+});

@@ -30,7 +30,8 @@ const COMPONENT_END = new Uint8Array(128);
 for (let code = 0; code < 128; code++) {
   const char = String.fromCharCode(code);
   BASE64_BODY[code] = /[A-Za-z0-9+/_-]/.test(char) ? 1 : 0;
-  COMPONENT_END[code] = /[\s"'<>\\&=?#;,/()[\]{}|^`]/.test(char) ? 1 : 0;
+  // Not `(` and `)`: `encodeURIComponent` leaves them raw, so they sit inside components (`%2B1%20(847)%20…`).
+  COMPONENT_END[code] = /[\s"'<>\\&=?#;,/[\]{}|^`]/.test(char) ? 1 : 0;
 }
 /** The 6-bit value of each base64 and base64url character. */
 const BASE64_VALUE = new Uint8Array(128);
