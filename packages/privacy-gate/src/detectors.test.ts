@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { codePointEntropy, detect, detectUngated, isHighEntropy, isSecretKeyName, profileText, redactText, shannonEntropy } from './detectors';
+import { base64Runs } from './decode';
 import { createTokenizer } from './tokenize';
 
 const tokenizer = createTokenizer({ id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' });
@@ -183,7 +184,7 @@ const FRAGMENTS = [
   '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234\n-----END RSA PRIVATE KEY-----', 'Bearer abc.def-ghi', 'BEARER x',
   'Basic dXNlcjpwYXNzd29yZA==', 'password=hunter2', 'Secret: "x y"', 'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya',
   '4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3', '6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b', 'sha512-', 'b3JkZXIgY2FydA==',
-  'tok_0123456789ab', '==', '=', ':', '::', '.', '-', ' ', '_', '+', '@', '/', '"', "'", '\n', 'é', '\u00a0', '0', '7', 'a1', 'Q',
+  'tok_0123456789ab', 'ann%40corp.io', '%2B46701234567', '%zz', '\\u0040', '\\"', 'eyJlIjoiYW5uQGNvcnAuaW8ifQ==', '==', '=', ':', '::', '.', '-', ' ', '_', '+', '@', '/', '"', "'", '\n', 'é', '\u00a0', '0', '7', 'a1', 'Q',
 ];
 
 const CHARACTERS = [...'abcdefxyzABCDEFKSJ0123456789:.-_=+/@ "\'{}()[]\té'];
@@ -217,6 +218,15 @@ describe('detect: fast path', () => {
       fc.property(texts, (text) => {
         const scanned = [...text.matchAll(/[A-Za-z0-9+_-]{20,}={0,2}/g)].flatMap((match) => [match.index, match.index + match[0].length]);
         expect(profileText(text).runs).toEqual(scanned);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('profiles the base64 runs the decoding layer scans', () => {
+    fc.assert(
+      fc.property(texts, (text) => {
+        expect(profileText(text).base64Runs).toEqual(base64Runs(text));
       }),
       { numRuns: 2000 },
     );

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { BASE64_MIN_LENGTH, findEncodedSpans, isBase64FileAround, isBase64TextAround, MAX_DECODE_DEPTH } from './decode';
 import { CARD_TOKEN_PREFIX, luhnValid, type Tokenizer, type TokenType } from './tokenize';
 
 /** Personal data is replaced by a format-preserving token; a secret by `[redacted:<detector>]`. */
@@ -29,6 +30,8 @@ export interface TextProfile {
   marks: number;
   /** Runs of `[A-Za-z0-9+_-]` of at least 20 characters (with up to two `=` of padding), as start/end pairs. */
   runs: readonly number[];
+  /** The text's `base64Runs` (runs of `[A-Za-z0-9+/_-]` of at least 16), found in the same pass for the decoding layer. */
+  base64Runs: readonly number[];
 }
 
 /** Uppercase letters that start or fill a literal prefix (`AKIA`, `AIza`, `SG.`, `SK`, `eyJ`, `Basic`, `PRIVATE KEY`). */
@@ -40,11 +43,15 @@ const MARK_DOT = 1 << 12;
 const MARK_DASH = 1 << 13;
 const MARK_UNDERSCORE = 1 << 14;
 const MARK_EQUALS = 1 << 15;
-const MARKS = (1 << 16) - 1;
+// `%` and `\` tell the decoding layer whether percent-encoding or JSON escapes can occur.
+const MARK_PERCENT = 1 << 20;
+const MARK_BACKSLASH = 1 << 21;
+const MARKS = ((1 << 16) - 1) | MARK_PERCENT | MARK_BACKSLASH;
 // Character kinds, in the same table above the marks.
 const INFO_RUN = 1 << 16;
 const INFO_DIGIT = 1 << 17;
 const INFO_DIGIT_SEPARATOR = 1 << 18;
+const INFO_BASE64 = 1 << 19;
 
 /** The marks of the `MARKED_LETTERS` in `literal`; other characters add none, so the result stays a necessary condition. */
 function upperMarks(literal: string): number {
@@ -65,11 +72,12 @@ for (let code = 0; code < 128; code++) {
   const char = String.fromCharCode(code);
   let info = upperMarks(char);
   if (char >= 'A' && char <= 'Z') info |= MARK_ANY_UPPER;
-  info |= { '@': MARK_AT, ':': MARK_COLON, '.': MARK_DOT, '-': MARK_DASH, _: MARK_UNDERSCORE, '=': MARK_EQUALS }[char] ?? 0;
+  info |= { '@': MARK_AT, ':': MARK_COLON, '.': MARK_DOT, '-': MARK_DASH, _: MARK_UNDERSCORE, '=': MARK_EQUALS, '%': MARK_PERCENT, '\\': MARK_BACKSLASH }[char] ?? 0;
   // `[A-Za-z0-9+_-]`: the characters of an entropy candidate.
   if (/[A-Za-z0-9+_-]/.test(char)) info |= INFO_RUN;
   if (char >= '0' && char <= '9') info |= INFO_DIGIT;
   if (char === ' ' || char === '-') info |= INFO_DIGIT_SEPARATOR;
+  if (/[A-Za-z0-9+/_-]/.test(char)) info |= INFO_BASE64;
   CHAR_INFO[code] = info;
   BASE64_CHAR[code] = /[A-Za-z0-9+/=_-]/.test(char) ? 1 : 0;
 }
@@ -94,6 +102,8 @@ export function profileText(text: string): TextProfile {
   let marks = 0;
   let runs: number[] | undefined;
   let runStart = -1;
+  let encoded: number[] | undefined;
+  let encodedStart = -1;
   const length = text.length;
   for (let i = 0; i < length; i++) {
     const code = text.charCodeAt(i);
@@ -119,9 +129,16 @@ export function profileText(text: string): TextProfile {
       if (i - runStart >= ENTROPY_RUN_MIN) (runs ??= []).push(runStart, paddedEnd(text, i));
       runStart = -1;
     }
+    if (info & INFO_BASE64) {
+      if (encodedStart < 0) encodedStart = i;
+    } else {
+      if (encodedStart >= 0 && i - encodedStart >= BASE64_MIN_LENGTH) (encoded ??= []).push(encodedStart, i);
+      encodedStart = -1;
+    }
   }
+  if (encodedStart >= 0 && length - encodedStart >= BASE64_MIN_LENGTH) (encoded ??= []).push(encodedStart, length);
   if (runStart >= 0 && length - runStart >= ENTROPY_RUN_MIN) (runs ??= []).push(runStart, length);
-  return { digits, digitRun, dottedGroups, marks: marks & MARKS, runs: runs ?? NO_RUNS };
+  return { digits, digitRun, dottedGroups, marks: marks & MARKS, runs: runs ?? NO_RUNS, base64Runs: encoded ?? NO_RUNS };
 }
 
 /** A run may end in up to two `=` of base64 padding. */
@@ -414,9 +431,17 @@ function enclosingBase64(text: string, start: number, end: number): string {
   return text.slice(from, to);
 }
 
+/**
+ * Below the last decoded layer base64 of text is judged by its look again: nothing decodes it further.
+ * Detection is synchronous, so the layer walk sets this around the texts of its last layer.
+ */
+let base64TextDecodedBelow = false;
+
 function isDigestOrEncodedText(text: string, start: number, end: number): boolean {
   const run = enclosingBase64(text, start, end);
-  return SRI_OR_HASH_PREFIX.test(run) || isBase64OfText(run);
+  if (SRI_OR_HASH_PREFIX.test(run) || isBase64OfText(run) || isBase64FileAround(text, start, end)) return true;
+  // Base64 of text is decoded and its content detected on (`findEncodedSpans`): judged by content, not look.
+  return base64TextDecodedBelow && isBase64TextAround(text, start, end);
 }
 
 const ENTROPY_CANDIDATE = /[A-Za-z0-9+_-]{20,}={0,2}/g;
@@ -670,12 +695,64 @@ function runDetectors(text: string, profile: TextProfile, gated: boolean): Detec
   return chosen.length > 1 ? chosen.sort((a, b) => a.start - b.start) : chosen;
 }
 
+/** Runs the detectors over one text as it reads, without decoding anything in it. */
+function detectSurface(text: string, profile: TextProfile, gated: boolean, depth: number): DetectorMatch[] {
+  // Set before each text rather than restored after: a throw leaves it at the stricter setting.
+  base64TextDecodedBelow = depth < MAX_DECODE_DEPTH;
+  return runDetectors(
+    text,
+    gated ? profile : { ...profile, digits: Number.MAX_SAFE_INTEGER, digitRun: Number.MAX_SAFE_INTEGER, dottedGroups: Number.MAX_SAFE_INTEGER, marks: ~0 },
+    gated,
+  );
+}
+
+/** Whether the profiled text can hold an encoded span at all (`findEncodedSpans` would find none otherwise). */
+function mayHoldEncoded(profile: TextProfile): boolean {
+  return profile.base64Runs.length > 0 || (profile.marks & (MARK_PERCENT | MARK_BACKSLASH)) !== 0;
+}
+
 /**
- * Runs every detector over `text`; returns non-overlapping findings sorted by position.
- * One pass profiles the text first, so a detector whose pattern cannot occur costs a bit test.
+ * The findings without the high-entropy ones that lie inside an encoded span: a run like `u003a8b42…`
+ * of an escaped hash, or `oEMZ…%3D`, is judged by what it decodes to, a layer down, not by its look.
+ */
+function deferToDecoded(text: string, profile: TextProfile, matches: DetectorMatch[]): DetectorMatch[] {
+  // A loop, not `some`: this runs for every text, and a callback costs an allocation each time.
+  let entropy = false;
+  for (const match of matches) if (match.detector === 'high-entropy') entropy = true;
+  if (!entropy || !mayHoldEncoded(profile)) return matches;
+  const spans = findEncodedSpans(text, profile.base64Runs, matches.filter((match) => match.detector !== 'high-entropy'));
+  if (spans.length === 0) return matches;
+  return matches.filter((match) => match.detector !== 'high-entropy' || !spans.some((span) => span.start <= match.start && match.end <= span.end));
+}
+
+/** Findings in `text` and, down to `MAX_DECODE_DEPTH` layers, in what its encoded spans decode to (reported over the span). */
+function detectLayers(text: string, gated: boolean, depth: number): DetectorMatch[] {
+  const profile = profileText(text);
+  const surface = detectSurface(text, profile, gated, depth);
+  if (depth >= MAX_DECODE_DEPTH) return surface;
+  if (!mayHoldEncoded(profile)) return surface;
+  const matches = deferToDecoded(text, profile, surface);
+  // What a finding already covers is not decoded: the finding stands for it.
+  const spans = findEncodedSpans(text, profile.base64Runs, matches);
+  if (spans.length === 0) return matches;
+  for (const span of spans) {
+    const inner = detectLayers(span.decoded, gated, depth + 1);
+    const first = inner[0];
+    if (first === undefined) continue;
+    const kind = inner.some((match) => match.kind === 'secret') ? 'secret' : first.kind;
+    matches.push({ detector: first.detector, kind, start: span.start, end: span.end });
+  }
+  return matches.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * Runs every detector over `text` and over what its encoded parts decode to (JSON string escapes,
+ * percent and form encoding, base64 of text; see `findEncodedSpans`); returns non-overlapping findings
+ * sorted by position. A finding inside an encoded part covers that part. One pass profiles each text
+ * first, so a detector whose pattern cannot occur costs a bit test.
  */
 export function detect(text: string): DetectorMatch[] {
-  return runDetectors(text, profileText(text), true);
+  return detectLayers(text, true, 0);
 }
 
 /**
@@ -684,29 +761,89 @@ export function detect(text: string): DetectorMatch[] {
  * fast path never changes a result.
  */
 export function detectUngated(text: string): DetectorMatch[] {
-  return runDetectors(text, { ...profileText(text), digits: Number.MAX_SAFE_INTEGER, digitRun: Number.MAX_SAFE_INTEGER, dottedGroups: Number.MAX_SAFE_INTEGER, marks: ~0 }, false);
+  return detectLayers(text, false, 0);
 }
 
 const TOKEN_TYPE_OF = new Map(DETECTORS.map((detector) => [detector.name, detector.tokenType]));
 
-/** Replaces every finding in place (personal data by its token, secrets by `[redacted:<detector>]`); `found` holds the replaced text for the egress set. */
-export function redactText(text: string, tokenizer: Tokenizer): { text: string; hits: Map<string, number>; found: string[] } {
-  const matches = detect(text);
-  const hits = new Map<string, number>();
-  const found: string[] = [];
-  if (matches.length === 0) return { text, hits, found };
-  let out = '';
-  let cursor = 0;
-  for (const match of matches) {
-    const tokenType = TOKEN_TYPE_OF.get(match.detector);
-    const value = text.slice(match.start, match.end);
-    found.push(value);
-    out += text.slice(cursor, match.start);
-    out += tokenType === undefined ? `[redacted:${match.detector}]` : tokenizer.token(value, tokenType);
-    cursor = match.end;
-    hits.set(match.detector, (hits.get(match.detector) ?? 0) + 1);
+/** What `redactText` replaced: hit counts per detector, the raw texts replaced, and the raw values found in decoded form with their replacement. */
+export interface Redaction {
+  text: string;
+  hits: Map<string, number>;
+  /** Every raw text replaced, in every form it had (a decoded value and the encoded span that held it), for the egress set. */
+  found: string[];
+  /** Values found only once decoded, with what replaced them, so the gate can replace them where they recur as plain text. */
+  decoded: Map<string, string>;
+}
+
+/** The secret parts of a credential finding (the password of `Basic <base64 user:password>` or of URL userinfo), decoded. */
+function credentialSecrets(detector: string, value: string): string[] {
+  if (detector === 'basic-auth') {
+    const pair = Buffer.from(value, 'base64').toString('utf8');
+    const colon = pair.indexOf(':');
+    return colon < 0 || /[\x00-\x1f\x7f\ufffd]/.test(pair) ? [] : [pair, pair.slice(colon + 1)];
   }
-  return { text: out + text.slice(cursor), hits, found };
+  if (detector === 'url-credentials') {
+    const password = value.slice(value.indexOf(':') + 1);
+    let decoded = password;
+    try {
+      decoded = decodeURIComponent(password);
+    } catch {
+      // Not percent-encoding after all: the password reads as written.
+    }
+    return decoded === password ? [password] : [password, decoded];
+  }
+  return [];
+}
+
+function redactLayers(text: string, tokenizer: Tokenizer, depth: number, into: Redaction): string {
+  const profile = profileText(text);
+  const surface = detectSurface(text, profile, true, depth);
+  const matches = depth < MAX_DECODE_DEPTH ? deferToDecoded(text, profile, surface) : surface;
+  let out = '';
+  if (matches.length === 0) out = text;
+  else {
+    let cursor = 0;
+    for (const match of matches) {
+      const tokenType = TOKEN_TYPE_OF.get(match.detector);
+      const value = text.slice(match.start, match.end);
+      const replacement = tokenType === undefined ? `[redacted:${match.detector}]` : tokenizer.token(value, tokenType);
+      into.found.push(value);
+      if (depth > 0) into.decoded.set(value, replacement);
+      for (const secret of credentialSecrets(match.detector, value)) {
+        into.found.push(secret);
+        into.decoded.set(secret, replacement);
+      }
+      out += text.slice(cursor, match.start) + replacement;
+      cursor = match.end;
+      into.hits.set(match.detector, (into.hits.get(match.detector) ?? 0) + 1);
+    }
+    out += text.slice(cursor);
+  }
+  if (depth >= MAX_DECODE_DEPTH) return out;
+  const spans = findEncodedSpans(out, out === text ? profile.base64Runs : undefined);
+  if (spans.length === 0) return out;
+  let rebuilt = '';
+  let cursor = 0;
+  for (const span of spans) {
+    const inner = redactLayers(span.decoded, tokenizer, depth + 1, into);
+    if (inner === span.decoded) continue;
+    into.found.push(out.slice(span.start, span.end));
+    rebuilt += out.slice(cursor, span.start) + span.encode(inner);
+    cursor = span.end;
+  }
+  return cursor === 0 ? out : rebuilt + out.slice(cursor);
+}
+
+/**
+ * Replaces every finding (personal data by its token, secrets by `[redacted:<detector>]`), in the text
+ * and inside its encoded parts: a part whose decoded form changed is encoded back the way it was
+ * (same base64 alphabet and padding, same percent-encoding, same JSON escapes), so it keeps its shape.
+ */
+export function redactText(text: string, tokenizer: Tokenizer): Redaction {
+  const into: Redaction = { text, hits: new Map(), found: [], decoded: new Map() };
+  into.text = redactLayers(text, tokenizer, 0, into);
+  return into;
 }
 
 const SECRET_KEY_NAME = /(?:^|[^a-z])(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credentials?|authorization|cookie|session)(?:$|[^a-z])/i;

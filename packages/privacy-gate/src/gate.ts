@@ -112,7 +112,7 @@ class Gate {
   }
 
   /** Replaces known raw values, then detector findings; returns the clean text, hit counts and what was replaced. */
-  private clean(text: string): { text: string; hits: Map<string, number>; found: string[] } {
+  private clean(text: string): { text: string; hits: Map<string, number>; found: string[]; decoded: ReadonlyMap<string, string> } {
     let current = text;
     let knownHits = 0;
     const found: string[] = [];
@@ -128,7 +128,7 @@ class Gate {
     }
     const detected = redactText(current, this.tokenizer);
     if (knownHits > 0) detected.hits.set('known-value', knownHits);
-    return { text: detected.text, hits: detected.hits, found: [...found, ...detected.found] };
+    return { text: detected.text, hits: detected.hits, found: [...found, ...detected.found], decoded: detected.decoded };
   }
 
   /** Runs the detectors over an exposed string; records hits and raw matches under `path`. */
@@ -139,8 +139,12 @@ class Gate {
       this.report.raw(text);
       return '[redacted:secret-key-name]';
     }
-    const { text: out, hits, found } = this.clean(text);
+    const { text: out, hits, found, decoded } = this.clean(text);
     for (const value of found) this.report.raw(value);
+    // A value seen only once decoded (an email in base64, a Basic password) is taken out where it recurs as plain text too.
+    for (const [value, replacement] of decoded) {
+      if (value.length >= KNOWN_VALUE_MIN_LENGTH && !this.removed.has(value)) this.removed.set(value, replacement);
+    }
     for (const [detector, count] of hits) {
       const kind = PII_DETECTORS.has(detector) || detector === 'known-value' ? 'pii' : 'secret';
       this.report.hit(detector, path, count);
