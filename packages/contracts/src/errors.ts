@@ -13,6 +13,10 @@ export const ERROR_CODES = {
   VAULT_CORRUPT: { retryable: false, description: 'A token vault record failed its integrity check.' },
   DATA_CONTRACT_MISSING: { retryable: false, description: 'No data contract exists for the service.' },
   SERVICE_NOT_IN_CATALOG: { retryable: false, description: 'The service is not in the service catalog.' },
+  UNSUPPORTED_REPOSITORY: {
+    retryable: false,
+    description: 'The repository uses a test runner, layout or Node version tracemend cannot drive; the message says what to change.',
+  },
   NOT_REPRODUCIBLE: { retryable: false, description: 'The replay did not produce the recorded failure signature.' },
   SANDBOX_UNAVAILABLE: { retryable: true, description: 'The container engine did not answer.' },
   SANDBOX_RESOURCE_LIMIT: { retryable: false, description: 'The sandboxed run hit a memory, PID or file limit.' },

@@ -7,23 +7,24 @@ import { parseContract } from './parse';
 
 runContractCases(incidentCases);
 
-const SEVEN_OUTCOMES = [
+const EIGHT_OUTCOMES = [
   'pr-opened',
   'not-reproducible',
   'blocked-by-privacy',
   'no-verified-fix',
+  'unsupported-repository',
   'rejected-by-operator',
   'review-expired',
   'failed',
 ];
 
 describe('IncidentOutcome', () => {
-  it('knows exactly the seven outcomes', () => {
-    expect([...OUTCOMES]).toEqual(SEVEN_OUTCOMES);
-    expect(Outcome.options).toEqual(SEVEN_OUTCOMES);
+  it('knows exactly the eight outcomes', () => {
+    expect([...OUTCOMES]).toEqual(EIGHT_OUTCOMES);
+    expect(Outcome.options).toEqual(EIGHT_OUTCOMES);
   });
 
-  it.each(SEVEN_OUTCOMES)('accepts %s with its reason', (outcome) => {
+  it.each(EIGHT_OUTCOMES)('accepts %s with its reason', (outcome) => {
     const value = { ...exampleIncidentOutcome, outcome, reason: `ended as ${outcome}` };
     expect(parseContract(IncidentOutcome, value, 'IncidentOutcome').outcome).toBe(outcome);
   });
@@ -33,7 +34,7 @@ describe('IncidentOutcome', () => {
     expect(error.message).toMatch(/^IncidentOutcome is invalid: outcome: Invalid option/);
   });
 
-  it.each(SEVEN_OUTCOMES)('requires a reason for %s', (outcome) => {
+  it.each(EIGHT_OUTCOMES)('requires a reason for %s', (outcome) => {
     const { reason: _reason, ...withoutReason } = { ...exampleIncidentOutcome, outcome };
     expect(rejectionOf(IncidentOutcome, withoutReason, 'IncidentOutcome').message).toContain('reason: Invalid input');
     expect(rejectionOf(IncidentOutcome, { ...withoutReason, reason: '' }, 'IncidentOutcome').message).toContain('reason: Too small');

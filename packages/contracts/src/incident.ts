@@ -9,6 +9,7 @@ export const OUTCOMES = [
   'not-reproducible',
   'blocked-by-privacy',
   'no-verified-fix',
+  'unsupported-repository',
   'rejected-by-operator',
   'review-expired',
   'failed',

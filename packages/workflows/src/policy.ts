@@ -65,6 +65,7 @@ const CODE_OUTCOME: Partial<Record<ErrorCode, Outcome>> = {
   PRIVACY_BLOCKED: 'blocked-by-privacy',
   EGRESS_BLOCKED: 'blocked-by-privacy',
   NOT_REPRODUCIBLE: 'not-reproducible',
+  UNSUPPORTED_REPOSITORY: 'unsupported-repository',
 };
 
 /** The outcome of a failed stage: the code's own meaning first, then the stage's, `failed` when retries ran out. */
