@@ -3,6 +3,8 @@ export type { ModuleSyntax, ReportKind, RunnerAdapter, RunOutput } from './adapt
 export { expandGlob, resolveBin, resolveTestCommand, splitScript } from './command';
 export type { ResolveContext, ResolvedCommand } from './command';
 export { detectTestConventions, moduleSpecifier } from './conventions';
+export { detectTestRunner } from './detect';
+export type { DetectedRunner } from './detect';
 export type { TestConventions } from './conventions';
 export { MAX_FAILURE_CHARS, mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, readTapErrorFields, SANDBOX_WORK_ROOT, tapErrorText } from './report';
 export type { TapErrorFields, TestOutcome } from './report';
