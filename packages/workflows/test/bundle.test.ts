@@ -7,16 +7,25 @@ import { describe, expect, it } from 'vitest';
 const workflowsPath = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
+// One ESLint for every probe: its type-aware rules build the TypeScript program once, not per probe,
+// and each probe gets a file of its own, so a probe that outlives its test's time never removes the next one's.
+let eslint: ESLint | undefined;
+let probes = 0;
+
 async function lintProbe(directory: string, source: string): Promise<string[]> {
-  const probe = fileURLToPath(new URL(`${directory}/lint-probe-${process.pid}.ts`, new URL('../../../', import.meta.url)));
+  const probe = fileURLToPath(new URL(`${directory}/lint-probe-${process.pid}-${++probes}.ts`, new URL('../../../', import.meta.url)));
   await writeFile(probe, source);
   try {
-    const [result] = await new ESLint({ cwd: repoRoot }).lintFiles([probe]);
+    eslint ??= new ESLint({ cwd: repoRoot });
+    const [result] = await eslint.lintFiles([probe]);
     return (result?.messages ?? []).map((message) => `${message.ruleId ?? 'parse'} at line ${message.line}: ${message.message}`);
   } finally {
     await rm(probe, { force: true });
   }
 }
+
+// Type-aware lint of a workspace takes minutes on a busy machine.
+const LINT_TIMEOUT_MS = 300_000;
 
 describe('workflow code', () => {
   it('bundles for the Temporal workflow sandbox', async () => {
@@ -40,7 +49,7 @@ describe('workflow code', () => {
     for (const line of [1, 2, 3]) {
       expect(restricted.some((message) => message.includes(`at line ${line}:`) && message.includes('deterministic sandbox'))).toBe(true);
     }
-  });
+  }, LINT_TIMEOUT_MS);
 
   it('lints clean when a workflow file imports only the workflow SDK and contracts', async () => {
     const messages = await lintProbe(
@@ -48,10 +57,10 @@ describe('workflow code', () => {
       ["import { sleep } from '@temporalio/workflow';", "import { STAGES } from '@tracemend/contracts';", 'export const probe = [sleep, STAGES];', ''].join('\n'),
     );
     expect(messages).toEqual([]);
-  });
+  }, LINT_TIMEOUT_MS);
 
   it('leaves other packages free to import Node builtins', async () => {
     const messages = await lintProbe('packages/telemetry/src', ["import { readFileSync } from 'node:fs';", 'export const probe = readFileSync;', ''].join('\n'));
     expect(messages).toEqual([]);
-  });
+  }, LINT_TIMEOUT_MS);
 });
