@@ -1,5 +1,6 @@
 import { TracemendError, type MinimalRepro } from '@tracemend/contracts';
-import { entryHandlersOf, lineCoverageOf, mismatchReason, readTextInside, replayJob, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { entryHandlersOf, lineCoverageOf, mismatchReason, replayJob, type EntryHandlers, type ReplayJob, type ReplayResult, type ResidentHarness } from '@tracemend/sandbox';
+import { readTextInside } from '@tracemend/process';
 import { isJsonObject, type JsonValue } from './canonical';
 import { entryInput } from './activities';
 import { getAt, pathsAtDepth, setAt } from './hierarchical';

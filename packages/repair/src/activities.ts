@@ -1,5 +1,5 @@
 import { LIMITS, type CandidateSet, type RepairInput, type RepoTarget } from '@tracemend/contracts';
-import { readTextInside } from '@tracemend/sandbox/safe-fs';
+import { readTextInside } from '@tracemend/process';
 import type { Logger } from '@tracemend/telemetry';
 import { generateTemplateCandidates } from './generate';
 

@@ -3,7 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { GitSha, TracemendError } from '@tracemend/contracts';
 import { baseHostEnv, moveIntoPlace, privateStaging, removeStaging, runHostCommand, untrustedWorkUser, type HostUser } from './host-command';
 import { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-import { copyTreeInside, readTextInside } from './safe-fs';
+import { copyTreeInside, readTextInside } from '@tracemend/process';
 
 /**
  * Copies a checkout (with its .git, without node_modules, which the sandbox mounts) to `dest`. A

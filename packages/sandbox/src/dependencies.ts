@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { TracemendError } from '@tracemend/contracts';
 import { baseHostEnv, moveIntoPlace, privateStaging, removeStaging, runHostCommand, untrustedWorkUser, type HostUser } from './host-command';
 import { detectPackageManager, isBerryLockfile, LOCKFILES, type LockfileName, type PackageManagerName, type PackageManagerPlan } from './package-manager';
-import { isInsideTree, readFileInside, resolveInside } from './safe-fs';
+import { isInsideTree, readFileInside, resolveInside } from '@tracemend/process';
 
 export interface InstallDependenciesOptions {
   /** Host checkout of the target repository; must hold package.json, and a lockfile or a `commitDate`. */

@@ -5,9 +5,8 @@
 import { chown, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeExit, runCommand } from '@tracemend/process';
+import { copyTreeInside, describeExit, runCommand } from '@tracemend/process';
 import { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-import { copyTreeInside } from './safe-fs';
 
 /** A numeric user and group to run a host process as. */
 export interface HostUser {

@@ -47,8 +47,6 @@ export type { SupportFormat } from './replay-support';
 export { commitDateOf, copyCheckout, grantSandboxAccess, prepareCheckout } from './checkout';
 export { HostCommandError, runHostCommand, untrustedWorkUser } from './host-command';
 export type { HostCommandOptions, HostCommandResult, HostUser } from './host-command';
-export { copyTreeInside, isInsideTree, readFileInside, readTextInside, resolveInside, treeRelativePath, writeFileInside } from './safe-fs';
-export type { CopyTreeOptions, ReadInsideOptions, ResolvedInside } from './safe-fs';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
 export { INCIDENT_LABEL, createSandboxActivities, createWorkspace, harnessStarter, startHarnessFrom } from './activities';
 export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';

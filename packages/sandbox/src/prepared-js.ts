@@ -4,7 +4,7 @@ import { basename, dirname, join, posix } from 'node:path';
 import { build, version as esbuildVersion, type Plugin } from 'esbuild';
 import { TracemendError } from '@tracemend/contracts';
 import type { ReadOnlyMount } from './driver';
-import { readTextInside } from './safe-fs';
+import { readTextInside } from '@tracemend/process';
 
 /** Where a prepared JavaScript tree is mounted (read-only) in the sandbox. */
 export const PREPARED_JS_ROOT = '/opt/tracemend/prepared';

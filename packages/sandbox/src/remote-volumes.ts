@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { TracemendError } from '@tracemend/contracts';
-import { isInsideTree, readFileInside } from './safe-fs';
+import { isInsideTree, readFileInside } from '@tracemend/process';
 import { DEFAULT_EXTRACT_LIMITS, extractArchiveInto, type ExtractLimits, type ExtractResult } from './tar-extract';
 import type { ReadOnlyMount } from './driver';
 

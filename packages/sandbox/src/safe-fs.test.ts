@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
 import { copyCheckout } from './checkout';
 import { installDependencies } from './dependencies';
-import { copyTreeInside, readTextInside, resolveInside, writeFileInside } from './safe-fs';
+import { copyTreeInside, readTextInside, resolveInside, writeFileInside } from '@tracemend/process';
 
 const execFileAsync = promisify(execFile);
 const HOST_SECRET = 'host secret: must never be read or overwritten through the work folder\n';

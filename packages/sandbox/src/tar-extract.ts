@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { TracemendError } from '@tracemend/contracts';
-import { resolveInside, writeFileInside } from './safe-fs';
+import { resolveInside, writeFileInside } from '@tracemend/process';
 
 /** Bounds of one archive; sandboxed code decides how much it writes. */
 export interface ExtractLimits {

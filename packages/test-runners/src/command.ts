@@ -1,7 +1,8 @@
 import { lstat, readFile, readdir, readlink } from 'node:fs/promises';
 import { dirname, join, posix, relative } from 'node:path';
 import { TracemendError } from '@tracemend/contracts';
-import { readTextInside } from '@tracemend/sandbox';
+import { readTextInside } from '@tracemend/process';
+import { SHELL_SYNTAX } from './script';
 
 /** A command ready for the sandbox: argv starting with `node`, plus variables the script set. */
 export interface ResolvedCommand {
@@ -17,7 +18,6 @@ export interface ResolveContext {
 }
 
 const NPX_FLAGS = new Set(['--yes', '-y', '--no', '--no-install', '--offline', '--quiet', '-q', '--prefer-offline']);
-const SHELL_SYNTAX = /[|&;<>`$(){}]/;
 const MAX_SCRIPT_DEPTH = 4;
 
 function invalid(message: string, command: readonly string[]): TracemendError {

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { TestRunner } from '@tracemend/contracts';
-import { readTextInside } from '@tracemend/sandbox';
+import { readTextInside } from '@tracemend/process';
 import { runnerAdapter, type ModuleSyntax } from './adapters';
 
 /** How a repository writes its tests, read from the tests it already has (else from its manifest). */

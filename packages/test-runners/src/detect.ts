@@ -1,11 +1,28 @@
-import { readdir } from 'node:fs/promises';
+// Which runner a repository's tests use, read from its files alone. This module imports nothing that
+// runs containers, so triage can read a repository at a commit from a bare mirror through it.
 import type { TestRunner } from '@tracemend/contracts';
-import { readTextInside } from '@tracemend/sandbox';
+import { SHELL_SYNTAX } from './script';
 
 /** The runner a repository's tests use, and what said so. */
 export interface DetectedRunner {
   readonly runner: TestRunner | 'ava';
   readonly evidence: string;
+}
+
+/** Read access to a repository's files, from a checkout or from git objects at a commit. */
+export interface RepositoryFiles {
+  /** A file's text, or undefined when it does not exist. */
+  read(path: string): Promise<string | undefined>;
+  /** The names of the entries in the repository's root folder. */
+  rootEntries(): Promise<readonly string[]>;
+}
+
+/** How the repository's test suite is run, and what said so. */
+export interface TestSetup {
+  readonly runner: TestRunner;
+  readonly command: string[];
+  /** Where runner and command came from, for the operator (absent when the catalog named both). */
+  readonly detectedFrom?: string;
 }
 
 interface Manifest {
@@ -33,29 +50,45 @@ const CONFIG_FILES: readonly [RegExp, DetectedRunner['runner']][] = [
 ];
 const PACKAGES: readonly DetectedRunner['runner'][] = ['vitest', 'jest', 'mocha', 'ava'];
 
+/** The suite command of each runner when the repository has no plain `test` script to run instead. */
+const RUNNER_SUITE: Record<TestRunner, string[]> = {
+  vitest: ['npx', 'vitest', 'run'],
+  jest: ['npx', 'jest'],
+  mocha: ['npx', 'mocha'],
+  'node:test': ['node', '--test'],
+};
+
+async function readManifest(files: RepositoryFiles): Promise<Manifest> {
+  try {
+    const text = await files.read('package.json');
+    return text === undefined ? {} : (JSON.parse(text) as Manifest);
+  } catch {
+    // An unreadable package.json names nothing; the config files may still say.
+    return {};
+  }
+}
+
+/** The runner a command line (a catalog's test command or a package.json script) starts, if it names one. */
+export function runnerOfCommand(command: string): DetectedRunner['runner'] | undefined {
+  return SCRIPT_WORDS.find(([word]) => word.test(command))?.[1];
+}
+
 /**
  * Reads which runner a repository's tests use: the `test` script's command first (following
  * `npm run <script>` one step), then a runner's config file or package.json key, then the one runner
  * among its dependencies. Undefined when nothing names one; ava is reported though tracemend has no
  * adapter for it, so the caller can say so.
  */
-export async function detectTestRunner(repoDir: string): Promise<DetectedRunner | undefined> {
-  let manifest: Manifest = {};
-  try {
-    manifest = JSON.parse(await readTextInside(repoDir, 'package.json', { maxBytes: 1024 * 1024 })) as Manifest;
-  } catch {
-    // No package.json: only config files can say.
-  }
-  const scripts = manifest.scripts ?? {};
-  let script = scripts.test;
-  const delegated = script === undefined ? undefined : /^(?:npm|pnpm|yarn)\s+(?:run\s+)?([\w:.-]+)\s*$/.exec(script.trim())?.[1];
-  if (delegated !== undefined && scripts[delegated] !== undefined) script = scripts[delegated];
+export async function detectTestRunnerIn(files: RepositoryFiles): Promise<DetectedRunner | undefined> {
+  const manifest = await readManifest(files);
+  const script = testScript(manifest);
   if (script !== undefined) {
-    for (const [word, runner] of SCRIPT_WORDS) if (word.test(script)) return { runner, evidence: `package.json scripts.test runs "${script.trim()}"` };
+    const runner = runnerOfCommand(script);
+    if (runner !== undefined) return { runner, evidence: `package.json scripts.test runs "${script.trim()}"` };
   }
-  let entries: string[] = [];
+  let entries: readonly string[] = [];
   try {
-    entries = await readdir(repoDir);
+    entries = await files.rootEntries();
   } catch {
     // An unreadable folder names nothing.
   }
@@ -69,4 +102,61 @@ export async function detectTestRunner(repoDir: string): Promise<DetectedRunner 
   const installed = PACKAGES.filter((name) => manifest.devDependencies?.[name] !== undefined || manifest.dependencies?.[name] !== undefined);
   if (installed.length === 1 && installed[0] !== undefined) return { runner: installed[0], evidence: `${installed[0]} among package.json's dependencies` };
   return undefined;
+}
+
+/** The `test` script, or the script it runs when it only delegates (`npm run test:unit`). */
+function testScript(manifest: Manifest): string | undefined {
+  const scripts = manifest.scripts ?? {};
+  const script = scripts.test;
+  const delegated = script === undefined ? undefined : /^(?:npm|pnpm|yarn)\s+(?:run\s+)?([\w:.-]+)\s*$/.exec(script.trim())?.[1];
+  return delegated !== undefined && scripts[delegated] !== undefined ? scripts[delegated] : script;
+}
+
+/** Why a repository's tests cannot be driven, phrased as what to change; thrown by `resolveTestSetup`. */
+export class UnsupportedRunnerError extends Error {
+  override readonly name = 'UnsupportedRunnerError';
+}
+
+/**
+ * How to run a repository's suite: the catalog's `test` settings where given, the rest read from the
+ * repository. A runner named by neither, or one without an adapter (ava), is an `UnsupportedRunnerError`
+ * saying what to set; `where` names the repository in that message.
+ */
+export async function resolveTestSetup(
+  configured: { runner?: TestRunner | undefined; command?: readonly string[] | undefined } | undefined,
+  files: RepositoryFiles,
+  where: string,
+): Promise<TestSetup> {
+  const command = configured?.command === undefined ? undefined : [...configured.command];
+  let runner: DetectedRunner['runner'] | undefined = configured?.runner;
+  let evidence: string | undefined;
+  if (runner === undefined && command !== undefined) {
+    runner = runnerOfCommand(command.join(' '));
+    if (runner !== undefined) evidence = `the catalog's test command "${command.join(' ')}"`;
+  }
+  if (runner === undefined) {
+    const detected = await detectTestRunnerIn(files);
+    if (detected === undefined) {
+      throw new UnsupportedRunnerError(
+        `no test runner found in ${where}: package.json's test script names none, and there is no vitest, jest, mocha or ava config file or single runner ` +
+          'among its dependencies; set test.runner (vitest, jest, mocha or node:test) and test.command for this service in the catalog',
+      );
+    }
+    runner = detected.runner;
+    evidence = detected.evidence;
+  }
+  if (runner === 'ava') {
+    throw new UnsupportedRunnerError(
+      `the tests of ${where} run with ava (${evidence ?? 'the catalog'}), which tracemend cannot drive yet (it drives vitest, jest, mocha and node:test); ` +
+        'if the repository also has tests for one of those, set test.runner and test.command for this service in the catalog',
+    );
+  }
+  if (command !== undefined) return { runner, command, ...(evidence === undefined ? {} : { detectedFrom: evidence }) };
+  const manifest = await readManifest(files);
+  const script = testScript(manifest);
+  const from = evidence ?? `runner ${runner} from the catalog`;
+  // `npm test` runs the suite as its maintainers do, when it starts this runner and needs no shell.
+  const plain = [manifest.scripts?.test, script].every((text) => text !== undefined && !SHELL_SYNTAX.test(text));
+  if (plain && script !== undefined && runnerOfCommand(script) === runner) return { runner, command: ['npm', 'test'], detectedFrom: `${from}; suite: npm test` };
+  return { runner, command: RUNNER_SUITE[runner], detectedFrom: `${from}; suite: ${RUNNER_SUITE[runner].join(' ')}` };
 }

@@ -3,8 +3,9 @@ export type { ModuleSyntax, ReportKind, RunnerAdapter, RunOutput } from './adapt
 export { expandGlob, resolveBin, resolveTestCommand, splitScript } from './command';
 export type { ResolveContext, ResolvedCommand } from './command';
 export { detectTestConventions, moduleSpecifier } from './conventions';
-export { detectTestRunner } from './detect';
-export type { DetectedRunner } from './detect';
+export { detectTestRunnerIn, resolveTestSetup, runnerOfCommand, UnsupportedRunnerError } from './detect';
+export type { DetectedRunner, RepositoryFiles, TestSetup } from './detect';
+export { checkoutFiles, detectTestRunner } from './detect-dir';
 export type { TestConventions } from './conventions';
 export { MAX_FAILURE_CHARS, mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, readTapErrorFields, SANDBOX_WORK_ROOT, tapErrorText } from './report';
 export type { TapErrorFields, TestOutcome } from './report';

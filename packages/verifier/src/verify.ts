@@ -10,7 +10,8 @@ import {
   type RepoTarget,
   type TestRunner,
 } from '@tracemend/contracts';
-import { copyCheckout, grantSandboxAccess, readTextInside, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
+import { readTextInside } from '@tracemend/process';
+import { copyCheckout, grantSandboxAccess, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { parseJestStyleJson, readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
 import { judgeFailure } from './failure';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { TracemendError, applyFileEdits, editsByFile, type Candidate, type TestFile } from '@tracemend/contracts';
 import { runCommand } from '@tracemend/process';
-import { readTextInside, treeRelativePath, writeFileInside } from '@tracemend/sandbox';
+import { readTextInside, treeRelativePath, writeFileInside } from '@tracemend/process';
 
 /**
  * A repository-relative path that stays inside the repository and out of places the verifier owns
