@@ -141,6 +141,7 @@ describe('repairIncident', () => {
     ['ingest', new TracemendError('NO_FAILURE_IN_ALERT', 'the alert holds no failed span'), 'failed', 'ingest'],
     ['gate', new TracemendError('DATA_CONTRACT_MISSING', 'no data contract for users-api'), 'blocked-by-privacy', 'privacy-gate'],
     ['triage', new TracemendError('SERVICE_NOT_IN_CATALOG', 'users-api is not in the catalog'), 'failed', 'triage'],
+    ['triage', new TracemendError('UNSUPPORTED_REPOSITORY', 'the tests of acme/users-api run with ava; set test.runner'), 'unsupported-repository', 'triage'],
     ['reproduce', new TracemendError('NOT_REPRODUCIBLE', 'signature matched in 0/5 runs'), 'not-reproducible', 'reproduce'],
     ['minimize', new TracemendError('MINIMIZATION_FAILED', 'the full input no longer fails'), 'failed', 'minimize'],
     ['localize', new TracemendError('NO_SUSPECTS', 'no line covered only by failing runs'), 'no-verified-fix', 'localize'],

@@ -30,7 +30,10 @@ const ordersApi: CatalogService = {
   ...usersApi,
   httpApp: { module: 'src/app.ts', export: 'buildApp', args: { module: 'test/helpers/fakes.ts', export: 'makeDeps' } },
 };
-const catalog: ServiceCatalog = { version: 1, services: { 'users-api': usersApi, leaderboard } };
+// The test block may be left out, whole or in part: triage reads the rest from the repository.
+const detectedTests: CatalogService = { repository: usersApi.repository, baseBranch: 'main', dataContract: 'contracts/billing.yaml' };
+const commandOnly: CatalogService = { ...detectedTests, test: { command: ['npm', 'run', 'test:unit'] } };
+const catalog: ServiceCatalog = { version: 1, services: { 'users-api': usersApi, leaderboard, billing: detectedTests } };
 
 export const catalogCases: CaseTable = {
   ModuleExport: casesOf(ModuleExport, [{ module: 'src/app.ts', export: 'createApp' }], (change) => [
@@ -80,7 +83,7 @@ export const catalogCases: CaseTable = {
     change.overBound(['tagPattern'], `{version}${chars(256)}`),
     change.outOfDomain(['tagPattern'], 'release-latest', /\{version\}/),
   ]),
-  CatalogService: casesOf(CatalogService, [usersApi, leaderboard, signupLambda, ordersApi], (change) => [
+  CatalogService: casesOf(CatalogService, [usersApi, leaderboard, signupLambda, ordersApi, detectedTests, commandOnly], (change) => [
     change.missing(['repository', 'cloneUrl']),
     change.missing(['dataContract']),
     change.wrongType(['test', 'command'], 'npx vitest run'),
@@ -92,7 +95,7 @@ export const catalogCases: CaseTable = {
   ]),
   ServiceCatalog: casesOf(ServiceCatalog, [catalog, { version: 1, services: {} }], (change) => [
     change.missing(['version'], /expected 1/),
-    change.missing(['services', 'users-api', 'test']),
+    change.missing(['services', 'users-api', 'repository']),
     change.wrongType(['services'], [usersApi]),
     change.overBound(['services'], entries(1_001, usersApi), /at most 1000 services/),
     change.outOfDomain(['version'], 2, /expected 1/),

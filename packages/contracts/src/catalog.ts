@@ -24,7 +24,15 @@ export type VersionConfig = z.infer<typeof VersionConfig>;
 export const CatalogService = z.object({
   repository: z.object({ owner: Identifier, name: Identifier, cloneUrl: boundedString(2_048) }),
   baseBranch: Identifier.default('main'),
-  test: z.object({ runner: TestRunner, command: z.array(boundedString(1_024)).min(1).max(64) }),
+  /**
+   * How to run the repository's tests. Either part may be left out: the runner is then read from the
+   * command or the repository at the incident's commit (its test script, config files, dependencies),
+   * and the command is `npm test` when that script starts the runner without shell syntax, else the
+   * runner's own.
+   */
+  test: z
+    .object({ runner: TestRunner.optional(), command: z.array(boundedString(1_024)).min(1).max(64).optional() })
+    .optional(),
   /** Path of the service's data contract, relative to the catalog file. */
   dataContract: boundedString(1_024),
   /** How the deployed version names a commit (release tags, an explicit map). */

@@ -49,14 +49,22 @@ const rejectedVerification: Verification = {
   risk: undefined,
 };
 
+// A target whose catalog entry left the test block out: triage read runner and command from the repository.
+const detectedTarget = {
+  ...exampleRepoTarget,
+  test: { runner: 'mocha', command: ['npm', 'test'], detectedFrom: 'package.json scripts.test runs "mocha"; suite: npm test' },
+};
+
 export const pipelineCases: CaseTable = {
   TestRunner: casesOf(TestRunner, ['vitest', 'jest', 'mocha', 'node:test'], (change) => [
     change.missing([]),
     change.wrongType([], ['vitest']),
     change.outOfDomain([], 'ava'),
   ]),
-  RepoTarget: casesOf(RepoTarget, [exampleRepoTarget, { ...exampleRepoTarget, sha: chars(64, 'e') }], (change) => [
+  RepoTarget: casesOf(RepoTarget, [exampleRepoTarget, { ...exampleRepoTarget, sha: chars(64, 'e') }, detectedTarget], (change) => [
     change.missing(['schemaVersion'], /expected 1/),
+    change.missing(['test', 'runner']),
+    change.overBound(['test', 'detectedFrom'], chars(501)),
     change.missing(['repository', 'cloneUrl']),
     change.wrongType(['test', 'command'], 'npx vitest run'),
     change.overBound(['test', 'command'], repeat(65, 'x')),

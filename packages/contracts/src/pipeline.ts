@@ -21,6 +21,8 @@ export const RepoTarget = z.object({
   test: z.object({
     runner: TestRunner,
     command: z.array(boundedString(1_024)).min(1).max(64),
+    /** What the runner and command were read from when the catalog did not name them both. */
+    detectedFrom: boundedString(500).optional(),
   }),
   dataContract: boundedString(1_024),
   /** For HTTP services: the module and export that build the app the replay harness mounts. */

@@ -53,6 +53,8 @@ export interface GitRepositories {
   commitsWithPrefix(cloneUrl: string, prefix: string): Promise<string[]>;
   /** The repository's file paths at `sha` (`git ls-tree -r --name-only`). */
   listFiles(cloneUrl: string, sha: string): Promise<string[]>;
+  /** A file's text at `sha`, undefined when the commit has no such file or it is over `maxBytes` (default 1 MiB). */
+  readFile(cloneUrl: string, sha: string, path: string, maxBytes?: number): Promise<string | undefined>;
 }
 
 /** Parses `git ls-remote --tags` output; `refs/tags/x^{}` lines give the commit an annotated tag points at. */
@@ -144,6 +146,15 @@ export function createGitRepositories(options: GitOptions): GitRepositories {
       if (!(await hasCommit(dir, sha))) await fetchMirror(dir);
       const out = await git(['ls-tree', '-r', '-z', '--name-only', '--full-tree', sha], dir);
       return out.split('\0').filter(Boolean);
+    },
+    async readFile(cloneUrl, sha, path, maxBytes = 1024 * 1024) {
+      if (!/^[0-9a-f]{40,64}$/.test(sha) || path.startsWith('-') || path.includes('..') || path.startsWith('/')) return undefined;
+      const dir = await mirror(cloneUrl);
+      if (!(await hasCommit(dir, sha))) await fetchMirror(dir);
+      // A missing path is an ordinary answer; a commit git cannot find still fails loudly above.
+      const size = await git(['cat-file', '-s', `${sha}:${path}`], dir).then((out) => Number.parseInt(out.trim(), 10), () => undefined);
+      if (size === undefined || !(size <= maxBytes)) return undefined;
+      return git(['cat-file', 'blob', `${sha}:${path}`], dir);
     },
   };
 }

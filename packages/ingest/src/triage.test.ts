@@ -148,12 +148,58 @@ describe('triage', () => {
 
   it('names the unknown service, a commit that is not a full SHA and the bad catalog field', async () => {
     const loaded = await loadServiceCatalog(await catalogFile(catalogText()));
-    expect(() => resolveTarget(loaded, 'billing', 'a'.repeat(40))).toThrow(/service billing is not in the catalog .* \(known: users-api\)/);
-    expect(() => resolveTarget(loaded, 'users-api', '1.4.2')).toThrow(/"1.4.2", not a full commit SHA/);
+    const test = { runner: 'vitest', command: ['npx', 'vitest', 'run'] } as const;
+    expect(() => resolveTarget(loaded, 'billing', 'a'.repeat(40), { ...test, command: [...test.command] })).toThrow(/service billing is not in the catalog .* \(known: users-api\)/);
+    expect(() => resolveTarget(loaded, 'users-api', '1.4.2', { ...test, command: [...test.command] })).toThrow(/"1.4.2", not a full commit SHA/);
     await expect(loadServiceCatalog(await catalogFile(catalogText().replace('runner: vitest', 'runner: ava'), 'bad.yaml'))).rejects.toThrow(
       /services\.users-api\.test\.runner/,
     );
     await expect(loadServiceCatalog(await catalogFile('version: 1\nservices: [', 'broken.yaml'))).rejects.toThrow(/not valid YAML/);
     await expect(loadServiceCatalog(join(dir, 'absent.yaml'))).rejects.toThrow(/cannot read the service catalog/);
+  });
+});
+
+describe('triage reads how the tests run when the catalog leaves it out', () => {
+  function catalogWithout(test: string): string {
+    return `version: 1
+services:
+  users-api:
+    repository: { owner: acme, name: users-api, cloneUrl: "${repo.dir}" }
+${test}    dataContract: contracts/users-api.yaml
+`;
+  }
+
+  async function triageAt(sha: string, test = '') {
+    const { triage } = createTriageActivities({ catalogFile: await catalogFile(catalogWithout(test), 'detect.yaml'), resolver: createVersionResolver(git) });
+    return triage({ incidentId: 'i', gated: gatedWith({ version: sha }) });
+  }
+
+  it('reads the runner from the test script and runs the suite with npm test when the script needs no shell', async () => {
+    const sha = await repo.commit({ 'package.json': JSON.stringify({ scripts: { test: 'mocha --recursive test' }, devDependencies: { mocha: '10.8.2' } }) }, 'mocha');
+    expect((await triageAt(sha)).test).toEqual({
+      runner: 'mocha',
+      command: ['npm', 'test'],
+      detectedFrom: 'package.json scripts.test runs "mocha --recursive test"; suite: npm test',
+    });
+  });
+
+  it("runs the runner's own command when the test script uses shell syntax, and reads a config file at that commit", async () => {
+    const shell = await repo.commit({ 'package.json': JSON.stringify({ scripts: { test: 'tsc --noEmit && vitest run' } }) }, 'vitest behind tsc');
+    expect((await triageAt(shell)).test).toMatchObject({ runner: 'vitest', command: ['npx', 'vitest', 'run'] });
+    const config = await repo.commit({ 'package.json': JSON.stringify({ scripts: { test: 'make test' } }), 'jest.config.js': 'module.exports = {};\n' }, 'jest config');
+    expect((await triageAt(config)).test).toEqual({ runner: 'jest', command: ['npx', 'jest'], detectedFrom: 'jest.config.js in the repository root; suite: npx jest' });
+    // The catalog's parts win; a command alone names its runner.
+    expect((await triageAt(config, '    test: { command: [npx, mocha, --exit] }\n')).test).toMatchObject({ runner: 'mocha', command: ['npx', 'mocha', '--exit'] });
+    expect((await triageAt(config, '    test: { runner: node:test }\n')).test).toMatchObject({ runner: 'node:test', command: ['node', '--test'] });
+  });
+
+  it('ends unsupported-repository, saying what to set, when no runner it drives is found', async () => {
+    repo.git('rm', '--quiet', 'jest.config.js');
+    const none = await repo.commit({ 'package.json': JSON.stringify({ scripts: { start: 'node server.js' } }) }, 'no tests');
+    const error = await triageAt(none).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_REPOSITORY' });
+    expect((error as Error).message).toMatch(/no test runner found in acme\/users-api@[0-9a-f]{12}: .*set test\.runner .* in the catalog \(services\.users-api\.test\)/);
+    const ava = await repo.commit({ 'package.json': JSON.stringify({ scripts: { test: 'ava --verbose' } }) }, 'ava');
+    await expect(triageAt(ava)).rejects.toThrow(/run with ava \(package\.json scripts\.test runs "ava --verbose"\), which tracemend cannot drive yet/);
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { GitSha, RepoTarget, ServiceCatalog, TracemendError, formatIssues, parseContract, type CatalogService, type TriageInput } from '@tracemend/contracts';
+import { resolveTestSetup, UnsupportedRunnerError, type TestSetup } from '@tracemend/test-runners/detect';
 import { parse as parseYaml } from 'yaml';
 import type { ResolvedCommit, VersionResolver } from './version';
 
@@ -46,12 +47,13 @@ export function dataContractPath(loaded: LoadedCatalog, service: string): string
 }
 
 /**
- * The RepoTarget of a service at a resolved commit: repository, test command, data contract and how
- * to drive it (the catalog's `httpApp`, `functionHandler`, `messageHandler`, `featureFlags`, `deployRoot` copied
+ * The RepoTarget of a service at a resolved commit: repository, how its tests run (`test`, the catalog's
+ * settings completed from the repository by `testSetup`), data contract and how to drive it (the
+ * catalog's `httpApp`, `functionHandler`, `messageHandler`, `featureFlags`, `deployRoot` copied
  * through). A plain string must be a full commit SHA (INVALID_INPUT otherwise; triage resolves other
  * versions first).
  */
-export function resolveTarget(loaded: LoadedCatalog, service: string, commit: ResolvedCommit | string): RepoTarget {
+export function resolveTarget(loaded: LoadedCatalog, service: string, commit: ResolvedCommit | string, test: TestSetup): RepoTarget {
   const entry = catalogService(loaded, service);
   const resolved: ResolvedCommit = typeof commit === 'string' ? { sha: commit, resolvedFrom: { version: commit.slice(0, 256), how: 'sha' } } : commit;
   if (!GitSha.safeParse(resolved.sha).success) {
@@ -63,7 +65,7 @@ export function resolveTarget(loaded: LoadedCatalog, service: string, commit: Re
     repository: entry.repository,
     baseBranch: entry.baseBranch,
     sha: resolved.sha,
-    test: entry.test,
+    test: { runner: test.runner, command: test.command, ...(test.detectedFrom === undefined ? {} : { detectedFrom: test.detectedFrom.slice(0, 500) }) },
     dataContract: dataContractPath(loaded, service),
     ...(entry.httpApp ? { httpApp: entry.httpApp } : {}),
     ...(entry.functionHandler ? { functionHandler: entry.functionHandler } : {}),
@@ -76,7 +78,9 @@ export function resolveTarget(loaded: LoadedCatalog, service: string, commit: Re
 
 /**
  * The triage stage over a catalog file (read per call, so edits apply to the next incident): the
- * reported version (or the commit a resource attribute named) resolved to a commit by `resolver`.
+ * reported version (or the commit a resource attribute named) resolved to a commit by `resolver`, and
+ * the test runner and command the catalog left out read from the repository at that commit
+ * (UNSUPPORTED_REPOSITORY, saying what to set, when no runner tracemend drives is found).
  */
 export function createTriageActivities(deps: { catalogFile: string; resolver: VersionResolver }) {
   return {
@@ -85,7 +89,15 @@ export function createTriageActivities(deps: { catalogFile: string; resolver: Ve
       const { service, version, revision } = input.gated.envelope.identity;
       const entry = catalogService(loaded, service);
       const commit = await deps.resolver.resolve({ service, version, ...(revision === undefined ? {} : { revision }) }, entry);
-      return parseContract(RepoTarget, resolveTarget(loaded, service, commit), 'RepoTarget');
+      const where = `${entry.repository.owner}/${entry.repository.name}@${commit.sha.slice(0, 12)}`;
+      let test: TestSetup;
+      try {
+        test = await resolveTestSetup(entry.test, deps.resolver.repositoryFiles(entry, commit.sha), where);
+      } catch (error) {
+        if (error instanceof UnsupportedRunnerError) throw new TracemendError('UNSUPPORTED_REPOSITORY', `${error.message} (services.${service}.test)`);
+        throw error;
+      }
+      return parseContract(RepoTarget, resolveTarget(loaded, service, commit, test), 'RepoTarget');
     },
   };
 }

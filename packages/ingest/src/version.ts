@@ -1,6 +1,7 @@
 // service.version → the deployed commit: a SHA, a vcs.* resource attribute, the catalog's map, a release tag.
 import { GitSha, TracemendError, type CatalogService, type RepoTarget } from '@tracemend/contracts';
 import type { GitRepositories } from './git';
+import type { RepositoryFiles } from '@tracemend/test-runners/detect';
 
 /** How a reported version became a commit (RepoTarget's `sha` and `resolvedFrom`). */
 export interface ResolvedCommit {
@@ -19,6 +20,8 @@ export interface ReportedVersion {
 export interface VersionResolver {
   resolve(reported: ReportedVersion, entry: CatalogService): Promise<ResolvedCommit>;
   listFiles(entry: CatalogService, sha: string): Promise<string[]>;
+  /** The repository's files at `sha`, read from git objects (no checkout). */
+  repositoryFiles(entry: CatalogService, sha: string): RepositoryFiles;
 }
 
 const SHORT_SHA = /^[0-9a-f]{7,39}$/;
@@ -107,6 +110,7 @@ export function createVersionResolver(git: GitRepositories, options: { versionTt
   const now = options.now ?? Date.now;
   const versions = new Map<string, { at: number; value: Promise<ResolvedCommit> }>();
   const files = memo<string[]>(16);
+  const listed = (entry: CatalogService, sha: string) => files(`${entry.repository.cloneUrl}\n${sha}`, () => git.listFiles(entry.repository.cloneUrl, sha));
   return {
     resolve(reported, entry) {
       const key = JSON.stringify([entry.repository.cloneUrl, reported.service, reported.version, reported.revision ?? null, entry.version ?? null]);
@@ -119,7 +123,13 @@ export function createVersionResolver(git: GitRepositories, options: { versionTt
       return value;
     },
     listFiles(entry, sha) {
-      return files(`${entry.repository.cloneUrl}\n${sha}`, () => git.listFiles(entry.repository.cloneUrl, sha));
+      return listed(entry, sha);
+    },
+    repositoryFiles(entry, sha) {
+      return {
+        read: (path) => git.readFile(entry.repository.cloneUrl, sha, path),
+        rootEntries: async () => [...new Set((await listed(entry, sha)).map((file) => file.split('/')[0] ?? file))],
+      };
     },
   };
 }

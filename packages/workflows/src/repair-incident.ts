@@ -312,7 +312,8 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
     replayCaveats = caveatsOf(gated.envelope);
 
     const target = await runStage('triage', 'triage', { incidentId, gated }, `find the repository of ${identity.service}`, (t) =>
-      `${t.repository.owner}/${t.repository.name}@${short(t.sha)} on ${t.baseBranch}; tests with ${t.test.runner}`,
+      `${t.repository.owner}/${t.repository.name}@${short(t.sha)} on ${t.baseBranch}; tests with ${t.test.runner}` +
+        (t.test.detectedFrom === undefined ? '' : ` (read from ${t.test.detectedFrom})`),
     );
     replayCaveats = caveatsOf(gated.envelope, target);
 
