@@ -61,3 +61,15 @@ export type { EngineLocation, MountMode } from './engine';
 export { TREE_LABEL, WORK_VOLUME_LABEL } from './remote-volumes';
 export { DEFAULT_EXTRACT_LIMITS, extractArchiveInto } from './tar-extract';
 export type { ExtractLimits, ExtractOptions, ExtractResult, KnownFile } from './tar-extract';
+export {
+  LTS_CODENAMES,
+  NODE_BINARY_PACKAGE,
+  NODE_VERSION_FILES,
+  chooseNodeVersion,
+  describeRequirementSource,
+  nodeRangeOf,
+  publishedNodeVersions,
+  readNodeRequirement,
+  resolveNodeVersion,
+} from './node-version';
+export type { NodeChoice, NodeRequirement, NodeVersionFile, PublishedNodeVersionsOptions, ResolveNodeVersionOptions } from './node-version';
