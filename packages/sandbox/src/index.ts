@@ -73,3 +73,5 @@ export {
   resolveNodeVersion,
 } from './node-version';
 export type { NodeChoice, NodeRequirement, NodeVersionFile, PublishedNodeVersionsOptions, ResolveNodeVersionOptions } from './node-version';
+export { ensureNodeBinary, ensureNodeImage } from './node-runtime';
+export type { NodeBinary, NodeImage } from './node-runtime';
