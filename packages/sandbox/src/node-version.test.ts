@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
+import { refusal } from '../test/refusal';
+import { UNREACHABLE_REGISTRY, withRegistry } from '../test/registry';
 import { chooseNodeVersion, nodeRangeOf, publishedNodeVersions, readNodeRequirement, resolveNodeVersion } from './node-version';
 
-/** A registry address nothing listens on: any request to it fails at once. */
-const UNREACHABLE_REGISTRY = 'http://127.0.0.1:9/';
 
 let dir: string;
 
@@ -24,25 +24,6 @@ async function checkout(files: Record<string, string>): Promise<string> {
   return repo;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<TracemendError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(TracemendError);
-  return error as TracemendError;
-}
-
-async function withRegistry<T>(registry: string, run: () => Promise<T>): Promise<T> {
-  const before = process.env.npm_config_registry;
-  process.env.npm_config_registry = registry;
-  try {
-    return await run();
-  } finally {
-    if (before === undefined) delete process.env.npm_config_registry;
-    else process.env.npm_config_registry = before;
-  }
-}
 
 const PUBLISHED = ['10.24.1', '14.21.3', '16.20.1', '16.20.2', '17.9.1', '18.9.1', '18.12.0', '18.20.8', '20.5.1', '20.20.2', '22.22.0', '24.11.1'];
 
@@ -167,6 +148,10 @@ describe('publishedNodeVersions (the npm registry)', () => {
     const { versions } = await publishedNodeVersions({ cacheDir });
     expect(eighteen).toMatchObject({ host: false, version: semver.maxSatisfying(versions, '18.x'), requirement: { file: '.nvmrc', value: 'lts/hydrogen' } });
     // The host's Node satisfies this one: the registry is not asked at all.
+    // A Node the harness cannot run on is refused before any image is built.
+    const old = await refusal(resolveNodeVersion({ repoDir: await checkout({ 'package.json': '{"engines":{"node":">=14 <17"}}' }), cacheDir, hostVersion: '20.20.2' }));
+    expect(old.code).toBe('UNSUPPORTED_REPOSITORY');
+    expect(old.message).toContain(`engines.node in package.json asks for Node >=14 <17 (newest published: ${semver.maxSatisfying(versions, '>=14 <17')}), and the replay harness needs Node 18.19.0 or later`);
     const satisfied = await checkout({ 'package.json': '{"engines":{"node":">=18"}}' });
     const host = await withRegistry(UNREACHABLE_REGISTRY, () => resolveNodeVersion({ repoDir: satisfied, cacheDir: join(dir, 'unused'), hostVersion: '20.20.2' }));
     expect(host).toMatchObject({ version: '20.20.2', host: true, requirement: { file: 'package.json', value: '>=18' } });

@@ -223,6 +223,23 @@ export async function publishedNodeVersions(options: PublishedNodeVersionsOption
   }
 }
 
+/**
+ * The oldest Node the replay harness runs on: it is loaded with `--import` and registers tsx with
+ * `module.register`, both there from 18.19 (checked on 18.20.8).
+ */
+export const HARNESS_MIN_NODE = '18.19.0';
+
+/** Refuses a choice the replay harness cannot run on, with what to change. */
+function assertHarnessRuns(choice: NodeChoice): NodeChoice {
+  if (choice.host || semver.gte(choice.version, HARNESS_MIN_NODE) || choice.requirement === undefined) return choice;
+  throw new TracemendError(
+    'UNSUPPORTED_REPOSITORY',
+    `${describeRequirementSource(choice.requirement.file)} asks for Node ${choice.requirement.value} (newest published: ${choice.version}), and the replay harness needs Node ${HARNESS_MIN_NODE} or later: ` +
+      'move the repository to a newer Node and name it there, or name an image with a newer Node in TRACEMEND_SANDBOX_IMAGE to replay it on that',
+    { details: { ...choice.requirement, version: choice.version, minimum: HARNESS_MIN_NODE } },
+  );
+}
+
 export interface ResolveNodeVersionOptions {
   readonly repoDir: string;
   /** Folder of the Node cache: the versions list, and the binaries (`ensureNodeBinary`). */
@@ -235,7 +252,8 @@ export interface ResolveNodeVersionOptions {
 /**
  * Which Node runs the checkout (`readNodeRequirement` then `chooseNodeVersion`). The registry is asked
  * only when the host's Node does not satisfy the requirement, and then once a day at most; when the
- * cached list has no satisfying version it is refreshed once before the requirement is refused.
+ * cached list has no satisfying version it is refreshed once before the requirement is refused. A
+ * version older than `HARNESS_MIN_NODE` is refused with UNSUPPORTED_REPOSITORY.
  */
 export async function resolveNodeVersion(options: ResolveNodeVersionOptions): Promise<NodeChoice> {
   const requirement = await readNodeRequirement(options.repoDir);
@@ -246,8 +264,8 @@ export async function resolveNodeVersion(options: ResolveNodeVersionOptions): Pr
   }
   const first = await publishedNodeVersions(listed);
   if (!first.fromCache || semver.maxSatisfying(first.versions, requirement.range) !== null) {
-    return chooseNodeVersion({ requirement, hostVersion, published: first.versions });
+    return assertHarnessRuns(chooseNodeVersion({ requirement, hostVersion, published: first.versions }));
   }
   const refreshed = await publishedNodeVersions({ ...listed, refresh: true });
-  return chooseNodeVersion({ requirement, hostVersion, published: refreshed.versions });
+  return assertHarnessRuns(chooseNodeVersion({ requirement, hostVersion, published: refreshed.versions }));
 }
