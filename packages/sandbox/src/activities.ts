@@ -103,19 +103,22 @@ function describeNodeChoice(choice: NodeChoice): string {
  */
 export function createWorkspace(options: WorkspaceOptions): Workspace {
   const inflight = new Map<string, SharedPreparation>();
-  // One image build per Node version at a time, whichever targets ask for it.
+  // One image build per Node version at a time, whichever targets ask for it. It takes no caller's
+  // signal: one incident's cancel must not fail another's build; a cancelled caller stops after it.
   const images = new Map<string, Promise<string>>();
-  const nodeImage = (version: string, signal: AbortSignal): Promise<string> => {
+  const nodeImage = async (version: string, signal: AbortSignal): Promise<string> => {
     let image = images.get(version);
     if (image === undefined) {
-      image = ensureNodeImage({ cacheDir: join(options.root, NODE_FOLDER), version, ...(options.docker === undefined ? {} : { docker: options.docker }), signal }).then((built) => {
+      image = ensureNodeImage({ cacheDir: join(options.root, NODE_FOLDER), version, ...(options.docker === undefined ? {} : { docker: options.docker }) }).then((built) => {
         options.logger.info({ tag: built.tag, status: built.status, downloaded: built.binary.downloaded, durationMs: built.durationMs }, 'sandbox image for the Node a repository asks for');
         return built.tag;
       });
       images.set(version, image);
       image.catch(() => images.delete(version));
     }
-    return image;
+    const tag = await image;
+    signal.throwIfAborted();
+    return tag;
   };
   return {
     prepare(target, signal) {

@@ -62,6 +62,7 @@ export { TREE_LABEL, WORK_VOLUME_LABEL } from './remote-volumes';
 export { DEFAULT_EXTRACT_LIMITS, extractArchiveInto } from './tar-extract';
 export type { ExtractLimits, ExtractOptions, ExtractResult, KnownFile } from './tar-extract';
 export {
+  HARNESS_MIN_NODE,
   LTS_CODENAMES,
   NODE_BINARY_PACKAGE,
   NODE_VERSION_FILES,
