@@ -136,6 +136,13 @@ describe('publishedNodeVersions (the npm registry)', () => {
     expect(stale).toEqual({ versions: first.versions, fromCache: true });
   });
 
+  it('answers two first calls at once, each writing the cache', async () => {
+    const cacheDir = join(dir, 'node');
+    const [one, two] = await Promise.all([publishedNodeVersions({ cacheDir }), publishedNodeVersions({ cacheDir })]);
+    expect(one.versions).toContain('18.20.8');
+    expect(two.versions).toEqual(one.versions);
+  });
+
   it('without a cache and without a registry, refuses with what to fix', async () => {
     const error = await refusal(withRegistry(UNREACHABLE_REGISTRY, () => publishedNodeVersions({ cacheDir: join(dir, 'empty') })));
     expect(error.code).toBe('UNSUPPORTED_REPOSITORY');

@@ -1,4 +1,5 @@
 // Which Node a checkout asks for, and which published Node binary answers it.
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import semver from 'semver';
@@ -206,7 +207,8 @@ export async function publishedNodeVersions(options: PublishedNodeVersionsOption
     const parsed = z.union([z.array(z.string()), z.string()]).parse(JSON.parse(stdout));
     const versions = (Array.isArray(parsed) ? parsed : [parsed]).filter((version) => semver.valid(version) !== null);
     await mkdir(options.cacheDir, { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
+    // Unique per call: preparations of two repositories may refresh the list at the same moment.
+    const temporary = `${file}.${randomUUID()}.tmp`;
     await writeFile(temporary, `${JSON.stringify({ fetchedAt: new Date().toISOString(), versions })}\n`);
     await rename(temporary, file);
     return { versions, fromCache: false };
