@@ -39,7 +39,13 @@ describe('readNodeRequirement', () => {
 
   it('is undefined when nothing names a Node', async () => {
     expect(await readNodeRequirement(await checkout({ 'package.json': '{"name":"x","engines":{"npm":">=9"}}' }))).toBeUndefined();
+    expect(await readNodeRequirement(await checkout({ 'package.json': '{"engines":{"node":" "}}' }))).toBeUndefined();
     expect(await readNodeRequirement(await checkout({}))).toBeUndefined();
+  });
+
+  it('passes over an empty version file to the next place that names a Node', async () => {
+    const repo = await checkout({ '.nvmrc': '\n# nothing yet\n', '.node-version': '', 'package.json': '{"engines":{"node":"^18.12"}}' });
+    expect(await readNodeRequirement(repo)).toEqual({ file: 'package.json', value: '^18.12', range: '>=18.12.0 <19.0.0-0' });
   });
 
   it('skips comments and blank lines of a version file', async () => {
@@ -60,8 +66,6 @@ describe('readNodeRequirement', () => {
     expect(number.message).toContain('engines.node in package.json says "18", which is not a string');
     const codename = await refusal(readNodeRequirement(await checkout({ '.nvmrc': 'lts/unobtainium' })));
     expect(codename.message).toMatch(/lts\/unobtainium.*known: argon.*krypton/);
-    const empty = await refusal(readNodeRequirement(await checkout({ '.nvmrc': '\n# nothing\n' })));
-    expect(empty.message).toContain('.nvmrc says "", which is empty');
   });
 
   it('does not follow a version file linked out of the checkout', async () => {
@@ -80,6 +84,7 @@ describe('nodeRangeOf', () => {
     expect(nodeRangeOf('.nvmrc', 'lts/*')).toBe('>=24.0.0 <25.0.0-0');
     expect(nodeRangeOf('.nvmrc', 'LTS/Iron')).toBe('>=20.0.0 <21.0.0-0');
     expect(nodeRangeOf('.node-version', 'node')).toBe('*');
+    expect(nodeRangeOf('.nvmrc', 'system')).toBe('*');
     expect(nodeRangeOf('package.json', '^18.12')).toBe('>=18.12.0 <19.0.0-0');
     expect(nodeRangeOf('package.json', '14.x || >=16')).toBe('>=14.0.0 <15.0.0-0||>=16.0.0');
   });

@@ -74,7 +74,8 @@ export function nodeRangeOf(file: NodeVersionFile, value: string): string {
       if (major === undefined) throw unreadable(file, value, `an LTS codename this version does not know (known: ${Object.keys(LTS_CODENAMES).join(', ')})`);
       return `>=${major}.0.0 <${major + 1}.0.0-0`;
     }
-    if (/^(node|latest|stable|current)$/i.test(written)) return '*';
+    // `system` is nvm's "whatever Node is installed": the host's serves.
+    if (/^(node|latest|stable|current|system)$/i.test(written)) return '*';
     // A version file holds one version, partial or whole; ranges there are not what nvm or fnm read.
     if (!/^v?\d+(\.\d+){0,2}$/i.test(written)) throw unreadable(file, value, 'which is not a Node version');
   }
@@ -103,14 +104,15 @@ async function readOptional(repoDir: string, name: string): Promise<string | und
 
 /**
  * What Node the checkout asks for: `.nvmrc`, else `.node-version`, else `engines.node` of package.json;
- * undefined when none says. Files are read without following a link out of the checkout. A value that
- * names no version fails with UNSUPPORTED_REPOSITORY naming the file, the value and what to write.
+ * undefined when none says (a file or field that is empty says nothing). Files are read without
+ * following a link out of the checkout. A value that names no version fails with UNSUPPORTED_REPOSITORY
+ * naming the file, the value and what to write.
  */
 export async function readNodeRequirement(repoDir: string): Promise<NodeRequirement | undefined> {
   for (const file of ['.nvmrc', '.node-version'] as const) {
     const text = await readOptional(repoDir, file);
-    if (text === undefined) continue;
-    const value = versionLine(text);
+    const value = text === undefined ? '' : versionLine(text);
+    if (value === '') continue;
     return { file, value, range: nodeRangeOf(file, value) };
   }
   const manifest = await readOptional(repoDir, 'package.json');
@@ -125,6 +127,7 @@ export async function readNodeRequirement(repoDir: string): Promise<NodeRequirem
   if (typeof engines !== 'object' || engines === null || !('node' in engines)) return undefined;
   const { node } = engines;
   if (typeof node !== 'string') throw unreadable('package.json', JSON.stringify(node) ?? String(node), 'which is not a string');
+  if (node.trim() === '') return undefined;
   return { file: 'package.json', value: node.trim(), range: nodeRangeOf('package.json', node) };
 }
 
