@@ -71,7 +71,11 @@ export async function buildStages(
   // Every container a stage starts dies with its activity when the workflow is cancelled.
   const driver = cancellableDriver(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), currentActivitySignal);
   const image = config.sandboxImage ?? sandboxImageTag();
-  const workspace = cancellableWorkspace(createWorkspace({ root: join(config.stateDir, 'workspace'), logger }), currentActivitySignal);
+  // An image the operator named serves every target; otherwise each target runs the Node it asks for.
+  const workspace = cancellableWorkspace(
+    createWorkspace({ root: join(config.stateDir, 'workspace'), logger, matchNode: config.sandboxImage === undefined }),
+    currentActivitySignal,
+  );
   const pool = resources.warmPool;
   const starter = harnessStarter({ driver, image, logger, ...(pool ? { pool } : {}) });
   // A warm harness was started outside any activity: tie it to the activity that takes it.

@@ -128,6 +128,12 @@ describe('renderBody', () => {
     expect(lines).toEqual(['Committed beside it, for the test to import: `test/tracemend-replay.mjs`, `test/tracemend-recording.json`.']);
   });
 
+  it('names the sandbox image the failure was reproduced in, and so the Node it ran on', () => {
+    const input = pullRequestInput();
+    input.reproduction = { ...input.reproduction, matchingRuns: 4, runs: 5, sandbox: { driver: 'docker', image: 'tracemend/sandbox-node:18.20.8' } };
+    expect(renderBody(input)).toContain('| Reproduced | 4/5 runs (docker, image `tracemend/sandbox-node:18.20.8`) |');
+  });
+
   it('says how the dependencies were installed when the reproduction tells', () => {
     const input = pullRequestInput();
     expect(renderBody(input)).not.toContain('| Dependencies |');

@@ -147,7 +147,8 @@ function evidenceSection(input: PullRequestInput, budget: Budget): string {
     ['First seen', identity.firstSeen],
     ['Last seen', identity.lastSeen],
     ['Occurrences', String(identity.occurrences)],
-    ['Reproduced', `${input.reproduction.matchingRuns}/${input.reproduction.runs} runs (${cell(input.reproduction.sandbox.driver)})`],
+    // The image names the Node the replay ran on (tracemend/sandbox-node:<version>, or the operator's own).
+    ['Reproduced', `${input.reproduction.matchingRuns}/${input.reproduction.runs} runs (${cell(input.reproduction.sandbox.driver)}, image ${inlineCode(cell(input.reproduction.sandbox.image, 200))})`],
     ...(input.reproduction.dependencyNote === undefined ? [] : [['Dependencies', cell(input.reproduction.dependencyNote)]]),
   ];
   const parts = [table(['Field', 'Value'], rows)];

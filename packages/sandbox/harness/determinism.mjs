@@ -12,12 +12,14 @@ const realTimers = {
   promisesSetTimeout: timersPromises.setTimeout,
   promisesSetInterval: timersPromises.setInterval,
 };
+// Node 18 has Web Crypto only as node:crypto's `webcrypto`; from Node 19 it is also `globalThis.crypto`, the same object.
+const webCrypto = globalThis.crypto ?? nodeCrypto.webcrypto;
 const realCrypto = {
   randomBytes: nodeCrypto.randomBytes,
   randomFill: nodeCrypto.randomFill,
   randomFillSync: nodeCrypto.randomFillSync,
   randomInt: nodeCrypto.randomInt,
-  getRandomValues: globalThis.crypto.getRandomValues,
+  getRandomValues: webCrypto.getRandomValues,
 };
 const NS_PER_MS = 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
@@ -251,7 +253,7 @@ function randomInt(...args) {
 
 function getRandomValues(array) {
   const integers = ArrayBuffer.isView(array) && !(array instanceof DataView) && !(array instanceof Float32Array) && !(array instanceof Float64Array);
-  if (!integers || array.byteLength > MAX_RANDOM_VALUES_BYTES) return realCrypto.getRandomValues.call(globalThis.crypto, array);
+  if (!integers || array.byteLength > MAX_RANDOM_VALUES_BYTES) return realCrypto.getRandomValues.call(webCrypto, array);
   fillRandom(bytesOf(array));
   return array;
 }
@@ -326,9 +328,7 @@ export function installDeterminism() {
   patch(Math, 'random', () => nextRandom());
   // node:crypto's own getRandomValues (a fixed accessor) calls the Web Crypto one patched below.
   for (const [name, value] of Object.entries({ randomUUID: deterministicUuid, randomBytes, randomFill, randomFillSync, randomInt })) patch(nodeCrypto, name, value);
-  if (globalThis.crypto) {
-    for (const [name, value] of [['randomUUID', deterministicUuid], ['getRandomValues', getRandomValues]]) patch(globalThis.crypto, name, value);
-  }
+  for (const [name, value] of [['randomUUID', deterministicUuid], ['getRandomValues', getRandomValues]]) patch(webCrypto, name, value);
   installTimers();
   installLocale();
   // ESM importers of node:crypto and node:timers(/promises) see the patched exports only after this.

@@ -1,10 +1,13 @@
 import { join } from 'node:path';
+import type Docker from 'dockerode';
 import type { RepoTarget, ReproduceInput, Reproduction } from '@tracemend/contracts';
 import type { Logger } from '@tracemend/telemetry';
 import { commitDateOf, prepareCheckout } from './checkout';
 import { describeDependencies, installDependencies } from './dependencies';
 import type { SandboxDriver } from './driver';
 import { entryHandlersOf } from './invocation';
+import { ensureNodeImage } from './node-runtime';
+import { describeRequirementSource, resolveNodeVersion, type NodeChoice } from './node-version';
 import { ResidentHarness, type ResidentHarnessOptions } from './replay';
 import { reproduce } from './reproduce';
 import type { WarmPool } from './warm-pool';
@@ -15,6 +18,16 @@ export interface PreparedTarget {
   depsDir: string;
   /** How the dependencies were installed, for the reproduction and the pull request (`describeDependencies`). */
   dependencyNote?: string;
+  /**
+   * The sandbox image with the Node the checkout asks for, when the host's Node does not satisfy it;
+   * every stage runs this instead of its default image (`imageFor`).
+   */
+  image?: string;
+}
+
+/** The image a stage runs a prepared target in: the target's own Node image, else the stage's default. */
+export function imageFor(prepared: Pick<PreparedTarget, 'image'>, defaultImage: string): string {
+  return prepared.image ?? defaultImage;
 }
 
 /** Checkouts and dependency installs per (repository, commit), made once and shared by the sandbox stages. */
@@ -63,9 +76,50 @@ function follow(shared: SharedPreparation, signal: AbortSignal | undefined): Pro
  */
 export const CHECKOUTS_FOLDER = 'checkouts-v2';
 
-/** A workspace under `root`: `checkouts-v2/<owner>-<name>-<sha12>` and `deps/<cache key>` (see `installDependencies`). */
-export function createWorkspace(options: { root: string; logger: Logger }): Workspace {
+/** The folder under a workspace root that keeps Node binaries (`<version>/bin/node`) and the list of published versions. */
+export const NODE_FOLDER = 'node';
+
+export interface WorkspaceOptions {
+  readonly root: string;
+  readonly logger: Logger;
+  /**
+   * Whether a checkout that asks for another Node than the host's (`.nvmrc`, `.node-version`,
+   * `engines.node`) gets an image with that Node (default true). False when the operator named the
+   * image: it then serves every target as it is.
+   */
+  readonly matchNode?: boolean;
+  /** The engine the Node images are built on; default `connectDocker()`. */
+  readonly docker?: Docker;
+}
+
+function describeNodeChoice(choice: NodeChoice): string {
+  const asked = choice.requirement === undefined ? 'no Node version named' : `${describeRequirementSource(choice.requirement.file)}: ${choice.requirement.value}`;
+  return `Node ${choice.version} (${asked}${choice.host ? ", the worker's own" : ''})`;
+}
+
+/**
+ * A workspace under `root`: `checkouts-v2/<owner>-<name>-<sha12>`, `deps/<cache key>` (see
+ * `installDependencies`) and `node/<version>` (see `ensureNodeBinary`).
+ */
+export function createWorkspace(options: WorkspaceOptions): Workspace {
   const inflight = new Map<string, SharedPreparation>();
+  // One image build per Node version at a time, whichever targets ask for it. It takes no caller's
+  // signal: one incident's cancel must not fail another's build; a cancelled caller stops after it.
+  const images = new Map<string, Promise<string>>();
+  const nodeImage = async (version: string, signal: AbortSignal): Promise<string> => {
+    let image = images.get(version);
+    if (image === undefined) {
+      image = ensureNodeImage({ cacheDir: join(options.root, NODE_FOLDER), version, ...(options.docker === undefined ? {} : { docker: options.docker }) }).then((built) => {
+        options.logger.info({ tag: built.tag, status: built.status, downloaded: built.binary.downloaded, durationMs: built.durationMs }, 'sandbox image for the Node a repository asks for');
+        return built.tag;
+      });
+      images.set(version, image);
+      image.catch(() => images.delete(version));
+    }
+    const tag = await image;
+    signal.throwIfAborted();
+    return tag;
+  };
   return {
     prepare(target, signal) {
       const key = `${target.repository.cloneUrl}@${target.sha}`;
@@ -83,6 +137,9 @@ export function createWorkspace(options: { root: string; logger: Logger }): Work
             name: `${target.repository.owner}-${target.repository.name}`,
             signal: controller.signal,
           });
+          // Before the install: a repository whose Node no image can have fails at once.
+          const node = options.matchNode === false ? undefined : await resolveNodeVersion({ repoDir, cacheDir: join(options.root, NODE_FOLDER), signal: controller.signal });
+          const image = node === undefined || node.host ? undefined : await nodeImage(node.version, controller.signal);
           // A checkout without a lockfile is installed with the versions of its commit's day.
           const commitDate = await commitDateOf(repoDir);
           const deps = await installDependencies({
@@ -92,8 +149,12 @@ export function createWorkspace(options: { root: string; logger: Logger }): Work
             signal: controller.signal,
           });
           const dependencyNote = describeDependencies(deps);
-          options.logger.info({ service: target.service, sha: target.sha.slice(0, 12), installed: deps.installed, manager: deps.manager, dependencyNote }, 'workspace ready');
-          return { repoDir, depsDir: deps.depsDir, dependencyNote };
+          const nodeNote = node === undefined ? undefined : describeNodeChoice(node);
+          options.logger.info(
+            { service: target.service, sha: target.sha.slice(0, 12), installed: deps.installed, manager: deps.manager, dependencyNote, node: nodeNote, image },
+            'workspace ready',
+          );
+          return { repoDir, depsDir: deps.depsDir, dependencyNote, ...(image === undefined ? {} : { image }) };
         })();
         const created: SharedPreparation = { promise, controller, waiting: 0 };
         shared = created;
@@ -137,6 +198,7 @@ export async function startHarnessFrom(pool: WarmPool | undefined, options: Resi
     options.limits === undefined
       ? pool?.take(
           {
+            image: options.image,
             repoDir: options.repoDir,
             ...(options.depsDir === undefined ? {} : { depsDir: options.depsDir }),
             ...(options.preparedJs === undefined ? {} : { preparedJs: options.preparedJs }),
@@ -167,7 +229,7 @@ export function harnessStarter(deps: Pick<SandboxStageDeps, 'driver' | 'image' |
   return (prepared: PreparedTarget, incidentId: string, signal?: AbortSignal): Promise<ResidentHarness> =>
     startHarnessFrom(deps.pool, {
       driver: deps.driver,
-      image: deps.image,
+      image: imageFor(prepared, deps.image),
       repoDir: prepared.repoDir,
       depsDir: prepared.depsDir,
       labels: { [INCIDENT_LABEL]: incidentId },
@@ -183,7 +245,7 @@ export function createSandboxActivities(deps: SandboxStageDeps) {
       const prepared = await deps.workspace.prepare(input.target, context.signal);
       const reproduction = await reproduce({
         driver: deps.driver,
-        image: deps.image,
+        image: imageFor(prepared, deps.image),
         repoDir: prepared.repoDir,
         depsDir: prepared.depsDir,
         envelope: input.gated.envelope,

@@ -69,7 +69,7 @@ const TOOL_PACKAGE = { pnpm: 'pnpm', classic: 'yarn', berry: '@yarnpkg/cli-dist'
 const ERROR_OUTPUT_LINES = 10;
 
 /** The package manager's whole environment: a search path, a private home and cache, the registry settings above. */
-function managerEnv(home: string): Record<string, string> {
+export function managerEnv(home: string): Record<string, string> {
   const passed = Object.fromEntries(NPM_PASSED_ENV.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name]]])));
   return { ...baseHostEnv(home), ...passed, npm_config_cache: join(home, '.npm'), npm_config_update_notifier: 'false' };
 }
@@ -121,7 +121,7 @@ async function assertLinksInside(dir: string, manager: PackageManagerName): Prom
  * The reason in a failed command's output: its first and last lines, since npm states the reason
  * before a page of usage text and pnpm and yarn state it last (pnpm on stdout).
  */
-function outputExcerpt(error: unknown): string {
+export function outputExcerpt(error: unknown): string {
   const { stderr = '', stdout = '' } = error as { stderr?: string; stdout?: string };
   const lines = ([stdout.trim(), stderr.trim()].filter(Boolean).join('\n') || String(error)).split('\n');
   const kept = lines.length <= ERROR_OUTPUT_LINES * 2 ? lines : [...lines.slice(0, ERROR_OUTPUT_LINES), '…', ...lines.slice(-ERROR_OUTPUT_LINES)];

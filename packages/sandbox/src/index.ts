@@ -48,10 +48,10 @@ export { commitDateOf, copyCheckout, grantSandboxAccess, prepareCheckout } from 
 export { HostCommandError, runHostCommand, untrustedWorkUser } from './host-command';
 export type { HostCommandOptions, HostCommandResult, HostUser } from './host-command';
 export { SANDBOX_GID, SANDBOX_UID } from './image/build-base-image';
-export { INCIDENT_LABEL, createSandboxActivities, createWorkspace, harnessStarter, startHarnessFrom } from './activities';
+export { INCIDENT_LABEL, NODE_FOLDER, createSandboxActivities, createWorkspace, harnessStarter, imageFor, startHarnessFrom } from './activities';
 export { POOL_LABEL, WarmPool, poolKey } from './warm-pool';
 export type { PoolTarget, TakeOptions, WarmPoolOptions } from './warm-pool';
-export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace } from './activities';
+export type { PreparedTarget, SandboxStageDeps, StageCallContext, Workspace, WorkspaceOptions } from './activities';
 export { anySignal, cancellableDriver, cancellableWorkspace } from './cancellation';
 export { ensureDependencyMountPoint } from './shared-checkout';
 export { SHARED_FILESYSTEM_ENV, connectDocker, engineLocation, mountModeFor, mountModeOf, usableEngineLocation } from './engine';
@@ -59,3 +59,18 @@ export type { EngineLocation, MountMode } from './engine';
 export { TREE_LABEL, WORK_VOLUME_LABEL } from './remote-volumes';
 export { DEFAULT_EXTRACT_LIMITS, extractArchiveInto } from './tar-extract';
 export type { ExtractLimits, ExtractOptions, ExtractResult, KnownFile } from './tar-extract';
+export {
+  HARNESS_MIN_NODE,
+  LTS_CODENAMES,
+  NODE_BINARY_PACKAGE,
+  NODE_VERSION_FILES,
+  chooseNodeVersion,
+  describeRequirementSource,
+  nodeRangeOf,
+  publishedNodeVersions,
+  readNodeRequirement,
+  resolveNodeVersion,
+} from './node-version';
+export type { NodeChoice, NodeRequirement, NodeVersionFile, PublishedNodeVersionsOptions, ResolveNodeVersionOptions } from './node-version';
+export { ensureNodeBinary, ensureNodeImage } from './node-runtime';
+export type { NodeBinary, NodeImage } from './node-runtime';

@@ -14,6 +14,8 @@ export const POOL_LABEL = 'tracemend.pool';
  * container's command and mounts, so a container started without it cannot serve a caller with it).
  */
 export interface PoolTarget {
+  /** The image the container runs; default the pool's `image`. A target's own Node image is part of the key. */
+  readonly image?: string;
   readonly repoDir: string;
   readonly depsDir?: string;
   readonly preparedJs?: PreparedJsTree;
@@ -65,7 +67,7 @@ const MAX_SWEEP_INTERVAL_MS = 60 * 1000;
 /** The pool key of a target: its checkout, dependency folder and prepared tree (one checkout per repository and commit). */
 export function poolKey(target: PoolTarget): string {
   return createHash('sha256')
-    .update(`${target.repoDir}\0${target.depsDir ?? ''}\0${target.preparedJs?.dir ?? ''}`)
+    .update(`${target.repoDir}\0${target.depsDir ?? ''}\0${target.preparedJs?.dir ?? ''}${target.image === undefined ? '' : `\0${target.image}`}`)
     .digest('hex')
     .slice(0, 32);
 }
@@ -114,17 +116,24 @@ export class WarmPool {
     this.sweeper.unref();
   }
 
+  /** The target as the pool keys it: naming the pool's own image is the same as naming none. */
+  private keyed(target: PoolTarget): { key: string; target: PoolTarget } {
+    if (target.image !== this.options.image) return { key: poolKey(target), target };
+    const { image: _image, ...rest } = target;
+    return { key: poolKey(rest), target: rest };
+  }
+
   /** Ready containers for the target (or in all, without one). */
   readyCount(target?: PoolTarget): number {
-    if (target !== undefined) return this.slots.get(poolKey(target))?.ready.length ?? 0;
+    if (target !== undefined) return this.slots.get(this.keyed(target).key)?.ready.length ?? 0;
     return [...this.slots.values()].reduce((sum, slot) => sum + slot.ready.length, 0);
   }
 
   /** Starts containers for the target in the background until it has `perKey` ready, within the total bound. */
-  warm(target: PoolTarget): void {
+  warm(wanted: PoolTarget): void {
     if (this.draining) return;
     this.sweep();
-    const key = poolKey(target);
+    const { key, target } = this.keyed(wanted);
     let slot = this.slots.get(key);
     if (slot === undefined) {
       slot = { target, ready: [], starting: 0 };
@@ -158,7 +167,7 @@ export class WarmPool {
    * its own). The container leaves the pool for good; a replacement starts in the background.
    */
   take(target: PoolTarget, options: TakeOptions = {}): ResidentHarness | undefined {
-    const slot = this.slots.get(poolKey(target));
+    const slot = this.slots.get(this.keyed(target).key);
     let taken: Warm | undefined;
     while (slot !== undefined && (taken = slot.ready.shift()) !== undefined) {
       if (this.fresh(taken)) break;
@@ -226,7 +235,7 @@ export class WarmPool {
     try {
       const harness = await ResidentHarness.start({
         driver: this.options.driver,
-        image: this.options.image,
+        image: slot.target.image ?? this.options.image,
         repoDir: slot.target.repoDir,
         ...(slot.target.depsDir === undefined ? {} : { depsDir: slot.target.depsDir }),
         ...(slot.target.preparedJs === undefined ? {} : { preparedJs: slot.target.preparedJs }),
