@@ -13,7 +13,7 @@ import {
 import { readTextInside } from '@tracemend/process';
 import { copyCheckout, grantSandboxAccess, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
-import { parseJestStyleJson, readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
+import { readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
 import { judgeFailure } from './failure';
 import { bounded, tailLines } from './output';
 import { networkAttempt, withNetworkHint } from './network';
@@ -203,12 +203,12 @@ export async function verifyCandidate(deps: VerifyCandidateDeps, input: VerifyCa
 }
 
 /**
- * The JSON test report a run left in its folder. The folder is sandbox-written, so the report is read
+ * Reads the report file a run left in its folder. The folder is sandbox-written, so the report is read
  * without following a link out of it: a report planted as a symlink to a host file rejects with
  * SANDBOX_ESCAPE naming the report (the run records it as its problem) and nothing of that file is read.
  */
-export async function readRunReport(dir: string, file: string): Promise<TestOutcome[]> {
-  return parseJestStyleJson(await readTextInside(dir, file, { maxBytes: MAX_REPORT_BYTES }));
+export function runReportReader(dir: string, file: string): () => Promise<string> {
+  return () => readTextInside(dir, file, { maxBytes: MAX_REPORT_BYTES });
 }
 
 async function runTestCommand(
@@ -243,7 +243,7 @@ async function runTestCommand(
   });
   const outcome: TestRun = { result, command, durationMs: Date.now() - started };
   try {
-    const tests = await readReportedTests(report, { stdout: result.stdout, readReport: () => readTextInside(run.dir, reportFile, { maxBytes: MAX_REPORT_BYTES }) });
+    const tests = await readReportedTests(report, { stdout: result.stdout, readReport: runReportReader(run.dir, reportFile) });
     if (tests !== undefined) outcome.tests = tests;
   } catch (error) {
     if (!result.timedOut && !result.oomKilled && (error as { code?: string }).code !== 'ENOENT') outcome.problem = `unreadable test report: ${(error as Error).message}`;

@@ -6,7 +6,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError, type Candidate } from '@tracemend/contracts';
 import { SANDBOX_UID, copyCheckout, grantSandboxAccess } from '@tracemend/sandbox';
-import { readRunReport } from './verify';
+import { readReportedTests } from '@tracemend/test-runners';
+import { runReportReader } from './verify';
 import { applyCandidate, assertRepoPath, diffPaths, writeRepoFile, writeTestFiles } from './workspace';
 
 const run = promisify(execFile);
@@ -182,11 +183,11 @@ describe('files the sandbox could have planted', () => {
   it('refuses a test report that is a link to /etc/passwd, and reads a normal one', async () => {
     const { copy } = await setup('planted-report');
     await symlink('/etc/passwd', join(copy, '.tracemend-report-suite.json'));
-    const error = await refusal(readRunReport(copy, '.tracemend-report-suite.json'));
+    const error = await refusal(readReportedTests('json', { stdout: '', readReport: runReportReader(copy, '.tracemend-report-suite.json') }));
     expect(error.code).toBe('SANDBOX_ESCAPE');
     expect(error.message).toContain('.tracemend-report-suite.json');
     expect(error.message).not.toMatch(/root:/);
     await writeFile(join(copy, '.tracemend-report-baseline.json'), JSON.stringify({ testResults: [] }));
-    expect(await readRunReport(copy, '.tracemend-report-baseline.json')).toEqual([]);
+    expect(await readReportedTests('json', { stdout: '', readReport: runReportReader(copy, '.tracemend-report-baseline.json') })).toEqual([]);
   });
 });
