@@ -65,8 +65,8 @@ describe('inspectRepository', () => {
     expect(summary(inspection.entries)).toEqual(['http src/app.ts#buildApp', 'http src/koa.mjs#makeServer', 'http src/plain.js#start', 'http src/instance.js#app']);
     const [best] = inspection.entries;
     expect(best?.evidence).toEqual([
-      { file: 'src/app.ts', line: 2, reason: 'exported function buildApp builds a fastify app' },
-      { file: 'src/app.ts', line: 3, reason: 'fastify app created here' },
+      { file: 'src/app.ts', line: 2, reason: 'exported function buildApp builds an app with fastify' },
+      { file: 'src/app.ts', line: 3, reason: 'the fastify app is created here' },
     ]);
     expect(best?.args).toBeUndefined();
   });

@@ -396,7 +396,7 @@ function classifyModule(module: ParsedModule, context: ScanContext): EntryCandid
         ...base,
         kind: 'http',
         score: 60 + (APP_NAME.test(exported.name) ? 10 : 0),
-        evidence: [at(`exported function ${exported.name} builds a ${builder.framework} app`), at(`${builder.framework} app created here`, builder.line, resolved.module.path)],
+        evidence: [at(`exported function ${exported.name} builds an app with ${builder.framework}`), at(`the ${builder.framework} app is created here`, builder.line, resolved.module.path)],
       });
       continue;
     }
