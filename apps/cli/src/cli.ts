@@ -30,6 +30,10 @@ commands:
   gate --dry-run [file|-] [--contract <file>] [--config <catalog>] [--json]
                    show the gate's decision for every field path of an envelope or raw alert
                    (action, sensitivity, rule, detector hits; never a value); writes nothing
+  gate --suggest [file|-] [--service <name>] [--json]
+                   draft a data contract from a sample alert or envelope: every field path seen,
+                   with a proposed action and why (detector hit, key name, OpenTelemetry attribute
+                   meaning), in the contract format; never a value
   vault reveal <token> [--vault <file>] [--json]
                    print the raw value behind a token, its type and incidents, from the token vault
                    opened with TRACEMEND_VAULT_KEY; exits 1 when the token is not in the vault

@@ -6,6 +6,7 @@ import { createEvidenceStore, detectAlertText, envelopeOfReading, readAlert, typ
 import { createLogger } from '@tracemend/telemetry';
 import { buildStages, loadWorkerConfig } from '@tracemend/worker';
 import { runGateDryRun } from './gate-dry-run';
+import { runGateSuggest } from './gate-suggest';
 import type { CliIo } from './io';
 
 /** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
@@ -72,11 +73,21 @@ export async function runStage(
   let catalog: string | undefined;
   let contractFile: string | undefined;
   let dryRun = false;
+  let suggest = false;
+  let service: string | undefined;
   let json = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--config') catalog = args[++i];
     else if (command === 'gate' && arg === '--dry-run') dryRun = true;
+    else if (command === 'gate' && arg === '--suggest') suggest = true;
+    else if (command === 'gate' && arg === '--service') {
+      service = args[++i];
+      if (service === undefined || service.startsWith('--')) {
+        io.err('tracemend gate: --service needs a service name');
+        return 2;
+      }
+    }
     else if (command === 'gate' && arg === '--json') json = true;
     else if (command === 'gate' && arg === '--contract') {
       contractFile = args[++i];
@@ -90,8 +101,19 @@ export async function runStage(
       return 2;
     } else file = arg;
   }
+  if (suggest) {
+    if (dryRun || contractFile !== undefined || catalog !== undefined) {
+      io.err(`tracemend gate: --suggest drafts a contract from the alert alone; it takes no ${dryRun ? '--dry-run' : contractFile !== undefined ? '--contract' : '--config'}`);
+      return 2;
+    }
+    return runGateSuggest({ text: await readInput(file, stdin), json, ...(service === undefined ? {} : { service }) }, io);
+  }
+  if (service !== undefined) {
+    io.err('tracemend gate: --service applies only with --suggest');
+    return 2;
+  }
   if ((json || contractFile !== undefined) && !dryRun) {
-    io.err(`tracemend gate: ${json ? '--json' : '--contract'} applies only with --dry-run`);
+    io.err(`tracemend gate: ${json ? '--json' : '--contract'} applies only with --dry-run or --suggest`);
     return 2;
   }
   if (dryRun) {
