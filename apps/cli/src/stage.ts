@@ -9,6 +9,27 @@ import { runGateDryRun } from './gate-dry-run';
 import { runGateSuggest } from './gate-suggest';
 import type { CliIo } from './io';
 
+/** `tracemend gate --help`. */
+export const GATE_HELP = `usage: tracemend gate [file|-] [--config <catalog>]
+       tracemend gate --dry-run [file|-] [--contract <file>] [--config <catalog>] [--json]
+       tracemend gate --suggest [file|-] [--service <name>] [--json]
+
+  (no option)   gate a FailureEnvelope with its service's data contract from the catalog and print
+                the GatedEnvelope, as the worker's gate stage does (audit record, tokens, vault)
+  --dry-run     show the gate's decision for every field path of an envelope or raw alert under a
+                contract (--contract, else the catalog's): action, sensitivity, rule, detector hits;
+                never a value, writes nothing; exits 1 when the gate would refuse the envelope
+  --suggest     draft a data contract from a sample alert or envelope: every field path seen, with
+                a proposed action and sensitivity and the reason in its note (a detector hit on the
+                value, a key naming personal data or a credential, the meaning of an OpenTelemetry
+                attribute); printed in the contract format, never a value, writes nothing. Review
+                it, then save it where the catalog's dataContract points
+  --service     with --suggest: the contract's service (default: the service the alert names)
+  --json        with --dry-run or --suggest: print JSON
+
+The input is a file or stdin (-): an ungated FailureEnvelope, or a raw alert in any format
+tracemend ingest reads (OTLP/JSON traces, a Sentry event or envelope, JSON log lines), read alone.`;
+
 /** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
 export const STAGE_COMMANDS = ['ingest', 'gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify'] as const;
 export type StageCommand = (typeof STAGE_COMMANDS)[number];
@@ -69,6 +90,10 @@ export async function runStage(
   env: NodeJS.ProcessEnv,
   stdin: () => Promise<string> = readStdin,
 ): Promise<number> {
+  if (command === 'gate' && (args.includes('--help') || args.includes('-h'))) {
+    io.out(GATE_HELP);
+    return 0;
+  }
   let file: string | undefined;
   let catalog: string | undefined;
   let contractFile: string | undefined;

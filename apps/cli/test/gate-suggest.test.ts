@@ -127,12 +127,15 @@ describe('tracemend gate --suggest', () => {
     expect(proposeField('entry.body.quantity', [])).toMatchObject({ action: 'allow', sensitivity: 'internal' });
   });
 
-  it('refuses options that do not go with --suggest', async () => {
+  it('refuses options that do not go with --suggest and explains itself on --help', async () => {
     const io = capture();
     expect(await runStage('gate', ['--suggest', '--dry-run', 'x.json'], io, {})).toBe(2);
     expect(io.stderr[0]).toBe('tracemend gate: --suggest drafts a contract from the alert alone; it takes no --dry-run');
     const service = capture();
     expect(await runStage('gate', ['--service', 'x', 'x.json'], service, {})).toBe(2);
     expect(service.stderr[0]).toBe('tracemend gate: --service applies only with --suggest');
+    const help = capture();
+    expect(await runStage('gate', ['--help'], help, {})).toBe(0);
+    expect(help.stdout[0]).toContain('       tracemend gate --suggest [file|-] [--service <name>] [--json]\n');
   });
 });
