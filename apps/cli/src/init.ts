@@ -85,6 +85,19 @@ export function repositoryOfRemote(url: string): { owner: string; name: string }
   return owner !== undefined && name !== undefined && parts!.length >= 2 ? { owner, name } : undefined;
 }
 
+/**
+ * A clone URL without the user and password an https remote may carry (`https://user:token@host/…`):
+ * the catalog is committed and shared, a token in it would leak. ssh users (`git@`) are kept.
+ */
+export function withoutCredentials(url: string): { url: string; stripped: boolean } {
+  if (!URL.canParse(url)) return { url, stripped: false };
+  const parsed = new URL(url);
+  if (!/^https?:$/.test(parsed.protocol) || (parsed.username === '' && parsed.password === '')) return { url, stripped: false };
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), stripped: true };
+}
+
 /** `origin` of the git repository whose top level is `root`; undefined for a folder inside a larger repository or none. */
 async function originOf(root: string): Promise<{ url: string } | { problem: string }> {
   const top = await runCommand('git', ['-C', root, 'rev-parse', '--show-toplevel'], { timeoutMs: 10_000 }).catch(() => undefined);
@@ -140,11 +153,12 @@ export async function decideCatalogEntry(inspection: RepoInspection, requestedNa
   const remote = 'url' in origin ? repositoryOfRemote(origin.url) : undefined;
   let repository: CatalogService['repository'];
   if ('url' in origin && remote !== undefined) {
-    repository = { ...remote, cloneUrl: origin.url };
-    notes.repository = ['from git remote get-url origin'];
+    const clone = withoutCredentials(origin.url);
+    repository = { ...remote, cloneUrl: clone.url };
+    notes.repository = ['from git remote get-url origin', ...(clone.stripped ? ['the user and password in the origin URL are left out'] : [])];
   } else {
     repository = { owner: 'TODO', name, cloneUrl: 'TODO' };
-    const why = 'url' in origin ? `origin ${origin.url} names no owner/name` : origin.problem;
+    const why = 'url' in origin ? `origin ${withoutCredentials(origin.url).url} names no owner/name` : origin.problem;
     todos.push(`repository: ${why}: set owner, name and cloneUrl`);
     notes.repository = [`TODO: ${why}: set owner, name and cloneUrl`];
   }

@@ -6,7 +6,7 @@ import { ServiceCatalog } from '@tracemend/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCli } from '../src/cli';
-import { normalizeServiceName, repositoryOfRemote } from '../src/init';
+import { normalizeServiceName, repositoryOfRemote, withoutCredentials } from '../src/init';
 import type { CliIo } from '../src/io';
 
 let root: string;
@@ -150,5 +150,7 @@ describe('tracemend init', () => {
     expect(repositoryOfRemote('ssh://git@git.example.com:2222/team/sub/orders')).toEqual({ owner: 'sub', name: 'orders' });
     expect(repositoryOfRemote('git@github.com:acme/orders-api.git')).toEqual({ owner: 'acme', name: 'orders-api' });
     expect(repositoryOfRemote('/srv/git/orders.git')).toBeUndefined();
+    expect(withoutCredentials('https://ci:ghp_abcdefghijklmnopqrstuvwxyz0123456789@github.com/acme/orders.git')).toEqual({ url: 'https://github.com/acme/orders.git', stripped: true });
+    expect(withoutCredentials('ssh://git@github.com/acme/orders.git')).toEqual({ url: 'ssh://git@github.com/acme/orders.git', stripped: false });
   });
 });

@@ -31,7 +31,7 @@ export function handlerModule(codeDir: string, handler: string, files: ReadonlyS
   return { module: `${stem}.js`, export: name, found: false };
 }
 
-function lineOf(document: Document, node: unknown, text: string): number {
+function lineOf(node: unknown, text: string): number {
   const range = (node as { range?: [number, number, number] } | undefined)?.range;
   return range ? text.slice(0, range[0]).split('\n').length : 1;
 }
@@ -72,7 +72,7 @@ async function serverlessEntries(root: string, files: ReadonlySet<string>): Prom
     const events = pair.value.toJSON() as { events?: Record<string, unknown>[] };
     const eventKey = events.events?.map((event) => Object.keys(event)[0]).find((key) => key !== undefined && SERVERLESS_EVENTS[key] !== undefined);
     const shape = eventKey ? SERVERLESS_EVENTS[eventKey] : undefined;
-    const line = lineOf(read.document, handler, read.text);
+    const line = lineOf(handler, read.text);
     found.push(declared(shape, target, [{ file, line, reason: `serverless function ${name}: handler ${handler.value}${eventKey ? `, ${eventKey} event` : ''}` }]));
   }
   return found;
@@ -100,7 +100,7 @@ async function samEntries(root: string, files: ReadonlySet<string>): Promise<Ent
     const node = isMap(properties) ? properties.get('Handler', true) : pair.value;
     found.push(
       declared(eventType ? SAM_EVENTS[eventType] : undefined, target, [
-        { file, line: lineOf(read.document, node, read.text), reason: `SAM function ${name}: Handler ${handler}, CodeUri ${codeUri}${eventType ? `, ${eventType} event` : ''}` },
+        { file, line: lineOf(node, read.text), reason: `SAM function ${name}: Handler ${handler}, CodeUri ${codeUri}${eventType ? `, ${eventType} event` : ''}` },
       ]),
     );
   }
