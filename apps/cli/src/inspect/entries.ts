@@ -28,7 +28,7 @@ export interface EntryCandidate {
   readonly evidence: readonly EntryEvidence[];
 }
 
-type FunctionLike = Node & { getParameters(): { getName(): string; getTypeNode(): Node | undefined }[] };
+type FunctionLike = Node & { getParameters(): { getName(): string }[] };
 
 /** HTTP frameworks by package, and how a call names the app it builds. */
 const HTTP_PACKAGES: Record<string, string> = {
@@ -323,8 +323,12 @@ function findHttpBuilder(node: Node, module: ParsedModule): { framework: string;
   return undefined;
 }
 
+/** Parameter names as evidence shows them; a destructured parameter is `{…}` or `[…]`. */
 function parameterNames(fn: FunctionLike): string[] {
-  return fn.getParameters().map((parameter) => parameter.getName());
+  return fn.getParameters().map((parameter) => {
+    const name = parameter.getName();
+    return name.startsWith('{') ? '{…}' : name.startsWith('[') ? '[…]' : name;
+  });
 }
 
 function isRequestListener(fn: FunctionLike): boolean {
