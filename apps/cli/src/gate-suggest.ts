@@ -1,4 +1,4 @@
-import type { FailureEnvelope, PrivacyAction, Sensitivity } from '@tracemend/contracts';
+import { formatIssues, TracemendError, type FailureEnvelope, type PrivacyAction, type Sensitivity } from '@tracemend/contracts';
 import { DATA_ROOTS, DataContract, isSecretKeyName, parsePattern, previewGate, type DataContractField, type GatePreview, type TokenType } from '@tracemend/privacy-gate';
 import { Document, type YAMLMap, type YAMLSeq } from 'yaml';
 import { envelopeForDryRun } from './gate-dry-run';
@@ -157,12 +157,19 @@ export function suggestContract(envelope: FailureEnvelope, service?: string): Co
     .filter(([path]) => !dataPaths.has(path))
     .map(([path, findings]) => ({ path, detectors: findings.map((finding) => finding.detector) }))
     .sort((a, b) => a.path.localeCompare(b.path));
-  const contract = DataContract.parse({
+  const parsed = DataContract.safeParse({
     service: service ?? envelopeService,
     version: 1,
     fields: fields.map(({ path, action, sensitivity, type }) => ({ path, action, sensitivity, ...(type === undefined ? {} : { type }) })),
   });
-  return { service: contract.service, envelopeService, contract, fields, structuralHits };
+  if (!parsed.success) {
+    // In practice an alert wider than a contract may be (its field count is bounded).
+    throw new TracemendError(
+      'INVALID_INPUT',
+      `the ${fields.length} field paths of this alert make no valid data contract (${formatIssues(parsed.error.issues)}): suggest from a smaller sample, or label whole subtrees with ** by hand`,
+    );
+  }
+  return { service: parsed.data.service, envelopeService, contract: parsed.data, fields, structuralHits };
 }
 
 /** The draft as a contract file: one flow-style line per field with its reason in `note`, a header saying what to review. */

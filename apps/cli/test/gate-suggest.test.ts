@@ -114,6 +114,13 @@ describe('tracemend gate --suggest', () => {
     await expectGateHoldsBack(envelope, suggestion.contract, 'users-api');
   });
 
+  it('names an alert too wide for one contract instead of printing an invalid one', async () => {
+    const paths = fixtureAlertPaths('users-api');
+    const envelope = await envelopeForDryRun(await readFile(paths.traces, 'utf8'));
+    const wide: FailureEnvelope = { ...envelope, entry: { ...envelope.entry, body: Object.fromEntries(Array.from({ length: 1_100 }, (_, index) => [`k${index}`, index])) } as FailureEnvelope['entry'] };
+    expect(() => suggestContract(wide)).toThrow(/^the 11\d\d field paths of this alert make no valid data contract \(fields: .*\): suggest from a smaller sample, or label whole subtrees with \*\* by hand$/);
+  });
+
   it('reads OpenTelemetry attributes and key names when no detector flags the value', () => {
     expect(proposeField('spans.*.attributes["enduser.id"]', [])).toMatchObject({ action: 'tokenize', sensitivity: 'internal', type: 'text' });
     expect(proposeField('logs.*.attributes["user.email"]', [])).toMatchObject({ action: 'tokenize', type: 'email' });
