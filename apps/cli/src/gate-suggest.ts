@@ -103,7 +103,9 @@ export function proposeField(path: string, findings: readonly { detector: string
   const personal = findings.filter((finding) => finding.action !== 'redact');
   const counted = (list: typeof findings): string => list.map((finding) => `${finding.detector} (${finding.count})`).join(', ');
   if (secrets.length > 0) {
-    return { action: 'drop', sensitivity: 'secret', why: `detector hit in the sample: ${counted(secrets)}` };
+    // The gate's key-name rule counts as a finding on every string under a credential key.
+    const byKey = secrets.every((finding) => finding.detector === 'secret-key-name');
+    return { action: 'drop', sensitivity: 'secret', why: byKey ? 'the key names a credential' : `detector hit in the sample: ${counted(secrets)}` };
   }
   if (personal.length > 0) {
     const types = new Set(personal.map((finding) => DETECTOR_TOKEN_TYPES[finding.detector]));

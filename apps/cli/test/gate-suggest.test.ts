@@ -104,7 +104,7 @@ describe('tracemend gate --suggest', () => {
     const byPath = new Map(suggestion.fields.map((field) => [field.path, field]));
     expect(byPath.get('entry.body.email')).toMatchObject({ action: 'tokenize', type: 'email', sensitivity: 'internal' });
     expect(byPath.get('entry.body.email')?.why).toMatch(/^detector hit in the sample: email \(1\)/);
-    expect(byPath.get('entry.headers.authorization')).toMatchObject({ action: 'drop', sensitivity: 'secret' });
+    expect(byPath.get('entry.headers.authorization')).toEqual({ path: 'entry.headers.authorization', action: 'drop', sensitivity: 'secret', why: 'the key names a credential' });
     expect(byPath.get('spans.*.attributes["http.request.method"]')).toMatchObject({ action: 'allow', sensitivity: 'public' });
     const text = formatContractSuggestion(suggestion);
     for (const value of ['Mara Lindqvist', 'mara.lindqvist@example.com', '+46701234567', 'sk_live_51NfT8qL2bX9vK3mQ7pR4sW6yZ0aC5dE8']) {
