@@ -52,6 +52,15 @@ describe('inspectRepository', () => {
     expect(inspection.packageManager).toMatchObject({ plan: { manager: 'npm', lockfile: 'package-lock.json' } });
   });
 
+  it('reports a package manager it cannot use as a problem, not a failure', async () => {
+    const dir = await repo('bun', { 'package.json': JSON.stringify({ packageManager: 'bun@1.1.0', scripts: { test: 'jest' } }) });
+    const inspection = await inspectRepository(dir);
+    expect(inspection.packageManager).toEqual({
+      problem: 'package.json "packageManager" is "bun@1.1.0": supported are npm, pnpm or yarn, as name@x.y.z (for example pnpm@9.12.0 or yarn@4.5.0)',
+    });
+    expect(inspection.runner?.runner).toBe('jest');
+  });
+
   it('finds HTTP apps of express, fastify, koa and node:http, factories ranked above instances', async () => {
     const dir = await repo('http', {
       'package.json': '{}',
