@@ -1,6 +1,7 @@
 import { access, readFile, realpath, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { CatalogService, formatIssues, ServiceCatalog, TracemendError, type TestRunner } from '@tracemend/contracts';
+import { CatalogService, formatIssues, ServiceCatalog, TracemendError } from '@tracemend/contracts';
+import { describeRequirementSource } from '@tracemend/sandbox';
 import { runCommand } from '@tracemend/process';
 import { Document, isMap, isScalar, Pair, parseDocument, Scalar, type YAMLMap } from 'yaml';
 import { inspectRepository, type EntryCandidate, type RepoInspection } from './inspect';
@@ -122,8 +123,6 @@ export interface InitResult {
   readonly inspection: RepoInspection;
 }
 
-const SUPPORTED_RUNNERS: readonly TestRunner[] = ['vitest', 'jest', 'mocha', 'node:test'];
-
 function describeEvidence(candidate: EntryCandidate): string[] {
   return candidate.evidence.map((evidence) => `${evidence.file}:${evidence.line}: ${evidence.reason}`);
 }
@@ -146,8 +145,13 @@ export async function decideCatalogEntry(inspection: RepoInspection, requestedNa
     'plan' in inspection.packageManager
       ? `package manager: ${inspection.packageManager.plan.manager}${inspection.packageManager.plan.version ? ` ${inspection.packageManager.plan.version}` : ''} (${inspection.packageManager.evidence})`
       : `package manager: not decided: ${inspection.packageManager.problem}`,
-    inspection.node.length > 0 ? `Node asked for: ${inspection.node.map((node) => `${node.version} (${node.source})`).join(', ')}` : 'Node asked for: nothing (.nvmrc, .node-version, engines.node)',
+    inspection.node === undefined
+      ? "Node asked for: nothing (.nvmrc, .node-version, engines.node): replays run on the sandbox's own Node"
+      : 'problem' in inspection.node
+        ? `Node asked for: unreadable: ${inspection.node.problem}`
+        : `Node asked for: ${inspection.node.value} (${describeRequirementSource(inspection.node.file)}; range ${inspection.node.range})`,
   ];
+  if (inspection.node !== undefined && 'problem' in inspection.node) todos.push(`node: ${inspection.node.problem}`);
 
   const origin = await originOf(inspection.root);
   const remote = 'url' in origin ? repositoryOfRemote(origin.url) : undefined;
@@ -163,30 +167,23 @@ export async function decideCatalogEntry(inspection: RepoInspection, requestedNa
     notes.repository = [`TODO: ${why}: set owner, name and cloneUrl`];
   }
 
-  const detected = inspection.runner;
-  let runner: TestRunner = 'node:test';
-  if (detected === undefined) {
-    todos.push('test.runner: no test runner found: set vitest, jest, mocha or node:test');
-    notes.test = ['TODO: no test runner found (test script, runner config file or dependency): set test.runner and test.command'];
-  } else if (detected.runner === 'ava') {
-    todos.push('test.runner: the tests use ava, which tracemend cannot drive yet');
-    notes.test = [
-      `TODO: the tests use ava (${detected.evidence}); tracemend drives only ${SUPPORTED_RUNNERS.join(', ')}, so it cannot write or run a failing test here yet`,
-      'the runner below is a placeholder the catalog schema requires',
-    ];
+  let test: CatalogService['test'];
+  if ('runner' in inspection.testSetup) {
+    test = { runner: inspection.testSetup.runner, command: inspection.testSetup.command };
+    notes.test = [`runner and command as triage reads them from the repository: ${inspection.testSetup.detectedFrom ?? 'the repository'}`];
   } else {
-    runner = detected.runner;
-    notes.test = [`runner: ${detected.evidence}`];
+    // The schema requires a runner; these placeholders are marked as such right above them.
+    test = { runner: 'node:test', command: ['npm', 'test'] };
+    const ava = inspection.runner?.runner === 'ava';
+    todos.push(ava ? 'test.runner: the tests use ava, which tracemend cannot drive yet' : 'test.runner: no test runner found: set vitest, jest, mocha or node:test and test.command');
+    notes.test = [`TODO: ${inspection.testSetup.problem}`, 'runner and command below are placeholders the catalog schema requires'];
   }
-  const command = inspection.testCommand?.command ?? ['npm', 'test'];
-  if (inspection.testCommand === undefined) todos.push('test.command: no test script and no runner: set the command that runs the suite');
-  else notes.test = [...(notes.test ?? []), `command: ${inspection.testCommand.evidence}`];
 
   const dataContract = `contracts/${name}.yaml`;
   todos.push(`dataContract: write ${dataContract} (relative to the catalog file)`);
   notes.dataContract = [`TODO: write the data contract from a sample alert: tracemend gate --suggest <alert> --service ${name} > ${dataContract}`];
 
-  const entry: Record<string, unknown> = { repository, test: { runner, command }, dataContract };
+  const entry: Record<string, unknown> = { repository, test, dataContract };
   const [best, ...others] = inspection.entries;
   const othersNote = others.length > 0 ? ['other candidates, not written:', ...others.map((other) => `  ${describeCandidate(other)}: ${describeEvidence(other)[0] ?? ''}`)] : [];
   if (best === undefined) {

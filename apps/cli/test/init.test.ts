@@ -63,7 +63,8 @@ describe('tracemend init', () => {
     const lines = text.split('\n');
     expect(lines).toContain('  # service name from package.json name "@acme/Orders_API"');
     expect(lines).toContain('  # package manager: npm (package-lock.json in the repository root)');
-    expect(lines).toContain('  # Node asked for: >=20 (package.json engines.node)');
+    expect(lines).toContain('  # Node asked for: >=20 (engines.node in package.json; range >=20.0.0)');
+    expect(lines).toContain('    # runner and command as triage reads them from the repository: package.json scripts.test runs "vitest run"; suite: npm test');
     expect(lines).toContain('    # src/app.js:3: exported function createApp builds an app with express');
     expect(lines).toContain('    # test/app.test.js:4: called as createApp(createTestDeps(…)) here');
     expect(lines).toContain('    # other candidates, not written:');
@@ -86,7 +87,9 @@ describe('tracemend init', () => {
     ]);
     const yaml = capture();
     expect(await runCli(['init', dir], yaml, {})).toBe(0);
-    expect(yaml.stdout.join('\n')).toContain("# TODO: the tests use ava (package.json scripts.test runs \"ava\"); tracemend drives only vitest, jest, mocha, node:test");
+    expect(yaml.stdout.join('\n')).toContain(
+      '# TODO: the tests of this repository run with ava (package.json scripts.test runs "ava"), which tracemend cannot drive yet (it drives vitest, jest, mocha and node:test)',
+    );
   });
 
   it('adds the entry to a catalog file, keeping other services and comments, and replaces it only with --force', async () => {

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('inspectRepository', () => {
-  it('reads the runner, test command, package manager and Node versions as the repository writes them', async () => {
+  it('reads the runner, suite command, package manager and Node version as triage and the sandbox do', async () => {
     const dir = await repo('facts', {
       'package.json': JSON.stringify({ name: '@acme/Orders', devDependencies: { vitest: '^4.1.0' }, engines: { node: '>=20.11' } }),
       '.nvmrc': 'v20.11.1\n',
@@ -35,21 +35,25 @@ describe('inspectRepository', () => {
     });
     const inspection = await inspectRepository(dir);
     expect(inspection.runner).toEqual({ runner: 'vitest', evidence: "vitest among package.json's dependencies" });
-    expect(inspection.testCommand?.command).toEqual(['npx', 'vitest', 'run']);
+    expect(inspection.testSetup).toEqual({ runner: 'vitest', command: ['npx', 'vitest', 'run'], detectedFrom: "vitest among package.json's dependencies; suite: npx vitest run" });
     expect(inspection.packageManager).toEqual({ plan: { manager: 'pnpm', lockfile: 'pnpm-lock.yaml', version: '9' }, evidence: 'pnpm-lock.yaml in the repository root' });
-    expect(inspection.node).toEqual([
-      { version: 'v20.11.1', source: '.nvmrc' },
-      { version: '>=20.11', source: 'package.json engines.node' },
-    ]);
+    // .nvmrc decides over engines.node, as it does for the sandbox.
+    expect(inspection.node).toEqual({ file: '.nvmrc', value: 'v20.11.1', range: '20.11.1' });
     expect(inspection.entries).toEqual([]);
   });
 
-  it('takes npm test when package.json has a test script, and says which runner it names', async () => {
-    const dir = await repo('script', { 'package.json': JSON.stringify({ scripts: { test: 'ava --verbose' } }), 'package-lock.json': '{}' });
-    const inspection = await inspectRepository(dir);
-    expect(inspection.runner?.runner).toBe('ava');
-    expect(inspection.testCommand).toEqual({ command: ['npm', 'test'], evidence: 'package.json scripts.test is "ava --verbose"' });
-    expect(inspection.packageManager).toMatchObject({ plan: { manager: 'npm', lockfile: 'package-lock.json' } });
+  it('takes npm test for a plain test script, and names an ava suite as one tracemend cannot drive', async () => {
+    const plain = await inspectRepository(await repo('script', { 'package.json': JSON.stringify({ scripts: { test: 'node --test test/' } }), 'package-lock.json': '{}' }));
+    expect(plain.testSetup).toMatchObject({ runner: 'node:test', command: ['npm', 'test'] });
+    expect(plain.packageManager).toMatchObject({ plan: { manager: 'npm', lockfile: 'package-lock.json' } });
+    const ava = await inspectRepository(await repo('ava', { 'package.json': JSON.stringify({ scripts: { test: 'ava --verbose' } }) }));
+    expect(ava.runner?.runner).toBe('ava');
+    expect(ava.testSetup).toEqual({ problem: expect.stringMatching(/^the tests of this repository run with ava \(package\.json scripts\.test runs "ava --verbose"\), which tracemend cannot drive yet/) as unknown });
+  });
+
+  it('reports a Node version it cannot read as a problem', async () => {
+    const inspection = await inspectRepository(await repo('node', { 'package.json': '{}', '.nvmrc': 'erbium-ish\n' }));
+    expect(inspection.node).toEqual({ problem: expect.stringMatching(/^\.nvmrc says "erbium-ish", which is not a Node version: write /) as unknown });
   });
 
   it('reports a package manager it cannot use as a problem, not a failure', async () => {

@@ -7,7 +7,7 @@ import { inspectRepoFacts, type RepoFacts } from './repo-facts';
 import { listSourceTree } from './source-tree';
 
 export type { EntryCandidate, EntryEvidence, EntryKind } from './entries';
-export type { NodeVersionRequest, RepoFacts } from './repo-facts';
+export type { RepoFacts } from './repo-facts';
 
 /** What `tracemend init` learns from a repository folder: its facts and its candidate entries, best first. */
 export interface RepoInspection extends RepoFacts {

@@ -1,41 +1,28 @@
 import { TracemendError } from '@tracemend/contracts';
 import { readTextInside } from '@tracemend/process';
-import { detectPackageManager, LOCKFILES, type LockfileName, type PackageManagerPlan } from '@tracemend/sandbox';
-import { detectTestRunner, type DetectedRunner } from '@tracemend/test-runners';
+import { detectPackageManager, LOCKFILES, readNodeRequirement, type LockfileName, type NodeRequirement, type PackageManagerPlan } from '@tracemend/sandbox';
+import { checkoutFiles, detectTestRunner, resolveTestSetup, UnsupportedRunnerError, type DetectedRunner, type TestSetup } from '@tracemend/test-runners';
 
 /** The parts of package.json the inspection reads. */
 export interface Manifest {
   name?: string;
-  scripts?: Record<string, string>;
-  engines?: { node?: string };
-  volta?: { node?: string };
 }
-
-/** The command that runs a runner's suite when package.json has no `test` script. */
-const RUNNER_COMMANDS: Record<DetectedRunner['runner'], string[]> = {
-  vitest: ['npx', 'vitest', 'run'],
-  jest: ['npx', 'jest'],
-  mocha: ['npx', 'mocha'],
-  'node:test': ['node', '--test'],
-  ava: ['npx', 'ava'],
-};
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
 
-/** A Node version the repository asks for, as written, and the file that asks. */
-export interface NodeVersionRequest {
-  readonly version: string;
-  readonly source: string;
-}
-
-/** The repository facts beside its entries: runner, test command, package manager, Node version. */
+/**
+ * The repository facts beside its entries. Runner, suite command and Node are read by the same code
+ * triage and the sandbox use, so the catalog entry says what they would decide.
+ */
 export interface RepoFacts {
   readonly manifest: Manifest | undefined;
+  /** What the tests run with, ava included (which `testSetup` refuses). */
   readonly runner: DetectedRunner | undefined;
-  readonly testCommand: { command: string[]; evidence: string } | undefined;
+  readonly testSetup: TestSetup | { problem: string };
   readonly packageManager: { plan: PackageManagerPlan; evidence: string } | { problem: string };
-  readonly node: readonly NodeVersionRequest[];
+  /** The Node version the checkout asks for, as written; undefined when it names none. */
+  readonly node: NodeRequirement | { problem: string } | undefined;
 }
 
 async function readOptional(root: string, path: string, maxBytes: number): Promise<string | undefined> {
@@ -47,7 +34,7 @@ async function readOptional(root: string, path: string, maxBytes: number): Promi
 }
 
 /** package.json parsed, undefined when there is none; INVALID_INPUT naming the file when it is not a JSON object. */
-export async function readManifest(root: string): Promise<{ manifest: Manifest; text: string } | undefined> {
+async function readManifest(root: string): Promise<{ manifest: Manifest; text: string } | undefined> {
   const text = await readOptional(root, 'package.json', MAX_MANIFEST_BYTES);
   if (text === undefined) return undefined;
   let value: unknown;
@@ -60,16 +47,7 @@ export async function readManifest(root: string): Promise<{ manifest: Manifest; 
   return { manifest: value, text };
 }
 
-/** The suite command: `npm test` when package.json has a `test` script, else the runner's own command. */
-export function testCommandOf(manifest: Manifest | undefined, runner: DetectedRunner | undefined): RepoFacts['testCommand'] {
-  const script = manifest?.scripts?.test;
-  // npm's placeholder script fails on purpose: it is no test command.
-  if (script !== undefined && !/no test specified/.test(script)) return { command: ['npm', 'test'], evidence: `package.json scripts.test is "${script}"` };
-  if (runner === undefined) return undefined;
-  return { command: RUNNER_COMMANDS[runner.runner], evidence: `no test script; ${runner.runner}'s own command` };
-}
-
-/** Reads the runner, test command, package manager and requested Node versions of a repository folder. */
+/** Reads the runner, suite command, package manager and requested Node version of a repository folder. */
 export async function inspectRepoFacts(root: string): Promise<RepoFacts> {
   const read = await readManifest(root);
   const manifest = read?.manifest;
@@ -88,12 +66,19 @@ export async function inspectRepoFacts(root: string): Promise<RepoFacts> {
     if (!(error instanceof TracemendError)) throw error;
     packageManager = { problem: error.message };
   }
-  const node: NodeVersionRequest[] = [];
-  for (const file of ['.nvmrc', '.node-version']) {
-    const text = (await readOptional(root, file, 4096))?.trim();
-    if (text) node.push({ version: text.split(/\r?\n/)[0]?.trim() ?? text, source: file });
+  let node: RepoFacts['node'];
+  try {
+    node = await readNodeRequirement(root);
+  } catch (error) {
+    if (!(error instanceof TracemendError)) throw error;
+    node = { problem: error.message };
   }
-  if (typeof manifest?.engines?.node === 'string') node.push({ version: manifest.engines.node, source: 'package.json engines.node' });
-  if (typeof manifest?.volta?.node === 'string') node.push({ version: manifest.volta.node, source: 'package.json volta.node' });
-  return { manifest, runner, testCommand: testCommandOf(manifest, runner), packageManager, node };
+  let testSetup: RepoFacts['testSetup'];
+  try {
+    testSetup = await resolveTestSetup(undefined, checkoutFiles(root), 'this repository');
+  } catch (error) {
+    if (!(error instanceof UnsupportedRunnerError)) throw error;
+    testSetup = { problem: error.message };
+  }
+  return { manifest, runner, testSetup, packageManager, node };
 }
