@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { runAudit } from './audit';
+import { INIT_HELP, INIT_USAGE, parseInitArgs, runInit } from './init';
 import { runDemo, stopDemo } from './demo';
 import { parseRunArgs, RUN_USAGE, runAlert } from './run';
 import { isStageCommand, runStage } from './stage';
@@ -8,6 +9,7 @@ import { loadCliConfig } from './env';
 import type { CliIo } from './io';
 import { runVault } from './vault';
 import { findWorkspaceRoot } from '@tracemend/infra';
+import { TracemendError } from '@tracemend/contracts';
 
 export const USAGE = `usage: tracemend <command> [options]
 
@@ -28,12 +30,22 @@ commands:
   gate --dry-run [file|-] [--contract <file>] [--config <catalog>] [--json]
                    show the gate's decision for every field path of an envelope or raw alert
                    (action, sensitivity, rule, detector hits; never a value); writes nothing
+  gate --suggest [file|-] [--service <name>] [--json]
+                   draft a data contract from a sample alert or envelope: every field path seen,
+                   with a proposed action and why (detector hit, key name, OpenTelemetry attribute
+                   meaning), in the contract format; never a value
   vault reveal <token> [--vault <file>] [--json]
                    print the raw value behind a token, its type and incidents, from the token vault
                    opened with TRACEMEND_VAULT_KEY; exits 1 when the token is not in the vault
   audit verify [--log <file>] [--json]
                    walk the privacy audit log's hash chain; exits 1 naming the first edited,
                    dropped, reordered or unparseable record
+  ${INIT_USAGE.replace('tracemend ', '')}
+                   inspect a repository folder (default: the current one) and print its service
+                   catalog entry as YAML: test runner and command, package manager, Node version,
+                   repository from git origin, and the entry a replay drives (HTTP app factory,
+                   Lambda handler, queue consumer) with the file and line behind each; --write adds
+                   it to a catalog file (--force replaces a service already there)
   doctor [--json]  check Node, pnpm, the temporal CLI, Temporal, Docker, the sandbox image,
                    the GitHub target and the LLM provider; exits 1 when a required part is missing
   help             show this text`;
@@ -45,6 +57,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     io.out(USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'init') return initCommand(rest, io);
   let config;
   try {
     config = loadCliConfig(env);
@@ -97,5 +110,26 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       }
       io.err(`tracemend: unknown command "${command}"\n${USAGE}`);
       return 2;
+  }
+}
+
+async function initCommand(args: readonly string[], io: CliIo): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.out(`usage: ${INIT_USAGE}\n\n${INIT_HELP}`);
+    return 0;
+  }
+  let options;
+  try {
+    options = parseInitArgs(args);
+  } catch (error) {
+    io.err(`tracemend init: ${(error as Error).message}; usage: ${INIT_USAGE}`);
+    return 2;
+  }
+  try {
+    return await runInit(options, io);
+  } catch (error) {
+    if (!(error instanceof TracemendError)) throw error;
+    io.err(`tracemend init: ${error.message}`);
+    return 1;
   }
 }

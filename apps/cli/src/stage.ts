@@ -6,7 +6,29 @@ import { createEvidenceStore, detectAlertText, envelopeOfReading, readAlert, typ
 import { createLogger } from '@tracemend/telemetry';
 import { buildStages, loadWorkerConfig } from '@tracemend/worker';
 import { runGateDryRun } from './gate-dry-run';
+import { runGateSuggest } from './gate-suggest';
 import type { CliIo } from './io';
+
+/** `tracemend gate --help`. */
+export const GATE_HELP = `usage: tracemend gate [file|-] [--config <catalog>]
+       tracemend gate --dry-run [file|-] [--contract <file>] [--config <catalog>] [--json]
+       tracemend gate --suggest [file|-] [--service <name>] [--json]
+
+  (no option)   gate a FailureEnvelope with its service's data contract from the catalog and print
+                the GatedEnvelope, as the worker's gate stage does (audit record, tokens, vault)
+  --dry-run     show the gate's decision for every field path of an envelope or raw alert under a
+                contract (--contract, else the catalog's): action, sensitivity, rule, detector hits;
+                never a value, writes nothing; exits 1 when the gate would refuse the envelope
+  --suggest     draft a data contract from a sample alert or envelope: every field path seen, with
+                a proposed action and sensitivity and the reason in its note (a detector hit on the
+                value, a key naming personal data or a credential, the meaning of an OpenTelemetry
+                attribute); printed in the contract format, never a value, writes nothing. Review
+                it, then save it where the catalog's dataContract points
+  --service     with --suggest: the contract's service (default: the service the alert names)
+  --json        with --dry-run or --suggest: print JSON
+
+The input is a file or stdin (-): an ungated FailureEnvelope, or a raw alert in any format
+tracemend ingest reads (OTLP/JSON traces, a Sentry event or envelope, JSON log lines), read alone.`;
 
 /** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
 export const STAGE_COMMANDS = ['ingest', 'gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify'] as const;
@@ -68,15 +90,29 @@ export async function runStage(
   env: NodeJS.ProcessEnv,
   stdin: () => Promise<string> = readStdin,
 ): Promise<number> {
+  if (command === 'gate' && (args.includes('--help') || args.includes('-h'))) {
+    io.out(GATE_HELP);
+    return 0;
+  }
   let file: string | undefined;
   let catalog: string | undefined;
   let contractFile: string | undefined;
   let dryRun = false;
+  let suggest = false;
+  let service: string | undefined;
   let json = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === '--config') catalog = args[++i];
     else if (command === 'gate' && arg === '--dry-run') dryRun = true;
+    else if (command === 'gate' && arg === '--suggest') suggest = true;
+    else if (command === 'gate' && arg === '--service') {
+      service = args[++i];
+      if (service === undefined || service.startsWith('--')) {
+        io.err('tracemend gate: --service needs a service name');
+        return 2;
+      }
+    }
     else if (command === 'gate' && arg === '--json') json = true;
     else if (command === 'gate' && arg === '--contract') {
       contractFile = args[++i];
@@ -90,8 +126,19 @@ export async function runStage(
       return 2;
     } else file = arg;
   }
+  if (suggest) {
+    if (dryRun || contractFile !== undefined || catalog !== undefined) {
+      io.err(`tracemend gate: --suggest drafts a contract from the alert alone; it takes no ${dryRun ? '--dry-run' : contractFile !== undefined ? '--contract' : '--config'}`);
+      return 2;
+    }
+    return runGateSuggest({ text: await readInput(file, stdin), json, ...(service === undefined ? {} : { service }) }, io);
+  }
+  if (service !== undefined) {
+    io.err('tracemend gate: --service applies only with --suggest');
+    return 2;
+  }
   if ((json || contractFile !== undefined) && !dryRun) {
-    io.err(`tracemend gate: ${json ? '--json' : '--contract'} applies only with --dry-run`);
+    io.err(`tracemend gate: ${json ? '--json' : '--contract'} applies only with --dry-run or --suggest`);
     return 2;
   }
   if (dryRun) {

@@ -110,7 +110,7 @@ describe('tracemend gate --dry-run', () => {
     expect(await runStage('gate', ['--dry-run', '--contract'], io, env, () => Promise.resolve(envelope))).toBe(2);
     expect(await runStage('triage', ['--dry-run'], io, env, () => Promise.resolve(envelope))).toBe(2);
     expect(io.stderr).toEqual([
-      'tracemend gate: --json applies only with --dry-run',
+      'tracemend gate: --json applies only with --dry-run or --suggest',
       'tracemend gate: --contract needs a file',
       'tracemend triage: unknown option --dry-run',
     ]);

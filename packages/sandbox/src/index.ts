@@ -5,6 +5,7 @@ export type { ReapOptions, RunOptions, RunResult, RunSpec, SandboxDriver } from 
 export { DockerSandboxDriver, FORBIDDEN_MOUNT_SOURCES, SANDBOX_LABEL, reapOrphans } from './docker-driver';
 export type { DockerSandboxDriverOptions } from './docker-driver';
 export { describeDependencies, installDependencies } from './dependencies';
+export { detectPackageManager, LOCKFILES, type CheckoutManifests, type LockfileName, type PackageManagerPlan } from './package-manager';
 export type { InstallDependenciesOptions, InstalledDependencies } from './dependencies';
 export type { ReadOnlyMount, SandboxProcess, StartSpec } from './driver';
 export { TOOLCHAIN_NODE_MODULES, resolveTypeScriptLoader } from './loader';
