@@ -25,7 +25,7 @@ function onboardingOf(entry: { test?: { runner?: string } | undefined; httpApp?:
 }
 
 describe('tracemend init over the corpus', () => {
-  it('finds the runner, the entry (kind, module, export) and the HTTP factory arguments of every hand-written catalog block', async () => {
+  it('finds the entry (kind, module, export) and the HTTP factory arguments of every hand-written catalog block, and the runner where one names it', async () => {
     const ids = await listIncidentIds();
     expect(ids.length).toBe(12);
     const agreed: string[] = [];
