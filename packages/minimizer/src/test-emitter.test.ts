@@ -107,10 +107,10 @@ describe('emitRegressionTest', () => {
         job: functionJob({ kind: 'function', module: 'src/a.ts', export: 'a', args: [] }),
         signature: SIGNATURE,
         fingerprint: 'abcdef1234',
-        runner: 'ava' as TestRunner,
+        runner: 'jasmine' as TestRunner,
         conventions: await detectTestConventions(dir, 'vitest', 'src/a.ts'),
       }),
-    ).rejects.toThrow(/cannot emit the regression test: tracemend has no adapter for the test runner "ava"; supported: vitest, jest, mocha, node:test/);
+    ).rejects.toThrow(/cannot emit the regression test: tracemend has no adapter for the test runner "jasmine"; supported: vitest, jest, mocha, node:test, ava/);
   });
 
   // A repository of handlers no fixture has: a callback-style Lambda handler, a kafkajs consumer and a

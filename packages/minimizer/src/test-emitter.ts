@@ -37,7 +37,7 @@ function title(job: ReplayJob, signature: FailureSignature, fingerprint: string)
 function imports(adapter: RunnerAdapter, conventions: TestConventions): string[] {
   const esm = conventions.syntax === 'esm';
   const support = `./${REPLAY_SUPPORT_NAME}.${conventions.support === 'esm' ? 'mjs' : 'cjs'}`;
-  // jest and mocha give `it` as a global, as the repository's own tests use it.
+  // jest and mocha give `it` as a global, as the repository's own tests use it; ava's `test` is its default export.
   const it = adapter.itImport(conventions.syntax);
   return [...(it === undefined ? [] : [it]), esm ? `import { replay } from '${support}';` : `const { replay } = require('${support}');`];
 }
@@ -84,12 +84,12 @@ export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile
     ``,
     `const incident = ${JSON.stringify(incidentOf(job), null, 2)};`,
     ``,
-    `it(${JSON.stringify(title(job, input.signature, input.fingerprint))}, async () => {`,
-    `  await replay(incident, {`,
-    `    entry: ${load(modules.entry)},`,
-    ...(modules.args === undefined ? [] : [`    args: ${load(modules.args)},`]),
-    `  });`,
-    `});`,
+    ...adapter.testBlock(title(job, input.signature, input.fingerprint), [
+      `  await replay(incident, {`,
+      `    entry: ${load(modules.entry)},`,
+      ...(modules.args === undefined ? [] : [`    args: ${load(modules.args)},`]),
+      `  });`,
+    ]),
   ];
   const path = posix.join(conventions.dir, `tracemend-${slug}${conventions.suffix}${conventions.extension}`);
   return {

@@ -52,6 +52,7 @@ const PACKAGES: readonly DetectedRunner['runner'][] = ['vitest', 'jest', 'mocha'
 
 /** The suite command of each runner when the repository has no plain `test` script to run instead. */
 const RUNNER_SUITE: Record<TestRunner, string[]> = {
+  ava: ['npx', 'ava'],
   vitest: ['npx', 'vitest', 'run'],
   jest: ['npx', 'jest'],
   mocha: ['npx', 'mocha'],
