@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { TracemendError, TestRunner } from '@tracemend/contracts';
 import type { ResolvedCommand } from './command';
 import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type TestOutcome } from './report';
@@ -27,6 +27,8 @@ export interface RunnerAdapter {
   readonly testSyntax?: ModuleSyntax;
   /** The module system of the replay support file a test loads, given the test file's own. */
   supportSyntax(testSyntax: ModuleSyntax): ModuleSyntax;
+  /** The folder the replay support file goes in, given the test's, where the runner would load it as a test beside it; else the test's. */
+  supportDir?(testDir: string): string;
   /** The statement that gives a test file the function `testBlock` calls, or undefined where the runner makes it a global. */
   itImport(syntax: ModuleSyntax): string | undefined;
   /** The lines of one async test titled `title` running `body` (lines indented two spaces), as this runner writes one. */
@@ -150,6 +152,12 @@ const ava: RunnerAdapter = {
   runner: 'ava',
   // ava loads each test file as its package's module system, like node:test.
   supportSyntax: (syntax) => syntax,
+  // ava takes every script under test/ or __tests__ for a test and fails one without tests; its helper folders it skips.
+  supportDir(testDir) {
+    const parts = testDir.split('/');
+    if (parts.includes('__tests__')) return posix.join(testDir, '__helpers__');
+    return parts.includes('test') || parts.includes('tests') ? posix.join(testDir, 'helpers') : testDir;
+  },
   itImport: (syntax) => (syntax === 'esm' ? `import test from 'ava';` : `const test = require('ava');`),
   // ava fails a test that ran no assertion, so one that returns without the entry's error passes explicitly.
   testBlock: (title, body) => [`test(${JSON.stringify(title)}, async (t) => {`, ...body, `  t.pass();`, `});`],
