@@ -89,7 +89,7 @@ export const catalogCases: CaseTable = {
     change.wrongType(['test', 'command'], 'npx vitest run'),
     change.overBound(['test', 'command'], repeat(65, 'x')),
     change.overBound(['repository', 'cloneUrl'], chars(2_049)),
-    change.outOfDomain(['test', 'runner'], 'ava'),
+    change.outOfDomain(['test', 'runner'], 'jasmine'),
     change.overBound(['deployRoot'], chars(1_025)),
     change.outOfDomain(['httpApp', 'export'], '', /Too small/),
   ]),
@@ -99,6 +99,6 @@ export const catalogCases: CaseTable = {
     change.wrongType(['services'], [usersApi]),
     change.overBound(['services'], entries(1_001, usersApi), /at most 1000 services/),
     change.outOfDomain(['version'], 2, /expected 1/),
-    change.outOfDomain(['services', 'users-api', 'test', 'runner'], 'ava'),
+    change.outOfDomain(['services', 'users-api', 'test', 'runner'], 'jasmine'),
   ]),
 };

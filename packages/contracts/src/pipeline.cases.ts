@@ -56,10 +56,10 @@ const detectedTarget = {
 };
 
 export const pipelineCases: CaseTable = {
-  TestRunner: casesOf(TestRunner, ['vitest', 'jest', 'mocha', 'node:test'], (change) => [
+  TestRunner: casesOf(TestRunner, ['vitest', 'jest', 'mocha', 'node:test', 'ava'], (change) => [
     change.missing([]),
     change.wrongType([], ['vitest']),
-    change.outOfDomain([], 'ava'),
+    change.outOfDomain([], 'jasmine'),
   ]),
   RepoTarget: casesOf(RepoTarget, [exampleRepoTarget, { ...exampleRepoTarget, sha: chars(64, 'e') }, detectedTarget], (change) => [
     change.missing(['schemaVersion'], /expected 1/),
@@ -112,7 +112,7 @@ export const pipelineCases: CaseTable = {
     change.wrongType(['content'], new Uint8Array([120])),
     change.overBound(['content'], chars(262_145)),
     change.overBound(['command'], repeat(65, 'x')),
-    change.outOfDomain(['runner'], 'ava'),
+    change.outOfDomain(['runner'], 'jasmine'),
       change.overBound(['support'], repeat(5, { path: 'test/x.mjs', content: '' })),
     ],
   ),

@@ -4,7 +4,7 @@ import { FeatureFlagsConfig, FunctionHandlerConfig, HttpAppConfig, MessageHandle
 import { boundedString, GitSha, HexId, Identifier, LIMITS, SchemaVersion } from './primitives';
 
 /** A test runner tracemend can emit tests for. */
-export const TestRunner = z.enum(['vitest', 'jest', 'mocha', 'node:test']);
+export const TestRunner = z.enum(['vitest', 'jest', 'mocha', 'node:test', 'ava']);
 export type TestRunner = z.infer<typeof TestRunner>;
 
 /** Where the failing code lives and how to test it, from the service catalog. */

@@ -30,7 +30,7 @@ const SETUP: Record<FixtureServiceName, { runner: TestRunner; httpApp?: HttpApp;
   'checkout-worker': { runner: 'vitest', fix: ['src/handler.ts', 'record.items.length === 0', '(record.items?.length ?? 0) === 0'] },
 };
 
-const BINS: Record<string, string> = { vitest: 'vitest/vitest.mjs', jest: 'jest/bin/jest.js', mocha: 'mocha/bin/mocha.js' };
+const BINS: Record<string, string> = { vitest: 'vitest/vitest.mjs', jest: 'jest/bin/jest.js', mocha: 'mocha/bin/mocha.js', ava: 'ava/entrypoints/cli.mjs' };
 
 async function runTest(repo: string, command: string[]): Promise<{ ok: boolean; output: string }> {
   const [program, ...args] = command[0] === 'npx' ? ['node', join('node_modules', BINS[command[1] ?? ''] ?? command[1] ?? ''), ...command.slice(2)] : command;
@@ -107,10 +107,10 @@ describe('emitRegressionTest', () => {
         job: functionJob({ kind: 'function', module: 'src/a.ts', export: 'a', args: [] }),
         signature: SIGNATURE,
         fingerprint: 'abcdef1234',
-        runner: 'ava' as TestRunner,
+        runner: 'jasmine' as TestRunner,
         conventions: await detectTestConventions(dir, 'vitest', 'src/a.ts'),
       }),
-    ).rejects.toThrow(/cannot emit the regression test: tracemend has no adapter for the test runner "ava"; supported: vitest, jest, mocha, node:test/);
+    ).rejects.toThrow(/cannot emit the regression test: tracemend has no adapter for the test runner "jasmine"; supported: vitest, jest, mocha, node:test, ava/);
   });
 
   // A repository of handlers no fixture has: a callback-style Lambda handler, a kafkajs consumer and a
@@ -209,7 +209,7 @@ const CART = {
   esm: `export function summarize(cart) {\n  return { lines: cart.items.length };\n}\n`,
   cjs: `exports.summarize = function summarize(cart) {\n  return { lines: cart.items.length };\n};\n`,
 };
-const JS_CASES: Array<{ name: string; runner: TestRunner; manifest: Record<string, unknown> | 'invoice-intake-base64-body' | 'mocha-repo'; module: 'esm' | 'cjs'; files: Record<string, string>; suite: string[]; expected: { path: string; contains: string[] } }> = [
+const JS_CASES: Array<{ name: string; runner: TestRunner; manifest: Record<string, unknown> | 'invoice-intake-base64-body' | 'mocha-repo' | 'ava-repo'; module: 'esm' | 'cjs'; files: Record<string, string>; suite: string[]; expected: { path: string; contains: string[] } }> = [
   {
     name: 'ESM with node:test',
     runner: 'node:test',
@@ -246,6 +246,30 @@ const JS_CASES: Array<{ name: string; runner: TestRunner; manifest: Record<strin
     suite: ['npx', 'mocha', 'test/*.spec.js'],
     expected: { path: 'test/tracemend-feedbeef.spec.js', contains: [`const { replay } = require('./tracemend-replay.cjs');`, `() => require('../src/cart.js')`] },
   },
+  {
+    name: 'ESM with ava',
+    runner: 'ava',
+    manifest: 'ava-repo',
+    module: 'esm',
+    files: { 'test/cart.test.js': `import test from 'ava';\nimport { summarize } from '../src/cart.js';\ntest('counts lines', (t) => t.is(summarize({ items: [1] }).lines, 1));\n` },
+    suite: ['npx', 'ava'],
+    expected: {
+      path: 'test/tracemend-feedbeef.test.js',
+      contains: [`import test from 'ava';`, `import { replay } from './helpers/tracemend-replay.mjs';`, `() => import('../src/cart.js')`, `test("summarize must not throw`, `  t.pass();`],
+    },
+  },
+  {
+    name: 'CommonJS with ava and __tests__',
+    runner: 'ava',
+    manifest: 'ava-repo',
+    module: 'cjs',
+    files: { '__tests__/cart.test.js': `const test = require('ava');\nconst { summarize } = require('../src/cart');\ntest('counts lines', (t) => t.is(summarize({ items: [1] }).lines, 1));\n` },
+    suite: ['npx', 'ava'],
+    expected: {
+      path: '__tests__/tracemend-feedbeef.test.js',
+      contains: [`const test = require('ava');`, `const { replay } = require('./__helpers__/tracemend-replay.cjs');`, `() => require('../src/cart')`, `  t.pass();`],
+    },
+  },
 ];
 
 describe('emitRegressionTest in JavaScript repositories', () => {
@@ -255,11 +279,12 @@ describe('emitRegressionTest in JavaScript repositories', () => {
       const repo = join(dir, `js-${JS_CASES.findIndex((item) => item.name === name)}`);
       await mkdir(join(repo, 'src'), { recursive: true });
       if (typeof manifest === 'string') {
-        const from = manifest === 'mocha-repo' ? join(import.meta.dirname, '..', 'test', 'mocha-repo') : join(fixturesRoot, 'corpus', 'incidents', manifest, 'service');
+        const from = manifest === 'invoice-intake-base64-body' ? join(fixturesRoot, 'corpus', 'incidents', manifest, 'service') : join(import.meta.dirname, '..', 'test', manifest);
         for (const file of ['package.json', 'package-lock.json']) await copyFile(join(from, file), join(repo, file));
-        // The manifest's own test layout is this case's, not the service's it was borrowed from.
-        const copied = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { jest?: { roots?: string[] } };
+        // The manifest's own test layout and module system are this case's, not those of the repository it was borrowed from.
+        const copied = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { type?: string; jest?: { roots?: string[] } };
         delete copied.jest?.roots;
+        if (module === 'esm') copied.type = 'module';
         await writeFile(join(repo, 'package.json'), JSON.stringify(copied));
         const deps = await installDependencies({ repoDir: repo, cacheRoot: join(tmpdir(), 'tracemend-test-deps') });
         await symlink(deps.depsDir, join(repo, 'node_modules'));

@@ -34,10 +34,16 @@ function title(job: ReplayJob, signature: FailureSignature, fingerprint: string)
   return `${subject} ${failure}${inside} (tracemend ${fingerprint.slice(0, 8)})`;
 }
 
+/** Where the support file goes: where the runner will not take it for a test, else beside the test. */
+function supportDirOf(adapter: RunnerAdapter, conventions: TestConventions): string {
+  return adapter.supportDir?.(conventions.dir) ?? conventions.dir;
+}
+
 function imports(adapter: RunnerAdapter, conventions: TestConventions): string[] {
   const esm = conventions.syntax === 'esm';
-  const support = `./${REPLAY_SUPPORT_NAME}.${conventions.support === 'esm' ? 'mjs' : 'cjs'}`;
-  // jest and mocha give `it` as a global, as the repository's own tests use it.
+  const relative = posix.relative(conventions.dir, posix.join(supportDirOf(adapter, conventions), `${REPLAY_SUPPORT_NAME}.${conventions.support === 'esm' ? 'mjs' : 'cjs'}`));
+  const support = relative.startsWith('.') ? relative : `./${relative}`;
+  // jest and mocha give `it` as a global, as the repository's own tests use it; ava's `test` is its default export.
   const it = adapter.itImport(conventions.syntax);
   return [...(it === undefined ? [] : [it]), esm ? `import { replay } from '${support}';` : `const { replay } = require('${support}');`];
 }
@@ -84,12 +90,12 @@ export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile
     ``,
     `const incident = ${JSON.stringify(incidentOf(job), null, 2)};`,
     ``,
-    `it(${JSON.stringify(title(job, input.signature, input.fingerprint))}, async () => {`,
-    `  await replay(incident, {`,
-    `    entry: ${load(modules.entry)},`,
-    ...(modules.args === undefined ? [] : [`    args: ${load(modules.args)},`]),
-    `  });`,
-    `});`,
+    ...adapter.testBlock(title(job, input.signature, input.fingerprint), [
+      `  await replay(incident, {`,
+      `    entry: ${load(modules.entry)},`,
+      ...(modules.args === undefined ? [] : [`    args: ${load(modules.args)},`]),
+      `  });`,
+    ]),
   ];
   const path = posix.join(conventions.dir, `tracemend-${slug}${conventions.suffix}${conventions.extension}`);
   return {
@@ -97,6 +103,6 @@ export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile
     content: `${lines.join('\n')}\n`,
     runner,
     command: adapter.fileCommand(path, conventions.typescript),
-    support: await replaySupportFiles(conventions.dir, conventions.support, conventions.typescript),
+    support: await replaySupportFiles(supportDirOf(adapter, conventions), conventions.support, conventions.typescript),
   };
 }

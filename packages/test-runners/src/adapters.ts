@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { TracemendError, TestRunner } from '@tracemend/contracts';
 import type { ResolvedCommand } from './command';
 import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type TestOutcome } from './report';
@@ -8,7 +8,7 @@ import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, type
 export type ModuleSyntax = 'esm' | 'cjs';
 
 /**
- * How a run's tests are read: node:test's TAP on stdout, a vitest/jest JSON report file, mocha's JSON
+ * How a run's tests are read: node:test's or ava's TAP on stdout, a vitest/jest JSON report file, mocha's JSON
  * report as a file or (mocha before 9.2, whose json reporter cannot write a file) on stdout, or none.
  */
 export type ReportKind = 'tap' | 'json' | 'mocha-json' | 'mocha-stdout' | 'none';
@@ -27,8 +27,12 @@ export interface RunnerAdapter {
   readonly testSyntax?: ModuleSyntax;
   /** The module system of the replay support file a test loads, given the test file's own. */
   supportSyntax(testSyntax: ModuleSyntax): ModuleSyntax;
-  /** The statement that gives a test file `it`, or undefined where the runner makes it a global. */
+  /** The folder the replay support file goes in, given the test's, where the runner would load it as a test beside it; else the test's. */
+  supportDir?(testDir: string): string;
+  /** The statement that gives a test file the function `testBlock` calls, or undefined where the runner makes it a global. */
   itImport(syntax: ModuleSyntax): string | undefined;
+  /** The lines of one async test titled `title` running `body` (lines indented two spaces), as this runner writes one. */
+  testBlock(title: string, body: readonly string[]): string[];
   /** argv that runs one test file, as a reviewer would type it in the repository. */
   fileCommand(path: string, typescript: boolean): string[];
   /**
@@ -38,8 +42,15 @@ export interface RunnerAdapter {
   withReporter(command: ResolvedCommand, reportFile: string, depsDir: string): Promise<{ command: ResolvedCommand; report: ReportKind } | undefined>;
 }
 
+/** An `it(title, async () => { … })` test, as vitest, jest, mocha and node:test write one. */
+function itBlock(title: string, body: readonly string[]): string[] {
+  return [`it(${JSON.stringify(title)}, async () => {`, ...body, `});`];
+}
+
 const NODE_TEST_REPORTER = /^--test-reporter(?:-destination)?(?:=|$)/;
 const MOCHA_REPORTER_FLAG = /^(?:--reporter|-R|--reporter-options?|-O)(?:=|$)/;
+// ava's reporter choices are switches without a value; --tap replaces them.
+const AVA_REPORTER_SWITCH = /^(?:--tap|-t|--verbose|-v|--watch|-w)$/;
 
 /** `argv` without the flags `matches` names, each with its value when it is written as a separate word. */
 function withoutFlags(argv: readonly string[], matches: RegExp): string[] {
@@ -71,6 +82,7 @@ const vitest: RunnerAdapter = {
   testSyntax: 'esm',
   supportSyntax: () => 'esm',
   itImport: () => `import { it } from 'vitest';`,
+  testBlock: itBlock,
   fileCommand: (path) => ['npx', 'vitest', 'run', path],
   async withReporter(command, reportFile, depsDir) {
     const entry = command.argv[1] ?? '';
@@ -91,6 +103,7 @@ const jest: RunnerAdapter = {
   // jest's module registry runs CommonJS unless a repository opts into its experimental ESM mode.
   supportSyntax: () => 'cjs',
   itImport: () => undefined,
+  testBlock: itBlock,
   fileCommand: (path) => ['npx', 'jest', path],
   withReporter(command, reportFile) {
     if (!(command.argv[1] ?? '').startsWith('node_modules/jest')) return Promise.resolve(undefined);
@@ -102,6 +115,7 @@ const mocha: RunnerAdapter = {
   runner: 'mocha',
   supportSyntax: (syntax) => syntax,
   itImport: () => undefined,
+  testBlock: itBlock,
   fileCommand: (path) => ['npx', 'mocha', path],
   async withReporter(command, reportFile, depsDir) {
     const entry = command.argv[1] ?? '';
@@ -120,6 +134,7 @@ const nodeTest: RunnerAdapter = {
   runner: 'node:test',
   supportSyntax: (syntax) => syntax,
   itImport: (syntax) => (syntax === 'esm' ? `import { it } from 'node:test';` : `const { it } = require('node:test');`),
+  testBlock: itBlock,
   fileCommand: (path, typescript) => (typescript ? ['node', '--import', 'tsx', '--test', path] : ['node', '--test', path]),
   withReporter(command) {
     if (!command.argv.includes('--test')) return Promise.resolve(undefined);
@@ -133,7 +148,29 @@ const nodeTest: RunnerAdapter = {
   },
 };
 
-const ADAPTERS: Readonly<Record<TestRunner, RunnerAdapter>> = { vitest, jest, mocha, 'node:test': nodeTest };
+const ava: RunnerAdapter = {
+  runner: 'ava',
+  // ava loads each test file as its package's module system, like node:test.
+  supportSyntax: (syntax) => syntax,
+  // ava takes every script under test/ or __tests__ for a test and fails one without tests; its helper folders it skips.
+  supportDir(testDir) {
+    const parts = testDir.split('/');
+    if (parts.includes('__tests__')) return posix.join(testDir, '__helpers__');
+    return parts.includes('test') || parts.includes('tests') ? posix.join(testDir, 'helpers') : testDir;
+  },
+  itImport: (syntax) => (syntax === 'esm' ? `import test from 'ava';` : `const test = require('ava');`),
+  // ava fails a test that ran no assertion, so one that returns without the entry's error passes explicitly.
+  testBlock: (title, body) => [`test(${JSON.stringify(title)}, async (t) => {`, ...body, `  t.pass();`, `});`],
+  fileCommand: (path) => ['npx', 'ava', path],
+  withReporter(command) {
+    const entry = command.argv[1] ?? '';
+    if (!entry.startsWith('node_modules/ava/')) return Promise.resolve(undefined);
+    const args = command.argv.slice(2).filter((word) => !AVA_REPORTER_SWITCH.test(word));
+    return Promise.resolve({ command: { ...command, argv: ['node', entry, ...args, '--tap'] }, report: 'tap' as const });
+  },
+};
+
+const ADAPTERS: Readonly<Record<TestRunner, RunnerAdapter>> = { vitest, jest, mocha, 'node:test': nodeTest, ava };
 
 /** The runners tracemend can write, run and read tests for. */
 export const SUPPORTED_RUNNERS: readonly TestRunner[] = TestRunner.options;
@@ -150,7 +187,7 @@ export function runnerAdapter(runner: string): RunnerAdapter {
 }
 
 /**
- * Adds `runner`'s machine-readable reporter to a resolved command: TAP on stdout for node:test, a JSON
+ * Adds `runner`'s machine-readable reporter to a resolved command: TAP on stdout for node:test and ava, a JSON
  * report file (relative to the working directory) for vitest, jest and mocha; `report: 'none'` when the
  * command does not start the runner directly (a wrapper script), so only its exit code can be judged.
  */

@@ -145,6 +145,16 @@ describe('withReporter', () => {
     });
   });
 
+  it('gives ava TAP on stdout in place of the repository\'s reporter switches', async () => {
+    const resolved = { argv: ['node', 'node_modules/ava/entrypoints/cli.mjs', '--verbose', '-t', '--serial', 'test/a.test.js'], env: { A: '1' } };
+    expect(await withReporter(resolved, 'ava', '.r.json', depsDir)).toEqual({
+      command: { argv: ['node', 'node_modules/ava/entrypoints/cli.mjs', '--serial', 'test/a.test.js', '--tap'], env: { A: '1' } },
+      report: 'tap',
+    });
+    const wrapped = { argv: ['node', 'scripts/test.js'], env: {} };
+    expect(await withReporter(wrapped, 'ava', '.r.json', depsDir)).toEqual({ command: wrapped, report: 'none' });
+  });
+
   it('leaves commands it has no reporter for unchanged', async () => {
     const resolved = { argv: ['node', 'test/run-all.js'], env: {} };
     expect(await withReporter(resolved, 'mocha', '.r.json', depsDir)).toEqual({ command: resolved, report: 'none' });

@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectTestRunner } from './detect-dir';
+import { resolveTestSetup, UnsupportedRunnerError } from './detect';
+import { checkoutFiles, detectTestRunner } from './detect-dir';
 
 let root: string;
 let count = 0;
@@ -32,6 +33,16 @@ describe('detectTestRunner', () => {
     expect((await detectTestRunner(await repo({ 'package.json': { scripts: { test: 'ava --verbose' } } })))?.runner).toBe('ava');
   });
 
+  it('names ava by its script, its config file, its package.json key or as the one runner installed', async () => {
+    expect(await detectTestRunner(await repo({ 'package.json': { scripts: { test: 'c8 ava' } } }))).toEqual({ runner: 'ava', evidence: 'package.json scripts.test runs "c8 ava"' });
+    expect(await detectTestRunner(await repo({ 'package.json': {}, 'ava.config.mjs': 'export default { files: ["test/**/*.test.js"] };\n' }))).toEqual({
+      runner: 'ava',
+      evidence: 'ava.config.mjs in the repository root',
+    });
+    expect(await detectTestRunner(await repo({ 'package.json': { ava: { verbose: true } } }))).toEqual({ runner: 'ava', evidence: 'a "ava" key in package.json' });
+    expect(await detectTestRunner(await repo({ 'package.json': { devDependencies: { ava: '6.4.1' } } }))).toEqual({ runner: 'ava', evidence: "ava among package.json's dependencies" });
+  });
+
   it('falls back to a config file, a package.json key, then the one runner installed', async () => {
     expect(await detectTestRunner(await repo({ 'package.json': { scripts: { test: 'make test' } }, '.mocharc.yml': 'spec: test/**/*.spec.js\n' }))).toEqual({
       runner: 'mocha',
@@ -48,5 +59,32 @@ describe('detectTestRunner', () => {
     expect(await detectTestRunner(await repo({ 'package.json': { scripts: { start: 'node server.js' } } }))).toBeUndefined();
     expect(await detectTestRunner(await repo({ 'package.json': { devDependencies: { jest: '30.0.0', mocha: '10.8.2' } } }))).toBeUndefined();
     expect(await detectTestRunner(await repo({}))).toBeUndefined();
+  });
+});
+
+describe('resolveTestSetup', () => {
+  it('runs an ava repository\'s suite with npm test when its script starts ava without a shell, else with npx ava', async () => {
+    expect(await resolveTestSetup(undefined, checkoutFiles(await repo({ 'package.json': { scripts: { test: 'ava --verbose' } } })), 'acme/cart@abc')).toEqual({
+      runner: 'ava',
+      command: ['npm', 'test'],
+      detectedFrom: 'package.json scripts.test runs "ava --verbose"; suite: npm test',
+    });
+    expect(await resolveTestSetup(undefined, checkoutFiles(await repo({ 'package.json': { scripts: { test: 'tsc && ava' } } })), 'acme/cart@abc')).toEqual({
+      runner: 'ava',
+      command: ['npx', 'ava'],
+      detectedFrom: 'package.json scripts.test runs "tsc && ava"; suite: npx ava',
+    });
+    expect(await resolveTestSetup({ runner: 'ava' }, checkoutFiles(await repo({ 'package.json': {} })), 'acme/cart@abc')).toEqual({
+      runner: 'ava',
+      command: ['npx', 'ava'],
+      detectedFrom: 'runner ava from the catalog; suite: npx ava',
+    });
+    expect((await resolveTestSetup({ command: ['npx', 'ava', '--serial'] }, checkoutFiles(await repo({ 'package.json': {} })), 'acme/cart@abc')).runner).toBe('ava');
+  });
+
+  it('says what to set in the catalog, ava among the runners, when nothing names a runner', async () => {
+    const none = resolveTestSetup(undefined, checkoutFiles(await repo({ 'package.json': { scripts: { start: 'node server.js' } } })), 'acme/cart@abc');
+    await expect(none).rejects.toBeInstanceOf(UnsupportedRunnerError);
+    await expect(none).rejects.toThrow(/^no test runner found in acme\/cart@abc: .*set test\.runner \(vitest, jest, mocha, node:test or ava\) and test\.command/);
   });
 });

@@ -5,7 +5,7 @@ import { SHELL_SYNTAX } from './script';
 
 /** The runner a repository's tests use, and what said so. */
 export interface DetectedRunner {
-  readonly runner: TestRunner | 'ava';
+  readonly runner: TestRunner;
   readonly evidence: string;
 }
 
@@ -35,20 +35,20 @@ interface Manifest {
 }
 
 // Runners as their command line names them, in the order a script is read.
-const SCRIPT_WORDS: readonly [RegExp, DetectedRunner['runner']][] = [
+const SCRIPT_WORDS: readonly [RegExp, TestRunner][] = [
   [/(?:^|[\s/])vitest(?:\s|$)/, 'vitest'],
   [/(?:^|[\s/])jest(?:\s|$)/, 'jest'],
   [/(?:^|[\s/])(?:_?mocha)(?:\s|$)/, 'mocha'],
   [/(?:^|[\s/])ava(?:\s|$)/, 'ava'],
   [/(?:^|\s)(?:node|tsx)\b[^&|;]*\s--test\b/, 'node:test'],
 ];
-const CONFIG_FILES: readonly [RegExp, DetectedRunner['runner']][] = [
+const CONFIG_FILES: readonly [RegExp, TestRunner][] = [
   [/^vitest\.config\.[cm]?[jt]s$/, 'vitest'],
   [/^jest\.config\.(?:[cm]?[jt]s|json)$/, 'jest'],
   [/^\.mocharc(?:\.(?:c?js|json|jsonc|ya?ml))?$/, 'mocha'],
   [/^ava\.config\.[cm]?js$/, 'ava'],
 ];
-const PACKAGES: readonly DetectedRunner['runner'][] = ['vitest', 'jest', 'mocha', 'ava'];
+const PACKAGES: readonly TestRunner[] = ['vitest', 'jest', 'mocha', 'ava'];
 
 /** The suite command of each runner when the repository has no plain `test` script to run instead. */
 const RUNNER_SUITE: Record<TestRunner, string[]> = {
@@ -56,6 +56,7 @@ const RUNNER_SUITE: Record<TestRunner, string[]> = {
   jest: ['npx', 'jest'],
   mocha: ['npx', 'mocha'],
   'node:test': ['node', '--test'],
+  ava: ['npx', 'ava'],
 };
 
 async function readManifest(files: RepositoryFiles): Promise<Manifest> {
@@ -69,15 +70,14 @@ async function readManifest(files: RepositoryFiles): Promise<Manifest> {
 }
 
 /** The runner a command line (a catalog's test command or a package.json script) starts, if it names one. */
-export function runnerOfCommand(command: string): DetectedRunner['runner'] | undefined {
+export function runnerOfCommand(command: string): TestRunner | undefined {
   return SCRIPT_WORDS.find(([word]) => word.test(command))?.[1];
 }
 
 /**
  * Reads which runner a repository's tests use: the `test` script's command first (following
  * `npm run <script>` one step), then a runner's config file or package.json key, then the one runner
- * among its dependencies. Undefined when nothing names one; ava is reported though tracemend has no
- * adapter for it, so the caller can say so.
+ * among its dependencies. Undefined when nothing names one.
  */
 export async function detectTestRunnerIn(files: RepositoryFiles): Promise<DetectedRunner | undefined> {
   const manifest = await readManifest(files);
@@ -119,8 +119,8 @@ export class UnsupportedRunnerError extends Error {
 
 /**
  * How to run a repository's suite: the catalog's `test` settings where given, the rest read from the
- * repository. A runner named by neither, or one without an adapter (ava), is an `UnsupportedRunnerError`
- * saying what to set; `where` names the repository in that message.
+ * repository. A runner named by neither is an `UnsupportedRunnerError` saying what to set; `where` names
+ * the repository in that message.
  */
 export async function resolveTestSetup(
   configured: { runner?: TestRunner | undefined; command?: readonly string[] | undefined } | undefined,
@@ -128,7 +128,7 @@ export async function resolveTestSetup(
   where: string,
 ): Promise<TestSetup> {
   const command = configured?.command === undefined ? undefined : [...configured.command];
-  let runner: DetectedRunner['runner'] | undefined = configured?.runner;
+  let runner: TestRunner | undefined = configured?.runner;
   let evidence: string | undefined;
   if (runner === undefined && command !== undefined) {
     runner = runnerOfCommand(command.join(' '));
@@ -139,17 +139,11 @@ export async function resolveTestSetup(
     if (detected === undefined) {
       throw new UnsupportedRunnerError(
         `no test runner found in ${where}: package.json's test script names none, and there is no vitest, jest, mocha or ava config file or single runner ` +
-          'among its dependencies; set test.runner (vitest, jest, mocha or node:test) and test.command for this service in the catalog',
+          'among its dependencies; set test.runner (vitest, jest, mocha, node:test or ava) and test.command for this service in the catalog',
       );
     }
     runner = detected.runner;
     evidence = detected.evidence;
-  }
-  if (runner === 'ava') {
-    throw new UnsupportedRunnerError(
-      `the tests of ${where} run with ava (${evidence ?? 'the catalog'}), which tracemend cannot drive yet (it drives vitest, jest, mocha and node:test); ` +
-        'if the repository also has tests for one of those, set test.runner and test.command for this service in the catalog',
-    );
   }
   if (command !== undefined) return { runner, command, ...(evidence === undefined ? {} : { detectedFrom: evidence }) };
   const manifest = await readManifest(files);

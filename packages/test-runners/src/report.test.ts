@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap } from './report';
+import { runnerReport } from '../test/runner-reports';
 
 const TAP = `TAP version 13
 # Subtest: topUsers
@@ -75,6 +76,75 @@ describe('parseTap', () => {
         failure: "AssertionError: Expected values to be equal:\n'a' !== 'b'\n    at parse (/work/src/parse.js:3:9)\n    at TestContext.<anonymous> (/work/test/a.test.js:2:3)",
       },
     ]);
+  });
+
+  it('reads a real ava --tap report: titles as ava prints them, the thrown error\'s type, message and top frame', () => {
+    const outcomes = parseTap(runnerReport('ava.report.tap'));
+    expect(outcomes.map(({ name, status }) => ({ name, status }))).toEqual([
+      { name: 'prices a cart whose item has no price', status: 'failed' },
+      { name: 'prices an empty cart', status: 'passed' },
+      { name: 'starts a period from an unparseable date', status: 'failed' },
+      { name: 'loads settings without a path', status: 'failed' },
+    ]);
+    expect(outcomes[0]?.failure).toBe("TypeError: Cannot read properties of undefined (reading 'total')\n    at lineTotal (/work/src/cart.js:4:21)");
+    expect(outcomes[2]?.failure).toBe('RangeError: Invalid time value\n    at Date.toISOString (<anonymous>)');
+    // ava's TAP keeps one frame: here Node's own, not the repository file that called it.
+    expect(outcomes[3]?.failure).toBe('TypeError: The "path" argument must be of type string or an instance of Buffer or URL. Received undefined\n    at readFileSync (node:fs:446:42)');
+  });
+
+  it('reads ava\'s other failures: a multi-line rejection, a failed assertion, a thrown non-error, a crashed file, skip and todo', () => {
+    const tap = [
+      'TAP version 13',
+      'not ok 1 - cart › rejects',
+      '  ---',
+      '    name: AssertionError',
+      '    details:',
+      "      'Rejected promise returned by test. Reason:': |-",
+      '        RangeError {',
+      '          message: `Invalid time value␊',
+      "          in 'March'`,",
+      '        }',
+      '    message: Rejected promise returned by test',
+      "    at: in 'March'",
+      '  ...',
+      'not ok 2 - cart › compares',
+      '  ---',
+      '    name: AssertionError',
+      '    assertion: t.is()',
+      '    details:',
+      "      'Difference (- actual, + expected):': |-",
+      '        - 1',
+      '        + 2',
+      "    message: ''",
+      '    at: >-',
+      '      ExecutionContext.is',
+      '      (file:///work/node_modules/ava/lib/assert.js:309:16)',
+      '  ...',
+      'not ok 3 - cart › throws a string',
+      '  ---',
+      '    name: AssertionError',
+      '    details:',
+      "      'Error thrown in test:': '''plain'''",
+      '    message: Error thrown in test',
+      "    at: 'Test.run (file:///work/node_modules/ava/lib/test.js:546:25)'",
+      '  ...',
+      'ok 4 - cart › later # SKIP',
+      'not ok 5 - cart › someday # TODO',
+      'not ok 6 - test/crash.test.js exited with a non-zero exit code: 1',
+      '1..6',
+    ].join('\n');
+    const outcomes = parseTap(tap);
+    expect(outcomes.map(({ name, status }) => `${status} ${name}`)).toEqual([
+      'failed cart › rejects',
+      'failed cart › compares',
+      'failed cart › throws a string',
+      'skipped cart › later',
+      'skipped cart › someday',
+      'failed test/crash.test.js exited with a non-zero exit code: 1',
+    ]);
+    expect(outcomes[0]?.failure).toBe("RangeError: Invalid time value\nin 'March'\n    at in 'March'");
+    expect(outcomes[1]?.failure).toBe('AssertionError: t.is(): Difference (- actual, + expected):\n- 1\n+ 2\n    at ExecutionContext.is (file:///work/node_modules/ava/lib/assert.js:309:16)');
+    expect(outcomes[2]?.failure?.split('\n')[0]).toBe("AssertionError: Error thrown in test: 'plain'");
   });
 
   it('returns nothing for output without test points', () => {

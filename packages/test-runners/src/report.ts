@@ -26,8 +26,9 @@ function unescapeTapName(name: string): string {
 }
 
 /**
- * Leaf tests of node:test's TAP output (`--test-reporter=tap`), named by their suites. Suites are the
- * test points directly preceded by deeper ones; their own lines are not counted.
+ * Leaf tests of node:test's TAP output (`--test-reporter=tap`), named by their suites, or of ava's
+ * (`--tap`), named `<file> › <title>` as ava prints them. Suites are the test points directly preceded
+ * by deeper ones; their own lines are not counted.
  */
 export function parseTap(text: string): TestOutcome[] {
   const suites: string[] = [];
@@ -60,7 +61,7 @@ export function parseTap(text: string): TestOutcome[] {
   return outcomes;
 }
 
-/** The fields of a TAP YAML diagnostic block that describe an error; `stack` keeps node:test's frame lines. */
+/** The fields of a TAP YAML diagnostic block that describe an error; `stack` keeps node:test's frame lines (ava's TAP keeps one frame). */
 export interface TapErrorFields {
   readonly name?: string;
   readonly error?: string;
@@ -68,7 +69,7 @@ export interface TapErrorFields {
   readonly stack?: string;
 }
 
-const YAML_FIELD = /^(\s*)(name|error|code|stack):\s*(.*)$/;
+const YAML_FIELD = /^(\s*)(name|error|code|stack|message|at|details|assertion):\s*(.*)$/;
 
 /** A YAML scalar as node:test writes one: plain, 'single' or "double" quoted. */
 function yamlScalar(raw: string): string {
@@ -84,14 +85,41 @@ function yamlScalar(raw: string): string {
   return value;
 }
 
+// How ava prints the error a test threw inside its `details`: `TypeError {`, then `code: '…',` and `message: '…',`
+// (a multi-line message in backquotes, each line break shown as ␊).
+const AVA_ERROR_HEAD = /^\s*([A-Za-z_$][\w$]*)(?: \([\w$]+\))? \{$/;
+const AVA_STRING_PROPERTY = (key: string) => new RegExp(`^\\s*${key}: (?:'((?:[^'\\\\]|\\\\.)*)'|\`([\\s\\S]*?)\`),?$`, 'm');
+
+function unescapeAvaString(text: string): string {
+  return text.replace(/␊\n\s*/g, '\n').replace(/\\(.)/g, '$1');
+}
+
+/** The error ava's `details` show a test threw or rejected with, else the details as one line. */
+function avaThrown(details: string): { name: string; message: string; code?: string } | undefined {
+  const lines = details.split('\n');
+  const headAt = lines.findIndex((line) => AVA_ERROR_HEAD.test(line));
+  if (headAt < 0) return undefined;
+  const body = lines.slice(headAt + 1).join('\n');
+  const message = AVA_STRING_PROPERTY('message').exec(body);
+  const code = AVA_STRING_PROPERTY('code').exec(body);
+  return {
+    name: AVA_ERROR_HEAD.exec(lines[headAt] ?? '')?.[1] ?? 'Error',
+    message: message === null ? '' : unescapeAvaString(message[1] ?? message[2] ?? ''),
+    ...(code === null ? {} : { code: unescapeAvaString(code[1] ?? code[2] ?? '') }),
+  };
+}
+
 /**
  * The error fields of the TAP YAML block that starts at `lines[from]` (its `---` line), or undefined
  * when no block starts there. Only the block's own top-level fields count, not a nested `cause:`.
+ * node:test writes `name`, `error`, `code`, `stack`; ava writes `name`, `message`, `at` (one frame)
+ * and, for an error a test threw, its type and message inside `details`.
  */
 export function readTapErrorFields(lines: readonly string[], from: number): TapErrorFields | undefined {
   const opening = /^(\s*)---\s*$/.exec(lines[from] ?? '');
   if (!opening) return undefined;
-  const indent = (opening[1] ?? '').length;
+  // node:test indents the fields like `---`, ava two spaces deeper.
+  const indent = Math.max((opening[1] ?? '').length, (lines[from + 1] ?? '').search(/\S/));
   const fields: Record<string, string> = {};
   for (let index = from + 1; index < lines.length && index < from + 400; index++) {
     const line = lines[index] ?? '';
@@ -100,20 +128,47 @@ export function readTapErrorFields(lines: readonly string[], from: number): TapE
     if (!field || (field[1] ?? '').length !== indent || fields[field[2] ?? ''] !== undefined) continue;
     const key = field[2] ?? '';
     const raw = field[3] ?? '';
-    if (/^[|>][-+]?$/.test(raw.trim())) {
+    if (key === 'details' || /^[|>][-+]?$/.test(raw.trim())) {
       const block: string[] = [];
       for (let next = lines[index + 1]; next !== undefined && (next.trim() === '' || next.search(/\S/) > indent); next = lines[index + 1]) {
-        block.push(next.trim());
+        block.push(key === 'details' ? next : next.trim());
         index++;
       }
-      fields[key] = block.join(raw.trim().startsWith('>') ? ' ' : '\n').trim();
+      fields[key] = key === 'details' ? block.join('\n') : block.join(raw.trim().startsWith('>') ? ' ' : '\n').trim();
     } else {
       fields[key] = yamlScalar(raw);
     }
   }
+  if (fields.error === undefined && fields.message !== undefined) return avaErrorFields(fields);
   const { name, error, code, stack } = fields;
   if (name === undefined && error === undefined) return undefined;
   return { ...(name !== undefined ? { name } : {}), ...(error !== undefined ? { error } : {}), ...(code !== undefined ? { code } : {}), ...(stack !== undefined ? { stack } : {}) };
+}
+
+/** ava's block as error fields: the thrown error where the details show one, else ava's own failure (an assertion). */
+function avaErrorFields(fields: Record<string, string>): TapErrorFields {
+  const thrown = fields.details === undefined ? undefined : avaThrown(fields.details);
+  const at = fields.at === undefined || fields.at === '' ? {} : { stack: fields.at };
+  if (thrown !== undefined) return { name: thrown.name, error: thrown.message, ...(thrown.code === undefined ? {} : { code: thrown.code }), ...at };
+  const detail = avaDetailsText(fields.details ?? '');
+  const error = [fields.assertion, detail === '' ? fields.message : detail].filter((part) => part !== undefined && part !== '').join(': ');
+  return { name: fields.name ?? 'Error', error, ...at };
+}
+
+/** ava's `details` mapping as text: each `'Label:': value` as `Label: value`, block values on their own lines. */
+function avaDetailsText(details: string): string {
+  const lines: string[] = [];
+  for (const line of details.split('\n')) {
+    const label = /^\s*'((?:[^']|'')*)':\s*(.*)$/.exec(line);
+    if (label === null) {
+      if (line.trim() !== '') lines.push(line.trim());
+      continue;
+    }
+    const value = (label[2] ?? '').trim();
+    const text = (label[1] ?? '').replace(/''/g, "'");
+    lines.push(/^[|>][-+]?$/.test(value) || value === '' ? text : `${text} ${yamlScalar(value)}`);
+  }
+  return lines.join('\n');
 }
 
 /** TAP error fields as the familiar `Type: message` line and `    at frame` lines. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { judgeFailure, namesFile, reportedErrors } from './failure';
-import { parseJestStyleJson, parseMochaJson, parseTap } from '@tracemend/test-runners';
+import { parseJestStyleJson, parseMochaJson, parseTap, readReportedTests } from '@tracemend/test-runners';
 import { runnerReport } from '@tracemend/test-runners/testing/runner-reports';
 
-// Reports and output of real runs of jest, vitest, mocha and node:test over the same four tests
+// Reports and output of real runs of jest, vitest, mocha, node:test and ava over the same four tests
 // (regenerate with generate.mjs beside them in packages/test-runners/test/runner-reports).
 const report = runnerReport;
 
@@ -67,6 +67,32 @@ describe.each(Object.entries(RUNNERS))('judgeFailure on a real %s report', (_run
     });
     // A renamed or anonymous function in the same file still matches.
     expect(judgeFailure(failureOf(TITLES.cart), { ...CART, frames: [{ function: '<anonymous>', file: 'src/cart.js' }] }).matched).toBe(true);
+  });
+});
+
+describe('judgeFailure on a real ava --tap report', () => {
+  const tests = () => readReportedTests('tap', { stdout: report('ava.report.tap'), readReport: () => Promise.reject(new Error('ava reports on stdout')) });
+  const failureOf = async (title: string) => (await tests())?.find((test) => test.name === title)?.failure ?? '';
+
+  it('reads the failing tests as failing and the passing one as passing', async () => {
+    expect((await tests())?.map((test) => [test.name, test.status])).toEqual([
+      [TITLES.cart, 'failed'],
+      ['prices an empty cart', 'passed'],
+      [TITLES.period, 'failed'],
+      [TITLES.settings, 'failed'],
+    ]);
+  });
+
+  it('sees the recorded signature in the failing test, and refuses it thrown from another file', async () => {
+    expect(judgeFailure(await failureOf(TITLES.cart), CART)).toEqual({ matched: true, observed: CART_EXPECTED, detail: `failed with ${CART_EXPECTED}, as recorded` });
+    expect(judgeFailure(await failureOf(TITLES.cart), signature('TypeError', "Cannot read properties of undefined (reading 'total')", 'src/checkout.js')).matched).toBe(false);
+    expect(judgeFailure(await failureOf(TITLES.period), CART).detail).toBe(`failed with RangeError: Invalid time value, expected ${CART_EXPECTED}`);
+  });
+
+  it('cannot place an error thrown inside Node in the repository file: ava\'s TAP keeps only that top frame', async () => {
+    const settings = await failureOf(TITLES.settings);
+    expect(judgeFailure(settings, SETTINGS)).toMatchObject({ matched: false, detail: expect.stringContaining('(its stack does not name src/settings.js)') as string });
+    expect(judgeFailure(settings, { ...SETTINGS, frames: [] }).matched).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 // Regenerates the runner reports the failure judge is tested on: writes a tiny repository with four
-// failing tests to a temporary folder, installs the runners from the npm registry, runs each runner
+// tests (three failing) to a temporary folder, installs the runners from the npm registry, runs each runner
 // the way the verifier does and keeps its report and output here. The folder's path is rewritten to
 // /work, the sandbox's working directory, so the files read as a sandboxed run would leave them.
 //   node test/runner-reports/generate.mjs
@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const RUNNERS = { jest: '30.5.2', mocha: '12.0.3', vitest: '4.1.12' };
+const RUNNERS = { ava: '6.4.1', jest: '30.5.2', mocha: '12.0.3', vitest: '4.1.12' };
 
 const SOURCES = {
   'package.json': '{ "name": "shop", "private": true, "type": "commonjs" }\n',
@@ -60,6 +60,20 @@ const TESTS = `describe('shop', () => {
   });
 });
 `;
+// ava has no suites and fails a test that ran no assertion: the same four tests, written its way.
+const AVA_TESTS = `test('prices a cart whose item has no price', (t) => {
+  t.is(priceCart({ items: [{ quantity: 2 }] }), 0);
+});
+test('prices an empty cart', (t) => {
+  t.is(priceCart({ items: [] }), 0);
+});
+test('starts a period from an unparseable date', (t) => {
+  t.is(periodStart('31/02/2026'), '2026-02-28T00:00:00.000Z');
+});
+test('loads settings without a path', (t) => {
+  t.deepEqual(loadSettings({}), {});
+});
+`;
 const REQUIRES = `const { priceCart } = require('../src/cart.js');
 const { periodStart } = require('../src/period.js');
 const { loadSettings } = require('../src/settings.js');
@@ -77,6 +91,7 @@ try {
   writeFileSync(join(work, 'test/jest.test.js'), `${strict}${REQUIRES}\n${TESTS}`);
   writeFileSync(join(work, 'test/mocha.spec.js'), `${strict}${REQUIRES}\n${TESTS}`);
   writeFileSync(join(work, 'test/node.test.js'), `${strict}const { describe, it } = require('node:test');\n${REQUIRES}\n${TESTS}`);
+  writeFileSync(join(work, 'test/ava.test.js'), `'use strict';\nconst test = require('ava');\n${REQUIRES}\n${AVA_TESTS}`);
   writeFileSync(
     join(work, 'test/vitest.test.mjs'),
     `import assert from 'node:assert/strict';\nimport { createRequire } from 'node:module';\nimport { describe, it } from 'vitest';\n\nconst require = createRequire(import.meta.url);\n${REQUIRES}\n${TESTS}`,
@@ -102,6 +117,8 @@ try {
   keep('vitest.report.json', readFileSync(join(work, 'report.json'), 'utf8'));
   const tap = run('node-test', ['--test', '--test-reporter=tap', '--test-reporter-destination=stdout', 'test/node.test.js']);
   keep('node-test.report.tap', tap.stdout);
+  const avaTap = run('ava', ['node_modules/ava/entrypoints/cli.mjs', 'test/ava.test.js', '--tap']);
+  keep('ava.report.tap', avaTap.stdout);
   // An uncaught error as Node itself prints it, for a runner without a report.
   run('node-uncaught', ['-e', "require('./src/settings.js').loadSettings({})"]);
 } finally {
