@@ -174,8 +174,7 @@ export async function decideCatalogEntry(inspection: RepoInspection, requestedNa
   } else {
     // The schema requires a runner; these placeholders are marked as such right above them.
     test = { runner: 'node:test', command: ['npm', 'test'] };
-    const ava = inspection.runner?.runner === 'ava';
-    todos.push(ava ? 'test.runner: the tests use ava, which tracemend cannot drive yet' : 'test.runner: no test runner found: set vitest, jest, mocha or node:test and test.command');
+    todos.push('test.runner: no test runner found: set vitest, jest, mocha, node:test or ava and test.command');
     notes.test = [`TODO: ${inspection.testSetup.problem}`, 'runner and command below are placeholders the catalog schema requires'];
   }
 

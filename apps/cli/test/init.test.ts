@@ -73,23 +73,21 @@ describe('tracemend init', () => {
     expect(text).not.toMatch(/TODO: .*repository|owner: TODO/);
   });
 
-  it('marks what it cannot decide: no origin, no entry, an ava suite', async () => {
-    const dir = await repo('ava', { 'package.json': JSON.stringify({ name: 'ledger', scripts: { test: 'ava' } }), 'src/util.js': 'export const add = (a, b) => a + b;\n' });
+  it('marks what it cannot decide: no origin, no entry, no test runner', async () => {
+    const dir = await repo('no-runner', { 'package.json': JSON.stringify({ name: 'ledger', scripts: { start: 'node src/util.js' } }), 'src/util.js': 'export const add = (a, b) => a + b;\n' });
     const io = capture();
     expect(await runCli(['init', dir, '--json'], io, {})).toBe(0);
     const output = JSON.parse(io.stdout.join('\n')) as { service: string; entry: unknown; todos: string[] };
     expect(output.service).toBe('ledger');
     expect(output.todos).toEqual([
       expect.stringMatching(/^repository: the folder is (?:not a git repository|inside the git repository .*): set owner, name and cloneUrl$/),
-      'test.runner: the tests use ava, which tracemend cannot drive yet',
+      'test.runner: no test runner found: set vitest, jest, mocha, node:test or ava and test.command',
       'dataContract: write contracts/ledger.yaml (relative to the catalog file)',
       'entry: no HTTP app factory, Lambda handler or queue consumer found: set httpApp, functionHandler or messageHandler {module, export}',
     ]);
     const yaml = capture();
     expect(await runCli(['init', dir], yaml, {})).toBe(0);
-    expect(yaml.stdout.join('\n')).toContain(
-      '# TODO: the tests of this repository run with ava (package.json scripts.test runs "ava"), which tracemend cannot drive yet (it drives vitest, jest, mocha and node:test)',
-    );
+    expect(yaml.stdout.join('\n')).toMatch(/# TODO: no test runner found in this repository: package\.json's test script names none/);
   });
 
   it('adds the entry to a catalog file, keeping other services and comments, and replaces it only with --force', async () => {

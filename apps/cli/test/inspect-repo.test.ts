@@ -42,13 +42,15 @@ describe('inspectRepository', () => {
     expect(inspection.entries).toEqual([]);
   });
 
-  it('takes npm test for a plain test script, and names an ava suite as one tracemend cannot drive', async () => {
+  it('takes npm test for a plain test script, ava included, and names a repository with no runner as a problem', async () => {
     const plain = await inspectRepository(await repo('script', { 'package.json': JSON.stringify({ scripts: { test: 'node --test test/' } }), 'package-lock.json': '{}' }));
     expect(plain.testSetup).toMatchObject({ runner: 'node:test', command: ['npm', 'test'] });
     expect(plain.packageManager).toMatchObject({ plan: { manager: 'npm', lockfile: 'package-lock.json' } });
     const ava = await inspectRepository(await repo('ava', { 'package.json': JSON.stringify({ scripts: { test: 'ava --verbose' } }) }));
     expect(ava.runner?.runner).toBe('ava');
-    expect(ava.testSetup).toEqual({ problem: expect.stringMatching(/^the tests of this repository run with ava \(package\.json scripts\.test runs "ava --verbose"\), which tracemend cannot drive yet/) as unknown });
+    expect(ava.testSetup).toMatchObject({ runner: 'ava', command: ['npm', 'test'] });
+    const none = await inspectRepository(await repo('no-runner', { 'package.json': JSON.stringify({ scripts: { start: 'node server.js' } }) }));
+    expect(none.testSetup).toEqual({ problem: expect.stringMatching(/^no test runner found in this repository: .*set test\.runner/) as unknown });
   });
 
   it('reports a Node version it cannot read as a problem', async () => {

@@ -151,7 +151,7 @@ describe('triage', () => {
     const test = { runner: 'vitest', command: ['npx', 'vitest', 'run'] } as const;
     expect(() => resolveTarget(loaded, 'billing', 'a'.repeat(40), { ...test, command: [...test.command] })).toThrow(/service billing is not in the catalog .* \(known: users-api\)/);
     expect(() => resolveTarget(loaded, 'users-api', '1.4.2', { ...test, command: [...test.command] })).toThrow(/"1.4.2", not a full commit SHA/);
-    await expect(loadServiceCatalog(await catalogFile(catalogText().replace('runner: vitest', 'runner: ava'), 'bad.yaml'))).rejects.toThrow(
+    await expect(loadServiceCatalog(await catalogFile(catalogText().replace('runner: vitest', 'runner: jasmine'), 'bad.yaml'))).rejects.toThrow(
       /services\.users-api\.test\.runner/,
     );
     await expect(loadServiceCatalog(await catalogFile('version: 1\nservices: [', 'broken.yaml'))).rejects.toThrow(/not valid YAML/);
@@ -193,13 +193,14 @@ ${test}    dataContract: contracts/users-api.yaml
     expect((await triageAt(config, '    test: { runner: node:test }\n')).test).toMatchObject({ runner: 'node:test', command: ['node', '--test'] });
   });
 
-  it('ends unsupported-repository, saying what to set, when no runner it drives is found', async () => {
+  it('ends unsupported-repository, saying what to set, when no runner is found', async () => {
     repo.git('rm', '--quiet', 'jest.config.js');
     const none = await repo.commit({ 'package.json': JSON.stringify({ scripts: { start: 'node server.js' } }) }, 'no tests');
     const error = await triageAt(none).catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'UNSUPPORTED_REPOSITORY' });
     expect((error as Error).message).toMatch(/no test runner found in acme\/users-api@[0-9a-f]{12}: .*set test\.runner .* in the catalog \(services\.users-api\.test\)/);
+    // ava is driven like the others.
     const ava = await repo.commit({ 'package.json': JSON.stringify({ scripts: { test: 'ava --verbose' } }) }, 'ava');
-    await expect(triageAt(ava)).rejects.toThrow(/run with ava \(package\.json scripts\.test runs "ava --verbose"\), which tracemend cannot drive yet/);
+    expect((await triageAt(ava)).test).toEqual({ runner: 'ava', command: ['npm', 'test'], detectedFrom: 'package.json scripts.test runs "ava --verbose"; suite: npm test' });
   });
 });

@@ -17,7 +17,7 @@ const MAX_LOCKFILE_BYTES = 64 * 1024 * 1024;
  */
 export interface RepoFacts {
   readonly manifest: Manifest | undefined;
-  /** What the tests run with, ava included (which `testSetup` refuses). */
+  /** What the tests run with, and what said so. */
   readonly runner: DetectedRunner | undefined;
   readonly testSetup: TestSetup | { problem: string };
   readonly packageManager: { plan: PackageManagerPlan; evidence: string } | { problem: string };
