@@ -367,6 +367,8 @@ export async function installDependencies(options: InstallDependenciesOptions): 
     }
     const staged = join(project, 'node_modules');
     if (!(await isDirectory(staged))) await mkdir(staged);
+    // The sandbox mounts node_modules read-only, and ava fails a run whose cache folder it cannot create.
+    if (await isDirectory(join(staged, 'ava'))) await mkdir(join(staged, '.cache', 'ava'), { recursive: true });
     await assertLinksInside(staged, plan.manager);
     options.signal?.throwIfAborted();
     const record: InstallRecord = { ...planned, ...(command.version === undefined ? {} : { version: command.version }) };

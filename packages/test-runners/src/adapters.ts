@@ -11,7 +11,7 @@ export type ModuleSyntax = 'esm' | 'cjs';
  * How a run's tests are read: node:test's or ava's TAP on stdout, a vitest/jest JSON report file, mocha's JSON
  * report as a file or (mocha before 9.2, whose json reporter cannot write a file) on stdout, or none.
  */
-export type ReportKind = 'tap' | 'json' | 'mocha-json' | 'mocha-stdout' | 'none';
+export type ReportKind = 'tap' | 'ava-tap' | 'json' | 'mocha-json' | 'mocha-stdout' | 'none';
 
 /** What a finished run left to read its tests from. */
 export interface RunOutput {
@@ -166,7 +166,7 @@ const ava: RunnerAdapter = {
     const entry = command.argv[1] ?? '';
     if (!entry.startsWith('node_modules/ava/')) return Promise.resolve(undefined);
     const args = command.argv.slice(2).filter((word) => !AVA_REPORTER_SWITCH.test(word));
-    return Promise.resolve({ command: { ...command, argv: ['node', entry, ...args, '--tap'] }, report: 'tap' as const });
+    return Promise.resolve({ command: { ...command, argv: ['node', entry, ...args, '--tap'] }, report: 'ava-tap' as const });
   },
 };
 
@@ -205,6 +205,10 @@ export async function readReportedTests(report: ReportKind, output: RunOutput): 
   switch (report) {
     case 'tap':
       return parseTap(output.stdout);
+    case 'ava-tap':
+      // ava names a test `<file> › <title>` only when several files ran, so the suite at base (without the
+      // regression test) and after the patch (with it) would name the same test differently: keep the title.
+      return parseTap(output.stdout).map((test) => ({ ...test, name: test.name.split(' › ').at(-1) ?? test.name }));
     case 'json':
       return parseJestStyleJson(await output.readReport());
     case 'mocha-json':

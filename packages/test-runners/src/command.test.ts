@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TracemendError } from '@tracemend/contracts';
-import { withReporter } from './adapters';
+import { readReportedTests, withReporter } from './adapters';
 import { expandGlob, resolveBin, resolveTestCommand, splitScript } from './command';
 
 let root: string;
@@ -149,8 +149,14 @@ describe('withReporter', () => {
     const resolved = { argv: ['node', 'node_modules/ava/entrypoints/cli.mjs', '--verbose', '-t', '--serial', 'test/a.test.js'], env: { A: '1' } };
     expect(await withReporter(resolved, 'ava', '.r.json', depsDir)).toEqual({
       command: { argv: ['node', 'node_modules/ava/entrypoints/cli.mjs', '--serial', 'test/a.test.js', '--tap'], env: { A: '1' } },
-      report: 'tap',
+      report: 'ava-tap',
     });
+    // One file ran at base, two with the regression test: ava prefixes the file only then; the title stays the name.
+    const twoFiles = ['TAP version 13', 'ok 1 - cart › adds up', 'not ok 2 - tracemend-1 › prices the recorded cart', '1..2'].join('\n');
+    const oneFile = ['TAP version 13', 'ok 1 - adds up', '1..1'].join('\n');
+    const names = async (stdout: string) => ((await readReportedTests('ava-tap', { stdout, readReport: () => Promise.reject(new Error('no file')) })) ?? []).map((test) => test.name);
+    expect(await names(twoFiles)).toEqual(['adds up', 'prices the recorded cart']);
+    expect(await names(oneFile)).toEqual(['adds up']);
     const wrapped = { argv: ['node', 'scripts/test.js'], env: {} };
     expect(await withReporter(wrapped, 'ava', '.r.json', depsDir)).toEqual({ command: wrapped, report: 'none' });
   });
