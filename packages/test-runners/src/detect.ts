@@ -80,7 +80,10 @@ export function runnerOfCommand(command: string): TestRunner | undefined {
  * among its dependencies. Undefined when nothing names one.
  */
 export async function detectTestRunnerIn(files: RepositoryFiles): Promise<DetectedRunner | undefined> {
-  const manifest = await readManifest(files);
+  return detectWith(await readManifest(files), files);
+}
+
+async function detectWith(manifest: Manifest, files: RepositoryFiles): Promise<DetectedRunner | undefined> {
   const script = testScript(manifest);
   if (script !== undefined) {
     const runner = runnerOfCommand(script);
@@ -130,12 +133,14 @@ export async function resolveTestSetup(
   const command = configured?.command === undefined ? undefined : [...configured.command];
   let runner: TestRunner | undefined = configured?.runner;
   let evidence: string | undefined;
+  let manifest: Manifest | undefined;
   if (runner === undefined && command !== undefined) {
     runner = runnerOfCommand(command.join(' '));
     if (runner !== undefined) evidence = `the catalog's test command "${command.join(' ')}"`;
   }
   if (runner === undefined) {
-    const detected = await detectTestRunnerIn(files);
+    manifest = await readManifest(files);
+    const detected = await detectWith(manifest, files);
     if (detected === undefined) {
       throw new UnsupportedRunnerError(
         `no test runner found in ${where}: package.json's test script names none, and there is no vitest, jest, mocha or ava config file or single runner ` +
@@ -146,7 +151,7 @@ export async function resolveTestSetup(
     evidence = detected.evidence;
   }
   if (command !== undefined) return { runner, command, ...(evidence === undefined ? {} : { detectedFrom: evidence }) };
-  const manifest = await readManifest(files);
+  manifest ??= await readManifest(files);
   const script = testScript(manifest);
   const from = evidence ?? `runner ${runner} from the catalog`;
   // `npm test` runs the suite as its maintainers do, when it starts this runner and needs no shell.
