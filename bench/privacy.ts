@@ -214,7 +214,7 @@ const PLACEMENTS: readonly [string, (value: string) => string][] = [
 async function printEncodedTable(samples: CorpusSample[]): Promise<void> {
   const rows: string[][] = [];
   for (const [name, place] of PLACEMENTS) {
-    const lines = samples.map((sample) => ({ positive: sample.positive, text: place(sample.text.slice(sample.start, sample.end)) }));
+    const lines = samples.map((sample) => ({ positive: sample.positive, text: place(sample.text.slice(sample.contextStart, sample.end)) }));
     const flagged = lines.map((line) => detect(line.text).length > 0);
     const positives = lines.filter((line) => line.positive).length;
     const tp = lines.filter((line, i) => line.positive && flagged[i]).length;

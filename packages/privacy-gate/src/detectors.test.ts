@@ -70,6 +70,25 @@ describe('detect: positives', () => {
     ['twilio-key', 'twilio SK2a9c4e6f8b0d1a3c5e7f9b2d4a6c8e0f used', 'SK2a9c4e6f8b0d1a3c5e7f9b2d4a6c8e0f'],
     ['npm-token', '//registry.npmjs.org/:_authToken=npm_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c', 'npm_Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya1b2c'],
     ['high-entropy', 'token Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya', 'Zx9Qp2Lm7Rt4Vb8Nc1Kd6Hs3Jf5Wg0Ya'],
+    ['ssn', 'customer SSN: 536228173 verified', '536228173'],
+    ['ssn', '{"ssn":"536 22 8173"}', '536 22 8173'],
+    ['ssn', 'taxpayer id 536228173 on the W-9', '536228173'],
+    ['ssn', 'Social Security Number is 536-22-8173', '536-22-8173'],
+    ['card', 'card 2223 0031 2200 3222 declined', '2223 0031 2200 3222'],
+    ['card', 'mastercard 2720123456789010', '2720123456789010'],
+    ['card', 'mir 2200123456789019', '2200123456789019'],
+    ['card', 'rupay 8172000012345679', '8172000012345679'],
+    ['card', 'troy 9792123456789018', '9792123456789018'],
+    ['card', 'uatp 123456789012347', '123456789012347'],
+    ['session-id', 'Cookie: JSESSIONID=1A2B3C4D5E6F70819A2B3C4D5E6F7081; Path=/', '1A2B3C4D5E6F70819A2B3C4D5E6F7081'],
+    ['session-id', 'set PHPSESSID=9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c', '9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c'],
+    ['session-id', '{"session_id":"0f3c2a91b7d84e6f"}', '"0f3c2a91b7d84e6f"'],
+    ['session-id', 'GET /cart?sid=a81f29c04be7d613 200', 'a81f29c04be7d613'],
+    ['mailgun-key', 'mail via key-3ax6xnjp29jd6fds4gc373sgvjxteol0 ok', 'key-3ax6xnjp29jd6fds4gc373sgvjxteol0'],
+    ['mailgun-key', 'MAILGUN key-0123456789abcdef0123456789abcdef', 'key-0123456789abcdef0123456789abcdef'],
+    ['password-in-text', 'the new password is Tr0ub4dor&3 for jonas', 'Tr0ub4dor&3'],
+    ['password-in-text', 'pwd for admin was changed to Winter2025?', 'Winter2025?'],
+    ['password-in-text', 'your PIN is 4831', '4831'],
   ])('%s in %j', (detector, text, found) => {
     expect(names(text)).toContain(detector);
     expect(spans(text)).toContain(found);
@@ -78,6 +97,12 @@ describe('detect: positives', () => {
   it('finds a PEM private key block', () => {
     const pem = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1234\nabcd==\n-----END RSA PRIVATE KEY-----';
     expect(detect(`key:\n${pem}\nrest`)).toEqual([{ detector: 'pem-private-key', kind: 'secret', start: 5, end: 5 + pem.length }]);
+  });
+
+  it('finds every password of a list in prose', () => {
+    const text = 'temporary passwords: Summer2024!, Winter2025? and Spring#26, rotate them';
+    expect(spans(text)).toEqual(['Summer2024!', 'Winter2025?', 'Spring#26']);
+    expect(names(text)).toEqual(['password-in-text', 'password-in-text', 'password-in-text']);
   });
 
   it('prefers the specific detector when findings overlap', () => {
@@ -114,6 +139,12 @@ describe('detect: hard negatives', () => {
     ['a non-AWS 40-char value', 'commit=4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3'],
     ['a workflow id of a word and a fingerprint', 'workflowId=incident-1e34040183772f4e189b09cef77497d2'],
     ['an id of words and a UUID', 'job_incident-050ed164-9bb2-4c97-a7cd-d620f2ceda7b'],
+    ['nine digits without a word naming an SSN', 'order 536228173 shipped; tin-can 536228173x'],
+    ['an example SSN after its name', 'ssn 123456789 and SSN: 078051120'],
+    ['a Luhn-valid number outside every card range', 'order 7000123412341237 and 2100123456789012'],
+    ['messages about passwords', 'password is required; the password was reset; pin is 12'],
+    ['short session counters', 'session_id=42 sid=7 sessionId: 1001'],
+    ['an account sid beside a session word', 'AccountSid AC1234 in session'],
   ])('%s', (_name, text) => {
     expect(detect(text)).toEqual([]);
   });

@@ -250,10 +250,29 @@ function internationalPhoneEnd(matched: string): number {
   return candidate.length;
 }
 
-// Digits inside a longer word (hex ids, hashes) are not card numbers.
-const CARD = /(?<![\w.])[3-6]\d(?:[ -]?\d){11,17}(?!\w)/g;
+// Digits inside a longer word (hex ids, hashes) are not card numbers. Numbers starting 3–6 are cards
+// when Luhn-valid (the major networks fill those ranges); others only inside an issued range (`cardIinValid`).
+const CARD = /(?<![\w.])[1-9]\d(?:[ -]?\d){11,17}(?!\w)/g;
 // The digit groups after an IBAN's country and check digits are part of that IBAN, valid or not.
 const AFTER_IBAN_PREFIX = /[A-Z]{2}\d{2} ?$/;
+
+/**
+ * Whether `digits` (13–19 of them) start inside an issued card range. Outside 3–6: UATP (1, 15
+ * digits), Mir (2200–2204), Mastercard's 2-series (2221–2720), RuPay (81, 82) and Troy (9792).
+ */
+export function cardIinValid(digits: string): boolean {
+  const first = digits.charCodeAt(0) - 48;
+  if (first >= 3 && first <= 6) return true;
+  if (first === 1) return digits.length === 15;
+  if (first === 2) {
+    const four = Number(digits.slice(0, 4));
+    return (four >= 2200 && four <= 2204) || (four >= 2221 && four <= 2720);
+  }
+  if (first === 8) return digits.startsWith('81') || digits.startsWith('82');
+  if (first === 9) return digits.startsWith('9792');
+  return false;
+}
+
 function findCards(text: string, _profile: TextProfile, out: number[]): void {
   CARD.lastIndex = 0;
   for (let match = CARD.exec(text); match !== null; match = CARD.exec(text)) {
@@ -264,7 +283,10 @@ function findCards(text: string, _profile: TextProfile, out: number[]): void {
       if (end < matched.length && matched[end] !== ' ' && matched[end] !== '-') continue;
       const digits = matched.slice(0, end).replace(/\D/g, '');
       if (digits.length < 13 || digits.length > 19) continue;
-      if (luhnValid(digits) && !digits.startsWith(CARD_TOKEN_PREFIX)) {
+      // UATP numbers (any 15 digits after a 1) are taken only when written without separators, so
+      // the tail of a dashed id or date does not read as one.
+      const uatpGrouped = digits.startsWith('1') && digits.length !== end;
+      if (luhnValid(digits) && cardIinValid(digits) && !uatpGrouped && !digits.startsWith(CARD_TOKEN_PREFIX)) {
         out.push(match.index, match.index + end);
         break;
       }
@@ -364,8 +386,97 @@ export function ibanValid(candidate: string): boolean {
 const IBAN = /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])/g;
 
 // Areas 000, 666 and 900–999, group 00 and serial 0000 are never issued; two numbers are well-known examples.
+const SSN_NUMBER = '(?!000|666|9\\d\\d)\\d{3}(?<sep>[ -]?)(?!00)\\d{2}\\k<sep>(?!0000)\\d{4}';
 const SSN = /(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])/g;
-const SSN_EXAMPLES = new Set(['078-05-1120', '219-09-9999', '123-45-6789']);
+const SSN_EXAMPLES = new Set(['078051120', '219099999', '123456789']);
+/** Words that say the number after them is a social security or taxpayer number. */
+const SSN_CONTEXT_WORDS = 'ssn|ss#|social[ _-]?security(?:[ _-]?(?:number|num|no))?|tax(?:payer)?[ _-]?id(?:entification)?(?:[ _-]?(?:number|no))?|itin|tin';
+// Nine digits with or without separators, right after a context word ("SSN: 536228173", "ssn 536 22 8173").
+const SSN_IN_CONTEXT = new RegExp(
+  `(?<![A-Za-z0-9])(?:${SSN_CONTEXT_WORDS})(?![A-Za-z0-9])["']?\\s*(?:[:=#]|is|was|no\\.?|number)?\\s*["']?(?<![\\d-])(${SSN_NUMBER})(?![\\d-])`,
+  'gid',
+);
+const SSN_CONTEXT_HINT = /ssn|ss#|social|tax|tin/i;
+const SSN_KEY_NAME = new RegExp(`^(?:${SSN_CONTEXT_WORDS})$`, 'i');
+const SSN_VALUE = new RegExp(`^${SSN_NUMBER}$`);
+
+function isExampleSsn(candidate: string): boolean {
+  return SSN_EXAMPLES.has(candidate.replace(/\D/g, ''));
+}
+
+/** Dashed SSNs anywhere, and SSNs written with spaces or none after a word that names them. */
+function findSsns(text: string, _profile: TextProfile, out: number[]): void {
+  if (text.includes('-')) {
+    SSN.lastIndex = 0;
+    for (let match = SSN.exec(text); match !== null; match = SSN.exec(text)) if (!isExampleSsn(match[0])) out.push(match.index, match.index + match[0].length);
+  }
+  if (!SSN_CONTEXT_HINT.test(text)) return;
+  SSN_IN_CONTEXT.lastIndex = 0;
+  for (let match = SSN_IN_CONTEXT.exec(text); match !== null; match = SSN_IN_CONTEXT.exec(text)) {
+    const span = match.indices?.[1];
+    if (span && !isExampleSsn(match[1] ?? '')) out.push(span[0], span[1]);
+  }
+}
+
+/**
+ * True when a value held under `key` is a social security number: the key names one (`ssn`,
+ * `taxId`, `social_security_number`) and the value is nine digits, with or without separators.
+ */
+export function isSsnUnderKey(key: string, value: string): boolean {
+  const spaced = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2');
+  const trimmed = value.trim();
+  return SSN_KEY_NAME.test(spaced) && SSN_VALUE.test(trimmed) && !isExampleSsn(trimmed);
+}
+
+// Session cookies and ids by the names frameworks give them; their values are bearer credentials whatever
+// their alphabet (often hex, which the high-entropy detector leaves alone as an id).
+const SESSION_NAMES = 'jsessionid|phpsessid|asp\\.net_sessionid|aspsessionid[a-z]{8}|connect\\.sid|laravel_session|_session_id|rack\\.session|cftoken|sessionid|session[_-]?(?:id|key|token)|sess[_-]?id|sid';
+const SESSION_ASSIGNMENT = new RegExp(`(?<![A-Za-z0-9_.-])(?:${SESSION_NAMES})(?![A-Za-z0-9_])["']?\\s*[:=]\\s*("[^"]+"|'[^']+'|[^\\s,;&"']+)`, 'gid');
+/** Shorter values (`sid=1`, `session_id=42`) are counters, not credentials. */
+const MIN_SESSION_VALUE = 8;
+
+// "the password is X", "temporary passwords: X, Y and Z": the words around a password in prose.
+const PASSWORD_WORDS = /(?<![A-Za-z0-9])(?:pass(?:word|wd|phrase|code)?|pwd|pin)s?(?![A-Za-z0-9])(?:\s+(?:for\s+\S+\s+)?(?:(?:(?:is|was|are|were|has\s+been|have\s+been)\s+)?(?:(?:re)?set|changed|updated)\s+to|is|was|are|were|now)|\s*[:=])\s*/gi;
+const PASSWORD_ITEM = /["']?([^\s"',;]+)["']?/y;
+const PASSWORD_SEPARATOR = /\s*(?:,|;|\band\b|\bor\b)\s*/y;
+/** Words that follow "password is" in messages about passwords rather than in a password. */
+const PASSWORD_STOP_WORDS = new Set([
+  'required', 'invalid', 'incorrect', 'wrong', 'missing', 'empty', 'expired', 'blank', 'null', 'undefined', 'none', 'not',
+  'too', 'correct', 'valid', 'set', 'reset', 'changed', 'weak', 'strong', 'short', 'long', 'locked', 'mismatch', 'redacted',
+]);
+
+/** A password candidate: not a stop word, at least 4 characters, and two character classes (or a PIN of 4+ digits). */
+function looksLikePassword(item: string): boolean {
+  if (item.length < 4 || PASSWORD_STOP_WORDS.has(item.toLowerCase()) || item.startsWith('[redacted')) return false;
+  if (/^\d+$/.test(item)) return true;
+  let classes = 0;
+  if (/[a-z]/.test(item)) classes++;
+  if (/[A-Z]/.test(item)) classes++;
+  if (/\d/.test(item)) classes++;
+  if (/[^A-Za-z0-9]/.test(item)) classes++;
+  return classes >= 2;
+}
+
+/** Passwords named in prose or in a list after a password word, each item a finding of its own. */
+function findFreeTextPasswords(text: string, _profile: TextProfile, out: number[]): void {
+  PASSWORD_WORDS.lastIndex = 0;
+  for (let match = PASSWORD_WORDS.exec(text); match !== null; match = PASSWORD_WORDS.exec(text)) {
+    let cursor = match.index + match[0].length;
+    for (let item = 0; item < 10; item++) {
+      PASSWORD_ITEM.lastIndex = cursor;
+      const found = PASSWORD_ITEM.exec(text);
+      if (found === null) break;
+      const value = found[1] ?? '';
+      if (!looksLikePassword(value)) break;
+      const start = cursor + found[0].indexOf(value);
+      out.push(start, start + value.length);
+      cursor = PASSWORD_ITEM.lastIndex;
+      PASSWORD_SEPARATOR.lastIndex = cursor;
+      if (PASSWORD_SEPARATOR.exec(text) === null) break;
+      cursor = PASSWORD_SEPARATOR.lastIndex;
+    }
+  }
+}
 
 const entropyCounts = new Uint32Array(128);
 const entropyOrder = new Uint8Array(128);
@@ -592,6 +703,12 @@ const DETECTORS: readonly Detector[] = [
   { name: 'bearer', keyword: true, hint: /bearer/i, kind: 'secret', find: regexFinder(/\bBearer\s+([A-Za-z0-9\-._~+/]+=*)/gi, 1) },
   { name: 'basic-auth', marks: upperMarks('B'), literals: ['Basic'], kind: 'secret', find: regexFinder(/\bBasic\s+([A-Za-z0-9+/]{8,}=*)/g, 1) },
   {
+    name: 'session-id', anyMarks: MARK_COLON | MARK_EQUALS, hint: /sess|sid|cftoken/i,
+    kind: 'secret',
+    find: regexFinder(SESSION_ASSIGNMENT, 1, (match) => (match[1] ?? '').replace(/^["']|["']$/g, '').length >= MIN_SESSION_VALUE),
+  },
+  { name: 'mailgun-key', marks: MARK_DASH, literals: ['key-'], kind: 'secret', find: regexFinder(/(?<![A-Za-z0-9_-])key-[0-9a-z]{32}(?![A-Za-z0-9_-])/g) },
+  {
     name: 'credential-assignment', anyMarks: MARK_COLON | MARK_EQUALS, keyword: true,
     kind: 'secret',
     find: regexFinder(
@@ -599,6 +716,7 @@ const DETECTORS: readonly Detector[] = [
       1,
     ),
   },
+  { name: 'password-in-text', hint: /pass|pwd|pin/i, kind: 'secret', find: findFreeTextPasswords },
   {
     name: 'email', marks: MARK_AT | MARK_DOT,
     kind: 'pii',
@@ -610,11 +728,7 @@ const DETECTORS: readonly Detector[] = [
     kind: 'pii',
     find: regexFinder(IBAN, 0, (match) => ibanValid(match[0])),
   },
-  {
-    name: 'ssn', marks: MARK_DASH, minDigitRun: 9,
-    kind: 'pii',
-    find: regexFinder(SSN, 0, (match) => !SSN_EXAMPLES.has(match[0])),
-  },
+  { name: 'ssn', minDigitRun: 9, kind: 'pii', find: findSsns },
   { name: 'phone', minDigits: 8, kind: 'pii', tokenType: 'phone', find: findPhones },
   { name: 'card', minDigitRun: 13, kind: 'pii', tokenType: 'card', find: findCards },
   {
@@ -846,7 +960,7 @@ export function redactText(text: string, tokenizer: Tokenizer): Redaction {
   return into;
 }
 
-const SECRET_KEY_NAME = /(?:^|[^a-z])(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credentials?|authorization|cookie|session)(?:$|[^a-z])/i;
+const SECRET_KEY_NAME = /(?:^|[^a-z])(?:pass(?:word|wd)?|pwd|secret|token|api[-_]?key|private[-_]?key|credentials?|authorization|cookie|session|jsessionid|phpsessid|sessid|sid|cftoken)(?:$|[^a-z])/i;
 
 /** True for key names whose string values are credentials whatever they look like (`password`, `x-api-key`, `paymentToken`). */
 export function isSecretKeyName(key: string): boolean {

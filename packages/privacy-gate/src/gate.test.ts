@@ -312,6 +312,23 @@ describe('gateEnvelope refusals', () => {
     expect(text).not.toContain('hunter2-Secret!');
   });
 
+  it('redacts nine bare digits under a key naming an SSN and session ids under their cookie names, even where the contract allows them', async () => {
+    const contract = parseDataContract(
+      ['service: users-api', 'version: 1', 'fields:', '  - { path: entry.body.**, action: allow, sensitivity: public }', '  - { path: logs.*.body, action: allow, sensitivity: public }'].join('\n'),
+    );
+    const fixture = usersApiCase();
+    const entry = fixture.envelope.entry;
+    if (entry.kind !== 'http') throw new Error('expected an http entry');
+    entry.body = { customer: { taxId: '536228173', ssn: '536 22 8173', orderNumber: '536228173' }, JSESSIONID: '0F3C2A91B7D84E6F0F3C2A91B7D84E6F' };
+    fixture.envelope.logs = [{ timestamp: fixture.envelope.timing.recordedAt, severity: 'error', body: 'login for PHPSESSID=9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c failed: the password is Tr0ub4dor&3', attributes: {} }];
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract, key: KEY, audit });
+    const body = (gated.envelope.entry as { body: { customer: Record<string, string>; JSESSIONID: string } }).body;
+    expect(body.customer).toEqual({ taxId: '[redacted:ssn]', ssn: '[redacted:ssn]', orderNumber: '536228173' });
+    expect(body.JSESSIONID).toBe('[redacted:secret-key-name]');
+    expect(gated.envelope.logs[0]?.body).toBe('login for PHPSESSID=[redacted:session-id] failed: the password is [redacted:password-in-text]');
+    expect(gated.privacy.detectorHits).toContainEqual({ detector: 'ssn', path: 'entry.body.customer.taxId', count: 1 });
+  });
+
   it('drops everything under an empty contract', async () => {
     const contract = parseDataContract('service: users-api\nversion: 1\nfields: []\n');
     const gated = await gateEnvelope({ envelope: usersApiCase().envelope, contract, key: KEY, audit });

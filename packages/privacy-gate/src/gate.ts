@@ -12,7 +12,7 @@ import {
 } from '@tracemend/contracts';
 import type { AuditEntry, AuditLog, DetectorHit } from './audit';
 import { compileContract, DataContract, type CompiledField } from './contract';
-import { PII_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, redactText } from './detectors';
+import { PII_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, isSsnUnderKey, redactText } from './detectors';
 import { rawValueHasher } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
 import { createTokenLog, type TokenMapping } from './token-log';
@@ -138,6 +138,13 @@ class Gate {
       this.report.decide({ path, action: 'redact', sensitivity: 'secret', basis: 'detector', detector: 'secret-key-name' });
       this.report.raw(text);
       return '[redacted:secret-key-name]';
+    }
+    // Nine bare digits say nothing alone; under a key that names a social security number they are one.
+    if (key !== undefined && isSsnUnderKey(key, text)) {
+      this.report.hit('ssn', path, 1);
+      this.report.decide({ path, action: 'redact', sensitivity: DETECTOR_SENSITIVITY('pii'), basis: 'detector', detector: 'ssn' });
+      this.report.raw(text);
+      return '[redacted:ssn]';
     }
     const { text: out, hits, found, decoded } = this.clean(text);
     for (const value of found) this.report.raw(value);

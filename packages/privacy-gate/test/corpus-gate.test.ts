@@ -40,9 +40,10 @@ afterAll(async () => {
 function envelopeWith(samples: readonly CorpusSample[]): FailureEnvelope {
   const [first] = samples;
   const text = first?.text ?? '';
-  const value = first === undefined ? '' : first.text.slice(first.start, first.end);
+  // The value with the words that name it, if it needs them (nine digits are an SSN only after `SSN:`).
+  const value = first === undefined ? '' : first.text.slice(first.contextStart, first.end);
   const span = exampleFailureEnvelope.spans[0]!;
-  // A span name holds 256 characters: it carries the value alone when the value fits whole.
+  // A span name holds 256 characters: it carries the value (and its naming words) alone when that fits whole.
   const name = value.length <= 200 ? `POST /v1/users ${value}` : span.name;
   return {
     ...exampleFailureEnvelope,

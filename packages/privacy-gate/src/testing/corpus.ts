@@ -6,6 +6,8 @@ export interface CorpusSample {
   positive: boolean;
   start: number;
   end: number;
+  /** Where the words that name the value begin (`SSN: `, `JSESSIONID=`); `start` when it needs none. */
+  contextStart: number;
 }
 
 /** Types the positives cover, in table order. */
@@ -30,6 +32,9 @@ export const POSITIVE_TYPES = [
   'twilio-key',
   'npm-token',
   'url-credentials',
+  'session-id',
+  'mailgun-key',
+  'password-in-text',
   'ssn',
   'high-entropy',
 ] as const;
@@ -110,7 +115,19 @@ function base64url(text: string): string {
   return Buffer.from(text).toString('base64url');
 }
 
-const POSITIVE: Record<(typeof POSITIVE_TYPES)[number], (g: Gen) => string> = {
+/** A positive: the value alone, or the words that name it and the value (only the value must go). */
+type Planted = string | readonly [context: string, value: string];
+
+const CARD_PREFIXES = ['4', '51', '52', '37', '6011', '2221', '2500', '2720', '2200', '2204', '81', '82', '9792'];
+const SESSION_NAMES = ['JSESSIONID', 'PHPSESSID', 'sessionid', 'session_id', 'connect.sid', 'sid', 'ASP.NET_SessionId'];
+const PASSWORD_CONTEXTS = ['the new password is ', 'temporary password: ', 'pwd for admin was changed to ', 'passwords are ', 'Passcode reset to '];
+const SSN_CONTEXTS = ['SSN: ', 'ssn ', 'taxpayer id ', 'social security number is ', '"ssn":"'];
+
+function ssnDigits(g: Gen, separator: string): string {
+  return `${String(1 + g.int(665)).padStart(3, '0')}${separator}${String(1 + g.int(98)).padStart(2, '0')}${separator}${String(1 + g.int(9998)).padStart(4, '0')}`;
+}
+
+const POSITIVE: Record<(typeof POSITIVE_TYPES)[number], (g: Gen) => Planted> = {
   email: (g) => `${g.pick(FIRST)}.${g.pick(FIRST)}${g.int(100)}@${g.pick(DOMAINS)}`,
   phone: (g) =>
     g.pick([
@@ -120,8 +137,8 @@ const POSITIVE: Record<(typeof POSITIVE_TYPES)[number], (g: Gen) => string> = {
       () => `+1 (${g.chars('23456789', 1)}${g.chars('0123456789', 2)}) ${g.chars('23456789', 1)}${g.chars('0123456789', 2)}-${g.chars('0123456789', 4)}`,
     ])(),
   card: (g) => {
-    const body = g.pick(['4', '51', '52', '37', '6011']) + g.chars('0123456789', 15 - g.pick([1, 2, 2, 2, 4]));
-    const trimmed = body.slice(0, 15);
+    const prefix = g.pick(CARD_PREFIXES);
+    const trimmed = (prefix + g.chars('0123456789', 15)).slice(0, 15);
     const number = trimmed + luhnDigit(trimmed);
     return g.random() < 0.5 ? number : number.replace(/(\d{4})(?!$)/g, '$1 ');
   },
@@ -149,7 +166,14 @@ const POSITIVE: Record<(typeof POSITIVE_TYPES)[number], (g: Gen) => string> = {
   'npm-token': (g) => `npm_${g.chars(ALNUM, 36)}`,
   'url-credentials': (g) =>
     `${g.pick(['postgres', 'mysql', 'https', 'amqp', 'redis'])}://${g.pick(FIRST)}:${g.chars(ALNUM, 8 + g.int(16))}@${g.pick(WORDS)}.db.${g.pick(['example.net', 'corp.io'])}:5432/${g.pick(WORDS)}`,
-  ssn: (g) => `${String(1 + g.int(665)).padStart(3, '0')}-${String(1 + g.int(98)).padStart(2, '0')}-${String(1 + g.int(9998)).padStart(4, '0')}`,
+  'session-id': (g) => [`${g.pick(SESSION_NAMES)}=`, g.random() < 0.5 ? g.chars('0123456789ABCDEF', 32) : g.chars(URLSAFE, 24 + g.int(20))],
+  'mailgun-key': (g) => `key-${g.chars('0123456789abcdefghijklmnopqrstuvwxyz', 32)}`,
+  'password-in-text': (g) => [
+    g.pick(PASSWORD_CONTEXTS),
+    `${g.pick(['Summer', 'Winter', 'hunter', 'Tr0ub4dor', 'Kaffee', 'welcome'])}${g.chars('0123456789', 2 + g.int(3))}${g.pick(['!', '?', '#', '&', ''])}`,
+  ],
+  // Dashed anywhere; with spaces or none only after a word that names it.
+  ssn: (g) => (g.random() < 0.5 ? ssnDigits(g, '-') : [g.pick(SSN_CONTEXTS), ssnDigits(g, g.pick(['', ' ']))]),
   'high-entropy': (g) => `${g.chars(ALNUM, 32 + g.int(16))}`,
 };
 
@@ -174,6 +198,13 @@ const NEGATIVE: Record<string, (g: Gen) => string> = {
   identifier: (g) => `${g.pick(['process', 'handle', 'normalize', 'refresh'])}${g.pick(['Order', 'Cart', 'Ticks'])}${g.pick(['AndRejections', 'Preferences', 'LeaderboardJob'])}Factory`,
   'source-location': (g) => `/srv/app/src/${g.pick(WORDS)}.ts:${1 + g.int(400)}:${1 + g.int(80)}`,
   'sri-hash': (g) => `sha512-${Buffer.from(g.chars(HEX, 64), 'hex').toString('base64')}`,
+  // Luhn-valid or not, 16 digits outside every card range.
+  'order-number': (g) => {
+    const prefix = g.pick(['7', '80', '83', '90', '95']);
+    return `${prefix}${g.chars('0123456789', 16 - prefix.length)}`;
+  },
+  'nine-digit-id': (g) => `${g.pick(['order', 'ticket', 'invoice'])} ${ssnDigits(g, '')}`,
+  'password-message': (g) => g.pick(['password is required', 'the password was reset', 'password is too short', 'pin is 12', 'session_id=42']),
 };
 
 function wrap(g: Gen, value: string): { text: string; start: number } {
@@ -196,9 +227,10 @@ export function buildCorpus(options: { seed?: number; positivesPerType?: number;
   const samples: CorpusSample[] = [];
   for (const type of POSITIVE_TYPES) {
     for (let i = 0; i < perType; i++) {
-      const value = POSITIVE[type](g);
-      const { text, start } = wrap(g, value);
-      samples.push({ id: samples.length, text, type, positive: true, start, end: start + value.length });
+      const planted = POSITIVE[type](g);
+      const [context, value] = typeof planted === 'string' ? ['', planted] : planted;
+      const { text, start } = wrap(g, `${context}${value}`);
+      samples.push({ id: samples.length, text, type, positive: true, start: start + context.length, end: start + context.length + value.length, contextStart: start });
     }
   }
   const kinds = Object.keys(NEGATIVE);
@@ -206,7 +238,7 @@ export function buildCorpus(options: { seed?: number; positivesPerType?: number;
     const type = kinds[i % kinds.length] as string;
     const value = (NEGATIVE[type] as (gen: Gen) => string)(g);
     const { text, start } = wrap(g, value);
-    samples.push({ id: samples.length, text, type, positive: false, start, end: start + value.length });
+    samples.push({ id: samples.length, text, type, positive: false, start, end: start + value.length, contextStart: start });
   }
   return samples;
 }
