@@ -1,7 +1,7 @@
 // The egress guard where the worker's text leaves the process other than in a pull request: its log
 // lines and the failure messages Temporal records, and how the guard learns each incident's raw values.
 import { TracemendError } from '@tracemend/contracts';
-import { createLogLineGuard, scanForLeaks, type RawValueRegistry } from '@tracemend/privacy-gate';
+import { createLogLineGuard, redactLeaks, scanForLeaks, type RawValueRegistry } from '@tracemend/privacy-gate';
 import { createLogger, type Logger, type LoggerOptions } from '@tracemend/telemetry';
 
 /**
@@ -42,30 +42,40 @@ function gateRunOf(input: unknown): string | undefined {
   return typeof recordHash === 'string' ? recordHash : undefined;
 }
 
-/** The rule of the first leak in an error's message, its causes' messages or its details, if any. */
-function leakInError(error: unknown, rawValues: RawValueRegistry): string | undefined {
-  let current: unknown = error;
+/** The rule of the first leak in an error's causes' messages or in its details, if any (the message itself is redacted in place). */
+function leakBeneath(error: Error, rawValues: RawValueRegistry): string | undefined {
+  const texts: string[] = error instanceof TracemendError && error.details !== undefined ? [JSON.stringify(error.details)] : [];
+  let current: unknown = error.cause;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const texts = [current.message, ...(current instanceof TracemendError && current.details !== undefined ? [JSON.stringify(current.details)] : [])];
-    for (const text of texts) {
-      const [finding] = scanForLeaks(text, { knownRawValueHashes: rawValues });
-      if (finding !== undefined) return finding.detector;
-    }
+    texts.push(current.message);
+    if (current instanceof TracemendError && current.details !== undefined) texts.push(JSON.stringify(current.details));
     current = current.cause;
+  }
+  for (const text of texts) {
+    const [finding] = scanForLeaks(text, { knownRawValueHashes: rawValues });
+    if (finding !== undefined) return finding.detector;
   }
   return undefined;
 }
 
 /**
  * A failure's message, causes and details go to the Temporal server (workflow history, the UI, the
- * incident's outcome). When any of them holds a leak, the error is replaced by one of the same code
- * that names the rule, not the value, and keeps no cause or details.
+ * incident's outcome). What the guard would block is taken out of the message (`[withheld:<rule>]`),
+ * so the reason stays readable; causes and details holding a leak are dropped, and the message says so.
+ * The error keeps its code.
  */
 function withheld(error: unknown, activity: string, rawValues: RawValueRegistry): unknown {
-  const rule = leakInError(error, rawValues);
-  if (rule === undefined) return error;
-  const message = `${activity} failed; the egress guard withheld the error message (${rule})`;
-  return error instanceof TracemendError ? new TracemendError(error.code, message) : new Error(message);
+  if (!(error instanceof Error)) return error;
+  const redacted = redactLeaks(error.message, { knownRawValueHashes: rawValues });
+  const beneath = leakBeneath(error, rawValues);
+  if (redacted.rules.length === 0 && beneath === undefined) return error;
+  const message =
+    beneath === undefined
+      ? redacted.text
+      : `${redacted.text} (${activity}: the egress guard withheld this error's causes and details, ${beneath})`;
+  // Causes and details that hold no leak stay.
+  const kept = beneath === undefined ? { cause: error.cause, ...(error instanceof TracemendError && error.details !== undefined ? { details: error.details } : {}) } : {};
+  return error instanceof TracemendError ? new TracemendError(error.code, message, kept) : new Error(message, kept);
 }
 
 /**

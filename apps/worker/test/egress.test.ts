@@ -140,20 +140,24 @@ describe('the worker logger', () => {
     expect(parsed).toMatchObject([{ level: 'error', rule: 'known-raw-value', path: '$.msg' }]);
   });
 
-  it('withholds a failure message that holds a leak before Temporal records it', async () => {
+  it('takes what the guard would block out of a failure before Temporal records it, and keeps the rest readable', async () => {
     const rawValues = createRawValueRegistry({ hashOf: hashRawValue });
     rawValues.add(hashRawValue('the audit record'), [hashRawValue('Kastanienallee 12')]);
     const stages = guardStageActivities(rawValues, () => Promise.resolve([]), {
       reproduce: () => Promise.reject(new TracemendError('NOT_REPRODUCIBLE', 'replay threw: cannot ship to Kastanienallee 12', { details: { exitCode: 1 } })),
       minimize: () => Promise.reject(new Error('parse failed', { cause: new SyntaxError('Unexpected token in "ann@corp.io"') })),
       verify: () => Promise.reject(new TracemendError('SANDBOX_TIMEOUT', 'the suite timed out after 60 s')),
+      triage: () => Promise.reject(new TracemendError('INVALID_INPUT', 'no catalog entry for service bearer notify-hub; add it to the catalog')),
     });
     const reproduce = await stages.reproduce().catch((error: unknown) => error);
     expect(reproduce).toBeInstanceOf(TracemendError);
-    expect(reproduce).toMatchObject({ code: 'NOT_REPRODUCIBLE', message: 'reproduce failed; the egress guard withheld the error message (known-raw-value)', details: undefined });
+    expect(reproduce).toMatchObject({ code: 'NOT_REPRODUCIBLE', message: 'replay threw: cannot ship to [withheld:known-raw-value]', details: { exitCode: 1 } });
     const minimize = await stages.minimize().catch((error: unknown) => error);
-    expect(minimize).toMatchObject({ message: 'minimize failed; the egress guard withheld the error message (email)' });
+    expect(minimize).toMatchObject({ message: 'parse failed (minimize: the egress guard withheld this error\'s causes and details, email)' });
     expect((minimize as Error).cause).toBeUndefined();
     await expect(stages.verify()).rejects.toThrow('the suite timed out after 60 s');
+    // A word of the reason that reads like a credential loses only what follows it, not the reason.
+    const triage = await stages.triage().catch((error: unknown) => error);
+    expect(triage).toMatchObject({ code: 'INVALID_INPUT', message: 'no catalog entry for service bearer [withheld:bearer]; add it to the catalog' });
   });
 });

@@ -750,6 +750,9 @@ const DETECTORS: readonly Detector[] = [
 /** Names of every detector, in priority order. */
 export const DETECTOR_NAMES: readonly string[] = DETECTORS.map((detector) => detector.name);
 
+/** Names of the detectors whose findings become a format-preserving token (the others' become `[redacted:<detector>]`). */
+export const TOKENIZING_DETECTOR_NAMES: readonly string[] = DETECTORS.filter((detector) => detector.tokenType !== undefined).map((detector) => detector.name);
+
 /** Names of the detectors that find personal data rather than secrets. */
 export const PII_DETECTOR_NAMES: readonly string[] = DETECTORS.filter((detector) => detector.kind === 'pii').map((detector) => detector.name);
 

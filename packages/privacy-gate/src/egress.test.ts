@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, scanForLeaks } from './egress';
+import { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, redactLeaks, scanForLeaks } from './egress';
 
 const hashRawValue = rawValueHasher({ id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' });
 
@@ -47,6 +47,19 @@ describe('scanForLeaks', () => {
 /** A pino-shaped line, as the logger writes it. */
 const line = (fields: Record<string, unknown>) =>
   `${JSON.stringify({ level: 'info', time: '2026-12-04T12:00:00.000Z', pid: 42, name: 'worker', incidentId: 'inc-7', ...fields })}\n`;
+
+describe('redactLeaks', () => {
+  it('replaces each leak by its rule and keeps the words around it', () => {
+    const hashOf = rawValueHasher({ id: 'k', secret: 'test-only-token-key-0123456789abcdef' });
+    const known = knownRawValues([hashOf('Mara Lindqvist')], hashOf);
+    const out = redactLeaks('shipping for Mara Lindqvist to ann@corp.io failed after 3 tries', { knownRawValueHashes: known });
+    expect(out).toEqual({ text: 'shipping for [withheld:known-raw-value] to [withheld:email] failed after 3 tries', rules: ['known-raw-value', 'email'] });
+  });
+
+  it('returns clean text as it is', () => {
+    expect(redactLeaks('the suite timed out after 60 s')).toEqual({ text: 'the suite timed out after 60 s', rules: [] });
+  });
+});
 
 describe('createLogLineGuard', () => {
   const registry = createRawValueRegistry({ hashOf: hashRawValue });

@@ -67,6 +67,27 @@ export function scanForLeaks(text: string, options: { knownRawValueHashes?: Know
   return findings.length > 1 ? findings.sort((a, b) => a.offset - b.offset || b.length - a.length) : findings;
 }
 
+/**
+ * `text` with every leak `scanForLeaks` finds replaced by `[withheld:<rule>]`, so a message keeps its
+ * readable parts (a stage's reason, an error's wording) and loses only what the guard would block.
+ */
+export function redactLeaks(text: string, options: { knownRawValueHashes?: KnownRawValueHashes } = {}): { text: string; rules: string[] } {
+  const findings = scanForLeaks(text, options);
+  if (findings.length === 0) return { text, rules: [] };
+  let out = '';
+  let cursor = 0;
+  const rules = new Set<string>();
+  // Sorted by offset, longest first at one offset: a finding inside one already replaced is covered.
+  for (const finding of findings) {
+    const end = finding.offset + finding.length;
+    if (end <= cursor) continue;
+    out += `${text.slice(cursor, Math.max(cursor, finding.offset))}[withheld:${finding.detector}]`;
+    cursor = end;
+    rules.add(finding.detector);
+  }
+  return { text: out + text.slice(cursor), rules: [...rules] };
+}
+
 /** Adds a `known-raw-value` finding for every run of up to four words whose hash is known. */
 function findKnownRawValues(text: string, known: KnownRawValueHashes, findings: LeakFinding[]): void {
   const starts: number[] = [];

@@ -322,11 +322,35 @@ describe('gateEnvelope refusals', () => {
     entry.body = { customer: { taxId: '536228173', ssn: '536 22 8173', orderNumber: '536228173' }, JSESSIONID: '0F3C2A91B7D84E6F0F3C2A91B7D84E6F' };
     fixture.envelope.logs = [{ timestamp: fixture.envelope.timing.recordedAt, severity: 'error', body: 'login for PHPSESSID=9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c failed: the password is Tr0ub4dor&3', attributes: {} }];
     const gated = await gateEnvelope({ envelope: fixture.envelope, contract, key: KEY, audit });
-    const body = (gated.envelope.entry as { body: { customer: Record<string, string>; JSESSIONID: string } }).body;
+    const body = (gated.envelope.entry as unknown as { body: { customer: Record<string, string>; JSESSIONID: string } }).body;
     expect(body.customer).toEqual({ taxId: '[redacted:ssn]', ssn: '[redacted:ssn]', orderNumber: '536228173' });
     expect(body.JSESSIONID).toBe('[redacted:secret-key-name]');
     expect(gated.envelope.logs[0]?.body).toBe('login for PHPSESSID=[redacted:session-id] failed: the password is [redacted:password-in-text]');
     expect(gated.privacy.detectorHits).toContainEqual({ detector: 'ssn', path: 'entry.body.customer.taxId', count: 1 });
+  });
+
+  it('says redact, not tokenize, for personal data a detector replaced by a marker', async () => {
+    const contract = parseDataContract(['service: users-api', 'version: 1', 'fields:', '  - { path: logs.*.body, action: allow, sensitivity: public }'].join('\n'));
+    const fixture = usersApiCase();
+    fixture.envelope.logs = [{ timestamp: fixture.envelope.timing.recordedAt, severity: 'error', body: 'refund to DE89 3704 0044 0532 0130 00 for +46701234567', attributes: {} }];
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract, key: KEY, audit });
+    expect(gated.envelope.logs[0]?.body).toMatch(/^refund to \[redacted:iban\] for \+1\d{3}55501\d{2}$/);
+    const byDetector = new Map(gated.privacy.decisions.filter((decision) => decision.basis === 'detector').map((decision) => [decision.detector, decision.action]));
+    expect(byDetector.get('iban')).toBe('redact');
+    expect(byDetector.get('phone')).toBe('tokenize');
+  });
+
+  it('leaves an empty object or list as it is under a ** rule that redacts, instead of refusing the envelope', async () => {
+    const contract = parseDataContract(['service: users-api', 'version: 1', 'fields:', '  - { path: entry.**, action: redact, sensitivity: internal }'].join('\n'));
+    const fixture = usersApiCase();
+    const entry = fixture.envelope.entry;
+    if (entry.kind !== 'http') throw new Error('expected an http entry');
+    entry.query = {};
+    entry.body = { items: [], note: 'gift' };
+    const gated = await gateEnvelope({ envelope: fixture.envelope, contract, key: KEY, audit });
+    const out = gated.envelope.entry as typeof entry;
+    expect(out.query).toEqual({});
+    expect(out.body).toEqual({ items: [], note: '[redacted]' });
   });
 
   it('drops everything under an empty contract', async () => {

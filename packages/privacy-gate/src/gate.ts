@@ -12,7 +12,7 @@ import {
 } from '@tracemend/contracts';
 import type { AuditEntry, AuditLog, DetectorHit } from './audit';
 import { compileContract, DataContract, type CompiledField } from './contract';
-import { PII_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, isSsnUnderKey, redactText } from './detectors';
+import { PII_DETECTOR_NAMES, TOKENIZING_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, isSsnUnderKey, redactText } from './detectors';
 import { rawValueHasher } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
 import { createTokenLog, type TokenMapping } from './token-log';
@@ -94,6 +94,7 @@ class Report {
 
 const DETECTOR_SENSITIVITY = (kind: 'pii' | 'secret'): Sensitivity => (kind === 'pii' ? 'internal' : 'secret');
 const PII_DETECTORS = new Set(PII_DETECTOR_NAMES);
+const TOKENIZING_DETECTORS = new Set(TOKENIZING_DETECTOR_NAMES);
 
 const KNOWN_VALUE_MIN_LENGTH = 4;
 
@@ -112,9 +113,10 @@ class Gate {
   }
 
   /** Replaces known raw values, then detector findings; returns the clean text, hit counts and what was replaced. */
-  private clean(text: string): { text: string; hits: Map<string, number>; found: string[]; decoded: ReadonlyMap<string, string> } {
+  private clean(text: string): { text: string; hits: Map<string, number>; found: string[]; decoded: ReadonlyMap<string, string>; knownRedacted: boolean } {
     let current = text;
     let knownHits = 0;
+    let knownRedacted = false;
     const found: string[] = [];
     for (const [raw, replacement] of this.knownValues) {
       if (!current.includes(raw)) continue;
@@ -122,13 +124,14 @@ class Gate {
       const pattern = new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(raw)}(?![A-Za-z0-9])`, 'g');
       current = current.replace(pattern, () => {
         knownHits++;
+        if (replacement.startsWith('[redacted')) knownRedacted = true;
         return replacement;
       });
       if (knownHits > 0) found.push(raw);
     }
     const detected = redactText(current, this.tokenizer);
     if (knownHits > 0) detected.hits.set('known-value', knownHits);
-    return { text: detected.text, hits: detected.hits, found: [...found, ...detected.found], decoded: detected.decoded };
+    return { text: detected.text, hits: detected.hits, found: [...found, ...detected.found], decoded: detected.decoded, knownRedacted };
   }
 
   /** Runs the detectors over an exposed string; records hits and raw matches under `path`. */
@@ -146,7 +149,7 @@ class Gate {
       this.report.raw(text);
       return '[redacted:ssn]';
     }
-    const { text: out, hits, found, decoded } = this.clean(text);
+    const { text: out, hits, found, decoded, knownRedacted } = this.clean(text);
     for (const value of found) this.report.raw(value);
     // A value seen only once decoded (an email in base64, a Basic password) is taken out where it recurs as plain text too.
     for (const [value, replacement] of decoded) {
@@ -154,10 +157,12 @@ class Gate {
     }
     for (const [detector, count] of hits) {
       const kind = PII_DETECTORS.has(detector) || detector === 'known-value' ? 'pii' : 'secret';
+      // What was done, not what kind of value it was: an IBAN or SSN finding is redacted, not tokenized.
+      const tokenized = detector === 'known-value' ? !knownRedacted : TOKENIZING_DETECTORS.has(detector);
       this.report.hit(detector, path, count);
       this.report.decide({
         path,
-        action: kind === 'pii' ? 'tokenize' : 'redact',
+        action: tokenized ? 'tokenize' : 'redact',
         sensitivity: DETECTOR_SENSITIVITY(kind),
         basis: 'detector',
         detector,
@@ -219,6 +224,9 @@ class Gate {
       return undefined;
     }
     const { action, sensitivity, type, path: pattern } = compiled.field;
+    // An empty object or list holds nothing to protect; a `**` rule that redacts, hashes or tokenizes
+    // leaves it as it is rather than turning it into a string the envelope's schema would refuse.
+    if (value !== null && typeof value === 'object' && action !== 'drop' && action !== 'allow') return value;
     this.report.decide({ path: shown, action, sensitivity, basis: 'contract', pattern, ...(type === undefined ? {} : { type }) });
     const out = this.apply(value, action, type, shown, path.at(-1));
     if (action !== 'allow' && typeof value === 'string' && value.length >= KNOWN_VALUE_MIN_LENGTH) {

@@ -37,7 +37,7 @@ export {
 export type { AuditBreak, AuditLog, AuditVerification } from './audit';
 export { gateEnvelope, gateEnvelopeDetailed, previewGate } from './gate';
 export type { GateDecision, GateInput, GatePreview, GateResult } from './gate';
-export { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, scanForLeaks } from './egress';
+export { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, redactLeaks, scanForLeaks } from './egress';
 export type { KnownRawValueHashes, LeakFinding, LogLineGuardOptions, RawValueHasher, RawValueRegistry, RawValueRegistryOptions } from './egress';
 export { DATA_ROOTS, formatPath, matchPattern, parsePattern } from './paths';
 export type { PatternSegment } from './paths';
