@@ -240,6 +240,12 @@ function resolveValue(node: Node, module: ParsedModule, context: ScanContext, de
     const target = resolveName(current.getText(), module, context);
     return target ? resolveValue(target.node, target.module, context, depth + 1) : { value: current, module };
   }
+  // `module.exports = { createServer }` and `{ createServer: build }`: the export is the property's value.
+  if (Node.isShorthandPropertyAssignment(current)) return resolveValue(current.getNameNode(), module, context, depth + 1);
+  if (Node.isPropertyAssignment(current)) {
+    const initializer = current.getInitializer();
+    if (initializer !== undefined) return resolveValue(initializer, module, context, depth + 1);
+  }
   if (Node.isCallExpression(current) || Node.isAwaitExpression(current)) {
     const call = Node.isAwaitExpression(current) ? unwrap(current.getExpression()) : current;
     if (Node.isCallExpression(call) && Node.isIdentifier(call.getExpression())) {
