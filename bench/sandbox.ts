@@ -327,7 +327,7 @@ async function main(): Promise<void> {
   // Checkouts and dependency installs persist between runs (keyed by commit and lockfile), as in a worker.
   const workspace = createWorkspace({ root: join(tmpdir(), 'tracemend-bench-sandbox-workspace'), logger });
   const key = { id: 'bench', secret: randomBytes(32) };
-  const audit = createAuditLog({ file: join(scratch, 'audit.jsonl'), auditId: 'bench' });
+  const audit = createAuditLog({ file: join(scratch, 'audit.jsonl'), key, auditId: 'bench' });
   const inputs = new Map<FixtureServiceName, { gated: GatedEnvelope; target: RepoTarget }>();
   try {
     for (const service of fixtureServiceNames) {

@@ -90,7 +90,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'vault':
       return runVault(rest, config, root, io);
     case 'audit':
-      return runAudit(rest, config, root, io);
+      return runAudit(rest, config, root, io, env);
     case 'demo':
       if (rest.length === 1 && rest[0] === '--stop') return stopDemo(config, root, io);
       if (rest.length > 0) {

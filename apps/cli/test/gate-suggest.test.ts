@@ -38,6 +38,8 @@ function flaggedValues(envelope: FailureEnvelope): Set<string> {
   return found;
 }
 
+const SUGGEST_KEY = { id: 'suggest-test', secret: randomBytes(32) };
+
 /** Gates the envelope with the contract as the pipeline does (real key, real audit log) and checks nothing flagged survives. */
 async function expectGateHoldsBack(envelope: FailureEnvelope, contract: DataContract, name: string): Promise<void> {
   const flagged = flaggedValues(envelope);
@@ -48,8 +50,8 @@ async function expectGateHoldsBack(envelope: FailureEnvelope, contract: DataCont
   const { gated } = await gateEnvelopeDetailed({
     envelope,
     contract,
-    key: { id: 'suggest-test', secret: randomBytes(32) },
-    audit: createAuditLog({ file: join(dir, `${name}.audit.jsonl`) }),
+    key: SUGGEST_KEY,
+    audit: createAuditLog({ file: join(dir, `${name}.audit.jsonl`), key: SUGGEST_KEY }),
   });
   const released = JSON.stringify(gated.envelope);
   expect([...flagged].filter((value) => released.includes(value)), name).toEqual([]);

@@ -116,6 +116,8 @@ describe('tracemend audit verify', () => {
     const lines = (await readFile(auditLog, 'utf8')).split('\n').filter((line) => line !== '');
     const file = join(dir, `${name}.jsonl`);
     await writeFile(file, `${edit(lines).join('\n')}\n`);
+    // The signed head travels with the log it signs.
+    await copyFile(`${auditLog}.head`, `${file}.head`);
     return file;
   }
 
@@ -144,7 +146,7 @@ describe('tracemend audit verify', () => {
     expect(await readFile(file, 'utf8')).toContain('Newsletter');
     const result = await verify(['--log', file]);
     expect(result.code).toBe(1);
-    expect(result.out).toContain('broken: record 1 (line 2): it was edited: its content does not match its hash [hash-mismatch]');
+    expect(result.out).toContain('broken: record 1 (line 2): it was edited: its content does not match its MAC (or the MAC was recomputed without the key) [hash-mismatch]');
   });
 
   it('names where a record was dropped', async () => {
@@ -170,9 +172,20 @@ describe('tracemend audit verify', () => {
     expect(JSON.parse(json.stdout.join(''))).toMatchObject({ ok: false, records: 2, brokenAt: { line: 3, reason: 'unparseable' } });
   });
 
+  it('names a tail cut off by the signed head, and a log under a key it was not given', async () => {
+    const cut = await verify(['--log', await tampered('cut', (lines) => lines.slice(0, -1))]);
+    expect(cut.code).toBe(1);
+    expect(cut.out).toContain('its tail was cut off [head-missing]');
+    const io = capture();
+    const otherKey = { ...env, TRACEMEND_TOKEN_KEY: 'another-token-key-of-at-least-32-bytes', TRACEMEND_TOKEN_KEY_ID: 'other' };
+    expect(await runCli(['audit', 'verify', '--log', auditLog], io, otherKey)).toBe(1);
+    expect(io.text()).toContain('[unknown-key]');
+  });
+
   it('runs as the tracemend executable and exits 1 on a broken log', async () => {
     const copy = join(dir, 'copy.jsonl');
     await copyFile(auditLog, copy);
+    await copyFile(`${auditLog}.head`, `${copy}.head`);
     const ok = await runBin(['audit', 'verify', '--log', copy], env);
     expect(ok.code, ok.stderr).toBe(0);
     const broken = await runBin(['audit', 'verify', '--log', await tampered('bin-dropped', (lines) => lines.slice(1))], env);

@@ -66,7 +66,7 @@ export async function buildStages(
   const hashOf = rawValueHasher(key);
   const registry = rawValues ?? createRawValueRegistry({ hashOf });
   const privacyFiles = privacyStateFiles(config.stateDir);
-  const audit = createAuditLog({ file: privacyFiles.audit, auditId: 'privacy' });
+  const audit = createAuditLog({ file: privacyFiles.audit, key, auditId: 'privacy' });
   const vault = config.vaultKey === undefined ? undefined : createVaultWriter({ file: privacyFiles.vault, key: config.vaultKey });
   // Every container a stage starts dies with its activity when the workflow is cancelled.
   const driver = cancellableDriver(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), currentActivitySignal);

@@ -9,7 +9,7 @@ import { createLogger } from '@tracemend/telemetry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../src/env';
 import { buildStages } from '../src/stages';
-import { localTokenKey } from '../src/token-key';
+import { localTokenKey, workerTokenKey } from '../src/token-key';
 
 const contracts = fileURLToPath(new URL('../../../fixtures/contracts/', import.meta.url));
 const logger = createLogger({ name: 'stages-test', level: 'silent' });
@@ -62,7 +62,7 @@ describe('the stages the worker builds', () => {
       expect(text).not.toContain(raw);
     }
     expect(gated.envelope.entry).toMatchObject({ kind: 'http', body: { preferences: { newsletter: true } } });
-    expect((await verifyAuditLog(join(dir, 'audit', 'privacy.jsonl'))).ok).toBe(true);
+    expect((await verifyAuditLog(join(dir, 'audit', 'privacy.jsonl'), { key: await workerTokenKey(config) })).ok).toBe(true);
     expect((await store.getRawValueHashes(gated.privacy.audit.recordHash)).length).toBeGreaterThan(0);
   });
 

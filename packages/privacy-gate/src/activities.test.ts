@@ -8,6 +8,8 @@ import { usersApiCase } from '../test/fixture-envelopes';
 import { createPrivacyGateActivities } from './activities';
 import { createAuditLog, verifyAuditLog } from './audit';
 
+const TOKEN_KEY = { id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' };
+
 const contracts = fileURLToPath(new URL('../../../fixtures/contracts/', import.meta.url));
 let dir: string;
 beforeEach(async () => {
@@ -22,14 +24,14 @@ describe('the gate activity', () => {
     const fixture = usersApiCase();
     const saved = new Map<string, string[]>();
     const requested: string[] = [];
-    const audit = createAuditLog({ file: join(dir, 'audit.jsonl'), auditId: 'audit-activity' });
+    const audit = createAuditLog({ file: join(dir, 'audit.jsonl'), key: TOKEN_KEY, auditId: 'audit-activity' });
     const { gate } = createPrivacyGateActivities({
       loadEnvelope: (id) => {
         requested.push(id);
         return Promise.resolve(fixture.envelope);
       },
       contractFile: (service) => Promise.resolve(join(contracts, `${service}.yaml`)),
-      key: { id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' },
+      key: TOKEN_KEY,
       audit,
       saveRawValueHashes: (hash, hashes) => {
         saved.set(hash, hashes);
@@ -48,15 +50,15 @@ describe('the gate activity', () => {
     const text = JSON.stringify(gated);
     for (const raw of fixture.raw) expect(text).not.toContain(raw);
     expect(saved.get(gated.privacy.audit.recordHash)?.length).toBeGreaterThan(0);
-    expect((await verifyAuditLog(join(dir, 'audit.jsonl'))).ok).toBe(true);
+    expect((await verifyAuditLog(join(dir, 'audit.jsonl'), { key: TOKEN_KEY })).ok).toBe(true);
   });
 
   it('fails with DATA_CONTRACT_MISSING when the service has no contract file', async () => {
     const { gate } = createPrivacyGateActivities({
       loadEnvelope: () => Promise.resolve(usersApiCase().envelope),
       contractFile: () => Promise.resolve(join(dir, 'absent.yaml')),
-      key: { id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' },
-      audit: createAuditLog({ file: join(dir, 'audit.jsonl') }),
+      key: TOKEN_KEY,
+      audit: createAuditLog({ file: join(dir, 'audit.jsonl'), key: TOKEN_KEY }),
       saveRawValueHashes: () => Promise.resolve(),
       logger: createLogger({ name: 'gate-test', level: 'silent' }),
     });

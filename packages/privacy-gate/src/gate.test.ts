@@ -24,7 +24,7 @@ let audit: AuditLog;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'privacy-gate-'));
-  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), auditId: 'audit-test' });
+  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), key: KEY, auditId: 'audit-test' });
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -55,7 +55,7 @@ describe.each([
   it('produces the same tokens on every run and different ones under another key', async () => {
     const first = JSON.stringify((await gateCase(build())).envelope);
     const second = JSON.stringify((await gateCase(build())).envelope);
-    const otherLog = createAuditLog({ file: join(dir, 'other.jsonl') });
+    const otherLog = createAuditLog({ file: join(dir, 'other.jsonl'), key: OTHER_KEY });
     const third = JSON.stringify((await gateCase(build(), OTHER_KEY, otherLog)).envelope);
     expect(second).toBe(first);
     expect(third).not.toBe(first);
@@ -68,7 +68,7 @@ describe.each([
     expect(gated.privacy.contract).toEqual({ id: build().service, version: 1 });
     expect(gated.privacy.tokenKeyId).toBe('k2026-11');
     expect(gated.privacy.audit).toMatchObject({ auditId: 'audit-test', sequence: 0 });
-    const check = await verifyAuditLog(audit.file, { head: gated.privacy.audit });
+    const check = await verifyAuditLog(audit.file, { key: KEY, head: gated.privacy.audit });
     expect(check).toEqual({ ok: true, records: 1, head: { sequence: 0, hash: gated.privacy.audit.recordHash } });
     const auditText = await readFile(audit.file, 'utf8');
     for (const raw of build().raw) expect(auditText).not.toContain(raw);
@@ -383,7 +383,7 @@ describe('gateEnvelope property: personal data in allowed text never survives', 
 
   it('tokenizes every email and phone placed anywhere in an allowed log body, message or attribute', async () => {
     const contract = await contractFor('users-api');
-    const log = createAuditLog({ file: join(dir, 'property.jsonl') });
+    const log = createAuditLog({ file: join(dir, 'property.jsonl'), key: KEY });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(email, phone), { minLength: 1, maxLength: 4 }), fillerText, fillerText, fc.nat(2), async (values, before, after, where) => {
         const fixture = usersApiCase();

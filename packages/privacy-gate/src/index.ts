@@ -31,7 +31,8 @@ export {
   appendAudit,
   canonicalJson,
   createAuditLog,
-  hashRecord,
+  auditHeadFile,
+  macRecord,
   verifyAuditLog,
 } from './audit';
 export type { AuditBreak, AuditLog, AuditVerification } from './audit';

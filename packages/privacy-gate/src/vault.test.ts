@@ -153,7 +153,7 @@ describe('the gate and its vault', () => {
   it('reports only tokens the released envelope carries, each with the raw value it replaced', async () => {
     const fixture = usersApiCase();
     const contract = await loadDataContract(join(contracts, 'users-api.yaml'));
-    const audit = createAuditLog({ file: join(dir, 'audit.jsonl') });
+    const audit = createAuditLog({ file: join(dir, 'audit.jsonl'), key: TOKEN_KEY });
     const { gated, tokenized } = await gateEnvelopeDetailed({ envelope: fixture.envelope, contract, key: TOKEN_KEY, audit, incidentId: 'inc-7' });
     const released = JSON.stringify(gated.envelope);
     expect(tokenized.length).toBeGreaterThan(0);
@@ -174,7 +174,7 @@ describe('the gate and its vault', () => {
       loadEnvelope: () => Promise.resolve(fixture.envelope),
       contractFile: (service: string) => Promise.resolve(join(contracts, `${service}.yaml`)),
       key: TOKEN_KEY,
-      audit: createAuditLog({ file: join(dir, 'audit.jsonl') }),
+      audit: createAuditLog({ file: join(dir, 'audit.jsonl'), key: TOKEN_KEY }),
       saveRawValueHashes: () => Promise.resolve(),
       logger: createLogger({ name: 'vault-test', level: 'silent' }),
     };
@@ -183,7 +183,7 @@ describe('the gate and its vault', () => {
       envelope: { schemaVersion: 1 as const, envelopeId: 'f'.repeat(64), fingerprint: fixture.envelope.identity.fingerprint, service: 'users-api', errorType: 'TypeError', version: 'v' },
     };
     await createPrivacyGateActivities(deps).gate(input);
-    expect((await readdir(dir)).sort()).toEqual(['audit.jsonl']);
+    expect((await readdir(dir)).sort()).toEqual(['audit.jsonl', 'audit.jsonl.head']);
 
     const gated = await createPrivacyGateActivities({ ...deps, vault: createVaultWriter({ file, key: KEY }) }).gate(input);
     const email = (gated.envelope.entry as unknown as { body: { email: string } }).body.email;

@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
 import { TracemendError } from '@tracemend/contracts';
 import { canonicalJson } from './audit';
+import { withFileLock } from './file-lock';
 import { TOKEN_TYPES, type TokenType } from './tokenize';
 
 /**
@@ -59,8 +60,6 @@ const TAG_BYTES = 16;
 const SCHEMA_VERSION = 1;
 const HKDF_SALT = 'tracemend-token-vault';
 const KEY_CHECK_TEXT = 'tracemend-token-vault-key-check';
-const LOCK_WAIT_MS = 10_000;
-const LOCK_RETRY_MS = 25;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS vault_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -187,46 +186,6 @@ async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
   await rename(temp, file);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Holds `<file>.lock` while `work` runs, so writers in other processes (a worker and a `tracemend gate`
- * run) take turns reading, extending and replacing the file. A lock whose process is gone is taken over.
- */
-async function withFileLock<T>(file: string, work: () => Promise<T>): Promise<T> {
-  const lock = `${file}.lock`;
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      const handle = await open(lock, 'wx', 0o600);
-      await handle.write(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number((await readIfExists(lock))?.toString('utf8'));
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && !processAlive(holder)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new TracemendError('INTERNAL', `the token vault ${file} stayed locked by ${lock} for ${LOCK_WAIT_MS} ms`);
-      await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
 function validEntry(entry: VaultEntry): VaultEntry {
   if (!(TOKEN_TYPES as readonly string[]).includes(entry.type)) throw new TracemendError('INVALID_INPUT', `vault entry has an unknown token type "${entry.type}"`);
   if (entry.token === '' || entry.keyId === '') throw new TracemendError('INVALID_INPUT', 'vault entry has an empty token or key id');
@@ -255,7 +214,7 @@ export function createVaultWriter(options: { file: string; key: VaultKey; now?: 
     if (batch.length === 0) return;
     const SQL = await loadSqlJs();
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    await withFileLock(file, async () => {
+    await withFileLock(file, 'the token vault', 'INTERNAL', async () => {
       const db = new SQL.Database(await readIfExists(file));
       try {
         try {

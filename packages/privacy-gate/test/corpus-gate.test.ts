@@ -30,7 +30,7 @@ let audit: AuditLog;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'corpus-gate-'));
-  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), auditId: 'corpus' });
+  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), key: KEY, auditId: 'corpus' });
 });
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ let dir: string;
 let audit: AuditLog;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'encoded-gate-'));
-  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), auditId: 'audit-test' });
+  audit = createAuditLog({ file: join(dir, 'audit.jsonl'), key: KEY, auditId: 'audit-test' });
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -70,7 +70,7 @@ describe('reproduction with tokens behaves as with the raw values', () => {
       await grantSandboxAccess(repo.dir);
 
       const raw = await ungatedEnvelope(name);
-      const audit = createAuditLog({ file: join(root, `${name}-audit.jsonl`) });
+      const audit = createAuditLog({ file: join(root, `${name}-audit.jsonl`), key: KEY });
       const { gated, rawValueHashes } = await gateEnvelopeDetailed({ envelope: raw, contract: await loadDataContractForService(CONTRACTS, name), key: KEY, audit });
       // The replay input really differs, and nothing the gate removed reaches it.
       const replacedInEntry = changedLeaves(raw.entry, gated.envelope.entry).filter((value) => value.length >= 4);
