@@ -68,7 +68,7 @@ afterAll(async () => {
 describe('tracemend gate --suggest', () => {
   it('drafts a contract for each corpus alert that loads, covers every path and lets no flagged value through', async () => {
     const ids = await listIncidentIds();
-    expect(ids.length).toBe(16);
+    expect(ids.length).toBe(18);
     for (const id of ids) {
       const paths = incidentPaths(id);
       const alert = await readFile(paths.traces, 'utf8');

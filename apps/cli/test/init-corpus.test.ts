@@ -27,7 +27,7 @@ function onboardingOf(entry: { test?: { runner?: string } | undefined; httpApp?:
 describe('tracemend init over the corpus', () => {
   it('finds the entry (kind, module, export) and the HTTP factory arguments of every hand-written catalog block, and the runner where one names it', async () => {
     const ids = await listIncidentIds();
-    expect(ids.length).toBe(16);
+    expect(ids.length).toBe(18);
     const agreed: string[] = [];
     const disagreements: { id: string; handWritten: Onboarding; init: Onboarding }[] = [];
     for (const id of ids) {
