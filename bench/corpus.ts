@@ -134,7 +134,7 @@ async function oracleOnPr(incident: Incident, bareDir: string, baseSha: string, 
   return withIncidentCopy(incident.id, async (copy) => {
     const applied = await copy.applyPatch(patch);
     if (!applied.ok) return { passes: false, note: `PR patch does not apply: ${firstSentence(applied.tail)}` };
-    const oracle = await runCommand(incident.oracle, copy.serviceDir);
+    const oracle = await runCommand(incident.oracle, copy.serviceDir, copy.env);
     return { passes: oracle.ok, note: oracle.ok ? 'oracle passes' : `oracle fails: ${firstSentence(oracle.tail.split('\n').slice(-12).join(' '))}` };
   });
 }
@@ -163,20 +163,20 @@ async function checkEmittedTest(incident: Incident, minimal: MinimalRepro): Prom
       await mkdir(dirname(join(copy.serviceDir, file.path)), { recursive: true });
       await writeFile(join(copy.serviceDir, file.path), file.content);
     }
-    const before = await runCommand(testFile.command, copy.serviceDir);
+    const before = await runCommand(testFile.command, copy.serviceDir, copy.env);
     const judged = before.ok ? undefined : judgeFailure(before.output, minimal.signature);
     const failsBefore = judged?.matched === true;
     const notes = [before.ok ? 'passed on the released commit' : judged!.detail];
     const manifest = JSON.parse(await readFile(join(copy.serviceDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
     let typechecks: boolean | undefined;
     if (manifest.scripts?.typecheck !== undefined) {
-      const tsc = await runCommand(['npm', 'run', '--silent', 'typecheck'], copy.serviceDir);
+      const tsc = await runCommand(['npm', 'run', '--silent', 'typecheck'], copy.serviceDir, copy.env);
       typechecks = tsc.ok;
       if (!tsc.ok) notes.push(`typecheck: ${firstSentence(tsc.tail.split('\n').filter((line) => /error TS\d+/.test(line)).join(' ') || tsc.tail)}`);
     }
     const applied = await copy.applyPatch(fix);
     if (!applied.ok) return { failsBefore, passesAfterFix: false, ...(typechecks === undefined ? {} : { typechecks }), note: [...notes, `fix.patch does not apply: ${firstSentence(applied.tail)}`].join('; ') };
-    const after = await runCommand(testFile.command, copy.serviceDir);
+    const after = await runCommand(testFile.command, copy.serviceDir, copy.env);
     if (!after.ok) notes.push(`after the fix: ${firstSentence(after.tail.split('\n').slice(-12).join(' '))}`);
     return { failsBefore, passesAfterFix: after.ok, ...(typechecks === undefined ? {} : { typechecks }), note: notes.join('; ') };
   });
