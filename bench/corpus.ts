@@ -178,7 +178,9 @@ async function checkEmittedTest(incident: Incident, minimal: MinimalRepro): Prom
     if (!applied.ok) return { failsBefore, passesAfterFix: false, ...(typechecks === undefined ? {} : { typechecks }), note: [...notes, `fix.patch does not apply: ${firstSentence(applied.tail)}`].join('; ') };
     const after = await runCommand(testFile.command, copy.serviceDir, copy.env);
     if (!after.ok) notes.push(`after the fix: ${firstSentence(after.tail.split('\n').slice(-12).join(' '))}`);
-    return { failsBefore, passesAfterFix: after.ok, ...(typechecks === undefined ? {} : { typechecks }), note: notes.join('; ') };
+    // The temporary copy's folder means nothing in a results file: paths read from the service root.
+    const note = notes.join('; ').replaceAll(`${copy.serviceDir}/`, '');
+    return { failsBefore, passesAfterFix: after.ok, ...(typechecks === undefined ? {} : { typechecks }), note };
   });
 }
 
