@@ -158,6 +158,8 @@ export function createAuditLog(options: { file: string; key: TokenKey | TokenKey
   const now = options.now ?? (() => new Date());
   const current = isTokenKeyring(options.key) ? options.key.current : options.key;
   const subkey = auditSubkey(current);
+  // Derived once: every append checks the last record on disk against the key that made it.
+  const keys = keysById(options.key);
   let verified = false;
   let tail: Promise<unknown> = Promise.resolve();
 
@@ -182,7 +184,6 @@ export function createAuditLog(options: { file: string; key: TokenKey | TokenKey
     const line = await lastLine(file);
     if (line === undefined) return { sequence: -1, hash: GENESIS_HASH };
     const record = AuditRecord.parse(JSON.parse(line));
-    const keys = keysById(options.key);
     const recordKey = keys.get(record.keyId);
     if (recordKey === undefined || !sameHex(macWith(recordKey, record), record.hash)) {
       throw new TracemendError('PRIVACY_BLOCKED', `the last record of audit log ${auditId} does not verify; \`tracemend audit verify\` explains it`);
