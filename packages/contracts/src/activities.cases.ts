@@ -27,6 +27,7 @@ const rejected = { candidate: exampleCandidate, verification: { ...exampleVerifi
 const repairInput = {
   incidentId,
   target: exampleRepoTarget,
+  symptom: exampleGatedEnvelope.envelope.symptom,
   minimal: exampleMinimalRepro,
   localization: exampleLocalization,
   round: 2,
@@ -73,6 +74,7 @@ export const activitiesCases: CaseTable = {
   ]),
   RepairInput: casesOf(RepairInput, [repairInput, { ...repairInput, round: 1, rejected: [] }], (change) => [
     change.missing(['localization']),
+    change.missing(['symptom', 'message']),
     change.missing(['rejected', 0, 'verification']),
     change.wrongType(['round'], '2'),
     change.overBound(['rejected'], repeat(101, rejected)),

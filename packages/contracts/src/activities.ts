@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Symptom } from './envelope';
 import { EnvelopeRef, GatedEnvelope, RawAlertRef } from './gated';
 import { TASK_QUEUES, type TaskQueue } from './incident';
 import {
@@ -36,6 +37,12 @@ export type LocalizeInput = z.infer<typeof LocalizeInput>;
 export const RepairInput = z.object({
   ...Incident,
   target: RepoTarget,
+  /**
+   * What production reported, after the privacy gate: the message as the runtime wrote it (the
+   * signature's normalized form masks the quoted property of `(setting 'x')` and the legacy forms)
+   * and frames with their columns.
+   */
+  symptom: Symptom,
   minimal: MinimalRepro,
   localization: Localization,
   round: z.number().int().positive(),

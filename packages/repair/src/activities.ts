@@ -19,14 +19,15 @@ export function createRepairActivities(deps: RepairDeps) {
         // The checkout is sandbox-writable: a suspect file linked out of it is refused, never pulled into a prompt.
         files.set(file, await readTextInside(repoDir, file));
       }
-      const top = input.localization.suspects[0];
       const candidates = generateTemplateCandidates({
         files,
         suspects: input.localization.suspects,
+        // The gated message as the runtime wrote it: its quoted property names what to repair, which the
+        // signature's normalized form masks. Its frames give V8's column where a line matches a suspect.
         symptom: {
-          errorType: input.minimal.signature.errorType,
-          message: input.minimal.signature.normalizedMessage,
-          frames: top ? [{ file: top.file, line: top.line, function: top.function ?? '<anonymous>', inApp: true }] : [],
+          errorType: input.symptom.errorType,
+          message: input.symptom.message,
+          frames: input.symptom.frames,
         },
         maxCandidates: Math.min(input.maxCandidates, LIMITS.candidates),
         rejected: input.rejected.map((rejected) => rejected.candidate.id),

@@ -345,7 +345,7 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       const set = await runStage(
         'repair',
         'repair',
-        { incidentId, target, minimal, localization, round, maxCandidates: policy.maxCandidatesPerRound, rejected },
+        { incidentId, target, symptom: gated.envelope.symptom, minimal, localization, round, maxCandidates: policy.maxCandidatesPerRound, rejected },
         `repair round ${round}`,
         (s) => {
           const llm = s.candidates.filter((c) => c.origin === 'llm').length;
