@@ -3,8 +3,9 @@ import { Project, ts, type SourceFile } from 'ts-morph';
 import { checkEditConstraints, MAX_CHANGED_LINES } from './constraints';
 import { countLineChange, editsBetween, type FileTexts } from './edits';
 import { regionAtLine, type FunctionRegion } from './regions';
-import { frameColumn, parseCrash, type RepairSymptom } from './symptom';
-import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName } from './templates';
+import { frameColumn, isMemberCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
+import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
+import { findValueSites, proposeValueRepairs } from './value-templates';
 import { diffLineHunks, splitLines, stableHash, unifiedDiff } from './text';
 
 /** Input of `generateTemplateCandidates`. */
@@ -102,18 +103,27 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
     if (region === undefined) return;
     const column = frameColumn(input.symptom.frames, suspect.file, suspect.line);
     const eol = splitLines(original).eol;
-    for (const site of findCrashSites(sourceFile, suspect.line, column, crash)) {
-      for (const proposal of proposeRepairs(site, crash, eol)) {
-        drafts.push({
-          suspectRank,
-          suspect,
-          template: proposal.template,
-          rationale: proposal.rationale,
-          file: suspect.file,
-          text: applyChanges(original, proposal.changes),
-          region,
-        });
+    let proposals: TemplateProposal[];
+    if (isMemberCrash(crash)) {
+      proposals = findCrashSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRepairs(site, crash, eol));
+      // `const { a = 1 } = undefined` reads `a` first and says so: "Cannot read properties of undefined (reading 'a')".
+      if (proposals.length === 0 && crash.kind === 'nullish-read') {
+        const destructure: ValueCrash = { kind: 'destructure-nullish', property: crash.property, ...(crash.receiver ? { receiver: crash.receiver } : {}) };
+        proposals = findValueSites(sourceFile, suspect.line, column, destructure).flatMap((site) => proposeValueRepairs(site, destructure, eol));
       }
+    } else {
+      proposals = findValueSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeValueRepairs(site, crash, eol));
+    }
+    for (const proposal of proposals) {
+      drafts.push({
+        suspectRank,
+        suspect,
+        template: proposal.template,
+        rationale: proposal.rationale,
+        file: suspect.file,
+        text: applyChanges(original, proposal.changes),
+        region,
+      });
     }
   });
 

@@ -10,13 +10,27 @@ describe('parseCrash', () => {
     ["Cannot set property 'x' of null", { kind: 'nullish-write', property: 'x', receiver: 'null' }],
     ['x.map is not a function', { kind: 'not-a-function', property: 'map' }],
     ['body.items.filter is not a function', { kind: 'not-a-function', property: 'filter' }],
+    ['cart.lines is not iterable', { kind: 'not-iterable', expression: 'cart.lines' }],
+    ['o.missing is not iterable (cannot read property undefined)', { kind: 'not-iterable', expression: 'o.missing' }],
+    ['undefined is not iterable (cannot read property Symbol(Symbol.iterator))', { kind: 'not-iterable', receiver: 'undefined' }],
+    ['object null is not iterable (cannot read property Symbol(Symbol.iterator))', { kind: 'not-iterable', receiver: 'null' }],
+    ['number 5 is not iterable (cannot read property Symbol(Symbol.iterator))', { kind: 'not-iterable' }],
+    ['halves is not a function or its return value is not iterable', { kind: 'not-iterable', expression: 'halves(...)' }],
+    [
+      "Cannot destructure property 'name' of 'req.body' as it is undefined.",
+      { kind: 'destructure-nullish', property: 'name', expression: 'req.body', receiver: 'undefined' },
+    ],
+    [
+      "Cannot destructure property 'a' of 'undefined' as it is undefined.",
+      { kind: 'destructure-nullish', property: 'a', receiver: 'undefined' },
+    ],
+    ["Cannot destructure 'o.missing' as it is null.", { kind: 'destructure-nullish', expression: 'o.missing', receiver: 'null' }],
   ])('reads %j', (message, crash) => {
     expect(parseCrash({ errorType: 'TypeError', message })).toEqual(crash);
   });
 
   it.each([
     ['TypeError', 'handler is not a function'],
-    ['TypeError', 'users is not iterable'],
     ['TypeError', 'Cannot read properties of undefined (reading Symbol(Symbol.iterator))'],
     ['RangeError', "Cannot read properties of null (reading 'sort')"],
   ])('leaves %s %j alone', (errorType, message) => {

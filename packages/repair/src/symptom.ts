@@ -8,16 +8,60 @@ export interface RepairSymptom {
 }
 
 /**
- * The crashing operation read off a TypeError message:
+ * The crashing member operation read off a TypeError message:
  * - `nullish-read`: a property was read from undefined/null (`reading 'push'`);
  * - `nullish-write`: a property was set on undefined/null (`setting 'x'`);
  * - `not-a-function`: a member was called that is not a function (`x.map is not a function`).
  */
-export interface Crash {
+export interface MemberCrash {
   kind: 'nullish-read' | 'nullish-write' | 'not-a-function';
   property: string;
   /** The value the receiver had, when the message says. */
   receiver?: 'undefined' | 'null';
+}
+
+/**
+ * The crashing value operation read off a TypeError message:
+ * - `not-iterable`: a value that is not iterable was iterated (`for…of`, spread, array destructuring,
+ *   `Array.from`, `new Set`): `items is not iterable`, `undefined is not iterable (…)`;
+ * - `destructure-nullish`: an object pattern met undefined/null (`Cannot destructure property 'a' of
+ *   'b' as it is undefined.`).
+ */
+export interface ValueCrash {
+  kind: 'not-iterable' | 'destructure-nullish';
+  /**
+   * The source text V8 printed for the value (`o.items`; a call prints as `o.list(...)`), undefined
+   * when it printed only the value (`undefined`, `object null`, `number 5`).
+   */
+  expression?: string;
+  /** For `destructure-nullish`: the first property the pattern reads, when the message names one. */
+  property?: string;
+  receiver?: 'undefined' | 'null';
+}
+
+export type Crash = MemberCrash | ValueCrash;
+
+export function isMemberCrash(crash: Crash): crash is MemberCrash {
+  return crash.kind === 'nullish-read' || crash.kind === 'nullish-write' || crash.kind === 'not-a-function';
+}
+
+/** What V8 prints in place of source text when it only knows the value: `undefined`, `object null`, `number 5`. */
+const PRINTED_VALUE = /^(?:undefined|null|object null|(?:number|string|boolean|bigint|symbol|function|object)(?: .*)?)$/;
+
+function printedExpression(text: string | undefined): string | undefined {
+  const trimmed = text?.trim() ?? '';
+  return trimmed === '' || PRINTED_VALUE.test(trimmed) ? undefined : trimmed;
+}
+
+function printedReceiver(text: string | undefined): 'undefined' | 'null' | undefined {
+  const trimmed = text?.trim();
+  if (trimmed === 'undefined') return 'undefined';
+  return trimmed === 'null' || trimmed === 'object null' ? 'null' : undefined;
+}
+
+/** A value crash without the fields the message did not give. */
+function valueCrash(fields: { [K in keyof ValueCrash]: ValueCrash[K] | undefined }): ValueCrash {
+  return Object.fromEntries(Object.entries(fields).filter(([, field]) => field !== undefined)) as unknown as ValueCrash;
 }
 
 const PATTERNS: readonly { regex: RegExp; read: (match: RegExpExecArray) => Crash | undefined }[] = [
@@ -38,12 +82,30 @@ const PATTERNS: readonly { regex: RegExp; read: (match: RegExpExecArray) => Cras
     read: (m) => ({ kind: 'nullish-write', property: m[1] ?? '', receiver: nullish(m[2]) }),
   },
   {
+    // `const [a] = f()` where f() returns a non-iterable: V8 names the callee.
+    regex: /^\s*(.+?) is not a function or its return value is not iterable/,
+    read: (m) => ({ kind: 'not-iterable', expression: `${(m[1] ?? '').trim()}(...)` }),
+  },
+  {
     // V8 prints the callee as written (`body.items.map`); only a member call names a property to repair.
     regex: /^\s*(\S+) is not a function/,
     read: (m) => {
       const property = /\.([A-Za-z_$][\w$]*)$/.exec(m[1] ?? '')?.[1];
       return property === undefined ? undefined : { kind: 'not-a-function', property };
     },
+  },
+  {
+    regex: /^\s*(.+?) is not iterable(?: \(cannot read property [^)]*\)+)?\s*$/,
+    read: (m) => valueCrash({ kind: 'not-iterable', expression: printedExpression(m[1]), receiver: printedReceiver(m[1]) }),
+  },
+  {
+    regex: /Cannot destructure property '([^']+)' of '(.*)' as it is (undefined|null)\.?/,
+    read: (m) =>
+      valueCrash({ kind: 'destructure-nullish', property: m[1], expression: printedExpression(m[2]), receiver: nullish(m[3]) }),
+  },
+  {
+    regex: /Cannot destructure '(.*)' as it is (undefined|null)\.?/,
+    read: (m) => valueCrash({ kind: 'destructure-nullish', expression: printedExpression(m[1]), receiver: nullish(m[2]) }),
   },
 ];
 
@@ -59,6 +121,8 @@ export function parseCrash(symptom: Pick<RepairSymptom, 'errorType' | 'message'>
     if (match !== null) {
       const crash = read(match);
       if (crash !== undefined && crash.property !== '') return crash;
+      // A message matches one form at most: a member call that names no property is not another form.
+      return undefined;
     }
   }
   return undefined;

@@ -9,13 +9,16 @@ import {
   type SourceFile,
   type Type,
 } from 'ts-morph';
-import type { Crash } from './symptom';
+import type { MemberCrash } from './symptom';
 
 /** The repair templates, in the order they are preferred when everything else ranks equal. */
 export const TEMPLATE_NAMES = [
   'init-if-missing',
   'nullish-default',
+  'coerce-receiver',
   'array-fallback',
+  'iterable-default',
+  'destructure-default',
   'optional-chaining',
   'guard-return',
   'guard-continue',
@@ -59,6 +62,15 @@ const STRING_RESULT_MEMBERS = new Set([
   'trimEnd', 'trimStart',
 ]);
 const ARRAY_MUTATORS = new Set(['push', 'unshift', 'splice']);
+/** Methods only numbers have: `amount.toFixed is not a function` means `amount` came as a string. */
+const NUMBER_ONLY_MEMBERS = new Set(['toFixed', 'toPrecision', 'toExponential']);
+/** Methods only dates have: `createdAt.toISOString is not a function` means a string or number came. */
+const DATE_ONLY_MEMBERS = new Set([
+  'getDate', 'getDay', 'getFullYear', 'getHours', 'getMilliseconds', 'getMinutes', 'getMonth', 'getSeconds', 'getTime',
+  'getTimezoneOffset', 'getUTCDate', 'getUTCDay', 'getUTCFullYear', 'getUTCHours', 'getUTCMilliseconds',
+  'getUTCMinutes', 'getUTCMonth', 'getUTCSeconds', 'toDateString', 'toISOString', 'toLocaleDateString',
+  'toLocaleTimeString', 'toTimeString', 'toUTCString',
+]);
 
 function stringArgument(access: ElementAccessExpression): string | undefined {
   const argument = access.getArgumentExpression();
@@ -86,7 +98,7 @@ function isPlainAssignmentTarget(node: Node): boolean {
   );
 }
 
-function matchesCrash(site: CrashSite, crash: Crash): boolean {
+function matchesCrash(site: CrashSite, crash: MemberCrash): boolean {
   if (memberName(site) !== crash.property || site.hasQuestionDotToken()) return false;
   const parent = site.getParent();
   switch (crash.kind) {
@@ -109,7 +121,7 @@ function matchesCrash(site: CrashSite, crash: Crash): boolean {
  * where V8 points); a chain that merely starts there counts only when nothing names the line. With a
  * column, only the nearest access is kept.
  */
-export function findCrashSites(sourceFile: SourceFile, line: number, column: number | undefined, crash: Crash): CrashSite[] {
+export function findCrashSites(sourceFile: SourceFile, line: number, column: number | undefined, crash: MemberCrash): CrashSite[] {
   const all = [
     ...sourceFile.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression),
     ...sourceFile.getDescendantsOfKind(SyntaxKind.ElementAccessExpression),
@@ -129,7 +141,7 @@ export function findCrashSites(sourceFile: SourceFile, line: number, column: num
 }
 
 /** Identifiers, `this` and property/literal-index paths over them: evaluating twice has no side effect. */
-function isPurePath(node: Node): boolean {
+export function isPurePath(node: Node): boolean {
   if (Node.isIdentifier(node) || node.getKind() === SyntaxKind.ThisKeyword) return true;
   if (Node.isPropertyAccessExpression(node)) return isPurePath(node.getExpression());
   if (Node.isElementAccessExpression(node)) {
@@ -176,7 +188,7 @@ function isAssignablePropertyPath(node: Node): boolean {
   return (Node.isPropertyAccessExpression(node) || Node.isElementAccessExpression(node)) && isAssignablePath(node);
 }
 
-function innermostFunction(node: Node): Node | undefined {
+export function innermostFunction(node: Node): Node | undefined {
   return node.getFirstAncestor((ancestor) => Node.isFunctionLikeDeclaration(ancestor));
 }
 
@@ -274,12 +286,12 @@ function usedAsCondition(node: Node): boolean {
   return Node.isPrefixUnaryExpression(parent) && parent.getOperatorToken() === SyntaxKind.ExclamationToken;
 }
 
-function short(text: string): string {
+export function short(text: string): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 
-function optionalChaining(site: CrashSite, crash: Crash): TemplateProposal | undefined {
+function optionalChaining(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
   if (crash.kind !== 'nullish-read') return undefined;
   const token = Node.isPropertyAccessExpression(site)
     ? site.getFirstChildByKind(SyntaxKind.DotToken)
@@ -308,7 +320,7 @@ function optionalChaining(site: CrashSite, crash: Crash): TemplateProposal | und
   };
 }
 
-function nullishDefault(site: CrashSite, crash: Crash): TemplateProposal | undefined {
+function nullishDefault(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
   if (crash.kind !== 'nullish-read') return undefined;
   const receiver = site.getExpression();
   if (receiver.getKind() === SyntaxKind.ThisKeyword) return undefined;
@@ -320,7 +332,7 @@ function nullishDefault(site: CrashSite, crash: Crash): TemplateProposal | undef
   };
 }
 
-function arrayFallback(site: CrashSite, crash: Crash): TemplateProposal | undefined {
+function arrayFallback(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
   if (crash.kind !== 'not-a-function' || !ARRAY_MEMBERS.has(crash.property)) return undefined;
   const receiver = site.getExpression();
   if (!isPurePath(receiver)) return undefined;
@@ -332,7 +344,29 @@ function arrayFallback(site: CrashSite, crash: Crash): TemplateProposal | undefi
   };
 }
 
-function initIfMissing(site: CrashSite, crash: Crash): TemplateProposal | undefined {
+/** The conversion that gives a value the member it was called for; undefined when the member is ambiguous. */
+function coercionFor(property: string): { wrap: (text: string) => string; kind: string } | undefined {
+  if (NUMBER_ONLY_MEMBERS.has(property)) return { wrap: (text) => `Number(${text})`, kind: 'number' };
+  if (DATE_ONLY_MEMBERS.has(property)) return { wrap: (text) => `new Date(${text})`, kind: 'date' };
+  // `includes`, `slice`, `at` … are array methods too: a value without them is not plainly a string.
+  if (STRING_MEMBERS.has(property) && !ARRAY_MEMBERS.has(property)) return { wrap: (text) => `String(${text})`, kind: 'string' };
+  return undefined;
+}
+
+function coerceReceiver(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
+  if (crash.kind !== 'not-a-function') return undefined;
+  const coercion = coercionFor(crash.property);
+  const receiver = site.getExpression();
+  if (coercion === undefined || receiver.getKind() === SyntaxKind.ThisKeyword) return undefined;
+  const text = receiver.getText();
+  return {
+    template: 'coerce-receiver',
+    rationale: `Converts \`${short(text)}\` to a ${coercion.kind} before calling \`${crash.property}\`, which only a ${coercion.kind} has (it arrives as another type).`,
+    changes: [{ start: receiver.getStart(), end: receiver.getEnd(), text: coercion.wrap(text) }],
+  };
+}
+
+function initIfMissing(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
   let fallback: string;
   if (crash.kind === 'nullish-read' && ARRAY_MUTATORS.has(crash.property)) fallback = '[]';
   else if (crash.kind === 'nullish-write') fallback = '{}';
@@ -414,20 +448,22 @@ function isLoop(node: Node): boolean {
   );
 }
 
-function guards(site: CrashSite, crash: Crash, eol: string): TemplateProposal[] {
+function guards(site: CrashSite, crash: MemberCrash, eol: string): TemplateProposal[] {
   const receiver = site.getExpression();
-  if (!isPurePath(receiver) || receiver.getKind() === SyntaxKind.ThisKeyword) return [];
-  const text = receiver.getText();
-  let condition: string;
-  let reason: string;
   if (crash.kind === 'not-a-function') {
     if (!ARRAY_MEMBERS.has(crash.property)) return [];
-    condition = `!Array.isArray(${text})`;
-    reason = 'is not an array';
-  } else {
-    condition = `${text} == null`;
-    reason = 'is null or undefined';
+    return guardsBefore(site, receiver, `!Array.isArray(${receiver.getText()})`, 'is not an array', `\`${crash.property}\``, eol);
   }
+  return guardsBefore(site, receiver, `${receiver.getText()} == null`, 'is null or undefined', `\`${crash.property}\``, eol);
+}
+
+/**
+ * `guard-return` and `guard-continue`: a guard on `value` (a side-effect-free path) inserted before the
+ * statement holding `site`, returning a value the function admits or skipping the loop iteration.
+ */
+export function guardsBefore(site: Node, value: Node, condition: string, reason: string, reached: string, eol: string): TemplateProposal[] {
+  if (!isPurePath(value) || value.getKind() === SyntaxKind.ThisKeyword) return [];
+  const text = value.getText();
   const fn = innermostFunction(site);
   const statement = site.getFirstAncestor((ancestor) => {
     const parent = ancestor.getParent();
@@ -446,19 +482,19 @@ function guards(site: CrashSite, crash: Crash, eol: string): TemplateProposal[] 
       ? { start: lineStart, end: lineStart, text: `${indent}${guard}${eol}` }
       : { start, end: start, text: `${guard} ` };
   const proposals: TemplateProposal[] = [];
-  const value = fn === undefined ? undefined : guardReturnValue(fn);
-  if (value !== undefined) {
+  const returned = fn === undefined ? undefined : guardReturnValue(fn);
+  if (returned !== undefined) {
     proposals.push({
       template: 'guard-return',
-      rationale: `Returns ${value === '' ? 'early' : value} when \`${short(text)}\` ${reason}, before \`${crash.property}\` is reached.`,
-      changes: [insertion(`if (${condition}) return${value === '' ? '' : ` ${value}`};`)],
+      rationale: `Returns ${returned === '' ? 'early' : returned} when \`${short(text)}\` ${reason}, before ${reached} is reached.`,
+      changes: [insertion(`if (${condition}) return${returned === '' ? '' : ` ${returned}`};`)],
     });
   }
   const loop = statement.getFirstAncestor((ancestor) => isLoop(ancestor) || ancestor === fn);
   if (loop !== undefined && loop !== fn && isLoop(loop)) {
     proposals.push({
       template: 'guard-continue',
-      rationale: `Skips the loop iteration when \`${short(text)}\` ${reason}, before \`${crash.property}\` is reached.`,
+      rationale: `Skips the loop iteration when \`${short(text)}\` ${reason}, before ${reached} is reached.`,
       changes: [insertion(`if (${condition}) continue;`)],
     });
   }
@@ -466,10 +502,11 @@ function guards(site: CrashSite, crash: Crash, eol: string): TemplateProposal[] 
 }
 
 /** Every template that applies at a crash site. */
-export function proposeRepairs(site: CrashSite, crash: Crash, eol: string): TemplateProposal[] {
+export function proposeRepairs(site: CrashSite, crash: MemberCrash, eol: string): TemplateProposal[] {
   return [
     initIfMissing(site, crash),
     nullishDefault(site, crash),
+    coerceReceiver(site, crash),
     arrayFallback(site, crash),
     optionalChaining(site, crash),
     ...guards(site, crash, eol),

@@ -1,0 +1,233 @@
+import { createContext, runInContext } from 'node:vm';
+import type { Suspect } from '@tracemend/contracts';
+import { ts } from 'ts-morph';
+import { describe, expect, it } from 'vitest';
+import { applyEdits } from './edits';
+import { generateTemplateCandidates } from './generate';
+import { parseCrash } from './symptom';
+
+/**
+ * Each case is a small module whose function crashes on a given input. The message repaired from is the
+ * one V8 really throws for it; a case passes when a candidate of the expected template makes the same
+ * call return the expected value instead of throwing.
+ */
+interface CrashCase {
+  name: string;
+  file: string;
+  source: string;
+  fn: string;
+  args: unknown[];
+  /** Text on the crashing line. */
+  at: string;
+  template: string;
+  returns: unknown;
+}
+
+function load(file: string, source: string): Record<string, unknown> {
+  const { outputText } = ts.transpileModule(source, {
+    fileName: file,
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, allowJs: true },
+  });
+  const module = { exports: {} as Record<string, unknown> };
+  runInContext(outputText, createContext({ module, exports: module.exports }));
+  return module.exports;
+}
+
+function call(file: string, source: string, fn: string, args: unknown[]): unknown {
+  return (load(file, source)[fn] as (...values: unknown[]) => unknown)(...structuredClone(args));
+}
+
+function thrown(run: () => unknown): { errorType: string; message: string } {
+  try {
+    run();
+  } catch (error) {
+    const { name, message } = error as Error;
+    return { errorType: name, message };
+  }
+  throw new Error('expected the original code to throw');
+}
+
+function suspectAt(file: string, source: string, needle: string): Suspect {
+  const line = source.split('\n').findIndex((text) => text.includes(needle)) + 1;
+  if (line === 0) throw new Error(`no line contains ${needle}`);
+  return { file, line, score: 0.9, scores: { ochiai: 0.9, frameWeight: 1 }, context: { startLine: line, lines: [] } };
+}
+
+const CASES: CrashCase[] = [
+  {
+    name: 'a number method on an amount that arrives as a string',
+    file: 'src/payouts.js',
+    source: `export function payoutLine(payout) {
+  return { id: payout.id, amount: payout.amount.toFixed(2) };
+}
+`,
+    fn: 'payoutLine',
+    args: [{ id: 'p1', amount: '12.5' }],
+    at: 'toFixed',
+    template: 'coerce-receiver',
+    returns: { id: 'p1', amount: '12.50' },
+  },
+  {
+    name: 'a date method on a timestamp that arrives as an ISO string',
+    file: 'src/events.ts',
+    source: `export function dayOf(event: { at: Date }): string {
+  return event.at.toISOString().slice(0, 10);
+}
+`,
+    fn: 'dayOf',
+    args: [{ at: '2026-01-02T03:04:05Z' }],
+    at: 'toISOString',
+    template: 'coerce-receiver',
+    returns: '2026-01-02',
+  },
+  {
+    name: 'a string method on a reference that arrives as a number',
+    file: 'src/orders.js',
+    source: `export function orderCode(order) {
+  return 'ORD-' + order.ref.padStart(6, '0');
+}
+`,
+    fn: 'orderCode',
+    args: [{ ref: 42 }],
+    at: 'padStart',
+    template: 'coerce-receiver',
+    returns: 'ORD-000042',
+  },
+  {
+    name: 'for…of over a missing list',
+    file: 'src/cart.ts',
+    source: `export function totalCents(cart: { lines?: { cents: number }[] }): number {
+  let sum = 0;
+  for (const line of cart.lines!) sum += line.cents;
+  return sum;
+}
+`,
+    fn: 'totalCents',
+    args: [{}],
+    at: 'for (const line',
+    template: 'iterable-default',
+    returns: 0,
+  },
+  {
+    name: 'spreading the second of two lists, which is missing',
+    file: 'src/tags.js',
+    source: `export function allTags(post, author) {
+  return [...post.tags, ...author.tags];
+}
+`,
+    fn: 'allTags',
+    args: [{ tags: ['a'] }, {}],
+    at: '...author.tags',
+    template: 'iterable-default',
+    returns: ['a'],
+  },
+  {
+    name: 'array destructuring of a lookup that found nothing',
+    file: 'src/rates.js',
+    source: `const TABLE = new Map([['EUR', [1.1, 'ECB']]]);
+export function rateOf(currency) {
+  const [rate, source] = TABLE.get(currency);
+  return { rate: rate ?? 1, source: source ?? 'none' };
+}
+`,
+    fn: 'rateOf',
+    args: ['JPY'],
+    at: 'TABLE.get',
+    template: 'iterable-default',
+    returns: { rate: 1, source: 'none' },
+  },
+  {
+    name: "array destructuring of a call whose result is not iterable (V8 names the callee)",
+    file: 'src/split.js',
+    source: `function halves(text) {
+  return text.includes(':') ? text.split(':') : undefined;
+}
+export function keyOf(text) {
+  const [key] = halves(text);
+  return key ?? text;
+}
+`,
+    fn: 'keyOf',
+    args: ['plain'],
+    at: 'halves(text);',
+    template: 'iterable-default',
+    returns: 'plain',
+  },
+  {
+    name: 'object destructuring of a missing body',
+    file: 'src/greet.js',
+    source: `export function greeting(req) {
+  const { name = 'guest' } = req.body;
+  return 'hello ' + name;
+}
+`,
+    fn: 'greeting',
+    args: [{}],
+    at: 'req.body',
+    template: 'destructure-default',
+    returns: 'hello guest',
+  },
+  {
+    name: 'a destructured parameter the caller did not pass',
+    file: 'src/label.js',
+    // A module-private helper: on an exported function the default would change its signature, which
+    // repair refuses.
+    source: `function label({ name = 'anonymous', tier = 'free' }) {
+  return name + ':' + tier;
+}
+export function badge(user) {
+  return label(user.profile);
+}
+`,
+    fn: 'badge',
+    args: [{}],
+    at: 'function label',
+    template: 'destructure-default',
+    returns: 'anonymous:free',
+  },
+];
+
+describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {
+  it.each(CASES.map((crashCase) => [crashCase.name, crashCase] as const))('%s', (_name, crashCase) => {
+    const { file, source, fn, args, at, template, returns } = crashCase;
+    const symptom = { ...thrown(() => call(file, source, fn, args)), frames: [] };
+    expect(parseCrash(symptom), symptom.message).toBeDefined();
+    const files = new Map([[file, source]]);
+    const candidates = generateTemplateCandidates({ files, suspects: [suspectAt(file, source, at)], symptom, maxCandidates: 10 });
+    const fixes = candidates.filter((candidate) => candidate.template === template);
+    expect(fixes.length, `${symptom.message}: ${candidates.map((candidate) => candidate.template).join(', ')}`).toBeGreaterThan(0);
+    const results = fixes.map((candidate) => {
+      const text = applyEdits(files, candidate.editPlan.edits).get(file) ?? '';
+      try {
+        return call(file, text, fn, args);
+      } catch (error) {
+        return `threw ${(error as Error).message}`;
+      }
+    });
+    expect(results).toContainEqual(returns);
+  });
+
+  it('prefers the access the message names when two spreads share the line', () => {
+    const source = `export function both(a, b) {
+  return [...a.items, ...b.items];
+}
+`;
+    const file = 'src/both.js';
+    const symptom = { ...thrown(() => call(file, source, 'both', [{}, { items: [] }])), frames: [] };
+    expect(symptom.message).toMatch(/^a\.items is not iterable/);
+    const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'a.items')], symptom, maxCandidates: 10 });
+    expect(candidates.length).toBeGreaterThan(0);
+    for (const candidate of candidates) expect(candidate.editPlan.edits[0]?.after).not.toMatch(/b\.items \?\?/);
+  });
+
+  it('leaves a coercion out when the member is both a string and an array method', () => {
+    const source = `export function has(list, x) {
+  return list.includes(x);
+}
+`;
+    const file = 'src/has.js';
+    const symptom = { ...thrown(() => call(file, source, 'has', [5, 1])), frames: [] };
+    const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'includes')], symptom, maxCandidates: 10 });
+    expect(candidates.map((candidate) => candidate.template)).not.toContain('coerce-receiver');
+  });
+});
