@@ -185,6 +185,72 @@ export function badge(user) {
     template: 'destructure-default',
     returns: 'anonymous:free',
   },
+  {
+    name: 'BigInt of a float that binary arithmetic left a hair below the integer',
+    file: 'src/money.ts',
+    source: `export function toMinorUnits(amount: string, exponent: number): bigint {
+  return BigInt(Number(amount) * 10 ** exponent);
+}
+`,
+    fn: 'toMinorUnits',
+    args: ['19.99', 2],
+    at: 'BigInt(',
+    template: 'clamp-argument',
+    returns: 1999n,
+  },
+  {
+    name: 'padding with a negative repeat count',
+    file: 'src/table.js',
+    source: `export function cell(text, width) {
+  return text + ' '.repeat(width - text.length);
+}
+`,
+    fn: 'cell',
+    args: ['overflowing', 4],
+    at: 'repeat',
+    template: 'clamp-argument',
+    returns: 'overflowing',
+  },
+  {
+    name: 'an array sized by a negative count',
+    file: 'src/slots.js',
+    source: `export function emptySlots(capacity, used) {
+  return new Array(capacity - used).fill(null);
+}
+`,
+    fn: 'emptySlots',
+    args: [2, 3],
+    at: 'new Array',
+    template: 'clamp-argument',
+    returns: [],
+  },
+  {
+    name: 'toFixed with more digits than it accepts',
+    file: 'src/format.js',
+    source: `export function show(value, decimals) {
+  return value.toFixed(decimals);
+}
+`,
+    fn: 'show',
+    args: [1.5, 120],
+    at: 'toFixed',
+    template: 'clamp-argument',
+    returns: (1.5).toFixed(100),
+  },
+  {
+    name: 'toISOString of a date parsed from a malformed string',
+    file: 'src/dates.ts',
+    source: `export function isoDay(text: string): string | null {
+  const date = new Date(text);
+  return date.toISOString().slice(0, 10);
+}
+`,
+    fn: 'isoDay',
+    args: ['31/12/2026'],
+    at: 'toISOString',
+    template: 'guard-return',
+    returns: null,
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {

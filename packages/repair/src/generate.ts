@@ -3,8 +3,9 @@ import { Project, ts, type SourceFile } from 'ts-morph';
 import { checkEditConstraints, MAX_CHANGED_LINES } from './constraints';
 import { countLineChange, editsBetween, type FileTexts } from './edits';
 import { regionAtLine, type FunctionRegion } from './regions';
-import { frameColumn, isMemberCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
+import { frameColumn, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
 import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
+import { findRangeSites, proposeRangeRepairs } from './range-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
 import { diffLineHunks, splitLines, stableHash, unifiedDiff } from './text';
 
@@ -111,8 +112,10 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
         const destructure: ValueCrash = { kind: 'destructure-nullish', property: crash.property, ...(crash.receiver ? { receiver: crash.receiver } : {}) };
         proposals = findValueSites(sourceFile, suspect.line, column, destructure).flatMap((site) => proposeValueRepairs(site, destructure, eol));
       }
-    } else {
+    } else if (isValueCrash(crash)) {
       proposals = findValueSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeValueRepairs(site, crash, eol));
+    } else {
+      proposals = findRangeSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRangeRepairs(site, crash, eol));
     }
     for (const proposal of proposals) {
       drafts.push({

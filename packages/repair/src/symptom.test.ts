@@ -30,6 +30,19 @@ describe('parseCrash', () => {
   });
 
   it.each([
+    ['The number 1998.9999999999998 cannot be converted to a BigInt because it is not an integer', { kind: 'bigint-fraction' }],
+    ['Invalid count value: -1', { kind: 'repeat-count' }],
+    ['Invalid array length', { kind: 'array-length' }],
+    ['toFixed() digits argument must be between 0 and 100', { kind: 'digits', method: 'toFixed' }],
+    ['toPrecision() argument must be between 1 and 100', { kind: 'digits', method: 'toPrecision' }],
+    ['Invalid time value', { kind: 'invalid-date' }],
+  ])('reads the RangeError %j', (message, crash) => {
+    expect(parseCrash({ errorType: 'RangeError', message })).toEqual(crash);
+  });
+
+  it.each([
+    ['RangeError', 'Maximum call stack size exceeded'],
+    ['TypeError', 'Invalid time value'],
     ['TypeError', 'handler is not a function'],
     ['TypeError', 'Cannot read properties of undefined (reading Symbol(Symbol.iterator))'],
     ['RangeError', "Cannot read properties of null (reading 'sort')"],

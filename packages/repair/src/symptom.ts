@@ -39,11 +39,40 @@ export interface ValueCrash {
   receiver?: 'undefined' | 'null';
 }
 
-export type Crash = MemberCrash | ValueCrash;
+/**
+ * A RangeError from a built-in given an argument outside its domain:
+ * - `bigint-fraction`: `BigInt(x)` of a non-integer (`The number 1998.9999999999998 cannot be converted…`);
+ * - `repeat-count`: `s.repeat(n)` with a negative or infinite count (`Invalid count value: -1`);
+ * - `array-length`: `new Array(n)` / `Array(n)` with a negative or fractional length (`Invalid array length`);
+ * - `digits`: `toFixed`/`toExponential` (0–100) or `toPrecision` (1–100) digits out of range;
+ * - `invalid-date`: `toISOString()` of an invalid date (`Invalid time value`).
+ */
+export interface RangeCrash {
+  kind: 'bigint-fraction' | 'repeat-count' | 'array-length' | 'digits' | 'invalid-date';
+  /** For `digits`: the method named in the message. */
+  method?: 'toFixed' | 'toPrecision' | 'toExponential';
+}
+
+export type Crash = MemberCrash | ValueCrash | RangeCrash;
 
 export function isMemberCrash(crash: Crash): crash is MemberCrash {
   return crash.kind === 'nullish-read' || crash.kind === 'nullish-write' || crash.kind === 'not-a-function';
 }
+
+export function isValueCrash(crash: Crash): crash is ValueCrash {
+  return crash.kind === 'not-iterable' || crash.kind === 'destructure-nullish';
+}
+
+const RANGE_PATTERNS: readonly { regex: RegExp; read: (match: RegExpExecArray) => RangeCrash }[] = [
+  { regex: /cannot be converted to a BigInt because it is not an integer/, read: () => ({ kind: 'bigint-fraction' }) },
+  { regex: /^Invalid count value/, read: () => ({ kind: 'repeat-count' }) },
+  { regex: /^Invalid array length/, read: () => ({ kind: 'array-length' }) },
+  {
+    regex: /^(toFixed|toPrecision|toExponential)\(\) (?:digits )?argument must be between/,
+    read: (m) => ({ kind: 'digits', method: m[1] as 'toFixed' | 'toPrecision' | 'toExponential' }),
+  },
+  { regex: /^Invalid time value/, read: () => ({ kind: 'invalid-date' }) },
+];
 
 /** What V8 prints in place of source text when it only knows the value: `undefined`, `object null`, `number 5`. */
 const PRINTED_VALUE = /^(?:undefined|null|object null|(?:number|string|boolean|bigint|symbol|function|object)(?: .*)?)$/;
@@ -115,12 +144,19 @@ function nullish(value: string | undefined): 'undefined' | 'null' {
 
 /** Reads the crashing operation from a TypeError; undefined when the message is not one the templates repair. */
 export function parseCrash(symptom: Pick<RepairSymptom, 'errorType' | 'message'>): Crash | undefined {
+  if (symptom.errorType === 'RangeError') {
+    for (const { regex, read } of RANGE_PATTERNS) {
+      const match = regex.exec(symptom.message.trim());
+      if (match !== null) return read(match);
+    }
+    return undefined;
+  }
   if (symptom.errorType !== 'TypeError') return undefined;
   for (const { regex, read } of PATTERNS) {
     const match = regex.exec(symptom.message);
     if (match !== null) {
       const crash = read(match);
-      if (crash !== undefined && crash.property !== '') return crash;
+      if (crash !== undefined && !(isMemberCrash(crash) && crash.property === '')) return crash;
       // A message matches one form at most: a member call that names no property is not another form.
       return undefined;
     }

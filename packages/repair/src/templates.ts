@@ -19,6 +19,7 @@ export const TEMPLATE_NAMES = [
   'array-fallback',
   'iterable-default',
   'destructure-default',
+  'clamp-argument',
   'optional-chaining',
   'guard-return',
   'guard-continue',
