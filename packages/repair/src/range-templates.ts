@@ -1,6 +1,6 @@
 import { Node, SyntaxKind, type CallExpression, type Expression, type NewExpression, type SourceFile } from 'ts-morph';
 import type { RangeCrash } from './symptom';
-import { guardsBefore, short, type TemplateProposal } from './templates';
+import { guardsBefore, nearestToColumn, short, type TemplateProposal } from './templates';
 
 /** A call whose argument was out of the built-in's domain, and that argument. */
 export interface RangeSite {
@@ -42,18 +42,12 @@ export function findRangeSites(sourceFile: SourceFile, line: number, column: num
     ...sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression),
     ...sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression),
   ].filter((call) => call.getStartLineNumber() <= line && line <= call.getEndLineNumber() && matches(call, crash));
-  let sites: RangeSite[] = calls.flatMap((call) => {
+  const sites: RangeSite[] = calls.flatMap((call) => {
     const argument = crash.kind === 'invalid-date' ? receiverOf(call) : call.getArguments()[0];
     return argument === undefined || Node.isSpreadElement(argument) ? [] : [{ call, argument: argument as Expression }];
   });
   sites.sort((a, b) => a.call.getStart() - b.call.getStart());
-  if (column !== undefined && sites.length > 1) {
-    const distance = (site: RangeSite) =>
-      Math.abs(sourceFile.getLineAndColumnAtPos(site.call.getExpression().getEnd()).column - column);
-    const best = Math.min(...sites.map(distance));
-    sites = sites.filter((site) => distance(site) === best);
-  }
-  return sites;
+  return nearestToColumn(sites, sourceFile, column, (site) => site.call.getExpression().getEnd());
 }
 
 function clamped(crash: RangeCrash, text: string): { text: string; rationale: string } | undefined {

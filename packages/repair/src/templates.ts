@@ -132,13 +132,18 @@ export function findCrashSites(sourceFile: SourceFile, line: number, column: num
     sites = all.filter((site) => site.getStartLineNumber() <= line && line <= nameNode(site).getStartLineNumber());
   }
   sites.sort((a, b) => a.getStart() - b.getStart());
-  if (column !== undefined && sites.length > 1) {
-    const distance = (site: CrashSite) =>
-      Math.abs(sourceFile.getLineAndColumnAtPos(nameNode(site).getStart()).column - column);
-    const best = Math.min(...sites.map(distance));
-    sites = sites.filter((site) => distance(site) === best);
-  }
-  return sites;
+  return nearestToColumn(sites, sourceFile, column, (site) => nameNode(site).getStart());
+}
+
+/**
+ * The sites whose V8-reported position (`positionOf`, an offset in the file) is nearest to the stack
+ * frame's 1-based column on the crash line; all sites when there is no column.
+ */
+export function nearestToColumn<T>(sites: T[], sourceFile: SourceFile, column: number | undefined, positionOf: (site: T) => number): T[] {
+  if (column === undefined || sites.length <= 1) return sites;
+  const distance = (site: T) => Math.abs(sourceFile.getLineAndColumnAtPos(positionOf(site)).column - column);
+  const best = Math.min(...sites.map(distance));
+  return sites.filter((site) => distance(site) === best);
 }
 
 /** Identifiers, `this` and property/literal-index paths over them: evaluating twice has no side effect. */

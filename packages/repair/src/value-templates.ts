@@ -7,7 +7,7 @@ import {
   type SourceFile,
 } from 'ts-morph';
 import type { ValueCrash } from './symptom';
-import { guardsBefore, short, type TemplateProposal } from './templates';
+import { guardsBefore, nearestToColumn, short, type TemplateProposal } from './templates';
 
 /**
  * Where a value crash can have happened on a line:
@@ -137,20 +137,20 @@ function defaultlessPatterns(sourceFile: SourceFile, iterable: boolean): { bindi
 export function findValueSites(sourceFile: SourceFile, line: number, column: number | undefined, crash: ValueCrash): ValueSite[] {
   const onLine = (node: Node) => node.getStartLineNumber() === line;
   const named = (value: Node) => crash.expression === undefined || printed(bare(value).getText()) === printed(crash.expression);
-  let sites: ValueSite[];
+  const sites: ValueSite[] = [];
   if (crash.kind === 'not-iterable') {
-    sites = iteratedValues(sourceFile)
+    sites.push(...iteratedValues(sourceFile)
       .filter((value) => onLine(value) && named(value))
-      .map((value) => ({ kind: 'iterated', value }));
+      .map((value) => ({ kind: 'iterated' as const, value })));
     if (crash.expression === undefined) {
       sites.push(...defaultlessPatterns(sourceFile, true).filter(({ pattern }) => onLine(pattern)).map((site) => ({ kind: 'pattern' as const, ...site })));
     }
   } else {
     const property = crash.property;
     const reads = (pattern: Node) => property === undefined || patternNames(pattern).includes(property);
-    sites = destructuredValues(sourceFile)
+    sites.push(...destructuredValues(sourceFile)
       .filter(({ value, pattern }) => (onLine(value) || onLine(pattern)) && named(value) && reads(pattern))
-      .map((site) => ({ kind: 'destructured', ...site }));
+      .map((site) => ({ kind: 'destructured' as const, ...site })));
     if (crash.expression === undefined) {
       sites.push(
         ...defaultlessPatterns(sourceFile, false)
@@ -160,12 +160,7 @@ export function findValueSites(sourceFile: SourceFile, line: number, column: num
     }
   }
   sites.sort((a, b) => anchor(a).getStart() - anchor(b).getStart());
-  if (column !== undefined && sites.length > 1) {
-    const distance = (site: ValueSite) => Math.abs(sourceFile.getLineAndColumnAtPos(anchor(site).getStart()).column - column);
-    const best = Math.min(...sites.map(distance));
-    sites = sites.filter((site) => distance(site) === best);
-  }
-  return sites;
+  return nearestToColumn(sites, sourceFile, column, (site) => anchor(site).getStart());
 }
 
 function anchor(site: ValueSite): Node {
