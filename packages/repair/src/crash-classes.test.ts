@@ -37,9 +37,10 @@ function call(file: string, source: string, fn: string, args: unknown[]): unknow
   return (load(file, source)[fn] as (...values: unknown[]) => unknown)(...structuredClone(args));
 }
 
-function thrown(run: () => unknown): { errorType: string; message: string } {
+/** What a call threw or rejected with; sync and async functions alike. */
+async function thrown(run: () => unknown): Promise<{ errorType: string; message: string }> {
   try {
-    run();
+    await run();
   } catch (error) {
     const { name, message } = error as Error;
     return { errorType: name, message };
@@ -251,48 +252,97 @@ export function badge(user) {
     template: 'guard-return',
     returns: null,
   },
+  {
+    name: 'a completion callback the caller did not pass',
+    file: 'src/jobs.js',
+    source: `export function runJob(job, done) {
+  const result = job.steps.length;
+  done(null, result);
+  return result;
+}
+`,
+    fn: 'runJob',
+    args: [{ steps: [1, 2] }],
+    at: 'done(null',
+    template: 'optional-call',
+    returns: 2,
+  },
+  {
+    name: 'an optional hook missing from an options object',
+    file: 'src/upload.ts',
+    source: `export interface UploadOptions { onProgress: (sent: number) => void }
+export async function upload(parts: string[], options: UploadOptions): Promise<number> {
+  let sent = 0;
+  for (const part of parts) {
+    sent += part.length;
+    options.onProgress(sent);
+  }
+  return sent;
+}
+`,
+    fn: 'upload',
+    args: [['ab', 'c'], {}],
+    at: 'options.onProgress',
+    template: 'optional-call',
+    returns: 3,
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {
-  it.each(CASES.map((crashCase) => [crashCase.name, crashCase] as const))('%s', (_name, crashCase) => {
+  it.each(CASES.map((crashCase) => [crashCase.name, crashCase] as const))('%s', async (_name, crashCase) => {
     const { file, source, fn, args, at, template, returns } = crashCase;
-    const symptom = { ...thrown(() => call(file, source, fn, args)), frames: [] };
+    const symptom = { ...(await thrown(() => call(file, source, fn, args))), frames: [] };
     expect(parseCrash(symptom), symptom.message).toBeDefined();
     const files = new Map([[file, source]]);
     const candidates = generateTemplateCandidates({ files, suspects: [suspectAt(file, source, at)], symptom, maxCandidates: 10 });
     const fixes = candidates.filter((candidate) => candidate.template === template);
     expect(fixes.length, `${symptom.message}: ${candidates.map((candidate) => candidate.template).join(', ')}`).toBeGreaterThan(0);
-    const results = fixes.map((candidate) => {
-      const text = applyEdits(files, candidate.editPlan.edits).get(file) ?? '';
-      try {
-        return call(file, text, fn, args);
-      } catch (error) {
-        return `threw ${(error as Error).message}`;
-      }
-    });
+    const results = await Promise.all(
+      fixes.map(async (candidate) => {
+        const text = applyEdits(files, candidate.editPlan.edits).get(file) ?? '';
+        try {
+          return await call(file, text, fn, args);
+        } catch (error) {
+          return `threw ${(error as Error).message}`;
+        }
+      }),
+    );
     expect(results).toContainEqual(returns);
   });
 
-  it('prefers the access the message names when two spreads share the line', () => {
+  it('prefers the access the message names when two spreads share the line', async () => {
     const source = `export function both(a, b) {
   return [...a.items, ...b.items];
 }
 `;
     const file = 'src/both.js';
-    const symptom = { ...thrown(() => call(file, source, 'both', [{}, { items: [] }])), frames: [] };
+    const symptom = { ...(await thrown(() => call(file, source, 'both', [{}, { items: [] }]))), frames: [] };
     expect(symptom.message).toMatch(/^a\.items is not iterable/);
     const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'a.items')], symptom, maxCandidates: 10 });
     expect(candidates.length).toBeGreaterThan(0);
     for (const candidate of candidates) expect(candidate.editPlan.edits[0]?.after).not.toMatch(/b\.items \?\?/);
   });
 
-  it('leaves a coercion out when the member is both a string and an array method', () => {
+  it('leaves a call whose result is used alone: skipping it would only move the crash', async () => {
+    const source = `export function priced(item, price) {
+  const cents = price(item);
+  return cents * 2;
+}
+`;
+    const file = 'src/priced.js';
+    const symptom = { ...(await thrown(() => call(file, source, 'priced', [{}]))), frames: [] };
+    expect(symptom.message).toBe('price is not a function');
+    const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'price(item)')], symptom, maxCandidates: 10 });
+    expect(candidates.map((candidate) => candidate.template)).not.toContain('optional-call');
+  });
+
+  it('leaves a coercion out when the member is both a string and an array method', async () => {
     const source = `export function has(list, x) {
   return list.includes(x);
 }
 `;
     const file = 'src/has.js';
-    const symptom = { ...thrown(() => call(file, source, 'has', [5, 1])), frames: [] };
+    const symptom = { ...(await thrown(() => call(file, source, 'has', [5, 1]))), frames: [] };
     const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'includes')], symptom, maxCandidates: 10 });
     expect(candidates.map((candidate) => candidate.template)).not.toContain('coerce-receiver');
   });

@@ -3,8 +3,9 @@ import { Project, ts, type SourceFile } from 'ts-morph';
 import { checkEditConstraints, MAX_CHANGED_LINES } from './constraints';
 import { countLineChange, editsBetween, type FileTexts } from './edits';
 import { regionAtLine, type FunctionRegion } from './regions';
-import { frameColumn, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
+import { frameColumn, isCallCrash, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
 import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
+import { findUnusedCalls, proposeOptionalCall } from './call-templates';
 import { findRangeSites, proposeRangeRepairs } from './range-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
 import { diffLineHunks, splitLines, stableHash, unifiedDiff } from './text';
@@ -107,11 +108,16 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
     let proposals: TemplateProposal[];
     if (isMemberCrash(crash)) {
       proposals = findCrashSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRepairs(site, crash, eol));
+      if (crash.kind === 'not-a-function' && crash.callee !== undefined) {
+        proposals.push(...findUnusedCalls(sourceFile, suspect.line, column, crash.callee).map(proposeOptionalCall));
+      }
       // `const { a = 1 } = undefined` reads `a` first and says so: "Cannot read properties of undefined (reading 'a')".
       if (proposals.length === 0 && crash.kind === 'nullish-read') {
         const destructure: ValueCrash = { kind: 'destructure-nullish', property: crash.property, ...(crash.receiver ? { receiver: crash.receiver } : {}) };
         proposals = findValueSites(sourceFile, suspect.line, column, destructure).flatMap((site) => proposeValueRepairs(site, destructure, eol));
       }
+    } else if (isCallCrash(crash)) {
+      proposals = findUnusedCalls(sourceFile, suspect.line, column, crash.callee).map(proposeOptionalCall);
     } else if (isValueCrash(crash)) {
       proposals = findValueSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeValueRepairs(site, crash, eol));
     } else {

@@ -8,8 +8,9 @@ describe('parseCrash', () => {
     ["Cannot read property 'length' of undefined", { kind: 'nullish-read', property: 'length', receiver: 'undefined' }],
     ["Cannot set properties of undefined (setting 'last')", { kind: 'nullish-write', property: 'last', receiver: 'undefined' }],
     ["Cannot set property 'x' of null", { kind: 'nullish-write', property: 'x', receiver: 'null' }],
-    ['x.map is not a function', { kind: 'not-a-function', property: 'map' }],
-    ['body.items.filter is not a function', { kind: 'not-a-function', property: 'filter' }],
+    ['x.map is not a function', { kind: 'not-a-function', property: 'map', callee: 'x.map' }],
+    ['body.items.filter is not a function', { kind: 'not-a-function', property: 'filter', callee: 'body.items.filter' }],
+    ['handler is not a function', { kind: 'not-callable', callee: 'handler' }],
     ['cart.lines is not iterable', { kind: 'not-iterable', expression: 'cart.lines' }],
     ['o.missing is not iterable (cannot read property undefined)', { kind: 'not-iterable', expression: 'o.missing' }],
     ['undefined is not iterable (cannot read property Symbol(Symbol.iterator))', { kind: 'not-iterable', receiver: 'undefined' }],
@@ -43,7 +44,7 @@ describe('parseCrash', () => {
   it.each([
     ['RangeError', 'Maximum call stack size exceeded'],
     ['TypeError', 'Invalid time value'],
-    ['TypeError', 'handler is not a function'],
+    ['TypeError', 'getHandler(...) is not a function'],
     ['TypeError', 'Cannot read properties of undefined (reading Symbol(Symbol.iterator))'],
     ['RangeError', "Cannot read properties of null (reading 'sort')"],
   ])('leaves %s %j alone', (errorType, message) => {

@@ -16,6 +16,8 @@ export interface RepairSymptom {
 export interface MemberCrash {
   kind: 'nullish-read' | 'nullish-write' | 'not-a-function';
   property: string;
+  /** For `not-a-function`: the callee as V8 printed it (`options.onDone`). */
+  callee?: string;
   /** The value the receiver had, when the message says. */
   receiver?: 'undefined' | 'null';
 }
@@ -53,10 +55,20 @@ export interface RangeCrash {
   method?: 'toFixed' | 'toPrecision' | 'toExponential';
 }
 
-export type Crash = MemberCrash | ValueCrash | RangeCrash;
+/** A plain function value called that is not a function: `callback is not a function`. */
+export interface CallCrash {
+  kind: 'not-callable';
+  callee: string;
+}
+
+export type Crash = MemberCrash | ValueCrash | RangeCrash | CallCrash;
 
 export function isMemberCrash(crash: Crash): crash is MemberCrash {
   return crash.kind === 'nullish-read' || crash.kind === 'nullish-write' || crash.kind === 'not-a-function';
+}
+
+export function isCallCrash(crash: Crash): crash is CallCrash {
+  return crash.kind === 'not-callable';
 }
 
 export function isValueCrash(crash: Crash): crash is ValueCrash {
@@ -119,8 +131,10 @@ const PATTERNS: readonly { regex: RegExp; read: (match: RegExpExecArray) => Cras
     // V8 prints the callee as written (`body.items.map`); only a member call names a property to repair.
     regex: /^\s*(\S+) is not a function/,
     read: (m) => {
-      const property = /\.([A-Za-z_$][\w$]*)$/.exec(m[1] ?? '')?.[1];
-      return property === undefined ? undefined : { kind: 'not-a-function', property };
+      const callee = m[1] ?? '';
+      const property = /\.([A-Za-z_$][\w$]*)$/.exec(callee)?.[1];
+      if (property !== undefined) return { kind: 'not-a-function', property, callee };
+      return /^[A-Za-z_$][\w$]*$/.test(callee) ? { kind: 'not-callable', callee } : undefined;
     },
   },
   {

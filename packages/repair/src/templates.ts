@@ -21,6 +21,7 @@ export const TEMPLATE_NAMES = [
   'destructure-default',
   'clamp-argument',
   'optional-chaining',
+  'optional-call',
   'guard-return',
   'guard-continue',
 ] as const;

@@ -34,7 +34,7 @@ const ITERATING_CALLS = new Set([
 const ITERATING_CONSTRUCTORS = new Set(['Set', 'Map', 'WeakSet', 'WeakMap']);
 
 /** Source text as V8 prints it in a message: whitespace dropped and call arguments shown as `(...)`. */
-function printed(text: string): string {
+export function printed(text: string): string {
   let flat = text.replace(/\s+/g, '');
   for (let previous = ''; previous !== flat; ) {
     previous = flat;
@@ -44,7 +44,7 @@ function printed(text: string): string {
 }
 
 /** The expression under TypeScript-only wrappers (`x!`, `x as T`, `<T>x`, `x satisfies T`), which V8 never sees. */
-function bare(node: Node): Node {
+export function bare(node: Node): Node {
   if (
     Node.isNonNullExpression(node) ||
     Node.isAsExpression(node) ||
