@@ -286,6 +286,42 @@ export async function upload(parts: string[], options: UploadOptions): Promise<n
     template: 'optional-call',
     returns: 3,
   },
+  {
+    name: 'a missing await on a lookup',
+    file: 'src/profile.js',
+    source: `async function fetchUser(id) {
+  return { id, profile: { name: 'Ada' } };
+}
+export async function displayName(id) {
+  const user = fetchUser(id);
+  return user.profile.name;
+}
+`,
+    fn: 'displayName',
+    args: ['u1'],
+    at: 'user.profile.name',
+    template: 'add-await',
+    returns: 'Ada',
+  },
+  {
+    name: 'promises mapped from a list and used as values',
+    file: 'src/cart.js',
+    source: `const pricing = {
+  async quote(item) {
+    return { amount: { cents: item.cents } };
+  },
+};
+export async function subtotal(items) {
+  const lines = items.map((item) => pricing.quote(item));
+  return lines.reduce((sum, line) => sum + line.amount.cents, 0);
+}
+`,
+    fn: 'subtotal',
+    args: [[{ cents: 250 }, { cents: 100 }]],
+    at: 'line.amount.cents',
+    template: 'add-await',
+    returns: 350,
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {
@@ -334,6 +370,23 @@ describe('templates for the crash classes beyond nullish reads, from the message
     expect(symptom.message).toBe('price is not a function');
     const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'price(item)')], symptom, maxCandidates: 10 });
     expect(candidates.map((candidate) => candidate.template)).not.toContain('optional-call');
+  });
+
+  it('adds no await where TypeScript knows the value is no promise', async () => {
+    const source = `interface User { profile?: { name: string } }
+function cachedUser(id: string): User {
+  return { profile: id === 'u1' ? { name: 'Ada' } : undefined };
+}
+export async function displayName(id: string): Promise<string> {
+  const user = cachedUser(id);
+  return user.profile!.name;
+}
+`;
+    const file = 'src/cached.ts';
+    const symptom = { ...(await thrown(() => call(file, source, 'displayName', ['u2']))), frames: [] };
+    const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'user.profile')], symptom, maxCandidates: 10 });
+    expect(candidates.length).toBeGreaterThan(0);
+    expect(candidates.map((candidate) => candidate.template)).not.toContain('add-await');
   });
 
   it('leaves a coercion out when the member is both a string and an array method', async () => {

@@ -5,6 +5,7 @@ import { countLineChange, editsBetween, type FileTexts } from './edits';
 import { regionAtLine, type FunctionRegion } from './regions';
 import { frameColumn, isCallCrash, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
 import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
+import { proposeAwait } from './await-templates';
 import { findUnusedCalls, proposeOptionalCall } from './call-templates';
 import { findRangeSites, proposeRangeRepairs } from './range-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
@@ -107,7 +108,10 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
     const eol = splitLines(original).eol;
     let proposals: TemplateProposal[];
     if (isMemberCrash(crash)) {
-      proposals = findCrashSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRepairs(site, crash, eol));
+      proposals = findCrashSites(sourceFile, suspect.line, column, crash).flatMap((site) => {
+        const awaited = proposeAwait(site, crash);
+        return awaited === undefined ? proposeRepairs(site, crash, eol) : [...proposeRepairs(site, crash, eol), awaited];
+      });
       if (crash.kind === 'not-a-function' && crash.callee !== undefined) {
         proposals.push(...findUnusedCalls(sourceFile, suspect.line, column, crash.callee).map(proposeOptionalCall));
       }

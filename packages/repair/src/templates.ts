@@ -22,6 +22,7 @@ export const TEMPLATE_NAMES = [
   'clamp-argument',
   'optional-chaining',
   'optional-call',
+  'add-await',
   'guard-return',
   'guard-continue',
 ] as const;
