@@ -322,6 +322,23 @@ export async function subtotal(items) {
     template: 'add-await',
     returns: 350,
   },
+  {
+    name: 'the open-ended last tier read one past the end (the crash is in the caller)',
+    file: 'src/pricing.js',
+    source: `function tierFor(tiers, seats) {
+  const index = tiers.findIndex((tier) => seats <= tier.upTo);
+  return tiers[index === -1 ? tiers.length : index];
+}
+export function unitPrice(plan, seats) {
+  return tierFor(plan.tiers, seats).unitCents;
+}
+`,
+    fn: 'unitPrice',
+    args: [{ tiers: [{ upTo: 10, unitCents: 900 }, { upTo: 1e9, unitCents: 700 }] }, 2e9],
+    at: 'tiers.length',
+    template: 'last-index',
+    returns: 700,
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {
@@ -387,6 +404,20 @@ export async function displayName(id: string): Promise<string> {
     const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'user.profile')], symptom, maxCandidates: 10 });
     expect(candidates.length).toBeGreaterThan(0);
     expect(candidates.map((candidate) => candidate.template)).not.toContain('add-await');
+  });
+
+  it('leaves an append through xs[xs.length] and an adjusted index alone', () => {
+    const source = `export function push(xs, v, ys) {
+  xs[xs.length] = v;
+  return ys[ys.length - 1].id + xs[0].id;
+}
+`;
+    const file = 'src/append.js';
+    const symptom = { errorType: 'TypeError', message: "Cannot read properties of undefined (reading 'id')", frames: [] };
+    for (const needle of ['xs[xs.length]', 'ys[ys.length - 1]']) {
+      const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, needle)], symptom, maxCandidates: 10 });
+      expect(candidates.map((candidate) => candidate.template)).not.toContain('last-index');
+    }
   });
 
   it('leaves a coercion out when the member is both a string and an array method', async () => {

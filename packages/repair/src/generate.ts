@@ -6,6 +6,7 @@ import { regionAtLine, type FunctionRegion } from './regions';
 import { frameColumn, isCallCrash, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
 import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
 import { proposeAwait } from './await-templates';
+import { proposeLastIndex } from './bounds-templates';
 import { findUnusedCalls, proposeOptionalCall } from './call-templates';
 import { findRangeSites, proposeRangeRepairs } from './range-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
@@ -32,6 +33,9 @@ export interface TemplateCandidate extends Candidate {
   touches: FunctionRegion;
   changedLines: number;
 }
+
+/** Crashes an undefined value causes: where an out-of-bounds read can be the origin. */
+const YIELDS_UNDEFINED = new Set(['nullish-read', 'nullish-write', 'destructure-nullish', 'not-iterable']);
 
 const CODE_FILE = /\.(?:[cm]?[jt]s|[jt]sx)$/;
 
@@ -127,6 +131,8 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
     } else {
       proposals = findRangeSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRangeRepairs(site, crash, eol));
     }
+    // An element read one past the end yields the undefined that crashes here or further on.
+    if (YIELDS_UNDEFINED.has(crash.kind)) proposals.push(...proposeLastIndex(sourceFile, suspect.line));
     for (const proposal of proposals) {
       drafts.push({
         suspectRank,

@@ -23,6 +23,7 @@ export const TEMPLATE_NAMES = [
   'optional-chaining',
   'optional-call',
   'add-await',
+  'last-index',
   'guard-return',
   'guard-continue',
 ] as const;
