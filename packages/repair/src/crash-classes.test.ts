@@ -339,6 +339,26 @@ export function unitPrice(plan, seats) {
     template: 'last-index',
     returns: 700,
   },
+  {
+    name: 'a missing row read twice, its settings used as an object',
+    file: 'src/preferences.js',
+    source: `const DEFAULTS = { frequency: 'weekly', digest: true };
+async function load(store, id) {
+  return store[id] ?? null;
+}
+export async function preferencesFor(store, id) {
+  const row = await load(store, id);
+  const saved = row.settings;
+  const settings = Object.fromEntries(Object.keys(DEFAULTS).map((name) => [name, saved[name] ?? DEFAULTS[name]]));
+  return { id, settings, updatedAt: row.updatedAt };
+}
+`,
+    fn: 'preferencesFor',
+    args: [{}, 's1'],
+    at: 'row.settings',
+    template: 'optional-chaining',
+    returns: { id: 's1', settings: { frequency: 'weekly', digest: true }, updatedAt: undefined },
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {

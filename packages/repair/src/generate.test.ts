@@ -347,9 +347,11 @@ describe('message handler: inventory body without items', () => {
   const candidates = generateTemplateCandidates({ files, suspects: [suspect(HANDLER_FILE, line)], symptom, maxCandidates: 10 });
 
   it('offers a default for the list and optional chaining with a numeric default, but no guard', () => {
-    expect(candidates.map((candidate) => candidate.editPlan.edits[0]?.after)).toEqual([
-      '  if ((body.items ?? []).length === 0) {',
-      '  if ((body.items?.length ?? 0) === 0) {',
+    expect(candidates.map((candidate) => candidate.editPlan.edits.map((edit) => edit.after))).toEqual([
+      ['  if ((body.items ?? []).length === 0) {'],
+      ['  if ((body.items?.length ?? 0) === 0) {'],
+      // Last, with more changed lines: the later read of the same missing list skips as well.
+      ['  if ((body.items?.length ?? 0) === 0) {', '  const first = body.items?.[0];'],
     ]);
     // The declared Outcome has no empty value a guard could return.
     expect(templates(candidates)).not.toContain('guard-return');

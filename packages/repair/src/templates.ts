@@ -244,11 +244,51 @@ function chainDefault(top: Node, lastMember: string | undefined): string | undef
     if (members.every((part) => part.isNumber()) && (lastMember === 'length' || lastMember === 'size')) return '0';
     return undefined;
   }
-  if (lastMember === undefined) return undefined;
   if (lastMember === 'length' || lastMember === 'size') return '0';
-  if (ARRAY_RESULT_MEMBERS.has(lastMember)) return '[]';
-  if (STRING_RESULT_MEMBERS.has(lastMember)) return "''";
+  if (lastMember !== undefined && ARRAY_RESULT_MEMBERS.has(lastMember)) return '[]';
+  if (lastMember !== undefined && STRING_RESULT_MEMBERS.has(lastMember)) return "''";
+  return usageDefault(top);
+}
+
+/** The kind of value a use of a variable expects: `saved[name]` an object, `rows.map(…)` an array. */
+function expectedByUse(reference: Node): string | undefined {
+  const parent = reference.getParent();
+  if (Node.isElementAccessExpression(parent) && parent.getExpression() === reference) {
+    return Node.isNumericLiteral(parent.getArgumentExpression()) ? '[]' : '{}';
+  }
+  if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === reference) {
+    const name = parent.getName();
+    if (ARRAY_MEMBERS.has(name) && !STRING_MEMBERS.has(name)) return '[]';
+    if (STRING_MEMBERS.has(name)) return "''";
+    return name === 'length' ? undefined : '{}';
+  }
+  if (Node.isForOfStatement(parent) && parent.getExpression() === reference) return '[]';
+  if (Node.isSpreadElement(parent) && Node.isArrayLiteralExpression(parent.getParent())) return '[]';
+  if (Node.isSpreadAssignment(parent)) return '{}';
+  if (Node.isCallExpression(parent) && /^Object\.(?:keys|values|entries)$/.test(parent.getExpression().getText())) return '{}';
   return undefined;
+}
+
+/**
+ * For an untyped value stored in a `const` (`const saved = row.settings`): the fallback every use of
+ * the variable agrees on, or undefined when uses disagree or say nothing.
+ */
+function usageDefault(top: Node): string | undefined {
+  const declaration = top.getParent();
+  if (!Node.isVariableDeclaration(declaration) || declaration.getInitializer() !== top) return undefined;
+  const name = declaration.getNameNode();
+  if (!Node.isIdentifier(name) || isConstBinding(name) !== true) return undefined;
+  const fn = innermostFunction(declaration);
+  const scope = fn ?? declaration.getSourceFile();
+  const symbol = name.getSymbol();
+  const kinds = new Set(
+    scope
+      .getDescendantsOfKind(SyntaxKind.Identifier)
+      .filter((identifier) => identifier !== name && identifier.getText() === name.getText() && identifier.getSymbol() === symbol)
+      .map(expectedByUse),
+  );
+  kinds.delete(undefined);
+  return kinds.size === 1 ? [...kinds][0] : undefined;
 }
 
 function chainTop(site: CrashSite): Node {
@@ -300,33 +340,83 @@ export function short(text: string): string {
   return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
 }
 
-function optionalChaining(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
-  if (crash.kind !== 'nullish-read') return undefined;
+function optionalChaining(site: CrashSite, crash: MemberCrash): TemplateProposal[] {
+  if (crash.kind !== 'nullish-read') return [];
   const token = Node.isPropertyAccessExpression(site)
     ? site.getFirstChildByKind(SyntaxKind.DotToken)
     : site.getFirstChildByKind(SyntaxKind.OpenBracketToken);
-  if (token === undefined) return undefined;
+  if (token === undefined) return [];
   const insert = Node.isPropertyAccessExpression(site) ? '?' : '?.';
   const receiver = short(site.getExpression().getText());
   const top = chainTop(site);
   const parent = top.getParent();
+  let proposal: TemplateProposal;
   if (Node.isExpressionStatement(parent) || Node.isVoidExpression(parent) || usedAsCondition(top)) {
-    return {
+    proposal = {
       template: 'optional-chaining',
       rationale: `Skips \`${crash.property}\` when \`${receiver}\` is null or undefined instead of throwing.`,
       changes: [{ start: token.getStart(), end: token.getStart(), text: insert }],
     };
+  } else {
+    const fallback = chainDefault(top, lastMemberOf(top));
+    if (fallback === undefined) return [];
+    const topText = top.getText();
+    const offset = token.getStart() - top.getStart();
+    const chained = `${topText.slice(0, offset)}${insert}${topText.slice(offset)} ?? ${fallback}`;
+    proposal = {
+      template: 'optional-chaining',
+      rationale: `Skips \`${crash.property}\` when \`${receiver}\` is null or undefined and uses ${fallback} for the result.`,
+      changes: [{ start: top.getStart(), end: top.getEnd(), text: needsParentheses(top) ? `(${chained})` : chained }],
+    };
   }
-  const fallback = chainDefault(top, lastMemberOf(top));
-  if (fallback === undefined) return undefined;
-  const topText = top.getText();
-  const offset = token.getStart() - top.getStart();
-  const chained = `${topText.slice(0, offset)}${insert}${topText.slice(offset)} ?? ${fallback}`;
-  return {
-    template: 'optional-chaining',
-    rationale: `Skips \`${crash.property}\` when \`${receiver}\` is null or undefined and uses ${fallback} for the result.`,
-    changes: [{ start: top.getStart(), end: top.getEnd(), text: needsParentheses(top) ? `(${chained})` : chained }],
-  };
+  const later = laterReads(site, top.getEnd());
+  if (later.length === 0) return [proposal];
+  return [
+    proposal,
+    {
+      template: 'optional-chaining',
+      rationale: `${proposal.rationale} The later reads of \`${receiver}\` in the function skip the same way.`,
+      changes: [
+        ...proposal.changes,
+        ...later.map((read) => ({ start: read.token.getStart(), end: read.token.getStart(), text: read.insert })),
+      ],
+    },
+  ];
+}
+
+function isCallee(node: Node): boolean {
+  const parent = node.getParent();
+  return Node.isCallExpression(parent) && parent.getExpression() === node;
+}
+
+/**
+ * The member reads of the crash site's receiver after `from` in the same function, when the receiver
+ * is a path over a `const` (so each read sees the same missing value): each would crash next.
+ */
+function laterReads(site: CrashSite, from: number): { token: Node; insert: string }[] {
+  const receiver = site.getExpression();
+  if (!isPurePath(receiver)) return [];
+  let root: Node = receiver;
+  while (Node.isPropertyAccessExpression(root) || Node.isElementAccessExpression(root)) root = root.getExpression();
+  if (!Node.isIdentifier(root) || isConstBinding(root) !== true) return [];
+  const fn = innermostFunction(site);
+  if (fn === undefined) return [];
+  const text = receiver.getText();
+  return [...fn.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression), ...fn.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)]
+    .filter(
+      (access) =>
+        access.getStart() >= from &&
+        !access.hasQuestionDotToken() &&
+        access.getExpression().getText() === text &&
+        !isPlainAssignmentTarget(access) &&
+        !isCallee(access),
+    )
+    .flatMap((access) => {
+      const token = Node.isPropertyAccessExpression(access)
+        ? access.getFirstChildByKind(SyntaxKind.DotToken)
+        : access.getFirstChildByKind(SyntaxKind.OpenBracketToken);
+      return token === undefined ? [] : [{ token, insert: Node.isPropertyAccessExpression(access) ? '?' : '?.' }];
+    });
 }
 
 function nullishDefault(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
@@ -517,7 +607,7 @@ export function proposeRepairs(site: CrashSite, crash: MemberCrash, eol: string)
     nullishDefault(site, crash),
     coerceReceiver(site, crash),
     arrayFallback(site, crash),
-    optionalChaining(site, crash),
+    ...optionalChaining(site, crash),
     ...guards(site, crash, eol),
   ].filter((proposal): proposal is TemplateProposal => proposal !== undefined);
 }
