@@ -1,4 +1,4 @@
-import { Node, type Expression, type Identifier, type Type } from 'ts-morph';
+import { Node, SyntaxKind, type Expression, type Identifier, type SourceFile, type Type } from 'ts-morph';
 import type { MemberCrash } from './symptom';
 import { innermostFunction, short, type CrashSite, type TemplateProposal } from './templates';
 
@@ -116,4 +116,39 @@ export function proposeAwait(site: CrashSite, crash: MemberCrash): TemplatePropo
     };
   }
   return undefined;
+}
+
+function isAsyncCallback(node: Node | undefined): boolean {
+  return node !== undefined && (Node.isArrowFunction(node) || Node.isFunctionExpression(node)) && node.isAsync();
+}
+
+/**
+ * `await-foreach`: `xs.forEach(async (x) => { … })` inside an async function, before the crash line.
+ * forEach never waits for its callback's promises, so what the callbacks set is still missing when the
+ * code after it reads it. The statement becomes `await Promise.all(xs.map(async (x) => { … }))`.
+ */
+export function proposeAwaitForEach(sourceFile: SourceFile, line: number): TemplateProposal[] {
+  const onLine = sourceFile.getDescendants().find((node) => node.getStartLineNumber() === line && !Node.isSourceFile(node));
+  const fn = onLine?.getFirstAncestor((ancestor) => Node.isFunctionLikeDeclaration(ancestor) && isAsyncFunction(ancestor));
+  if (fn === undefined) return [];
+  return fn
+    .getDescendantsOfKind(SyntaxKind.ExpressionStatement)
+    .filter((statement) => statement.getStartLineNumber() < line && innermostFunction(statement) === fn)
+    .flatMap((statement) => {
+      const call = statement.getExpression();
+      if (!Node.isCallExpression(call)) return [];
+      const callee = call.getExpression();
+      const [callback, ...rest] = call.getArguments();
+      if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'forEach' || rest.length > 0 || !isAsyncCallback(callback)) {
+        return [];
+      }
+      const list = callee.getExpression().getText();
+      return [
+        {
+          template: 'await-foreach' as const,
+          rationale: `Waits for every async callback: \`forEach\` over \`${short(list)}\` does not, so what they set was still missing when it was read.`,
+          changes: [{ start: call.getStart(), end: call.getEnd(), text: `await Promise.all(${list}.map(${callback?.getText() ?? ''}))` }],
+        },
+      ];
+    });
 }

@@ -359,6 +359,27 @@ export async function preferencesFor(store, id) {
     template: 'optional-chaining',
     returns: { id: 's1', settings: { frequency: 'weekly', digest: true }, updatedAt: undefined },
   },
+  {
+    name: 'results an async forEach callback had not set yet',
+    file: 'src/bundles.ts',
+    source: `const STORE: Record<string, string[]> = { 'BND-1': ['tent', 'pegs'] };
+async function componentsOf(sku: string): Promise<string[]> {
+  return STORE[sku] ?? [];
+}
+export async function expand(skus: string[]): Promise<string[]> {
+  const components: Record<string, string[]> = {};
+  skus.forEach(async (sku) => {
+    components[sku] = await componentsOf(sku);
+  });
+  return skus.flatMap((sku) => components[sku]!.map((part) => sku + '/' + part));
+}
+`,
+    fn: 'expand',
+    args: [['BND-1']],
+    at: "components[sku]!.map",
+    template: 'await-foreach',
+    returns: ['BND-1/tent', 'BND-1/pegs'],
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {
@@ -381,6 +402,21 @@ describe('templates for the crash classes beyond nullish reads, from the message
       }),
     );
     expect(results).toContainEqual(returns);
+  });
+
+  it.each([
+    ['await-foreach', 'components[sku]!.map'],
+    ['last-index', '.unitCents'],
+    ['add-await', 'line.amount.cents'],
+  ])('tries the bug-pattern template %s before templates that only stop the symptom', async (template, crashLine) => {
+    const crashCase = CASES.find((candidate) => candidate.template === template && candidate.source.includes(crashLine))!;
+    const { file, source, fn, args, at } = crashCase;
+    const symptom = { ...(await thrown(() => call(file, source, fn, args))), frames: [] };
+    // The crash line ranks first, the bug pattern's line (when another) second.
+    const suspects = [suspectAt(file, source, crashLine), suspectAt(file, source, at)];
+    const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects, symptom, maxCandidates: 10 });
+    expect(candidates.length).toBeGreaterThan(1);
+    expect(candidates[0]?.template).toBe(template);
   });
 
   it('prefers the access the message names when two spreads share the line', async () => {

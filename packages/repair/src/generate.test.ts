@@ -392,11 +392,18 @@ describe('other crash shapes', () => {
       maxCandidates: 10,
     });
     expect(result.map((candidate) => [candidate.template, candidate.editPlan.edits[0]?.after.split('\n')[0]])).toEqual([
+      ['array-wrap', "    out.push(...(Array.isArray(tags) ? tags : tags == null ? [] : [tags]).map((tag) => group.name + ':' + tag));"],
       ['array-fallback', "    out.push(...(Array.isArray(tags) ? tags : []).map((tag) => group.name + ':' + tag));"],
       ['guard-return', '    if (!Array.isArray(tags)) return [];'],
       ['guard-continue', '    if (!Array.isArray(tags)) continue;'],
     ]);
-    const continued = result[2];
+    const wrapped = exported<(groups: unknown) => unknown>(
+      patched(new Map([['src/labels.ts', source]]), 'src/labels.ts', result[0]!),
+      'labels',
+    );
+    // The single tag is kept, not dropped.
+    expect(wrapped([{ name: 'a', tags: 'x' }, { name: 'b', tags: ['y'] }, { name: 'c' }])).toEqual(['a:x', 'b:y']);
+    const continued = result[3];
     if (continued === undefined) throw new Error('no guard-continue');
     const fn = exported<(groups: unknown) => unknown>(
       patched(new Map([['src/labels.ts', source]]), 'src/labels.ts', continued),

@@ -4,8 +4,8 @@ import { checkEditConstraints, MAX_CHANGED_LINES } from './constraints';
 import { countLineChange, editsBetween, type FileTexts } from './edits';
 import { regionAtLine, type FunctionRegion } from './regions';
 import { frameColumn, isCallCrash, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
-import { applyChanges, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
-import { proposeAwait } from './await-templates';
+import { applyChanges, BUG_PATTERN_TEMPLATES, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
+import { proposeAwait, proposeAwaitForEach } from './await-templates';
 import { proposeLastIndex } from './bounds-templates';
 import { findUnusedCalls, proposeOptionalCall } from './call-templates';
 import { findRangeSites, proposeRangeRepairs } from './range-templates';
@@ -89,7 +89,8 @@ interface Draft {
 /**
  * Candidate patches from the repair templates at each suspect line, for the crash the symptom describes.
  * Every candidate parses, adds no type error, stays inside its suspect's function and keeps exported
- * signatures. Ranked by suspect, then fewer changed lines, then template preference; deterministic.
+ * signatures. Ranked bug-pattern templates first, then by suspect, then fewer changed lines, then
+ * template preference; deterministic.
  * Empty when the message names no repairable access or no suspect line holds one.
  */
 export function generateTemplateCandidates(input: TemplateCandidateInput): TemplateCandidate[] {
@@ -132,7 +133,9 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
       proposals = findRangeSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRangeRepairs(site, crash, eol));
     }
     // An element read one past the end yields the undefined that crashes here or further on.
-    if (YIELDS_UNDEFINED.has(crash.kind)) proposals.push(...proposeLastIndex(sourceFile, suspect.line));
+    if (YIELDS_UNDEFINED.has(crash.kind)) {
+      proposals.push(...proposeLastIndex(sourceFile, suspect.line), ...proposeAwaitForEach(sourceFile, suspect.line));
+    }
     for (const proposal of proposals) {
       drafts.push({
         suspectRank,
@@ -196,6 +199,7 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
   return [...byId.values()]
     .sort(
       (a, b) =>
+        Number(!BUG_PATTERN_TEMPLATES.has(a.candidate.template)) - Number(!BUG_PATTERN_TEMPLATES.has(b.candidate.template)) ||
         a.candidate.suspectRank - b.candidate.suspectRank ||
         a.candidate.changedLines - b.candidate.changedLines ||
         TEMPLATE_NAMES.indexOf(a.candidate.template) - TEMPLATE_NAMES.indexOf(b.candidate.template) ||

@@ -16,6 +16,7 @@ export const TEMPLATE_NAMES = [
   'init-if-missing',
   'nullish-default',
   'coerce-receiver',
+  'array-wrap',
   'array-fallback',
   'iterable-default',
   'destructure-default',
@@ -23,11 +24,20 @@ export const TEMPLATE_NAMES = [
   'optional-chaining',
   'optional-call',
   'add-await',
+  'await-foreach',
   'last-index',
   'guard-return',
   'guard-continue',
 ] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+
+/**
+ * Templates that fix a bug pattern whose presence is itself evidence (an unawaited promise used as a
+ * value, `forEach` with an async callback, a read one past the end). They are tried before any
+ * template that only stops the symptom, whatever the suspect's rank: a masking patch that passes the
+ * test would otherwise hide the cause.
+ */
+export const BUG_PATTERN_TEMPLATES: ReadonlySet<TemplateName> = new Set(['add-await', 'await-foreach', 'last-index']);
 
 /** Replace the source text between two offsets. */
 export interface TextChange {
@@ -431,16 +441,27 @@ function nullishDefault(site: CrashSite, crash: MemberCrash): TemplateProposal |
   };
 }
 
-function arrayFallback(site: CrashSite, crash: MemberCrash): TemplateProposal | undefined {
-  if (crash.kind !== 'not-a-function' || !ARRAY_MEMBERS.has(crash.property)) return undefined;
+function arrayFallback(site: CrashSite, crash: MemberCrash): TemplateProposal[] {
+  if (crash.kind !== 'not-a-function' || !ARRAY_MEMBERS.has(crash.property)) return [];
   const receiver = site.getExpression();
-  if (!isPurePath(receiver)) return undefined;
+  if (!isPurePath(receiver)) return [];
   const text = receiver.getText();
-  return {
-    template: 'array-fallback',
-    rationale: `Uses [] when \`${short(text)}\` is not an array, so \`${crash.property}\` is always an array method.`,
-    changes: [{ start: receiver.getStart(), end: receiver.getEnd(), text: `(Array.isArray(${text}) ? ${text} : [])` }],
-  };
+  return [
+    // Not nullish (that would have been "Cannot read properties"), so a single value came where a list
+    // was expected, as APIs that collapse a one-element list (XML-backed ones) send it: keep it.
+    {
+      template: 'array-wrap',
+      rationale: `Wraps \`${short(text)}\` in a list when it is a single value rather than an array (an empty list when missing), so \`${crash.property}\` is always an array method and the value is kept.`,
+      changes: [
+        { start: receiver.getStart(), end: receiver.getEnd(), text: `(Array.isArray(${text}) ? ${text} : ${text} == null ? [] : [${text}])` },
+      ],
+    },
+    {
+      template: 'array-fallback',
+      rationale: `Uses [] when \`${short(text)}\` is not an array, so \`${crash.property}\` is always an array method.`,
+      changes: [{ start: receiver.getStart(), end: receiver.getEnd(), text: `(Array.isArray(${text}) ? ${text} : [])` }],
+    },
+  ];
 }
 
 /** The conversion that gives a value the member it was called for; undefined when the member is ambiguous. */
@@ -606,7 +627,7 @@ export function proposeRepairs(site: CrashSite, crash: MemberCrash, eol: string)
     initIfMissing(site, crash),
     nullishDefault(site, crash),
     coerceReceiver(site, crash),
-    arrayFallback(site, crash),
+    ...arrayFallback(site, crash),
     ...optionalChaining(site, crash),
     ...guards(site, crash, eol),
   ].filter((proposal): proposal is TemplateProposal => proposal !== undefined);
