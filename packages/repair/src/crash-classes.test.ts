@@ -29,7 +29,7 @@ function load(file: string, source: string): Record<string, unknown> {
     compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, allowJs: true },
   });
   const module = { exports: {} as Record<string, unknown> };
-  runInContext(outputText, createContext({ module, exports: module.exports }));
+  runInContext(outputText, createContext({ module, exports: module.exports, Buffer }));
   return module.exports;
 }
 
@@ -379,6 +379,20 @@ export async function expand(skus: string[]): Promise<string[]> {
     at: "components[sku]!.map",
     template: 'await-foreach',
     returns: ['BND-1/tent', 'BND-1/pegs'],
+  },
+  {
+    name: 'an API Gateway proxy body the proxy base64-encoded',
+    file: 'src/http.js',
+    source: `export function parseBody(event) {
+  if (!event.body) return {};
+  return JSON.parse(event.body);
+}
+`,
+    fn: 'parseBody',
+    args: [{ body: Buffer.from('{"total":42}', 'utf8').toString('base64'), isBase64Encoded: true }],
+    at: 'JSON.parse',
+    template: 'decode-base64-body',
+    returns: { total: 42 },
   },
 ];
 

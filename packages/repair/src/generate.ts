@@ -8,7 +8,7 @@ import { applyChanges, BUG_PATTERN_TEMPLATES, findCrashSites, proposeRepairs, TE
 import { proposeAwait, proposeAwaitForEach } from './await-templates';
 import { proposeLastIndex } from './bounds-templates';
 import { findUnusedCalls, proposeOptionalCall } from './call-templates';
-import { findRangeSites, proposeRangeRepairs } from './range-templates';
+import { findArgumentSites, proposeArgumentRepairs } from './argument-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
 import { diffLineHunks, splitLines, stableHash, unifiedDiff } from './text';
 
@@ -130,7 +130,7 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
     } else if (isValueCrash(crash)) {
       proposals = findValueSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeValueRepairs(site, crash, eol));
     } else {
-      proposals = findRangeSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeRangeRepairs(site, crash, eol));
+      proposals = findArgumentSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeArgumentRepairs(site, crash, eol));
     }
     // An element read one past the end yields the undefined that crashes here or further on.
     if (YIELDS_UNDEFINED.has(crash.kind)) {

@@ -42,7 +42,17 @@ describe('parseCrash', () => {
   });
 
   it.each([
+    `Unexpected token 'e', "eyJ2ZW5kb3"... is not valid JSON`,
+    'Unexpected end of JSON input',
+    "Expected property name or '}' in JSON at position 1",
+    '"undefined" is not valid JSON',
+  ])('reads the JSON.parse SyntaxError %j', (message) => {
+    expect(parseCrash({ errorType: 'SyntaxError', message })).toEqual({ kind: 'json-syntax' });
+  });
+
+  it.each([
     ['RangeError', 'Maximum call stack size exceeded'],
+    ['SyntaxError', "Cannot use import statement outside a module"],
     ['TypeError', 'Invalid time value'],
     ['TypeError', 'getHandler(...) is not a function'],
     ['TypeError', 'Cannot read properties of undefined (reading Symbol(Symbol.iterator))'],

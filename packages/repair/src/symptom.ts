@@ -42,15 +42,16 @@ export interface ValueCrash {
 }
 
 /**
- * A RangeError from a built-in given an argument outside its domain:
+ * A built-in given an argument outside its domain:
  * - `bigint-fraction`: `BigInt(x)` of a non-integer (`The number 1998.9999999999998 cannot be converted…`);
  * - `repeat-count`: `s.repeat(n)` with a negative or infinite count (`Invalid count value: -1`);
  * - `array-length`: `new Array(n)` / `Array(n)` with a negative or fractional length (`Invalid array length`);
  * - `digits`: `toFixed`/`toExponential` (0–100) or `toPrecision` (1–100) digits out of range;
- * - `invalid-date`: `toISOString()` of an invalid date (`Invalid time value`).
+ * - `invalid-date`: `toISOString()` of an invalid date (`Invalid time value`);
+ * - `json-syntax`: a SyntaxError from `JSON.parse` (`Unexpected token …`, `… is not valid JSON`).
  */
-export interface RangeCrash {
-  kind: 'bigint-fraction' | 'repeat-count' | 'array-length' | 'digits' | 'invalid-date';
+export interface ArgumentCrash {
+  kind: 'bigint-fraction' | 'repeat-count' | 'array-length' | 'digits' | 'invalid-date' | 'json-syntax';
   /** For `digits`: the method named in the message. */
   method?: 'toFixed' | 'toPrecision' | 'toExponential';
 }
@@ -61,7 +62,7 @@ export interface CallCrash {
   callee: string;
 }
 
-export type Crash = MemberCrash | ValueCrash | RangeCrash | CallCrash;
+export type Crash = MemberCrash | ValueCrash | ArgumentCrash | CallCrash;
 
 export function isMemberCrash(crash: Crash): crash is MemberCrash {
   return crash.kind === 'nullish-read' || crash.kind === 'nullish-write' || crash.kind === 'not-a-function';
@@ -75,7 +76,9 @@ export function isValueCrash(crash: Crash): crash is ValueCrash {
   return crash.kind === 'not-iterable' || crash.kind === 'destructure-nullish';
 }
 
-const RANGE_PATTERNS: readonly { regex: RegExp; read: (match: RegExpExecArray) => RangeCrash }[] = [
+const JSON_SYNTAX = /\bJSON\b|^Unexpected token|^Unexpected end of (?:JSON )?input|^Expected property name|^Bad control character|^Unterminated string/;
+
+const ARGUMENT_PATTERNS: readonly { regex: RegExp; read: (match: RegExpExecArray) => ArgumentCrash }[] = [
   { regex: /cannot be converted to a BigInt because it is not an integer/, read: () => ({ kind: 'bigint-fraction' }) },
   { regex: /^Invalid count value/, read: () => ({ kind: 'repeat-count' }) },
   { regex: /^Invalid array length/, read: () => ({ kind: 'array-length' }) },
@@ -159,11 +162,15 @@ function nullish(value: string | undefined): 'undefined' | 'null' {
 /** Reads the crashing operation from a TypeError; undefined when the message is not one the templates repair. */
 export function parseCrash(symptom: Pick<RepairSymptom, 'errorType' | 'message'>): Crash | undefined {
   if (symptom.errorType === 'RangeError') {
-    for (const { regex, read } of RANGE_PATTERNS) {
+    for (const { regex, read } of ARGUMENT_PATTERNS) {
       const match = regex.exec(symptom.message.trim());
       if (match !== null) return read(match);
     }
     return undefined;
+  }
+  // V8's JSON.parse forms; other SyntaxErrors (a module that does not parse) are no runtime input's fault.
+  if (symptom.errorType === 'SyntaxError') {
+    return JSON_SYNTAX.test(symptom.message) ? { kind: 'json-syntax' } : undefined;
   }
   if (symptom.errorType !== 'TypeError') return undefined;
   for (const { regex, read } of PATTERNS) {

@@ -21,6 +21,7 @@ export const TEMPLATE_NAMES = [
   'iterable-default',
   'destructure-default',
   'clamp-argument',
+  'decode-base64-body',
   'optional-chaining',
   'optional-call',
   'add-await',

@@ -1,9 +1,9 @@
 import { Node, SyntaxKind, type CallExpression, type Expression, type NewExpression, type SourceFile } from 'ts-morph';
-import type { RangeCrash } from './symptom';
-import { guardsBefore, nearestToColumn, short, type TemplateProposal } from './templates';
+import type { ArgumentCrash } from './symptom';
+import { guardsBefore, isPurePath, nearestToColumn, short, type TemplateProposal } from './templates';
 
 /** A call whose argument was out of the built-in's domain, and that argument. */
-export interface RangeSite {
+export interface ArgumentSite {
   call: CallExpression | NewExpression;
   argument: Expression;
 }
@@ -19,7 +19,7 @@ function receiverOf(call: CallExpression | NewExpression): Expression | undefine
 }
 
 /** Whether `call` is one the crash can have come from. */
-function matches(call: CallExpression | NewExpression, crash: RangeCrash): boolean {
+function matches(call: CallExpression | NewExpression, crash: ArgumentCrash): boolean {
   const name = calleeName(call);
   const isNew = Node.isNewExpression(call);
   switch (crash.kind) {
@@ -33,16 +33,18 @@ function matches(call: CallExpression | NewExpression, crash: RangeCrash): boole
       return !isNew && name === crash.method && receiverOf(call) !== undefined;
     case 'invalid-date':
       return !isNew && name === 'toISOString' && call.getArguments().length === 0 && receiverOf(call) !== undefined;
+    case 'json-syntax':
+      return !isNew && call.getExpression().getText() === 'JSON.parse';
   }
 }
 
-/** The calls on `line` that can have thrown the RangeError; with a column, the nearest. */
-export function findRangeSites(sourceFile: SourceFile, line: number, column: number | undefined, crash: RangeCrash): RangeSite[] {
+/** The calls on `line` that can have thrown; with a column, the nearest. */
+export function findArgumentSites(sourceFile: SourceFile, line: number, column: number | undefined, crash: ArgumentCrash): ArgumentSite[] {
   const calls = [
     ...sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression),
     ...sourceFile.getDescendantsOfKind(SyntaxKind.NewExpression),
   ].filter((call) => call.getStartLineNumber() <= line && line <= call.getEndLineNumber() && matches(call, crash));
-  const sites: RangeSite[] = calls.flatMap((call) => {
+  const sites: ArgumentSite[] = calls.flatMap((call) => {
     const argument = crash.kind === 'invalid-date' ? receiverOf(call) : call.getArguments()[0];
     return argument === undefined || Node.isSpreadElement(argument) ? [] : [{ call, argument: argument as Expression }];
   });
@@ -50,7 +52,7 @@ export function findRangeSites(sourceFile: SourceFile, line: number, column: num
   return nearestToColumn(sites, sourceFile, column, (site) => site.call.getExpression().getEnd());
 }
 
-function clamped(crash: RangeCrash, text: string): { text: string; rationale: string } | undefined {
+function clamped(crash: ArgumentCrash, text: string): { text: string; rationale: string } | undefined {
   switch (crash.kind) {
     case 'bigint-fraction':
       return {
@@ -72,13 +74,42 @@ function clamped(crash: RangeCrash, text: string): { text: string; rationale: st
       };
     }
     case 'invalid-date':
+    case 'json-syntax':
       return undefined;
   }
 }
 
-/** Every template that applies at a RangeError site. */
-export function proposeRangeRepairs(site: RangeSite, crash: RangeCrash, eol: string): TemplateProposal[] {
+/**
+ * `decode-base64-body`: `JSON.parse(event.body)` of an API Gateway, ALB or function-URL event, whose
+ * body arrives base64-encoded (`isBase64Encoded`) for binary media types and some content types.
+ * The body is decoded first when the event says it is encoded; the type checker drops the candidate
+ * where the value's type has no `isBase64Encoded`.
+ */
+function decodeBase64Body(site: ArgumentSite): TemplateProposal[] {
+  const argument = site.argument;
+  if (!Node.isPropertyAccessExpression(argument) || argument.getName() !== 'body' || argument.hasQuestionDotToken()) return [];
+  const event = argument.getExpression();
+  if (!isPurePath(event)) return [];
+  const text = event.getText();
+  return [
+    {
+      template: 'decode-base64-body',
+      rationale: `Decodes \`${short(text)}.body\` from base64 when \`${short(text)}.isBase64Encoded\` says the proxy encoded it, before parsing it as JSON.`,
+      changes: [
+        {
+          start: argument.getStart(),
+          end: argument.getEnd(),
+          text: `${text}.isBase64Encoded ? Buffer.from(${text}.body, 'base64').toString('utf8') : ${text}.body`,
+        },
+      ],
+    },
+  ];
+}
+
+/** Every template that applies where a built-in was given an argument outside its domain. */
+export function proposeArgumentRepairs(site: ArgumentSite, crash: ArgumentCrash, eol: string): TemplateProposal[] {
   const text = site.argument.getText();
+  if (crash.kind === 'json-syntax') return decodeBase64Body(site);
   if (crash.kind === 'invalid-date') {
     return guardsBefore(site.call, site.argument, `Number.isNaN(${text}.getTime())`, 'is an invalid date', '`toISOString`', eol);
   }
