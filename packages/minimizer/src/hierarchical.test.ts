@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type JsonValue } from './canonical';
 import { ddmin } from './ddmin';
-import { formatPath, getAt, minimizeJson, minimizeRecord, pathsAtDepth, setAt } from './hierarchical';
+import { ENCODING_QUALIFIERS, formatPath, getAt, minimizeJson, minimizeRecord, pathsAtDepth, setAt } from './hierarchical';
 
 /** A judge that records every candidate it is asked about. */
 function recording<C>(fails: (candidate: C) => boolean) {
@@ -179,6 +179,38 @@ describe('minimizeJson', () => {
   });
 });
 
+describe('encoded values', () => {
+  // An API Gateway proxy handler that parses its body as JSON without decoding base64 first.
+  const parseBody = (event: { body?: string; isBase64Encoded?: boolean }) =>
+    event.body === undefined || event.body === '' ? {} : (JSON.parse(event.body) as unknown);
+  const decoded = (event: { body?: string; isBase64Encoded?: boolean }) =>
+    parseBody({ body: event.isBase64Encoded && event.body !== undefined ? Buffer.from(event.body, 'base64').toString('utf8') : event.body });
+  const event = {
+    resource: '/invoices',
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ vendor: 'ACME', totalCents: 4200 }), 'utf8').toString('base64'),
+    isBase64Encoded: true,
+  };
+  const recorded = signatureOf(() => parseBody(event));
+
+  it("keeps isBase64Encoded and the whole body it qualifies, so the minimal event still passes with the decoding fix", async () => {
+    const { judge } = recording((candidate: JsonValue) => signatureOf(() => parseBody(candidate as typeof event)) === recorded);
+    const { minimal } = await minimizeJson(event, judge);
+    expect(minimal).toEqual({ body: event.body, isBase64Encoded: true });
+    expect(signatureOf(() => parseBody(minimal as typeof event))).toBe(recorded);
+    expect(decoded(minimal as typeof event)).toEqual({ vendor: 'ACME', totalCents: 4200 });
+  });
+
+  it('still shrinks a body no qualifier marks as encoded', async () => {
+    const plain = { body: '{"vendor": "ACME", broken', isBase64Encoded: false };
+    // Judged by error type: the message names the position, which moves as the text shrinks.
+    const { judge } = recording((candidate: JsonValue) => signatureOf(() => parseBody(candidate as typeof plain))?.startsWith('SyntaxError') === true);
+    const { minimal } = await minimizeJson(plain, judge);
+    expect((minimal as typeof plain).body.length).toBeLessThan(plain.body.length);
+  });
+});
+
 describe('minimizeRecord', () => {
   it('keeps only the flags the failure needs', async () => {
     const flags = { newCheckout: true, darkMode: false, region: 'eu', retries: 3, legacyTax: true };
@@ -266,6 +298,8 @@ describe('minimizeJson properties', () => {
         const minimal = outcome.minimal;
         for (let depth = 1; pathsAtDepth(minimal, depth).length > 0; depth++) {
           for (const path of pathsAtDepth(minimal, depth)) {
+            // Encoding qualifiers stay, and the strings they qualify are emptied or kept whole.
+            if (ENCODING_QUALIFIERS.has(String(path[path.length - 1])) || qualified(minimal, path)) continue;
             expect(fails(removeAt(minimal, path))).toBe(false);
             const simpler = firstSimplification(getAt(minimal, path)!);
             if (simpler !== undefined) expect(fails(setAt(minimal, path, simpler))).toBe(false);
@@ -276,6 +310,11 @@ describe('minimizeJson properties', () => {
     );
   });
 });
+
+function qualified(value: JsonValue, path: (string | number)[]): boolean {
+  const parent = getAt(value, path.slice(0, -1));
+  return typeof parent === 'object' && parent !== null && !Array.isArray(parent) && Object.keys(parent).some((key) => ENCODING_QUALIFIERS.has(key));
+}
 
 function nodeCount(value: JsonValue): number {
   if (Array.isArray(value)) return 1 + value.reduce<number>((sum, item) => sum + nodeCount(item), 0);

@@ -61,16 +61,38 @@ export async function minimizeJson(
   return { minimal: current, steps, ...cached.stats() };
 }
 
+/**
+ * Keys that say how a sibling is encoded (`isBase64Encoded` beside an API Gateway event's `body`,
+ * `contentEncoding`). Without them the sibling means something else: a base64 body read as JSON fails
+ * for another reason than the recorded one, and a test minimized that way fails with the real fix too.
+ * They are never removed or simplified while their object exists.
+ */
+export const ENCODING_QUALIFIERS: ReadonlySet<string> = new Set(['isBase64Encoded', 'contentEncoding', 'content-encoding', 'contentTransferEncoding', 'encoding']);
+
+function isQualifier(path: JsonPath): boolean {
+  const key = path[path.length - 1];
+  return typeof key === 'string' && ENCODING_QUALIFIERS.has(key);
+}
+
+/** Whether the object holding `path` carries an encoding qualifier that is set (its strings are encoded data). */
+function hasEncodedSiblings(value: JsonValue, path: JsonPath): boolean {
+  const parent = getAt(value, path.slice(0, -1));
+  if (parent === undefined || Array.isArray(parent) || !isJsonObject(parent)) return false;
+  return Object.entries(parent).some(([key, flag]) => ENCODING_QUALIFIERS.has(key) && flag !== false && flag !== null && flag !== '');
+}
+
 /** One structural pass: ddmin over the children at each depth, from the top. */
 async function removeLevelByLevel(value: JsonValue, judge: CachedJudge<JsonValue>, label: string, steps: string[]): Promise<JsonValue> {
   let current = value;
   for (let depth = 0; ; depth++) {
-    const nodes = pathsAtDepth(current, depth + 1);
-    if (nodes.length === 0) return current;
+    const all = pathsAtDepth(current, depth + 1);
+    if (all.length === 0) return current;
+    const pinned = all.filter(isQualifier);
+    const nodes = all.filter((path) => !isQualifier(path));
     const base = current;
-    const { result, exhausted } = await reduce(nodes, (kept) => judge.judge(keepOnly(base, depth, keysOf(kept))));
+    const { result, exhausted } = await reduce(nodes, (kept) => judge.judge(keepOnly(base, depth, keysOf([...kept, ...pinned]))));
     if (result.length < nodes.length) {
-      const kept = keysOf(result);
+      const kept = keysOf([...result, ...pinned]);
       current = keepOnly(base, depth, kept);
       for (const node of nodes) if (!kept.has(pathKey(node))) steps.push(`removed ${formatPath(label, node)}`);
     }
@@ -204,7 +226,12 @@ class Simplifier {
 
   private async simplifyAt(path: JsonPath): Promise<void> {
     const node = getAt(this.current, path);
-    if (node === undefined) return;
+    if (node === undefined || isQualifier(path)) return;
+    // A prefix of an encoding is not the encoding of a prefix: encoded text is emptied or kept whole.
+    if (typeof node === 'string' && hasEncodedSiblings(this.current, path)) {
+      if (node !== '') await this.tryReplace(path, '');
+      return;
+    }
     if (Array.isArray(node) || isJsonObject(node)) {
       if (childKeys(node).length === 0) return;
       if (await this.tryReplace(path, Array.isArray(node) ? [] : {}, 'emptied')) return;
