@@ -3,12 +3,13 @@ import { Project, ts, type SourceFile } from 'ts-morph';
 import { checkEditConstraints, MAX_CHANGED_LINES } from './constraints';
 import { countLineChange, editsBetween, type FileTexts } from './edits';
 import { regionAtLine, type FunctionRegion } from './regions';
-import { frameColumn, isCallCrash, isMemberCrash, isValueCrash, parseCrash, type RepairSymptom, type ValueCrash } from './symptom';
+import { frameColumn, isCallCrash, isMemberCrash, isValueCrash, parseCrash, type Crash, type RepairSymptom, type ValueCrash } from './symptom';
 import { applyChanges, BUG_PATTERN_TEMPLATES, findCrashSites, proposeRepairs, TEMPLATE_NAMES, type TemplateName, type TemplateProposal } from './templates';
 import { proposeAwait, proposeAwaitForEach } from './await-templates';
 import { proposeLastIndex } from './bounds-templates';
 import { findUnusedCalls, proposeOptionalCall } from './call-templates';
 import { findArgumentSites, proposeArgumentRepairs } from './argument-templates';
+import { proposeReplaceAll } from './message-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
 import { diffLineHunks, splitLines, stableHash, unifiedDiff } from './text';
 
@@ -86,16 +87,43 @@ interface Draft {
   region: FunctionRegion;
 }
 
+/** The templates for `crash` that apply on one suspect line. */
+function proposalsAtLine(sourceFile: SourceFile, line: number, column: number | undefined, crash: Crash, eol: string): TemplateProposal[] {
+  let proposals: TemplateProposal[];
+  if (isMemberCrash(crash)) {
+    proposals = findCrashSites(sourceFile, line, column, crash).flatMap((site) => {
+      const awaited = proposeAwait(site, crash);
+      return awaited === undefined ? proposeRepairs(site, crash, eol) : [...proposeRepairs(site, crash, eol), awaited];
+    });
+    if (crash.kind === 'not-a-function' && crash.callee !== undefined) {
+      proposals.push(...findUnusedCalls(sourceFile, line, column, crash.callee).map(proposeOptionalCall));
+    }
+    // `const { a = 1 } = undefined` reads `a` first and says so: "Cannot read properties of undefined (reading 'a')".
+    if (proposals.length === 0 && crash.kind === 'nullish-read') {
+      const destructure: ValueCrash = { kind: 'destructure-nullish', property: crash.property, ...(crash.receiver ? { receiver: crash.receiver } : {}) };
+      proposals = findValueSites(sourceFile, line, column, destructure).flatMap((site) => proposeValueRepairs(site, destructure, eol));
+    }
+  } else if (isCallCrash(crash)) {
+    proposals = findUnusedCalls(sourceFile, line, column, crash.callee).map(proposeOptionalCall);
+  } else if (isValueCrash(crash)) {
+    proposals = findValueSites(sourceFile, line, column, crash).flatMap((site) => proposeValueRepairs(site, crash, eol));
+  } else {
+    proposals = findArgumentSites(sourceFile, line, column, crash).flatMap((site) => proposeArgumentRepairs(site, crash, eol));
+  }
+  // An element read one past the end yields the undefined that crashes here or further on.
+  if (YIELDS_UNDEFINED.has(crash.kind)) proposals.push(...proposeLastIndex(sourceFile, line), ...proposeAwaitForEach(sourceFile, line));
+  return proposals;
+}
+
 /**
  * Candidate patches from the repair templates at each suspect line, for the crash the symptom describes.
  * Every candidate parses, adds no type error, stays inside its suspect's function and keeps exported
  * signatures. Ranked bug-pattern templates first, then by suspect, then fewer changed lines, then
  * template preference; deterministic.
- * Empty when the message names no repairable access or no suspect line holds one.
+ * Empty when the message names no repairable operation or no suspect line holds one.
  */
 export function generateTemplateCandidates(input: TemplateCandidateInput): TemplateCandidate[] {
   const crash = parseCrash(input.symptom);
-  if (crash === undefined) return [];
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: COMPILER_OPTIONS });
   const sourceFiles = new Map<string, SourceFile>();
   for (const [path, text] of input.files) {
@@ -111,31 +139,11 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
     if (region === undefined) return;
     const column = frameColumn(input.symptom.frames, suspect.file, suspect.line);
     const eol = splitLines(original).eol;
-    let proposals: TemplateProposal[];
-    if (isMemberCrash(crash)) {
-      proposals = findCrashSites(sourceFile, suspect.line, column, crash).flatMap((site) => {
-        const awaited = proposeAwait(site, crash);
-        return awaited === undefined ? proposeRepairs(site, crash, eol) : [...proposeRepairs(site, crash, eol), awaited];
-      });
-      if (crash.kind === 'not-a-function' && crash.callee !== undefined) {
-        proposals.push(...findUnusedCalls(sourceFile, suspect.line, column, crash.callee).map(proposeOptionalCall));
-      }
-      // `const { a = 1 } = undefined` reads `a` first and says so: "Cannot read properties of undefined (reading 'a')".
-      if (proposals.length === 0 && crash.kind === 'nullish-read') {
-        const destructure: ValueCrash = { kind: 'destructure-nullish', property: crash.property, ...(crash.receiver ? { receiver: crash.receiver } : {}) };
-        proposals = findValueSites(sourceFile, suspect.line, column, destructure).flatMap((site) => proposeValueRepairs(site, destructure, eol));
-      }
-    } else if (isCallCrash(crash)) {
-      proposals = findUnusedCalls(sourceFile, suspect.line, column, crash.callee).map(proposeOptionalCall);
-    } else if (isValueCrash(crash)) {
-      proposals = findValueSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeValueRepairs(site, crash, eol));
-    } else {
-      proposals = findArgumentSites(sourceFile, suspect.line, column, crash).flatMap((site) => proposeArgumentRepairs(site, crash, eol));
-    }
-    // An element read one past the end yields the undefined that crashes here or further on.
-    if (YIELDS_UNDEFINED.has(crash.kind)) {
-      proposals.push(...proposeLastIndex(sourceFile, suspect.line), ...proposeAwaitForEach(sourceFile, suspect.line));
-    }
+    const proposals = [
+      ...(crash === undefined ? [] : proposalsAtLine(sourceFile, suspect.line, column, crash, eol)),
+      // What the message still shows needs no crash kind: a dependency's own error class says enough.
+      ...proposeReplaceAll(sourceFile, suspect.line, input.symptom.message),
+    ];
     for (const proposal of proposals) {
       drafts.push({
         suspectRank,

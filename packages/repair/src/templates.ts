@@ -22,6 +22,7 @@ export const TEMPLATE_NAMES = [
   'destructure-default',
   'clamp-argument',
   'decode-base64-body',
+  'replace-all',
   'optional-chaining',
   'optional-call',
   'add-await',

@@ -1,0 +1,48 @@
+import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
+import { short, type TemplateProposal } from './templates';
+
+/**
+ * `replace-all`: `s.replace('x', y)` (or a regex without the `g` flag) on `line` replaces only the first
+ * match. When the error message still shows the pattern (`Invalid argument: 1250,000.00` after
+ * `.replace(',', '')`), the rest of the occurrences reached the code that threw: `replaceAll` (or the
+ * `g` flag) removes them all. Driven by the message, not the error type: what throws is often a
+ * dependency with its own error class.
+ */
+export function proposeReplaceAll(sourceFile: SourceFile, line: number, message: string): TemplateProposal[] {
+  const proposals: TemplateProposal[] = [];
+  for (const call of sourceFile.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'replace' || callee.hasQuestionDotToken()) continue;
+    if (call.getStartLineNumber() > line || call.getEndLineNumber() < line) continue;
+    const [pattern, replacement] = call.getArguments();
+    if (pattern === undefined || replacement === undefined) continue;
+    if (Node.isStringLiteral(pattern) || Node.isNoSubstitutionTemplateLiteral(pattern)) {
+      const literal = pattern.getLiteralValue();
+      if (literal === '' || !message.includes(literal)) continue;
+      const name = callee.getNameNode();
+      proposals.push({
+        template: 'replace-all',
+        rationale: `Replaces every \`${short(pattern.getText())}\`, not only the first: the error still shows one (\`replace\` with a string pattern stops after the first match).`,
+        changes: [{ start: name.getStart(), end: name.getEnd(), text: 'replaceAll' }],
+      });
+    } else if (Node.isRegularExpressionLiteral(pattern)) {
+      const text = pattern.getText();
+      const flagsAt = text.lastIndexOf('/');
+      const source = text.slice(1, flagsAt);
+      const flags = text.slice(flagsAt + 1);
+      let regex: RegExp;
+      try {
+        regex = new RegExp(source, flags);
+      } catch {
+        continue;
+      }
+      if (flags.includes('g') || !regex.test(message)) continue;
+      proposals.push({
+        template: 'replace-all',
+        rationale: `Replaces every match of \`${short(text)}\`, not only the first: the error still shows one (a regular expression without the g flag stops after the first match).`,
+        changes: [{ start: pattern.getEnd(), end: pattern.getEnd(), text: 'g' }],
+      });
+    }
+  }
+  return proposals;
+}
