@@ -7,5 +7,5 @@ export { detectTestRunnerIn, resolveTestSetup, runnerOfCommand, UnsupportedRunne
 export type { DetectedRunner, RepositoryFiles, TestSetup } from './detect';
 export { checkoutFiles, detectTestRunner } from './detect-dir';
 export type { TestConventions } from './conventions';
-export { MAX_FAILURE_CHARS, mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, readTapErrorFields, SANDBOX_WORK_ROOT, tapErrorText } from './report';
+export { MAX_FAILURE_CHARS, mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, readTapErrorFields, SANDBOX_WORK_ROOT, tapErrorText, TOP_FRAME_ONLY_LINE } from './report';
 export type { TapErrorFields, TestOutcome } from './report';

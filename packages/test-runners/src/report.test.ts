@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap } from './report';
+import { mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, TOP_FRAME_ONLY_LINE } from './report';
 import { runnerReport } from '../test/runner-reports';
 
 const TAP = `TAP version 13
@@ -86,10 +86,13 @@ describe('parseTap', () => {
       { name: 'starts a period from an unparseable date', status: 'failed' },
       { name: 'loads settings without a path', status: 'failed' },
     ]);
-    expect(outcomes[0]?.failure).toBe("TypeError: Cannot read properties of undefined (reading 'total')\n    at lineTotal (/work/src/cart.js:4:21)");
-    expect(outcomes[2]?.failure).toBe('RangeError: Invalid time value\n    at Date.toISOString (<anonymous>)');
-    // ava's TAP keeps one frame: here Node's own, not the repository file that called it.
-    expect(outcomes[3]?.failure).toBe('TypeError: The "path" argument must be of type string or an instance of Buffer or URL. Received undefined\n    at readFileSync (node:fs:446:42)');
+    // ava's TAP keeps one frame, and the text says the rest was cut.
+    expect(outcomes[0]?.failure).toBe(`TypeError: Cannot read properties of undefined (reading 'total')\n    at lineTotal (/work/src/cart.js:4:21)\n${TOP_FRAME_ONLY_LINE}`);
+    expect(outcomes[2]?.failure).toBe(`RangeError: Invalid time value\n    at Date.toISOString (<anonymous>)\n${TOP_FRAME_ONLY_LINE}`);
+    // Here Node's own frame, not the repository file that called it.
+    expect(outcomes[3]?.failure).toBe(
+      `TypeError: The "path" argument must be of type string or an instance of Buffer or URL. Received undefined\n    at readFileSync (node:fs:446:42)\n${TOP_FRAME_ONLY_LINE}`,
+    );
   });
 
   it('reads ava\'s other failures: a multi-line rejection, a failed assertion, a thrown non-error, a crashed file, skip and todo', () => {
@@ -142,8 +145,10 @@ describe('parseTap', () => {
       'skipped cart › someday',
       'failed test/crash.test.js exited with a non-zero exit code: 1',
     ]);
-    expect(outcomes[0]?.failure).toBe("RangeError: Invalid time value\nin 'March'\n    at in 'March'");
-    expect(outcomes[1]?.failure).toBe('AssertionError: t.is(): Difference (- actual, + expected):\n- 1\n+ 2\n    at ExecutionContext.is (file:///work/node_modules/ava/lib/assert.js:309:16)');
+    expect(outcomes[0]?.failure).toBe(`RangeError: Invalid time value\nin 'March'\n    at in 'March'\n${TOP_FRAME_ONLY_LINE}`);
+    expect(outcomes[1]?.failure).toBe(
+      `AssertionError: t.is(): Difference (- actual, + expected):\n- 1\n+ 2\n    at ExecutionContext.is (file:///work/node_modules/ava/lib/assert.js:309:16)\n${TOP_FRAME_ONLY_LINE}`,
+    );
     expect(outcomes[2]?.failure?.split('\n')[0]).toBe("AssertionError: Error thrown in test: 'plain'");
   });
 

@@ -67,7 +67,15 @@ export interface TapErrorFields {
   readonly error?: string;
   readonly code?: string;
   readonly stack?: string;
+  /** The report kept only the top frame of the stack (ava's TAP): the frames below it are unknown, not absent. */
+  readonly topFrameOnly?: boolean;
 }
+
+/**
+ * The line that ends an error's text when the report kept only its top frame, so a judge reading the
+ * text knows the frames below were cut rather than never there.
+ */
+export const TOP_FRAME_ONLY_LINE = '    ... (the report keeps only the top frame of the stack)';
 
 const YAML_FIELD = /^(\s*)(name|error|code|stack|message|at|details|assertion):\s*(.*)$/;
 
@@ -148,7 +156,7 @@ export function readTapErrorFields(lines: readonly string[], from: number): TapE
 /** ava's block as error fields: the thrown error where the details show one, else ava's own failure (an assertion). */
 function avaErrorFields(fields: Record<string, string>): TapErrorFields {
   const thrown = fields.details === undefined ? undefined : avaThrown(fields.details);
-  const at = fields.at === undefined || fields.at === '' ? {} : { stack: fields.at };
+  const at = fields.at === undefined || fields.at === '' ? {} : { stack: fields.at, topFrameOnly: true };
   if (thrown !== undefined) return { name: thrown.name, error: thrown.message, ...(thrown.code === undefined ? {} : { code: thrown.code }), ...at };
   const detail = avaDetailsText(fields.details ?? '');
   const error = [fields.assertion, detail === '' ? fields.message : detail].filter((part) => part !== undefined && part !== '').join(': ');
@@ -175,7 +183,7 @@ function avaDetailsText(details: string): string {
 export function tapErrorText(fields: TapErrorFields): string {
   const head = [fields.name, fields.error].filter((part) => part !== undefined && part !== '').join(': ');
   const frames = (fields.stack ?? '').split('\n').filter((line) => line.trim() !== '').map((line) => `    at ${line.trim()}`);
-  return [head, ...frames].join('\n');
+  return [head, ...frames, ...(fields.topFrameOnly === true ? [TOP_FRAME_ONLY_LINE] : [])].join('\n');
 }
 
 /** The error of the YAML block after a failing TAP test point, as text. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { judgeFailure, namesFile, reportedErrors } from './failure';
-import { parseJestStyleJson, parseMochaJson, parseTap, readReportedTests } from '@tracemend/test-runners';
+import { parseJestStyleJson, parseMochaJson, parseTap, readReportedTests, TOP_FRAME_ONLY_LINE } from '@tracemend/test-runners';
 import { runnerReport } from '@tracemend/test-runners/testing/runner-reports';
 
 // Reports and output of real runs of jest, vitest, mocha, node:test and ava over the same four tests
@@ -89,10 +89,27 @@ describe('judgeFailure on a real ava --tap report', () => {
     expect(judgeFailure(await failureOf(TITLES.period), CART).detail).toBe(`failed with RangeError: Invalid time value, expected ${CART_EXPECTED}`);
   });
 
-  it('cannot place an error thrown inside Node in the repository file: ava\'s TAP keeps only that top frame', async () => {
+  it("accepts type and message for an error thrown inside Node, whose repository frame ava's TAP cuts, and says so", async () => {
     const settings = await failureOf(TITLES.settings);
-    expect(judgeFailure(settings, SETTINGS)).toMatchObject({ matched: false, detail: expect.stringContaining('(its stack does not name src/settings.js)') as string });
+    expect(judgeFailure(settings, SETTINGS)).toMatchObject({
+      matched: true,
+      detail: expect.stringContaining('(the report keeps only the top frame, outside the repository, so src/settings.js could not be checked)') as string,
+    });
     expect(judgeFailure(settings, { ...SETTINGS, frames: [] }).matched).toBe(true);
+    // Another message is still refused.
+    expect(judgeFailure(settings, CART).matched).toBe(false);
+  });
+
+  it('still refuses a cut stack whose top frame is a repository file other than the recorded one', async () => {
+    const cart = await failureOf(TITLES.cart);
+    expect(judgeFailure(cart, signature('TypeError', "Cannot read properties of undefined (reading 'total')", 'src/checkout.js')).matched).toBe(false);
+  });
+
+  it('accepts a cut stack only when the report says it was cut: a full stack without the file is refused', () => {
+    const full = 'Error: [DecimalError] Invalid argument: 1250,000.00\n    at parseOther (/work/node_modules/decimal.js/decimal.mjs:3622:11)';
+    const recorded = signature('Error', '[DecimalError] Invalid argument: 1250,000.00', 'src/amounts.js');
+    expect(judgeFailure(full, recorded).matched).toBe(false);
+    expect(judgeFailure(`${full}\n${TOP_FRAME_ONLY_LINE}`, recorded).matched).toBe(true);
   });
 });
 

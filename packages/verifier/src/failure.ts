@@ -1,6 +1,6 @@
 import { normalizeErrorMessage, type FailureSignature } from '@tracemend/contracts';
 import { stripAnsi } from './output';
-import { SANDBOX_WORK_ROOT, readTapErrorFields, tapErrorText } from '@tracemend/test-runners';
+import { SANDBOX_WORK_ROOT, readTapErrorFields, tapErrorText, TOP_FRAME_ONLY_LINE } from '@tracemend/test-runners';
 
 /** One error a failure report shows: its type, message and the repository files its stack names, top first. */
 export interface ReportedError {
@@ -8,6 +8,8 @@ export interface ReportedError {
   readonly message: string;
   /** Repository-relative where the path shows the sandbox's working directory, else as printed; no node_modules. */
   readonly files: readonly string[];
+  /** The report kept only the stack's top frame (ava's TAP): frames below it, the repository's among them, are unknown. */
+  readonly topFrameOnly?: boolean;
 }
 
 /** Whether a failure shows the recorded signature, and what it showed. */
@@ -80,7 +82,9 @@ export function reportedErrors(text: string, expectedType?: string): ReportedErr
     if (tap?.name !== undefined && tap.error !== undefined) {
       const [head = '', ...stack] = tapErrorText(tap).split('\n');
       const parsed = ERROR_LINE.exec(head);
-      if (parsed && looksLikeErrorType(parsed[1] ?? '', expectedType)) tapErrors.push({ errorType: parsed[1] ?? '', message: parsed[3] ?? '', files: framePaths(stack) });
+      if (parsed && looksLikeErrorType(parsed[1] ?? '', expectedType)) {
+        tapErrors.push({ errorType: parsed[1] ?? '', message: parsed[3] ?? '', files: framePaths(stack), ...(tap.topFrameOnly ? { topFrameOnly: true } : {}) });
+      }
       continue;
     }
     const parsed = ERROR_LINE.exec(line.trim());
@@ -94,7 +98,8 @@ export function reportedErrors(text: string, expectedType?: string): ReportedErr
     const more = rest.findIndex((line) => line.trim() === '' || STACK_LINE.test(line));
     const continued = (more < 0 ? rest : rest.slice(0, more)).map((line) => line.trim());
     const message = continued.length > 0 && continued.length <= 20 ? [head.message, ...continued].join('\n') : head.message;
-    return { errorType: head.errorType, message, files: framePaths(rest) };
+    const cut = rest.some((line) => line.trim() === TOP_FRAME_ONLY_LINE.trim());
+    return { errorType: head.errorType, message, files: framePaths(rest), ...(cut ? { topFrameOnly: true } : {}) };
   });
   return [...errors, ...tapErrors];
 }
@@ -137,6 +142,17 @@ export function judgeFailure(failureText: string, signature: FailureSignature): 
   if (matching !== undefined) {
     const observed = describeError(matching, file === undefined ? undefined : (matching.files.find((path) => namesFile(path, file)) ?? file));
     return { matched: true, observed, detail: `failed with ${observed}, as recorded` };
+  }
+  // A report that keeps only the top frame (ava's TAP) cannot show the repository frame under a
+  // dependency's or Node's own; the type and exact message are all it can show, and they match.
+  const uncheckable = file === undefined ? undefined : sameMessage.find((error) => error.topFrameOnly === true && error.files.length === 0);
+  if (uncheckable !== undefined) {
+    const observed = describeError(uncheckable, undefined);
+    return {
+      matched: true,
+      observed,
+      detail: `failed with ${observed}, as recorded (the report keeps only the top frame, outside the repository, so ${file ?? ''} could not be checked)`,
+    };
   }
   const closest = sameMessage[0] ?? typed[0] ?? errors[0];
   if (closest === undefined) return { matched: false, detail: `failed without naming an error, expected ${expected}` };
