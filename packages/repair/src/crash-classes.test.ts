@@ -431,6 +431,24 @@ export function parseAmount(text) {
     template: 'replace-all',
     returns: 1250000,
   },
+  {
+    name: 'a bitwise truncation that wraps a large amount negative, caught by a check further on',
+    file: 'src/points.js',
+    source: `function minorUnits(value) {
+  return value | 0;
+}
+export function pointsFor(amount) {
+  const points = Math.floor(minorUnits(amount) / 100);
+  if (!Number.isSafeInteger(points) || points <= 0) throw new RangeError('points must be a positive safe integer, got ' + points);
+  return points;
+}
+`,
+    fn: 'pointsFor',
+    args: [2500000000.000001],
+    at: 'value | 0',
+    template: 'trunc-not-bitwise',
+    returns: 25000000,
+  },
 ];
 
 describe('templates for the crash classes beyond nullish reads, from the message V8 really throws', () => {
@@ -438,7 +456,7 @@ describe('templates for the crash classes beyond nullish reads, from the message
     const { file, source, fn, args, at, template, returns } = crashCase;
     const symptom = { ...(await thrown(() => call(file, source, fn, args))), frames: [] };
     // Message-driven templates need no crash kind: what throws may be a dependency's own error class.
-    if (template !== 'replace-all') expect(parseCrash(symptom), symptom.message).toBeDefined();
+    if (template !== 'replace-all' && template !== 'trunc-not-bitwise') expect(parseCrash(symptom), symptom.message).toBeDefined();
     const files = new Map([[file, source]]);
     const candidates = generateTemplateCandidates({ files, suspects: [suspectAt(file, source, at)], symptom, maxCandidates: 10 });
     const fixes = candidates.filter((candidate) => candidate.template === template);
@@ -539,6 +557,16 @@ export async function displayName(id: string): Promise<string> {
     const symptom = { ...(await thrown(() => call(file, source, 'slug', ['a-b-c-d-e']))), frames: [] };
     const candidates = generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'replace')], symptom, maxCandidates: 10 });
     expect(candidates).toEqual([]);
+  });
+
+  it('leaves a bitwise truncation alone when the message shows no wrapped number', () => {
+    const source = `export function half(value) {
+  return (value | 0) / 2;
+}
+`;
+    const file = 'src/half.js';
+    const symptom = { errorType: 'RangeError', message: 'value 7 is odd', frames: [] };
+    expect(generateTemplateCandidates({ files: new Map([[file, source]]), suspects: [suspectAt(file, source, 'value | 0')], symptom, maxCandidates: 10 })).toEqual([]);
   });
 
   it('leaves a coercion out when the member is both a string and an array method', async () => {

@@ -9,7 +9,7 @@ import { proposeAwait, proposeAwaitForEach } from './await-templates';
 import { proposeLastIndex } from './bounds-templates';
 import { findUnusedCalls, proposeOptionalCall } from './call-templates';
 import { findArgumentSites, proposeArgumentRepairs } from './argument-templates';
-import { proposeReplaceAll } from './message-templates';
+import { proposeReplaceAll, proposeTrunc } from './message-templates';
 import { findValueSites, proposeValueRepairs } from './value-templates';
 import { diffLineHunks, splitLines, stableHash, unifiedDiff } from './text';
 
@@ -143,6 +143,7 @@ export function generateTemplateCandidates(input: TemplateCandidateInput): Templ
       ...(crash === undefined ? [] : proposalsAtLine(sourceFile, suspect.line, column, crash, eol)),
       // What the message still shows needs no crash kind: a dependency's own error class says enough.
       ...proposeReplaceAll(sourceFile, suspect.line, input.symptom.message),
+      ...proposeTrunc(sourceFile, suspect.line, input.symptom.message),
     ];
     for (const proposal of proposals) {
       drafts.push({

@@ -46,3 +46,44 @@ export function proposeReplaceAll(sourceFile: SourceFile, line: number, message:
   }
   return proposals;
 }
+
+/** A number in the message that a 32-bit wrap explains: negative, or beyond the int32 range. */
+function showsWrappedNumber(message: string): boolean {
+  for (const match of message.matchAll(/(?<![\w.])-?\d[\d_]*(?:\.\d+)?/g)) {
+    const value = Number(match[0].replace(/_/g, ''));
+    if (value < 0 || value >= 2 ** 31) return true;
+  }
+  return false;
+}
+
+/**
+ * `trunc-not-bitwise`: `x | 0`, `x >> 0` or `~~x` on `line` truncates through a 32-bit integer, so a
+ * value beyond ±2^31 wraps (2,500,000,000 becomes -1,794,967,296). When the message shows a negative
+ * or out-of-range number, the truncation becomes `Math.trunc(x)`, which keeps every safe integer.
+ */
+export function proposeTrunc(sourceFile: SourceFile, line: number, message: string): TemplateProposal[] {
+  if (!showsWrappedNumber(message)) return [];
+  const proposals: TemplateProposal[] = [];
+  const consider = (node: Node, operand: Node) => {
+    if (node.getStartLineNumber() > line || node.getEndLineNumber() < line) return;
+    proposals.push({
+      template: 'trunc-not-bitwise',
+      rationale: `Truncates \`${short(operand.getText())}\` with Math.trunc: \`${short(node.getText())}\` goes through a 32-bit integer and wraps values beyond ±2^31, as the negative or out-of-range number in the error shows.`,
+      changes: [{ start: node.getStart(), end: node.getEnd(), text: `Math.trunc(${operand.getText()})` }],
+    });
+  };
+  for (const binary of sourceFile.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    const operator = binary.getOperatorToken().getKind();
+    const right = binary.getRight();
+    if ((operator === SyntaxKind.BarToken || operator === SyntaxKind.GreaterThanGreaterThanToken) && Node.isNumericLiteral(right) && right.getLiteralValue() === 0) {
+      consider(binary, binary.getLeft());
+    }
+  }
+  for (const outer of sourceFile.getDescendantsOfKind(SyntaxKind.PrefixUnaryExpression)) {
+    const inner = outer.getOperand();
+    if (outer.getOperatorToken() === SyntaxKind.TildeToken && Node.isPrefixUnaryExpression(inner) && inner.getOperatorToken() === SyntaxKind.TildeToken) {
+      consider(outer, inner.getOperand());
+    }
+  }
+  return proposals;
+}

@@ -23,6 +23,7 @@ export const TEMPLATE_NAMES = [
   'clamp-argument',
   'decode-base64-body',
   'replace-all',
+  'trunc-not-bitwise',
   'optional-chaining',
   'optional-call',
   'add-await',
