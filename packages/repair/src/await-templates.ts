@@ -1,6 +1,6 @@
 import { Node, SyntaxKind, type Expression, type Identifier, type SourceFile, type Type } from 'ts-morph';
 import type { MemberCrash } from './symptom';
-import { innermostFunction, short, type CrashSite, type TemplateProposal } from './templates';
+import { innermostFunction, rootIdentifier, short, type CrashSite, type TemplateProposal } from './templates';
 
 /** Array methods whose callback receives each element, and the index of the element parameter. */
 const ELEMENT_PARAMETER = new Map([
@@ -16,15 +16,6 @@ const ELEMENT_PARAMETER = new Map([
   ['reduce', 1],
   ['reduceRight', 1],
 ]);
-
-/** The identifier a property path starts from (`line` in `line.amount`), when it is one. */
-function rootIdentifier(node: Node): Identifier | undefined {
-  let current: Node = node;
-  while (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isNonNullExpression(current)) {
-    current = current.getExpression();
-  }
-  return Node.isIdentifier(current) ? current : undefined;
-}
 
 /** The `const`/`let` initializer `identifier` was declared with, when it has one. */
 function initializerOf(identifier: Identifier): Expression | undefined {

@@ -5,6 +5,7 @@ import {
   VariableDeclarationKind,
   type ElementAccessExpression,
   type Expression,
+  type Identifier,
   type PropertyAccessExpression,
   type SourceFile,
   type Type,
@@ -210,6 +211,15 @@ function isAssignablePropertyPath(node: Node): boolean {
   return (Node.isPropertyAccessExpression(node) || Node.isElementAccessExpression(node)) && isAssignablePath(node);
 }
 
+/** The identifier a property path starts from (`line` in `line.amount`, `rows[0]!.id`), when it is one. */
+export function rootIdentifier(node: Node): Identifier | undefined {
+  let current: Node = node;
+  while (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isNonNullExpression(current)) {
+    current = current.getExpression();
+  }
+  return Node.isIdentifier(current) ? current : undefined;
+}
+
 export function innermostFunction(node: Node): Node | undefined {
   return node.getFirstAncestor((ancestor) => Node.isFunctionLikeDeclaration(ancestor));
 }
@@ -409,9 +419,8 @@ function isCallee(node: Node): boolean {
 function laterReads(site: CrashSite, from: number): { token: Node; insert: string }[] {
   const receiver = site.getExpression();
   if (!isPurePath(receiver)) return [];
-  let root: Node = receiver;
-  while (Node.isPropertyAccessExpression(root) || Node.isElementAccessExpression(root)) root = root.getExpression();
-  if (!Node.isIdentifier(root) || isConstBinding(root) !== true) return [];
+  const root = rootIdentifier(receiver);
+  if (root === undefined || isConstBinding(root) !== true) return [];
   const fn = innermostFunction(site);
   if (fn === undefined) return [];
   const text = receiver.getText();

@@ -38,7 +38,7 @@ export function printed(text: string): string {
   let flat = text.replace(/\s+/g, '');
   for (let previous = ''; previous !== flat; ) {
     previous = flat;
-    flat = flat.replace(/\((?:[^()]|\(\.\.\.\))*\)/g, (match) => (match === '(...)' ? match : '(...)'));
+    flat = flat.replace(/\((?:[^()]|\(\.\.\.\))*\)/g, '(...)');
   }
   return flat;
 }
