@@ -413,7 +413,8 @@ export async function repairIncident(rawInput: RepairIncidentInput): Promise<Inc
       `open the pull request for ${candidate.id}`,
       (p) => `#${p.number} ${p.created ? 'opened' : 'updated'} on ${p.branch}`,
     );
-    return finish('pr-opened', `verified ${candidate.origin} patch ${candidate.id} ${pr.created ? 'opened' : 'updated'} as pull request #${pr.number}`, {
+    const madeBy = candidate.template === undefined ? candidate.origin : `${candidate.origin} ${candidate.template}`;
+    return finish('pr-opened', `verified ${madeBy} patch ${candidate.id} ${pr.created ? 'opened' : 'updated'} as pull request #${pr.number}`, {
       ...riskExtra,
       pr: { url: pr.url, number: pr.number, branch: pr.branch },
     });
