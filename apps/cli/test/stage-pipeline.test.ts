@@ -82,7 +82,7 @@ describe('tracemend <stage> over stdin and stdout', () => {
     expect(top, 'no suspect').toBeDefined();
     expect(top).toMatchObject({ file: FIXTURE_BUGS.leaderboard.file, function: FIXTURE_BUGS.leaderboard.function });
 
-    const set = await activity('repair', { incidentId, target, minimal, localization, round: 1, maxCandidates: 5, rejected: [] });
+    const set = await activity('repair', { incidentId, target, symptom: gated.envelope.symptom, minimal, localization, round: 1, maxCandidates: 5, rejected: [] });
     expect(set.candidates.length).toBeGreaterThan(0);
 
     // As the workflow does: verify in rank order until a candidate holds.
