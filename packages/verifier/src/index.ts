@@ -1,4 +1,4 @@
-export { verifyCandidate, readSourceFiles, DEFAULT_VERIFIER_TIMEOUTS } from './verify';
+export { verifyCandidate, DEFAULT_VERIFIER_TIMEOUTS } from './verify';
 export type { VerifierTimeouts, VerifyCandidateDeps, VerifyCandidateInput } from './verify';
 export {
   scoreRisk,

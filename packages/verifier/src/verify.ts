@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   parseContract,
   Verification,
@@ -10,7 +10,7 @@ import {
   type RepoTarget,
   type TestRunner,
 } from '@tracemend/contracts';
-import { readTextInside } from '@tracemend/process';
+import { MAX_SOURCE_BYTES, readSourceFiles, readTextInside } from '@tracemend/process';
 import { copyCheckout, grantSandboxAccess, type RunResult, type SandboxDriver } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
 import { readReportedTests, resolveTestCommand, withReporter, type ReportKind, type ResolvedCommand, type TestOutcome } from '@tracemend/test-runners';
@@ -64,9 +64,6 @@ interface TestRun {
   durationMs: number;
 }
 
-const SOURCE_FILE = /\.(?:[cm]?[jt]sx?)$/;
-const MAX_SOURCE_FILES = 5_000;
-const MAX_SOURCE_BYTES = 1024 * 1024;
 /** A test report beyond this is not read: sandboxed code decides its size. */
 const MAX_REPORT_BYTES = 64 * 1024 * 1024;
 const NOT_APPLIED = 'not run: the candidate does not apply';
@@ -325,28 +322,6 @@ function judgeSuite(baseline: TestRun, run: TestRun) {
   if (tests.length === 0) return result('failed', `the suite reported no tests (exit ${run.result?.exitCode ?? '?'})\n${tailLines(outputOf(run))}`);
   if (run.result?.exitCode !== 0 && failed === 0) return result('failed', `exit ${run.result?.exitCode ?? '?'} without a failing test\n${tailLines(outputOf(run))}`);
   return result('passed', summary);
-}
-
-/** Repository source files by relative path, bounded in count and size; node_modules and dot-directories skipped. */
-export async function readSourceFiles(root: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  const walk = async (relative: string): Promise<void> => {
-    for (const entry of (await readdir(join(root, relative), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (files.size >= MAX_SOURCE_FILES) return;
-      if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
-      const path = relative === '' ? entry.name : posix.join(relative, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && SOURCE_FILE.test(entry.name)) {
-        const text = await readTextInside(root, path, { maxBytes: MAX_SOURCE_BYTES }).catch((error: unknown) => {
-          if ((error as { code?: string }).code === 'SANDBOX_RESOURCE_LIMIT') return undefined;
-          throw error;
-        });
-        if (text !== undefined) files.set(path, text);
-      }
-    }
-  };
-  await walk('');
-  return files;
 }
 
 async function assessRisk(baseDir: string, candidate: Candidate, applied: AppliedCandidate) {
