@@ -4,6 +4,8 @@ import type { Logger } from '@tracemend/telemetry';
 import type { JsonValue } from './canonical';
 import { ddmin } from './ddmin';
 import { minimizeJson, minimizeRecord } from './hierarchical';
+import { namesInCode } from './names';
+import { readSourceFiles } from '@tracemend/process';
 import { detectTestConventions } from '@tracemend/test-runners';
 import { emitRegressionTest } from './test-emitter';
 
@@ -34,7 +36,8 @@ export function stillFails(harness: ResidentHarness, expected: FailureSignature)
 }
 
 /**
- * The minimize stage: hierarchical ddmin over the entry's input, then the feature flags, the env
+ * The minimize stage: hierarchical ddmin over the entry's input (keeping its recorded fields),
+ * then the feature flags, the env
  * and the recorded downstream calls, every candidate judged by signature in one resident sandbox;
  * then a regression test in the repository's own runner.
  */
@@ -54,7 +57,9 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
           throw new TracemendError('MINIMIZATION_FAILED', 'the recorded input no longer shows the failure signature in the sandbox');
         }
         const part = entryInput(job.entry);
-        const onInput = await minimizeJson(part.value, (value) => fails({ ...job, entry: part.with(value) }), { maxTests: budget });
+        // What the test replays must stay an input production could send (ADR 0011).
+        const keepFields = { named: namesInCode(await readSourceFiles(prepared.repoDir)) };
+        const onInput = await minimizeJson(part.value, (value) => fails({ ...job, entry: part.with(value) }), { maxTests: budget, keepFields });
         job = { ...job, entry: part.with(onInput.minimal) };
         const onFlags = await minimizeRecord(job.environment.featureFlags as Record<string, JsonValue>, (featureFlags) =>
           fails({ ...job, environment: { ...job.environment, featureFlags: featureFlags as Record<string, boolean | string | number> } }),

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, type JsonValue } from './canonical';
 import { ddmin } from './ddmin';
 import { ENCODING_QUALIFIERS, formatPath, getAt, minimizeJson, minimizeRecord, pathsAtDepth, setAt } from './hierarchical';
+import { namesInCode } from './names';
 
 /** A judge that records every candidate it is asked about. */
 function recording<C>(fails: (candidate: C) => boolean) {
@@ -49,6 +50,56 @@ describe('minimizeJson', () => {
     );
     expect(outcome.steps).toHaveLength(6);
     expect(outcome.tests).toBeLessThan(20);
+  });
+
+  it('under keepFields removes only items and subtrees the code never names, so a correct fix still passes on the result', async () => {
+    // A warehouse's return event. The crash needs only the empty parcel list, but the correct fix
+    // reads the drop-off's receivedAt and the order's deliveredAt after the crash point: a 1-minimal
+    // input loses both, and the right fix then fails on it.
+    const handedOverAt = (detail: Detail) => {
+      const [firstScan] = detail.parcels[0]!.scans;
+      return new Date(firstScan!.at);
+    };
+    const fixedHandedOverAt = (detail: Detail) => new Date(detail.parcels[0]?.scans[0]?.at ?? detail.receivedAt);
+    const daysLate = (detail: Detail, handover: (detail: Detail) => Date) => {
+      const days = (handover(detail).getTime() - new Date(detail.order.deliveredAt).getTime()) / 86_400_000;
+      if (Number.isNaN(days)) throw new RangeError('Invalid time value');
+      return days;
+    };
+    type Detail = { parcels: { scans: { at: string }[] }[]; receivedAt: string; order: { deliveredAt: string } };
+    const code = new Map([
+      ['src/eligibility.js', `${handedOverAt.toString()}\n${daysLate.toString()}\nconst type = event['detail-type'];`],
+      ['test/eligibility.test.js', "it('counts from the scan', () => assess({ returnId: 'r-1', audit: {} }));"],
+    ]);
+    const event = {
+      'detail-type': 'Return Received',
+      account: '210987654321',
+      detail: {
+        returnId: 'r-1',
+        receivedAt: '2026-12-01T10:00:00Z',
+        channel: 'store-dropoff',
+        parcels: [],
+        store: { storeId: 'BER-014', clerk: 'kiosk' },
+        order: { deliveredAt: '2026-11-21T10:00:00Z', currency: 'EUR' },
+        audit: { by: 'kiosk', steps: [1, 2] },
+      },
+    };
+    const crash = "TypeError: Cannot read properties of undefined (reading 'scans')";
+    const fails = (candidate: JsonValue) => Promise.resolve(signatureOf(() => daysLate((candidate as { detail: Detail }).detail, handedOverAt)) === crash);
+    const names = namesInCode(code);
+    // The code names the order (read after the crash point) but neither the store nor the audit trail.
+    expect(names.has('order') && names.has('deliveredAt') && names.has('detail-type')).toBe(true);
+    expect(names.has('store') || names.has('audit') || names.has('receivedAt')).toBe(false);
+
+    const kept = await minimizeJson(event, fails, { label: 'event', keepFields: { named: names } });
+    const { store: _store, audit: _audit, ...keptDetail } = event.detail;
+    expect(kept.minimal).toEqual({ ...event, detail: keptDetail });
+    expect(kept.steps.sort()).toEqual(['removed event.detail.audit', 'removed event.detail.store']);
+    expect(() => daysLate((kept.minimal as { detail: Detail }).detail, fixedHandedOverAt)).not.toThrow();
+    // Without it the same judge strips the event to what the crash alone needs, where the fix fails.
+    const stripped = await minimizeJson(event, fails, { label: 'event' });
+    expect(stripped.minimal).toEqual({ detail: { parcels: [] } });
+    expect(() => daysLate((stripped.minimal as { detail: Detail }).detail, fixedHandedOverAt)).toThrow();
   });
 
   it("keeps what validation needs when the judge runs the service's own sign-up logic", async () => {

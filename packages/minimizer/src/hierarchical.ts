@@ -17,8 +17,17 @@ export interface MinimizeOptions {
 
 /** Options of `minimizeJson`. */
 export interface MinimizeJsonOptions extends MinimizeOptions {
-  /** Run the scalar simplification pass after the structural one (default true). */
+  /** Run the scalar simplification pass after the structural one (default true; off under `keepFields`). */
   simplify?: boolean;
+  /**
+   * For an input a test replays: every scalar member of an object that stays keeps its recorded value,
+   * members holding objects or arrays stay when their key is one of `named` (the names the service's
+   * code uses, `namesInCode`), and nothing is simplified. Only array items and subtrees the code never
+   * names are removed, so what stays is what production sent, and a correct fix that reads a field the
+   * crash did not need (a drop-off's `receivedAt`, its order's `deliveredAt`) passes on it. See
+   * docs/adr/0011.
+   */
+  keepFields?: { named: ReadonlySet<string> };
 }
 
 /** What a JSON minimization found and what it cost. */
@@ -50,8 +59,8 @@ export async function minimizeJson(
     // simplification of the result still fails, even when the failure is not monotone.
     for (;;) {
       const before = current;
-      current = await removeLevelByLevel(current, cached, label, steps);
-      if (options.simplify ?? true) current = await new Simplifier(current, cached, label, steps).run();
+      current = await removeLevelByLevel(current, cached, label, steps, options.keepFields);
+      if (options.keepFields === undefined && (options.simplify ?? true)) current = await new Simplifier(current, cached, label, steps).run();
       if (current === before) break;
     }
   } catch (error) {
@@ -81,14 +90,30 @@ function hasEncodedSiblings(value: JsonValue, path: JsonPath): boolean {
   return Object.entries(parent).some(([key, flag]) => ENCODING_QUALIFIERS.has(key) && flag !== false && flag !== null && flag !== '');
 }
 
+/** Whether `path` ends in an object member (not an array item) that holds a scalar or whose key is in `named`. */
+function isKeptField(value: JsonValue, path: JsonPath, named: ReadonlySet<string>): boolean {
+  const key = path[path.length - 1];
+  if (typeof key !== 'string') return false;
+  if (named.has(key)) return true;
+  const node = getAt(value, path);
+  return node !== undefined && !Array.isArray(node) && !isJsonObject(node);
+}
+
 /** One structural pass: ddmin over the children at each depth, from the top. */
-async function removeLevelByLevel(value: JsonValue, judge: CachedJudge<JsonValue>, label: string, steps: string[]): Promise<JsonValue> {
+async function removeLevelByLevel(
+  value: JsonValue,
+  judge: CachedJudge<JsonValue>,
+  label: string,
+  steps: string[],
+  keepFields: MinimizeJsonOptions['keepFields'],
+): Promise<JsonValue> {
   let current = value;
   for (let depth = 0; ; depth++) {
     const all = pathsAtDepth(current, depth + 1);
     if (all.length === 0) return current;
-    const pinned = all.filter(isQualifier);
-    const nodes = all.filter((path) => !isQualifier(path));
+    const isPinned = (path: JsonPath) => isQualifier(path) || (keepFields !== undefined && isKeptField(current, path, keepFields.named));
+    const pinned = all.filter(isPinned);
+    const nodes = all.filter((path) => !isPinned(path));
     const base = current;
     const { result, exhausted } = await reduce(nodes, (kept) => judge.judge(keepOnly(base, depth, keysOf([...kept, ...pinned]))));
     if (result.length < nodes.length) {

@@ -64,7 +64,8 @@ async function listFiles(repoDir: string): Promise<string[]> {
   return files;
 }
 
-function isTestFile(path: string): boolean {
+/** Whether a repo-relative path is one of the repository's own tests (tracemend's emitted ones are not counted). */
+export function isTestFile(path: string): boolean {
   if (path.endsWith('.d.ts') || path.includes('tracemend-')) return false;
   if (TEST_FILE.test(path)) return true;
   const parts = path.split('/');

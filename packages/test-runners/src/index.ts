@@ -2,7 +2,7 @@ export { readReportedTests, runnerAdapter, SUPPORTED_RUNNERS, withReporter } fro
 export type { ModuleSyntax, ReportKind, RunnerAdapter, RunOutput } from './adapters';
 export { expandGlob, resolveBin, resolveTestCommand, splitScript } from './command';
 export type { ResolveContext, ResolvedCommand } from './command';
-export { detectTestConventions, moduleSpecifier } from './conventions';
+export { detectTestConventions, isTestFile, moduleSpecifier } from './conventions';
 export { detectTestRunnerIn, resolveTestSetup, runnerOfCommand, UnsupportedRunnerError } from './detect';
 export type { DetectedRunner, RepositoryFiles, TestSetup } from './detect';
 export { checkoutFiles, detectTestRunner } from './detect-dir';
