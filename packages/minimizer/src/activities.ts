@@ -111,6 +111,7 @@ export function createMinimizerActivities(deps: MinimizerDeps) {
             fingerprint: envelope.identity.fingerprint,
             runner: input.target.test.runner,
             conventions,
+            onFormatProblem: (problem) => deps.logger.warn({ problem }, 'the regression test is left as emitted'),
           }),
         };
       } finally {

@@ -7,6 +7,7 @@ import type { Entry, FailureSignature, TestFile, TestRunner } from '@tracemend/c
 import { fixtureAlertPaths, fixtureServiceDir, fixturesRoot, loadFixtureRepo, type FixtureServiceName } from '@tracemend/fixture-kit';
 import { buildEnvelope, type OtlpTraces } from '@tracemend/ingest';
 import { entryHandlersOf, installDependencies, replayJobFromEnvelope, type HttpApp, type ReplayJob } from '@tracemend/sandbox';
+import { check } from 'prettier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectTestConventions } from '@tracemend/test-runners';
 import { emitRegressionTest } from './test-emitter';
@@ -100,6 +101,28 @@ describe('emitRegressionTest', () => {
     },
     180_000,
   );
+
+  it("formats the test and its support files as the repository's prettier configuration says, and they still replay", async () => {
+    const repo = join(dir, 'prettier-repo');
+    const files: Record<string, string> = {
+      'package.json': '{"name":"payouts","type":"commonjs","devDependencies":{"prettier":"3.10.2"},"scripts":{"test":"node --test test/"}}',
+      '.prettierrc': '{ "singleQuote": true, "semi": false, "printWidth": 100 }\n',
+      'src/handler.js': "'use strict'\nexports.handler = async (event) => event.Records[0].body.amount.toFixed(2)\n",
+      'test/handler.test.js': "const { test } = require('node:test')\ntest('loads', () => require('../src/handler'))\n",
+    };
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(join(repo, path, '..'), { recursive: true });
+      await writeFile(join(repo, path), content);
+    }
+    const job = functionJob({ kind: 'function', module: 'src/handler.js', export: 'handler', args: [{ Records: [{ body: { amount: '120.50', currency: 'EUR' } }] }] });
+    const test = await emitInto(repo, job, 'node:test');
+    const options = { singleQuote: true, semi: false, printWidth: 100 };
+    for (const file of [test, ...(test.support ?? [])]) expect(await check(file.content, { ...options, filepath: file.path }), file.path).toBe(true);
+    expect(test.content).toContain("require('./tracemend-replay.cjs')\n");
+    const before = await runTest(repo, test.command);
+    expect(before.ok, before.output).toBe(false);
+    expect(showsError(before.output, 'TypeError', 'event.Records[0].body.amount.toFixed is not a function'), before.output).toBe(true);
+  });
 
   it('refuses runners it cannot write, naming the ones it can', async () => {
     await expect(

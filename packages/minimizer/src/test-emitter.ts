@@ -1,7 +1,7 @@
 import { posix } from 'node:path';
 import { TracemendError, type FailureSignature, type TestFile, type TestRunner } from '@tracemend/contracts';
 import { harnessJobLine, REPLAY_SUPPORT_NAME, replaySupportFiles, type ReplayJob } from '@tracemend/sandbox';
-import { moduleSpecifier, runnerAdapter, type RunnerAdapter, type TestConventions } from '@tracemend/test-runners';
+import { formatFiles, moduleSpecifier, runnerAdapter, type RunnerAdapter, type TestConventions } from '@tracemend/test-runners';
 
 /** What the emitted test needs: the minimal job as the sandbox replayed it, and how the repository writes tests. */
 export interface EmitTestInput {
@@ -11,6 +11,8 @@ export interface EmitTestInput {
   fingerprint: string;
   runner: TestRunner;
   conventions: TestConventions;
+  /** Told when the repository's formatter configuration could not be applied (the files are then left as emitted). */
+  onFormatProblem?: (problem: string) => void;
 }
 
 
@@ -98,11 +100,10 @@ export async function emitRegressionTest(input: EmitTestInput): Promise<TestFile
     ]),
   ];
   const path = posix.join(conventions.dir, `tracemend-${slug}${conventions.suffix}${conventions.extension}`);
-  return {
-    path,
-    content: `${lines.join('\n')}\n`,
-    runner,
-    command: adapter.fileCommand(path, conventions.typescript),
-    support: await replaySupportFiles(supportDirOf(adapter, conventions), conventions.support, conventions.typescript),
-  };
+  const support = await replaySupportFiles(supportDirOf(adapter, conventions), conventions.support, conventions.typescript);
+  // Formatted as the repository's prettier configuration says, so its format check passes on the PR.
+  const { files, problem } = await formatFiles([{ path, content: `${lines.join('\n')}\n` }, ...support], conventions.formatter);
+  if (problem !== undefined) input.onFormatProblem?.(problem);
+  const [test, ...formattedSupport] = files;
+  return { path, content: test!.content, runner, command: adapter.fileCommand(path, conventions.typescript), support: formattedSupport };
 }

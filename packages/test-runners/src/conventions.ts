@@ -3,6 +3,7 @@ import { join, posix } from 'node:path';
 import type { TestRunner } from '@tracemend/contracts';
 import { readTextInside } from '@tracemend/process';
 import { runnerAdapter, type ModuleSyntax } from './adapters';
+import { detectFormatter, type Formatter } from './formatter';
 
 /** How a repository writes its tests, read from the tests it already has (else from its manifest). */
 export interface TestConventions {
@@ -19,6 +20,8 @@ export interface TestConventions {
   readonly support: ModuleSyntax;
   /** How relative imports of source files are written: with the file's own extension, `.js` for a `.ts` file, or none. */
   readonly specifiers: 'source' | 'js' | 'none';
+  /** The repository's formatter, when its configuration can be read as data (`detectFormatter`). */
+  readonly formatter?: Formatter;
   /** Where each convention was read from, for the PR and the logs. */
   readonly evidence: string;
 }
@@ -32,6 +35,9 @@ const MAX_TEST_FILES_READ = 20;
 
 interface Manifest {
   type?: string;
+  prettier?: unknown;
+  dependencies?: Record<string, unknown>;
+  devDependencies?: Record<string, unknown>;
 }
 
 async function readJson<T>(repoDir: string, file: string): Promise<T | undefined> {
@@ -170,7 +176,9 @@ export async function detectTestConventions(repoDir: string, runner: TestRunner,
     specifiers = typescript ? ((await tsconfigSpecifiers(repoDir)) ?? 'none') : syntax === 'esm' ? 'source' : 'none';
     notes.push(`relative imports ${specifiers === 'none' ? 'without an extension' : specifiers === 'js' ? 'with .js for .ts files' : 'with the extension'} (from ${typescript ? 'tsconfig.json' : 'the module syntax'})`);
   }
-  return { dir, suffix, extension, typescript, syntax, support, specifiers, evidence: notes.join('; ') };
+  const { formatter, note } = await detectFormatter(repoDir, manifest);
+  if (note !== undefined) notes.push(note);
+  return { dir, suffix, extension, typescript, syntax, support, specifiers, ...(formatter === undefined ? {} : { formatter }), evidence: notes.join('; ') };
 }
 
 /** The specifier a test in `testDir` writes to import the repo-relative `module`, in the repository's style. */

@@ -9,3 +9,5 @@ export { checkoutFiles, detectTestRunner } from './detect-dir';
 export type { TestConventions } from './conventions';
 export { MAX_FAILURE_CHARS, mochaJsonFromStdout, parseJestStyleJson, parseMochaJson, parseTap, readTapErrorFields, SANDBOX_WORK_ROOT, tapErrorText, TOP_FRAME_ONLY_LINE } from './report';
 export type { TapErrorFields, TestOutcome } from './report';
+export { detectFormatter, formatFiles } from './formatter';
+export type { Formatter, FormatterReading } from './formatter';
