@@ -147,6 +147,8 @@ interface EmittedTestCheck {
   passesAfterFix: boolean;
   /** The repository's `typecheck` script with the test in place; undefined when it has none. */
   typechecks?: boolean;
+  /** The repository's own prettier, `--check` on the emitted files; undefined when it does not use prettier. */
+  formatted?: boolean;
   note: string;
 }
 
@@ -167,20 +169,27 @@ async function checkEmittedTest(incident: Incident, minimal: MinimalRepro): Prom
     const judged = before.ok ? undefined : judgeFailure(before.output, minimal.signature);
     const failsBefore = judged?.matched === true;
     const notes = [before.ok ? 'passed on the released commit' : judged!.detail];
-    const manifest = JSON.parse(await readFile(join(copy.serviceDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+    const manifest = JSON.parse(await readFile(join(copy.serviceDir, 'package.json'), 'utf8')) as { scripts?: Record<string, string>; devDependencies?: Record<string, string> };
     let typechecks: boolean | undefined;
     if (manifest.scripts?.typecheck !== undefined) {
       const tsc = await runCommand(['npm', 'run', '--silent', 'typecheck'], copy.serviceDir, copy.env);
       typechecks = tsc.ok;
       if (!tsc.ok) notes.push(`typecheck: ${firstSentence(tsc.tail.split('\n').filter((line) => /error TS\d+/.test(line)).join(' ') || tsc.tail)}`);
     }
+    let formatted: boolean | undefined;
+    if (manifest.devDependencies?.prettier !== undefined) {
+      const prettier = await runCommand(['npx', 'prettier', '--check', ...[testFile, ...(testFile.support ?? [])].map((file) => file.path)], copy.serviceDir, copy.env);
+      formatted = prettier.ok;
+      if (!prettier.ok) notes.push(`prettier --check: ${firstSentence(prettier.tail)}`);
+    }
+    const checks = { ...(typechecks === undefined ? {} : { typechecks }), ...(formatted === undefined ? {} : { formatted }) };
     const applied = await copy.applyPatch(fix);
-    if (!applied.ok) return { failsBefore, passesAfterFix: false, ...(typechecks === undefined ? {} : { typechecks }), note: [...notes, `fix.patch does not apply: ${firstSentence(applied.tail)}`].join('; ') };
+    if (!applied.ok) return { failsBefore, passesAfterFix: false, ...checks, note: [...notes, `fix.patch does not apply: ${firstSentence(applied.tail)}`].join('; ') };
     const after = await runCommand(testFile.command, copy.serviceDir, copy.env);
     if (!after.ok) notes.push(`after the fix: ${firstSentence(after.tail.split('\n').slice(-12).join(' '))}`);
     // The temporary copy's folder means nothing in a results file: paths read from the service root.
     const note = notes.join('; ').replaceAll(`${copy.serviceDir}/`, '');
-    return { failsBefore, passesAfterFix: after.ok, ...(typechecks === undefined ? {} : { typechecks }), note };
+    return { failsBefore, passesAfterFix: after.ok, ...checks, note };
   });
 }
 
@@ -247,8 +256,17 @@ function report(rows: readonly Row[]): string {
   );
   const yesNo = (value: boolean | undefined) => (value === undefined ? '-' : value ? 'yes' : 'no');
   const tests = markdownTable(
-    ['incident', 'runner', 'test', 'fails before (signature)', 'typechecks', 'passes after fix.patch', 'note'],
-    rows.map((row) => [row.id, row.runner ?? '-', row.testPath ?? '-', yesNo(row.emittedTest?.failsBefore), yesNo(row.emittedTest?.typechecks), yesNo(row.emittedTest?.passesAfterFix), firstSentence(row.emittedTest?.note ?? '', 120)]),
+    ['incident', 'runner', 'test', 'fails before (signature)', 'typechecks', 'formatted', 'passes after fix.patch', 'note'],
+    rows.map((row) => [
+      row.id,
+      row.runner ?? '-',
+      row.testPath ?? '-',
+      yesNo(row.emittedTest?.failsBefore),
+      yesNo(row.emittedTest?.typechecks),
+      yesNo(row.emittedTest?.formatted),
+      yesNo(row.emittedTest?.passesAfterFix),
+      firstSentence(row.emittedTest?.note ?? '', 120),
+    ]),
   );
   const count = (predicate: (row: Row) => boolean) => `${rows.filter(predicate).length}/${rows.length}`;
   const totals = markdownTable(
