@@ -208,10 +208,54 @@ function regexFinder(source: RegExp, group = 0, accept?: (match: RegExpExecArray
   };
 }
 
-/** Email tokens the gate emits (`u<hex8>@example.com`): not findings. */
+/** The shape of the email tokens the gate emits (`u<hex8>@example.com`). */
 export const EMAIL_TOKEN = /^u[0-9a-f]{8}@example\.com$/;
-/** Phone tokens the gate emits (+1 NPA 555 01XX, fictional by NANP rule): not findings. */
+/** The digits of the phone tokens the gate emits (+1 NPA 555 01XX, fictional by NANP rule). */
 const PHONE_TOKEN_DIGITS = /^1[2-9]\d{2}55501\d{2}$/;
+
+/** The token types whose tokens look like real values (an email, a phone number, a card number). */
+export type ValueLikeTokenType = 'email' | 'phone' | 'card';
+
+/**
+ * Whether the keyed token registry confirms that the gate issued `value` as a token of `type`
+ * (`issuedTokenCheck`). A value in a token's shape that it does not confirm is a finding like any
+ * other: a real card may start with the card-token prefix, and shapes alone prove nothing.
+ */
+export type IssuedTokenCheck = (type: ValueLikeTokenType, value: string) => boolean;
+
+/** Options of `detect` and `redactText`. */
+export interface DetectOptions {
+  /** Confirms the gate's own tokens; without it every token-shaped value is a finding. */
+  issuedTokens?: IssuedTokenCheck;
+}
+
+/** The form a token is registered under: digits for phones and cards (grouping aside), lower case for emails. */
+export function canonicalToken(type: ValueLikeTokenType, value: string): string {
+  return type === 'email' ? value.trim().toLowerCase() : value.replace(/\D/g, '');
+}
+
+/** A set of issued tokens by canonical form: what one gate run or one `redactText` call issued. */
+export function issuedTokenSet(): { add(type: TokenType, token: string): void; has: IssuedTokenCheck } {
+  const tokens = new Set<string>();
+  return {
+    add(type, token) {
+      if (VALUE_LIKE_TYPES.has(type)) tokens.add(`${type}\u0000${canonicalToken(type as ValueLikeTokenType, token)}`);
+    },
+    has: (type, value) => tokens.has(`${type}\u0000${canonicalToken(type, value)}`),
+  };
+}
+
+/** Whether `value` has the shape of the gate's `type` tokens, so only such values are looked up. */
+function hasTokenShape(type: ValueLikeTokenType, value: string): boolean {
+  const canonical = canonicalToken(type, value);
+  if (type === 'email') return EMAIL_TOKEN.test(canonical);
+  if (type === 'phone') return PHONE_TOKEN_DIGITS.test(canonical);
+  return canonical.startsWith(CARD_TOKEN_PREFIX);
+}
+
+const VALUE_LIKE_TYPES: ReadonlySet<string> = new Set<ValueLikeTokenType>(['email', 'phone', 'card']);
+/** A span a confirmed token holds while detection runs: no later detector may claim it; never returned. */
+const ISSUED_TOKEN = '\u0000issued-token';
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const PHONE_INTERNATIONAL = /\+[1-9][\d\s().-]{6,24}\d/g;
@@ -246,7 +290,7 @@ function internationalPhoneEnd(matched: string): number {
     candidate = trimmed;
   }
   const digits = candidate.replace(/\D/g, '');
-  if (digits.length < 8 || digits.length > 15 || PHONE_TOKEN_DIGITS.test(digits)) return 0;
+  if (digits.length < 8 || digits.length > 15) return 0;
   return candidate.length;
 }
 
@@ -286,7 +330,7 @@ function findCards(text: string, _profile: TextProfile, out: number[]): void {
       // UATP numbers (any 15 digits after a 1) are taken only when written without separators, so
       // the tail of a dashed id or date does not read as one.
       const uatpGrouped = digits.startsWith('1') && digits.length !== end;
-      if (luhnValid(digits) && cardIinValid(digits) && !uatpGrouped && !digits.startsWith(CARD_TOKEN_PREFIX)) {
+      if (luhnValid(digits) && cardIinValid(digits) && !uatpGrouped) {
         out.push(match.index, match.index + end);
         break;
       }
@@ -721,7 +765,7 @@ const DETECTORS: readonly Detector[] = [
     name: 'email', marks: MARK_AT | MARK_DOT,
     kind: 'pii',
     tokenType: 'email',
-    find: regexFinder(EMAIL, 0, (match) => !EMAIL_TOKEN.test(match[0])),
+    find: regexFinder(EMAIL),
   },
   {
     name: 'iban', anyMarks: MARK_ANY_UPPER, minDigits: 2, hint: /[A-Z]{2}\d\d/,
@@ -793,33 +837,44 @@ function mayMatch(detector: CompiledDetector, text: string, profile: TextProfile
 // Reused between calls (detection is synchronous): a flat list of [start, end) pairs, grown as needed.
 const spans: number[] = [];
 
-function runDetectors(text: string, profile: TextProfile, gated: boolean): DetectorMatch[] {
-  const chosen: DetectorMatch[] = [];
+function runDetectors(text: string, profile: TextProfile, gated: boolean, issuedTokens: IssuedTokenCheck | undefined): DetectorMatch[] {
+  let chosen: DetectorMatch[] = [];
   let keyword: boolean | undefined;
+  let confirmed = false;
   const hasKeyword = () => (keyword ??= CREDENTIAL_KEYWORD.test(text));
   for (const detector of COMPILED) {
     if (gated && !mayMatch(detector, text, profile, hasKeyword)) continue;
     const first = spans.length;
     (gated ? detector.find : (detector.reference ?? detector.find))(text, profile, spans, chosen);
+    const valueLike = issuedTokens !== undefined && VALUE_LIKE_TYPES.has(detector.name) ? (detector.name as ValueLikeTokenType) : undefined;
     for (let i = first; i + 1 < spans.length; i += 2) {
       const start = spans[i] ?? 0;
       const end = spans[i + 1] ?? 0;
       if (end <= start || overlapsTaken(chosen, start, end)) continue;
+      const value = valueLike === undefined ? '' : text.slice(start, end);
+      if (valueLike !== undefined && hasTokenShape(valueLike, value) && issuedTokens!(valueLike, value)) {
+        // One of the gate's own tokens: it holds its span, so no later detector reads into it.
+        chosen.push({ detector: ISSUED_TOKEN, kind: 'pii', start, end });
+        confirmed = true;
+        continue;
+      }
       chosen.push({ detector: detector.name, kind: detector.kind, start, end });
     }
   }
   if (spans.length > 0) spans.length = 0;
+  if (confirmed) chosen = chosen.filter((match) => match.detector !== ISSUED_TOKEN);
   return chosen.length > 1 ? chosen.sort((a, b) => a.start - b.start) : chosen;
 }
 
 /** Runs the detectors over one text as it reads, without decoding anything in it. */
-function detectSurface(text: string, profile: TextProfile, gated: boolean, depth: number): DetectorMatch[] {
+function detectSurface(text: string, profile: TextProfile, gated: boolean, depth: number, issuedTokens: IssuedTokenCheck | undefined): DetectorMatch[] {
   // Set before each text rather than restored after: a throw leaves it at the stricter setting.
   base64TextDecodedBelow = depth < MAX_DECODE_DEPTH;
   return runDetectors(
     text,
     gated ? profile : { ...profile, digits: Number.MAX_SAFE_INTEGER, digitRun: Number.MAX_SAFE_INTEGER, dottedGroups: Number.MAX_SAFE_INTEGER, marks: ~0 },
     gated,
+    issuedTokens,
   );
 }
 
@@ -843,9 +898,9 @@ function deferToDecoded(text: string, profile: TextProfile, matches: DetectorMat
 }
 
 /** Findings in `text` and, down to `MAX_DECODE_DEPTH` layers, in what its encoded spans decode to (reported over the span). */
-function detectLayers(text: string, gated: boolean, depth: number): DetectorMatch[] {
+function detectLayers(text: string, gated: boolean, depth: number, issuedTokens: IssuedTokenCheck | undefined): DetectorMatch[] {
   const profile = profileText(text);
-  const surface = detectSurface(text, profile, gated, depth);
+  const surface = detectSurface(text, profile, gated, depth, issuedTokens);
   if (depth >= MAX_DECODE_DEPTH) return surface;
   if (!mayHoldEncoded(profile)) return surface;
   const matches = deferToDecoded(text, profile, surface);
@@ -853,7 +908,7 @@ function detectLayers(text: string, gated: boolean, depth: number): DetectorMatc
   const spans = findEncodedSpans(text, profile.base64Runs, matches);
   if (spans.length === 0) return matches;
   for (const span of spans) {
-    const inner = detectLayers(span.decoded, gated, depth + 1);
+    const inner = detectLayers(span.decoded, gated, depth + 1, issuedTokens);
     const first = inner[0];
     if (first === undefined) continue;
     const kind = inner.some((match) => match.kind === 'secret') ? 'secret' : first.kind;
@@ -868,8 +923,8 @@ function detectLayers(text: string, gated: boolean, depth: number): DetectorMatc
  * sorted by position. A finding inside an encoded part covers that part. One pass profiles each text
  * first, so a detector whose pattern cannot occur costs a bit test.
  */
-export function detect(text: string): DetectorMatch[] {
-  return detectLayers(text, true, 0);
+export function detect(text: string, options: DetectOptions = {}): DetectorMatch[] {
+  return detectLayers(text, true, 0, options.issuedTokens);
 }
 
 /**
@@ -877,8 +932,8 @@ export function detect(text: string): DetectorMatch[] {
  * and mark, and plain regex scans where `detect` takes a shortcut. It exists so tests can show that the
  * fast path never changes a result.
  */
-export function detectUngated(text: string): DetectorMatch[] {
-  return detectLayers(text, false, 0);
+export function detectUngated(text: string, options: DetectOptions = {}): DetectorMatch[] {
+  return detectLayers(text, false, 0, options.issuedTokens);
 }
 
 const TOKEN_TYPE_OF = new Map(DETECTORS.map((detector) => [detector.name, detector.tokenType]));
@@ -913,9 +968,9 @@ function credentialSecrets(detector: string, value: string): string[] {
   return [];
 }
 
-function redactLayers(text: string, tokenizer: Tokenizer, depth: number, into: Redaction): string {
+function redactLayers(text: string, tokenizer: Tokenizer, depth: number, into: Redaction, issuedTokens: IssuedTokenCheck | undefined): string {
   const profile = profileText(text);
-  const surface = detectSurface(text, profile, true, depth);
+  const surface = detectSurface(text, profile, true, depth, issuedTokens);
   const matches = depth < MAX_DECODE_DEPTH ? deferToDecoded(text, profile, surface) : surface;
   let out = '';
   if (matches.length === 0) out = text;
@@ -943,7 +998,7 @@ function redactLayers(text: string, tokenizer: Tokenizer, depth: number, into: R
   let rebuilt = '';
   let cursor = 0;
   for (const span of spans) {
-    const inner = redactLayers(span.decoded, tokenizer, depth + 1, into);
+    const inner = redactLayers(span.decoded, tokenizer, depth + 1, into, issuedTokens);
     if (inner === span.decoded) continue;
     into.found.push(out.slice(span.start, span.end));
     rebuilt += out.slice(cursor, span.start) + span.encode(inner);
@@ -957,9 +1012,21 @@ function redactLayers(text: string, tokenizer: Tokenizer, depth: number, into: R
  * and inside its encoded parts: a part whose decoded form changed is encoded back the way it was
  * (same base64 alphabet and padding, same percent-encoding, same JSON escapes), so it keeps its shape.
  */
-export function redactText(text: string, tokenizer: Tokenizer): Redaction {
+export function redactText(text: string, tokenizer: Tokenizer, options: DetectOptions = {}): Redaction {
   const into: Redaction = { text, hits: new Map(), found: [], decoded: new Map() };
-  into.text = redactLayers(text, tokenizer, 0, into);
+  // A token issued in an encoded part is met again when the layer above is scanned: it is the call's own.
+  const own = issuedTokenSet();
+  const recording: Tokenizer = {
+    ...tokenizer,
+    token(value, type) {
+      const token = tokenizer.token(value, type);
+      own.add(type, token);
+      return token;
+    },
+  };
+  const given = options.issuedTokens;
+  const issued: IssuedTokenCheck = given === undefined ? own.has : (type, value) => own.has(type, value) || given(type, value);
+  into.text = redactLayers(text, recording, 0, into, issued);
   return into;
 }
 

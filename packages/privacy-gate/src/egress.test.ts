@@ -1,17 +1,29 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, redactLeaks, scanForLeaks } from './egress';
+import { createLogLineGuard, createRawValueRegistry, issuedTokenInput, knownRawValues, rawValueHasher, redactLeaks, scanForLeaks } from './egress';
 
 const hashRawValue = rawValueHasher({ id: 'k-test', secret: 'test-only-token-key-0123456789abcdef' });
 
 describe('scanForLeaks', () => {
-  it('passes text that carries only tokens and structural values', () => {
+  it('passes text that carries only the gate\'s tokens and structural values', () => {
     const text = [
       'fix: default preferences.marketing in createUser',
       'Reproduces with {"email":"u1a2b3c4d@example.com","phone":"+12025550143","name":"Name a1b2c3"}',
       'commit 4f9cbcb0ae4ccc89df59b14ea6af829e231f18b3, request 6f1c2d3e-4b5a-4978-8a6b-5c4d3e2f1a0b, node 20.20.2',
     ].join('\n');
-    expect(scanForLeaks(text)).toEqual([]);
+    const issued = knownRawValues([hashRawValue(issuedTokenInput('email', 'u1a2b3c4d@example.com')), hashRawValue(issuedTokenInput('phone', '+12025550143'))], hashRawValue);
+    expect(scanForLeaks(text, { knownRawValueHashes: issued })).toEqual([]);
+    // Shapes prove nothing: without the registry's word the same tokens are what they look like.
+    expect(scanForLeaks(text).map((finding) => finding.detector)).toEqual(['email', 'phone']);
+  });
+
+  it('blocks a real value shaped like a token that the gate never issued', () => {
+    const issued = knownRawValues([hashRawValue(issuedTokenInput('card', '4242 4242 4242 4242'))], hashRawValue);
+    expect(scanForLeaks('paid with 4242424242424242', { knownRawValueHashes: issued })).toEqual([]);
+    expect(scanForLeaks('paid with 4242421234567897', { knownRawValueHashes: issued })).toEqual([{ detector: 'card', offset: 10, length: 16 }]);
+    // Under another key the registry confirms nothing.
+    const otherKey = rawValueHasher({ id: 'k-other', secret: 'another-test-token-key-fedcba9876543210' });
+    expect(scanForLeaks('paid with 4242424242424242', { knownRawValueHashes: knownRawValues([otherKey(issuedTokenInput('card', '4242424242424242'))], hashRawValue) })).toHaveLength(1);
   });
 
   it('finds secrets and personal data by offset, never returning the value', () => {

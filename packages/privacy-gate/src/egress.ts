@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { LineBlock, LineGuard } from '@tracemend/telemetry';
-import { detect } from './detectors';
+import { canonicalToken, detect, type DetectOptions, type IssuedTokenCheck, type ValueLikeTokenType } from './detectors';
 import { formatPath } from './paths';
 import type { TokenKey } from './tokenize';
 
@@ -40,6 +40,28 @@ export function rawValueHasher(key: TokenKey): RawValueHasher {
   return (value) => createHmac('sha256', subkey).update(value).digest('hex');
 }
 
+/**
+ * What an issued token is hashed as among the raw-value hashes: a domain tag, the type and the token's
+ * canonical form, so no text the guard hashes while looking for raw values (runs of words) can equal it.
+ */
+export function issuedTokenInput(type: ValueLikeTokenType, token: string): string {
+  return `\u0000issued-token\u001f${type}\u001f${canonicalToken(type, token)}`;
+}
+
+/** Whether a token type is one whose tokens look like real values (and so must be confirmed by the registry). */
+export function isValueLikeTokenType(type: string): type is ValueLikeTokenType {
+  return type === 'email' || type === 'phone' || type === 'card';
+}
+
+/** The keyed token registry's answer, from the hashes the gate reported: did the gate issue this token? */
+export function issuedTokenCheck(known: KnownRawValueHashes): IssuedTokenCheck {
+  return (type, value) => known.has(known.hashOf(issuedTokenInput(type, value)));
+}
+
+function detectOptions(known: KnownRawValueHashes | undefined): DetectOptions {
+  return known === undefined ? {} : { issuedTokens: issuedTokenCheck(known) };
+}
+
 /** Known raw values from a list of their hashes (e.g. as the evidence store keeps them for one incident). */
 export function knownRawValues(hashes: Iterable<string>, hashOf: RawValueHasher): KnownRawValueHashes {
   const set = new Set(hashes);
@@ -57,7 +79,7 @@ const MIN_RAW_VALUE_LENGTH = 4;
  * means the text may leave; callers block on any finding.
  */
 export function scanForLeaks(text: string, options: { knownRawValueHashes?: KnownRawValueHashes } = {}): LeakFinding[] {
-  const findings: LeakFinding[] = detect(text).map((match) => ({
+  const findings: LeakFinding[] = detect(text, detectOptions(options.knownRawValueHashes)).map((match) => ({
     detector: match.detector,
     offset: match.start,
     length: match.end - match.start,
@@ -274,7 +296,7 @@ export function createLogLineGuard(options: LogLineGuardOptions = {}): LineGuard
   const operational = [...new Set(options.operationalValues ?? [])].filter((value) => value.length >= MIN_OPERATIONAL_LENGTH).sort((a, b) => b.length - a.length);
   return (written) => {
     const line = operational.length === 0 ? written : maskOperationalValues(written, operational);
-    const detected = detect(unescapeJsonText(line)).length > 0;
+    const detected = detect(unescapeJsonText(line), detectOptions(known)).length > 0;
     const checkKnown = holdsKnownValue !== undefined && known !== undefined && known.size > 0;
     if (!detected && !checkKnown) return undefined;
     let parsed: unknown;

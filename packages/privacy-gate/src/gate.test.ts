@@ -45,11 +45,12 @@ describe.each([
 ])('gateEnvelope on the %s fixture', (_name, build) => {
   it('releases a schema-valid envelope containing none of the raw values', async () => {
     const fixture = build();
-    const gated = await gateCase(fixture);
+    const { gated, rawValueHashes } = await gateEnvelopeDetailed({ envelope: fixture.envelope, contract: await contractFor(fixture.service), key: KEY, audit, incidentId: 'inc-1' });
     expect(GatedEnvelope.safeParse(gated).success).toBe(true);
     const text = JSON.stringify(gated);
     for (const raw of fixture.raw) expect(text, `raw value survived: ${raw}`).not.toContain(raw);
-    expect(scanForLeaks(text)).toEqual([]);
+    // The guard passes the gate's own tokens only because the gate reported them.
+    expect(scanForLeaks(text, { knownRawValueHashes: knownRawValues(rawValueHashes, hashRawValue) })).toEqual([]);
   });
 
   it('produces the same tokens on every run and different ones under another key', async () => {

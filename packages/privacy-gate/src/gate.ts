@@ -12,8 +12,8 @@ import {
 } from '@tracemend/contracts';
 import type { AuditEntry, AuditLog, DetectorHit } from './audit';
 import { compileContract, DataContract, type CompiledField } from './contract';
-import { PII_DETECTOR_NAMES, TOKENIZING_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, isSsnUnderKey, redactText } from './detectors';
-import { rawValueHasher } from './egress';
+import { PII_DETECTOR_NAMES, TOKENIZING_DETECTOR_NAMES, isNonPersonalIpv4, isSecretKeyName, isSsnUnderKey, redactText, type IssuedTokenCheck } from './detectors';
+import { issuedTokenInput, isValueLikeTokenType, rawValueHasher } from './egress';
 import { formatPath, matchPattern, specificity } from './paths';
 import { createTokenLog, type TokenMapping } from './token-log';
 import { randomBytes } from 'node:crypto';
@@ -54,7 +54,11 @@ export interface GatePreview {
   detectorHits: DetectorHit[];
 }
 
-/** The gated envelope plus the keyed hash (`rawValueHasher`) of every raw string the gate removed or replaced, for the egress guard. */
+/**
+ * The gated envelope plus, for the egress guard, the keyed hash (`rawValueHasher`) of every raw string
+ * the gate removed or replaced and of every email, phone and card token it released (`issuedTokenInput`),
+ * which is how the guard tells the gate's tokens from real values of the same shape.
+ */
 export interface GateResult {
   gated: GatedEnvelope;
   rawValueHashes: string[];
@@ -107,6 +111,8 @@ class Gate {
   constructor(
     private readonly fields: CompiledField[],
     private readonly tokenizer: Tokenizer,
+    /** Confirms the tokens this run issued, which the second pass meets in free text after known values are replaced. */
+    private readonly issuedTokens: IssuedTokenCheck,
     known: ReadonlyMap<string, string> = new Map(),
   ) {
     this.knownValues = [...known].sort(([a], [b]) => b.length - a.length);
@@ -129,7 +135,7 @@ class Gate {
       });
       if (knownHits > 0) found.push(raw);
     }
-    const detected = redactText(current, this.tokenizer);
+    const detected = redactText(current, this.tokenizer, { issuedTokens: this.issuedTokens });
     if (knownHits > 0) detected.hits.set('known-value', knownHits);
     return { text: detected.text, hits: detected.hits, found: [...found, ...detected.found], decoded: detected.decoded, knownRedacted };
   }
@@ -400,11 +406,13 @@ function evaluate(input: Pick<GateInput, 'envelope' | 'contract' | 'incidentId'>
   }
 
   const fields = compileContract(contract);
+  // Token-shaped values count as the gate's own only when this run issued them (a raw card may carry the card-token prefix).
+  const issuing = createTokenLog(tokenizer);
   // A first pass learns which raw values the contract removes, so the second can also take them out
   // of free text (a customer name repeated in a log line, an order id in a URL).
-  const survey = new Gate(fields, tokenizer);
+  const survey = new Gate(fields, issuing.tokenizer, issuing.issuedTokens);
   gateParts(survey, JSON.parse(JSON.stringify(envelope)) as Record<string, Json>);
-  const gate = new Gate(fields, tokenizer, survey.removed);
+  const gate = new Gate(fields, issuing.tokenizer, issuing.issuedTokens, survey.removed);
   const clone = JSON.parse(JSON.stringify(envelope)) as Record<string, Json>;
   gateParts(gate, clone);
   scrubStructural(gate, clone);
@@ -480,7 +488,9 @@ export async function gateEnvelopeDetailed(input: GateInput): Promise<GateResult
   const releasedText = JSON.stringify(gated.envelope);
   const tokenized = tokenLog.mappings().filter((mapping) => releasedText.includes(JSON.stringify(mapping.token).slice(1, -1)));
   const hashOf = rawValueHasher(isTokenKeyring(input.key) ? input.key.current : input.key);
-  return { gated, rawValueHashes: [...new Set(removed.map(hashOf))].sort(), tokenized };
+  // The egress guard learns the released tokens too, so that it lets them (and no look-alike) through.
+  const issuedTokens = tokenized.flatMap((mapping) => (isValueLikeTokenType(mapping.type) ? [issuedTokenInput(mapping.type, mapping.token)] : []));
+  return { gated, rawValueHashes: [...new Set([...removed, ...issuedTokens].map(hashOf))].sort(), tokenized };
 }
 
 /**

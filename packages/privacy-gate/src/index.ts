@@ -10,8 +10,8 @@ export {
   parseDataContract,
 } from './contract';
 export type { CompiledField } from './contract';
-export { DETECTOR_NAMES, detect, isHighEntropy, isSecretKeyName, redactText, shannonEntropy } from './detectors';
-export type { DetectorKind, DetectorMatch } from './detectors';
+export { canonicalToken, DETECTOR_NAMES, detect, isHighEntropy, isSecretKeyName, redactText, shannonEntropy } from './detectors';
+export type { DetectOptions, DetectorKind, DetectorMatch, IssuedTokenCheck, ValueLikeTokenType } from './detectors';
 export {
   CARD_TOKEN_PREFIX,
   DATE_SHIFT_MAX_WEEKS,
@@ -38,7 +38,7 @@ export {
 export type { AuditBreak, AuditLog, AuditVerification } from './audit';
 export { gateEnvelope, gateEnvelopeDetailed, previewGate } from './gate';
 export type { GateDecision, GateInput, GatePreview, GateResult } from './gate';
-export { createLogLineGuard, createRawValueRegistry, knownRawValues, rawValueHasher, redactLeaks, scanForLeaks } from './egress';
+export { createLogLineGuard, createRawValueRegistry, issuedTokenCheck, issuedTokenInput, knownRawValues, rawValueHasher, redactLeaks, scanForLeaks } from './egress';
 export type { KnownRawValueHashes, LeakFinding, LogLineGuardOptions, RawValueHasher, RawValueRegistry, RawValueRegistryOptions } from './egress';
 export { DATA_ROOTS, formatPath, matchPattern, parsePattern } from './paths';
 export type { PatternSegment } from './paths';

@@ -1,3 +1,4 @@
+import { issuedTokenSet, type IssuedTokenCheck } from './detectors';
 import type { Tokenizer, TokenType } from './tokenize';
 
 /** One token the gate issued and the raw value behind it; held in memory until the vault encrypts it. */
@@ -12,6 +13,8 @@ export interface TokenLog {
   readonly tokenizer: Tokenizer;
   /** The distinct mappings issued so far, in issue order. */
   mappings(): TokenMapping[];
+  /** Confirms a token this log's tokenizer issued, so the gate never takes its own tokens for raw values. */
+  readonly issuedTokens: IssuedTokenCheck;
 }
 
 /**
@@ -20,9 +23,11 @@ export interface TokenLog {
  */
 export function createTokenLog(tokenizer: Tokenizer): TokenLog {
   const issued = new Map<string, TokenMapping>();
+  const tokens = issuedTokenSet();
   const remember = (mapping: TokenMapping): void => {
     const key = `${mapping.type}\u0000${mapping.token}\u0000${mapping.raw}`;
     if (!issued.has(key)) issued.set(key, mapping);
+    tokens.add(mapping.type, mapping.token);
   };
   return {
     tokenizer: {
@@ -39,5 +44,6 @@ export function createTokenLog(tokenizer: Tokenizer): TokenLog {
       },
     },
     mappings: () => [...issued.values()],
+    issuedTokens: tokens.has,
   };
 }
