@@ -77,6 +77,17 @@ describe('checkPattern', () => {
     );
     expect(checkPattern(parsePattern('spans.*.attributes["tags"].0'))).toBeUndefined();
   });
+
+  it('rejects paths below a query parameter or header, whose values are strings', () => {
+    expect(checkPattern(parsePattern('entry.headers.authorization.token'))).toBe(
+      'matches nothing: every value under entry.headers is a string, so a path ends at its key (write entry.headers.authorization)',
+    );
+    expect(checkPattern(parsePattern('entry.query.filter.*'))).toMatch(/^matches nothing: every value under entry\.query is a string/);
+    expect(checkPattern(parsePattern('downstream.*.responseHeaders["set-cookie"].value'))).toMatch(/under downstream\.\*\.responseHeaders/);
+    expect(checkPattern(parsePattern('entry.headers.*'))).toBeUndefined();
+    expect(checkPattern(parsePattern('entry.query.**'))).toBeUndefined();
+    expect(checkPattern(parsePattern('entry.headers.authorization.**'))).toBeUndefined();
+  });
 });
 
 describe('formatPath', () => {

@@ -153,6 +153,9 @@ export const ATTRIBUTE_ROOTS: readonly (readonly string[])[] = [
   ['logs', '*', 'attributes'],
 ];
 
+/** Roots whose values are strings under one key each (query parameters, headers): a path ends at the key. */
+const FLAT_STRING_ROOTS: readonly (readonly string[])[] = [['entry', 'query'], ...HEADER_ROOTS];
+
 function isOneOf(root: readonly string[], roots: readonly (readonly string[])[]): boolean {
   return roots.some((candidate) => candidate.join('.') === root.join('.'));
 }
@@ -181,7 +184,14 @@ export function checkPattern(pattern: readonly PatternSegment[]): string | undef
   if (root === undefined) {
     return `lies outside the data-bearing parts (${DATA_ROOTS.map((r) => r.join('.')).join(', ')})`;
   }
-  if (isOneOf(root, ATTRIBUTE_ROOTS) && pattern.slice(0, root.length).every((s) => s.kind !== 'globstar')) {
+  const beforeRoot = pattern.slice(0, root.length).every((s) => s.kind !== 'globstar');
+  if (isOneOf(root, FLAT_STRING_ROOTS) && beforeRoot) {
+    const beyond = pattern.slice(root.length + 1);
+    if (beyond.some((s) => s.kind !== 'globstar')) {
+      return `matches nothing: every value under ${root.join('.')} is a string, so a path ends at its key (write ${formatPattern(pattern.slice(0, root.length + 1))})`;
+    }
+  }
+  if (isOneOf(root, ATTRIBUTE_ROOTS) && beforeRoot) {
     const rest = pattern.slice(root.length);
     const after = rest[1];
     if (after?.kind === 'literal' && !/^\d+$/.test(after.value)) {
