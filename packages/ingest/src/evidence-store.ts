@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
 
@@ -61,11 +61,23 @@ function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/**
+ * Raw alerts hold production data before the gate has seen it: every file is readable by the
+ * store's owner only, in folders only the owner can enter.
+ */
+const FILE_MODE = 0o600;
+const FOLDER_MODE = 0o700;
+
 /** Writes through a temporary file and a rename, so readers never see half a file. */
 async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, data);
+  await writeFile(temporary, data, { mode: FILE_MODE });
   await rename(temporary, path);
+}
+
+/** Creates `folder` (and its parents) for the owner only. */
+async function privateFolder(folder: string): Promise<void> {
+  await mkdir(folder, { recursive: true, mode: FOLDER_MODE });
 }
 
 function checkId(id: string, what: string): string {
@@ -82,7 +94,10 @@ export function createEvidenceStore(dir: string): EvidenceStore {
   const services = join(dir, 'by-service');
   const pending = join(dir, 'pending');
   const events = join(dir, 'alert-events');
-  const ready = Promise.all([alerts, envelopes, traces, egress, services, pending, events].map((folder) => mkdir(folder, { recursive: true })));
+  // The store's own folder too, when an earlier version or the operator made it readable by others.
+  const ready = privateFolder(dir)
+    .then(() => chmod(dir, FOLDER_MODE))
+    .then(() => Promise.all([alerts, envelopes, traces, egress, services, pending, events].map(privateFolder)));
   // Service names are free text: their folder is named by a hash.
   const serviceDir = (service: string) => join(services, sha256(service).slice(0, 32));
   const readJsonLines = async <T>(path: string): Promise<T[]> => {
@@ -122,12 +137,12 @@ export function createEvidenceStore(dir: string): EvidenceStore {
       await writeAtomic(join(alerts, `${alertId}.ref.json`), JSON.stringify(ref));
       for (const traceId of traceIds ?? []) {
         if (!HEX.test(traceId)) continue;
-        await mkdir(join(traces, traceId), { recursive: true });
-        await writeFile(join(traces, traceId, alertId), '');
+        await privateFolder(join(traces, traceId));
+        await writeFile(join(traces, traceId, alertId), '', { mode: FILE_MODE });
       }
       if (serviceHint) {
-        await mkdir(serviceDir(serviceHint), { recursive: true });
-        await writeFile(join(serviceDir(serviceHint), alertId), '');
+        await privateFolder(serviceDir(serviceHint));
+        await writeFile(join(serviceDir(serviceHint), alertId), '', { mode: FILE_MODE });
       }
       return ref;
     },
@@ -186,8 +201,8 @@ export function createEvidenceStore(dir: string): EvidenceStore {
     async appendAlertEvent(event) {
       await ready;
       const line = `${JSON.stringify(event)}\n`;
-      await appendFile(join(events, `alert-${checkId(event.alertId, 'alertId')}.jsonl`), line);
-      if (event.incidentId) await appendFile(join(events, `incident-${checkId(event.incidentId, 'incidentId')}.jsonl`), line);
+      await appendFile(join(events, `alert-${checkId(event.alertId, 'alertId')}.jsonl`), line, { mode: FILE_MODE });
+      if (event.incidentId) await appendFile(join(events, `incident-${checkId(event.incidentId, 'incidentId')}.jsonl`), line, { mode: FILE_MODE });
     },
     async alertEvents(key) {
       await ready;
