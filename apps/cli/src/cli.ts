@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { runAudit } from './audit';
+import { EVIDENCE_USAGE, runEvidence } from './evidence';
 import { INIT_HELP, INIT_USAGE, parseInitArgs, runInit } from './init';
 import { runDemo, stopDemo } from './demo';
 import { parseRunArgs, RUN_USAGE, runAlert } from './run';
@@ -40,6 +41,9 @@ commands:
   audit verify [--log <file>] [--json]
                    walk the privacy audit log's hash chain; exits 1 naming the first edited,
                    dropped, reordered or unparseable record
+  ${EVIDENCE_USAGE.replace('usage: tracemend ', '')}
+                   delete raw alerts, envelopes, raw-value hashes, alert event logs and pending
+                   alerts older than the retention from the evidence store
   ${INIT_USAGE.replace('tracemend ', '')}
                    inspect a repository folder (default: the current one) and print its service
                    catalog entry as YAML: test runner and command, package manager, Node version,
@@ -91,6 +95,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       return runVault(rest, config, root, io);
     case 'audit':
       return runAudit(rest, config, root, io, env);
+    case 'evidence':
+      return runEvidence(rest, config, root, io);
     case 'demo':
       if (rest.length === 1 && rest[0] === '--stop') return stopDemo(config, root, io);
       if (rest.length > 0) {

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,5 +38,36 @@ describe('the evidence store on disk', () => {
     const found = await modes(dir);
     expect([...found.values()].filter((entry) => !entry.folder)).not.toHaveLength(0);
     for (const [path, { mode, folder }] of found) expect(mode.toString(8), path).toBe(folder ? '700' : '600');
+  });
+
+  it('purges what is older than the retention, index entries included, and keeps the rest', async () => {
+    root = await mkdtemp(join(tmpdir(), 'evidence-purge-'));
+    const dir = join(root, 'evidence');
+    const store = createEvidenceStore(dir);
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const old = await store.putAlert({ bytes: Buffer.from('{"old":true}'), format: 'otlp-traces-json', receivedAt: '2026-09-01T00:00:00.000Z', serviceHint: 'orders-api', traceIds: [traceId] });
+    const recent = await store.putAlert({ bytes: Buffer.from('{"recent":true}'), format: 'otlp-traces-json', receivedAt: '2026-12-01T00:00:00.000Z', serviceHint: 'orders-api' });
+    await store.putRawValueHashes('ab12cd34ef', ['00ff']);
+    await store.putRawValueHashes('cd34ef56ab', ['11ee']);
+    await store.appendAlertEvent({ at: '2026-09-01T00:00:01.000Z', alertId: old.alertId, alert: 0, kind: 'attached', incidentId: 'ab12cd34ef' });
+    await store.putPending({ id: 'a1b2c3d4', alertId: old.alertId, alert: 0, receivedAt: '2026-09-01T00:00:00.000Z', until: '2026-09-01T00:10:00.000Z' });
+    // Files last written in September, as they would be on a store that has run since then.
+    const september = new Date('2026-09-02T00:00:00.000Z');
+    for (const path of [join(dir, 'egress', 'ab12cd34ef.json'), join(dir, 'alert-events', `alert-${old.alertId}.jsonl`), join(dir, 'alert-events', 'incident-ab12cd34ef.jsonl')]) {
+      await utimes(path, september, september);
+    }
+
+    const report = await store.purge(new Date('2026-11-01T00:00:00.000Z'));
+    expect(report).toMatchObject({ alerts: 1, envelopes: 0, rawValueHashes: 1, alertEventLogs: 2, pending: 1 });
+    expect(report.bytes).toBeGreaterThan(0);
+    await expect(store.getAlert(old.alertId)).rejects.toThrow(/not in the evidence store/);
+    expect(await store.alertsForTrace(traceId)).toEqual([]);
+    expect((await store.alertsForService('orders-api')).map((ref) => ref.alertId)).toEqual([recent.alertId]);
+    expect((await store.getAlert(recent.alertId)).bytes.toString()).toBe('{"recent":true}');
+    expect(await store.getRawValueHashes('ab12cd34ef')).toEqual([]);
+    expect(await store.getRawValueHashes('cd34ef56ab')).toEqual(['11ee']);
+    expect(await store.listPending()).toEqual([]);
+    expect(await readdir(join(dir, 'by-trace'))).toEqual([]);
+    await expect(store.purge(new Date('not a date'))).rejects.toThrow(/valid date/);
   });
 });

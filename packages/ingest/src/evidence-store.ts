@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
 
@@ -27,6 +27,24 @@ export interface EvidenceStore {
   /** Keyed hashes of the raw values the privacy gate removed, for the egress guard (never the values). */
   putRawValueHashes(key: string, hashes: readonly string[]): Promise<void>;
   getRawValueHashes(key: string): Promise<string[]>;
+  /**
+   * Deletes what is older than `before`: raw alerts received before it (with their trace and service
+   * index entries), envelopes, raw-value hashes and alert event logs last written before it, and
+   * pending alerts received before it. Evidence of an incident still in flight must be younger than
+   * the cut-off: choose a retention longer than any incident runs.
+   */
+  purge(before: Date): Promise<PurgeReport>;
+}
+
+/** What `purge` deleted, by kind, and how many bytes that freed. */
+export interface PurgeReport {
+  before: string;
+  alerts: number;
+  envelopes: number;
+  rawValueHashes: number;
+  alertEventLogs: number;
+  pending: number;
+  bytes: number;
 }
 
 /** An alert of a webhook waiting for its failure: by trace id, or by service within a time window. */
@@ -246,5 +264,66 @@ export function createEvidenceStore(dir: string): EvidenceStore {
         throw error;
       }
     },
+    async purge(before) {
+      await ready;
+      if (Number.isNaN(before.getTime())) throw new TracemendError('INVALID_INPUT', 'purge needs a valid date to delete evidence older than');
+      const report: PurgeReport = { before: before.toISOString(), alerts: 0, envelopes: 0, rawValueHashes: 0, alertEventLogs: 0, pending: 0, bytes: 0 };
+      const remove = async (path: string): Promise<boolean> => {
+        const size = (await statOf(path))?.size;
+        if (size === undefined) return false;
+        await rm(path, { force: true });
+        report.bytes += size;
+        return true;
+      };
+      // Raw alerts by the instant they were received; the index entries pointing at them go with them.
+      const purgedAlerts = new Set<string>();
+      for (const name of await readdir(alerts)) {
+        if (!name.endsWith('.ref.json')) continue;
+        const alertId = name.slice(0, -'.ref.json'.length);
+        const ref = await readRef(alertId).catch(() => undefined);
+        const received = ref === undefined ? (await statOf(join(alerts, name)))?.mtimeMs : Date.parse(ref.receivedAt);
+        if (received === undefined || received >= before.getTime()) continue;
+        await remove(join(alerts, `${alertId}.body`));
+        await remove(join(alerts, name));
+        purgedAlerts.add(alertId);
+        report.alerts++;
+      }
+      for (const index of [traces, services]) {
+        for (const folder of await readdir(index)) {
+          const entries = await readdir(join(index, folder));
+          const left = entries.filter((alertId) => !purgedAlerts.has(alertId));
+          for (const alertId of entries) if (purgedAlerts.has(alertId)) await rm(join(index, folder, alertId), { force: true });
+          if (left.length === 0) await rm(join(index, folder), { recursive: true, force: true });
+        }
+      }
+      // The rest by when it was last written.
+      const olderFiles = async (folder: string, suffix: string, count: (name: string) => void) => {
+        for (const name of await readdir(folder)) {
+          if (!name.endsWith(suffix)) continue;
+          const written = (await statOf(join(folder, name)))?.mtimeMs;
+          if (written !== undefined && written < before.getTime() && (await remove(join(folder, name)))) count(name);
+        }
+      };
+      await olderFiles(envelopes, '.json', () => report.envelopes++);
+      await olderFiles(egress, '.json', () => report.rawValueHashes++);
+      await olderFiles(events, '.jsonl', () => report.alertEventLogs++);
+      for (const name of await readdir(pending)) {
+        if (!name.endsWith('.json')) continue;
+        const entry = JSON.parse(await readFile(join(pending, name), 'utf8').catch(() => '{}')) as Partial<PendingAlert>;
+        const received = typeof entry.receivedAt === 'string' ? Date.parse(entry.receivedAt) : (await statOf(join(pending, name)))?.mtimeMs;
+        if (received !== undefined && received < before.getTime() && (await remove(join(pending, name)))) report.pending++;
+      }
+      return report;
+    },
   };
+}
+
+/** The file's size and modification time, or undefined when it is gone (another purge took it). */
+async function statOf(path: string): Promise<{ size: number; mtimeMs: number } | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
