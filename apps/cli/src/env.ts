@@ -28,6 +28,7 @@ const CliEnv = z.object({
   DOCKER_HOST: optionalText,
   TRACEMEND_STATE_DIR: optionalText,
   TRACEMEND_VAULT_KEY: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  TRACEMEND_EVIDENCE_KEY: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   TRACEMEND_DEMO_GATEWAY_PORT: port(8787),
   TRACEMEND_DEMO_GITHUB_PORT: port(8790),
 });
@@ -48,6 +49,8 @@ export interface CliConfig {
   stateDir?: string;
   /** The operator's token-vault key; only `tracemend vault` reads it. */
   vaultKey?: string;
+  /** The key the evidence store seals raw alerts under (the worker's too); absent = the local key beside the store. */
+  evidenceKey?: string;
   /** The loopback ports `tracemend demo` gives the gateway and the GitHub emulator. */
   demoPorts: { gateway: number; github: number };
 }
@@ -88,6 +91,7 @@ export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
     ...(e.DOCKER_HOST ? { dockerHost: e.DOCKER_HOST } : {}),
     ...(e.TRACEMEND_STATE_DIR ? { stateDir: e.TRACEMEND_STATE_DIR } : {}),
     ...(e.TRACEMEND_VAULT_KEY ? { vaultKey: e.TRACEMEND_VAULT_KEY } : {}),
+    ...(e.TRACEMEND_EVIDENCE_KEY ? { evidenceKey: e.TRACEMEND_EVIDENCE_KEY } : {}),
     demoPorts: { gateway: e.TRACEMEND_DEMO_GATEWAY_PORT, github: e.TRACEMEND_DEMO_GITHUB_PORT },
   };
 }

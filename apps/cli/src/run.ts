@@ -122,7 +122,7 @@ export async function runAlert(config: CliConfig, root: string, io: CliIo, optio
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const token = randomBytes(24).toString('hex');
   const gateway = createGateway({
-    store: createEvidenceStore(join(cliStateDir(config, root), 'evidence')),
+    store: createEvidenceStore(join(cliStateDir(config, root), 'evidence'), config.evidenceKey === undefined ? {} : { key: config.evidenceKey }),
     client,
     namespace: config.temporalNamespace,
     token,

@@ -149,7 +149,7 @@ export async function runStage(
   const config = { ...loadWorkerConfig(env), ...(catalog ? { catalogFile: resolve(catalog) } : {}) };
   const logger = createLogger({ name: `cli-${command}`, level: 'warn', destination: process.stderr });
   const stages = await buildStages(config, logger);
-  const store = createEvidenceStore(join(config.stateDir, 'evidence'));
+  const store = createEvidenceStore(join(config.stateDir, 'evidence'), config.evidenceKey === undefined ? {} : { key: config.evidenceKey });
   const text = await readInput(file, stdin);
   const incidentId = 'cli';
   let output: unknown;

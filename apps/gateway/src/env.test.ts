@@ -28,6 +28,12 @@ describe('loadGatewayConfig', () => {
     expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_STATE_DIR: '/var/lib/tracemend', TRACEMEND_EVIDENCE_DIR: '/mnt/evidence' }).evidenceDir).toBe('/mnt/evidence');
   });
 
+  it('seals alerts under TRACEMEND_EVIDENCE_KEY when it is set, and refuses a short one by name', () => {
+    expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN }).evidenceKey).toBeUndefined();
+    expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_EVIDENCE_KEY: 'e'.repeat(32) }).evidenceKey).toBe('e'.repeat(32));
+    expect(() => loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_EVIDENCE_KEY: 'short' })).toThrow(/TRACEMEND_EVIDENCE_KEY must be at least 32 characters/);
+  });
+
   it('takes a Sentry DSN key of word characters only, naming why another is refused', () => {
     expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN, TRACEMEND_GATEWAY_SENTRY_KEY: 'a_sentry_key_0123456789' }).sentryKey).toBe('a_sentry_key_0123456789');
     expect(loadGatewayConfig({ TRACEMEND_GATEWAY_TOKEN: TOKEN }).sentryKey).toBeUndefined();

@@ -23,6 +23,7 @@ const GatewayEnv = z.object({
   TRACEMEND_STATE_DIR: z.string().min(1).optional(),
   TRACEMEND_TEMPORAL_ADDRESS: z.string().min(1).default(LOCAL_TEMPORAL_ADDRESS),
   TRACEMEND_TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TRACEMEND_EVIDENCE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   TRACEMEND_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -34,6 +35,8 @@ export interface GatewayConfig {
   sentryKey?: string;
   maxBodyBytes: number;
   evidenceDir: string;
+  /** The key raw alerts are sealed under in the evidence store (the worker's too); absent = the local key beside it. */
+  evidenceKey?: string;
   temporalAddress: string;
   namespace: string;
   logLevel: z.infer<typeof GatewayEnv>['TRACEMEND_LOG_LEVEL'];
@@ -54,6 +57,7 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
     ...(env.TRACEMEND_GATEWAY_SENTRY_KEY ? { sentryKey: env.TRACEMEND_GATEWAY_SENTRY_KEY } : {}),
     maxBodyBytes: env.TRACEMEND_GATEWAY_MAX_BODY_BYTES,
     evidenceDir: env.TRACEMEND_EVIDENCE_DIR ?? join(env.TRACEMEND_STATE_DIR ?? stateDir(root), 'evidence'),
+    ...(env.TRACEMEND_EVIDENCE_KEY ? { evidenceKey: env.TRACEMEND_EVIDENCE_KEY } : {}),
     temporalAddress: env.TRACEMEND_TEMPORAL_ADDRESS,
     namespace: env.TRACEMEND_TEMPORAL_NAMESPACE,
     logLevel: env.TRACEMEND_LOG_LEVEL,

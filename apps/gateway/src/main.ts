@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const connection = Connection.lazy({ address: config.temporalAddress });
   const client = new Client({ connection, namespace: config.namespace });
   const gateway = createGateway({
-    store: createEvidenceStore(config.evidenceDir),
+    store: createEvidenceStore(config.evidenceDir, config.evidenceKey === undefined ? {} : { key: config.evidenceKey }),
     client,
     namespace: config.namespace,
     token: config.token,

@@ -29,6 +29,7 @@ const WorkerEnv = z.object({
   TRACEMEND_TOKEN_KEY_ID: z.string().min(1).max(64).optional(),
   /** The operator's token-vault key (at least 32 bytes); unset = no token → value mapping is kept anywhere. */
   TRACEMEND_VAULT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  TRACEMEND_EVIDENCE_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
   /** The sandbox image; default tracemend/sandbox-node:<this Node version>, built offline by the bootstrap. */
   TRACEMEND_SANDBOX_IMAGE: z.string().min(1).optional(),
   /** The GitHub API the PR bot writes to (a GitHub Enterprise base URL, api.github.com or the emulator). */
@@ -53,6 +54,8 @@ export interface WorkerConfig {
   catalogFile: string;
   tokenKey: { id: string; secret: string } | undefined;
   vaultKey: string | undefined;
+  /** The key raw alerts and envelopes are sealed under in the evidence store; undefined = the local key beside it. */
+  evidenceKey: string | undefined;
   sandboxImage: string | undefined;
   github: { apiUrl: string; token: string | undefined } | undefined;
 }
@@ -82,6 +85,7 @@ export function loadWorkerConfig(source: Record<string, string | undefined> = pr
     catalogFile: env.TRACEMEND_CONFIG ?? join(findWorkspaceRoot(), 'tracemend.config.yaml'),
     tokenKey: env.TRACEMEND_TOKEN_KEY ? { id: env.TRACEMEND_TOKEN_KEY_ID ?? 'env', secret: env.TRACEMEND_TOKEN_KEY } : undefined,
     vaultKey: env.TRACEMEND_VAULT_KEY,
+    evidenceKey: env.TRACEMEND_EVIDENCE_KEY,
     sandboxImage: env.TRACEMEND_SANDBOX_IMAGE,
     github: env.TRACEMEND_GITHUB_API_URL ? { apiUrl: env.TRACEMEND_GITHUB_API_URL, token: env.TRACEMEND_GITHUB_TOKEN } : undefined,
   };

@@ -58,7 +58,7 @@ export async function buildStages(
   rawValues?: RawValueRegistry,
   resources: StageResources = {},
 ): Promise<Partial<StageActivities>> {
-  const store = createEvidenceStore(join(config.stateDir, 'evidence'));
+  const store = createEvidenceStore(join(config.stateDir, 'evidence'), config.evidenceKey === undefined ? {} : { key: config.evidenceKey });
   // One resolver for ingest (frames → repository files) and triage (version → commit), sharing its memo and git mirrors.
   const versions = createVersionResolver(createGitRepositories({ cacheDir: join(config.stateDir, 'git') }));
   const key = await workerTokenKey(config);

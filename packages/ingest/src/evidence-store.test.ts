@@ -1,6 +1,7 @@
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exampleFailureEnvelope } from '@tracemend/contracts/examples';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEvidenceStore } from './evidence-store';
 
@@ -69,5 +70,40 @@ describe('the evidence store on disk', () => {
     expect(await store.listPending()).toEqual([]);
     expect(await readdir(join(dir, 'by-trace'))).toEqual([]);
     await expect(store.purge(new Date('not a date'))).rejects.toThrow(/valid date/);
+  });
+
+  it('seals raw alerts and envelopes, so no file holds them in plain text, and opens them only under the same key', async () => {
+    root = await mkdtemp(join(tmpdir(), 'evidence-sealed-'));
+    const dir = join(root, 'evidence');
+    const raw = '{"resourceSpans":[{"attributes":{"enduser.id":"mara.lindqvist@corp-mail.se"}}]}';
+    // The gateway and the worker of one machine: two stores over one folder share the local key.
+    const gateway = createEvidenceStore(dir);
+    const worker = createEvidenceStore(dir);
+    const ref = await gateway.putAlert({ bytes: Buffer.from(raw), format: 'otlp-traces-json' });
+    const envelope = await gateway.putEnvelope(exampleFailureEnvelope);
+    expect((await worker.getAlert(ref.alertId)).bytes.toString()).toBe(raw);
+    expect(await worker.getEnvelope(envelope.envelopeId)).toEqual(exampleFailureEnvelope);
+
+    const keyFile = join(root, 'keys', 'evidence-key');
+    expect(((await stat(keyFile)).mode & 0o777).toString(8)).toBe('600');
+    for (const [folder, name] of [['alerts', `${ref.alertId}.body`], ['envelopes', `${envelope.envelopeId}.json`]] as const) {
+      const stored = await readFile(join(dir, folder, name));
+      expect(stored.subarray(0, 22).toString()).toBe('tracemend-evidence-v1\n');
+      expect(stored.toString('latin1')).not.toContain('mara.lindqvist');
+      expect(stored.toString('latin1')).not.toContain(exampleFailureEnvelope.identity.service);
+    }
+
+    // Another key opens nothing, and says which setting to look at.
+    const other = createEvidenceStore(dir, { key: 'another-evidence-key-0123456789abcdef' });
+    await expect(other.getAlert(ref.alertId)).rejects.toThrow(/does not open under this evidence key: .*TRACEMEND_EVIDENCE_KEY/);
+    // A file swapped under another name does not open either.
+    await writeFile(join(dir, 'envelopes', 'ab12cd34ef.json'), await readFile(join(dir, 'alerts', `${ref.alertId}.body`)));
+    await expect(worker.getEnvelope('ab12cd34ef')).rejects.toThrow(/does not open/);
+    // A plain alert an earlier version wrote still reads.
+    await writeFile(join(dir, 'alerts', `${'c'.repeat(64)}.body`), '{"plain":true}');
+    await writeFile(join(dir, 'alerts', `${'c'.repeat(64)}.ref.json`), JSON.stringify({ ...ref, alertId: 'c'.repeat(64) }));
+    expect((await worker.getAlert('c'.repeat(64))).bytes.toString()).toBe('{"plain":true}');
+    expect(() => createEvidenceStore(dir, { key: 'short' })).not.toThrow();
+    await expect(createEvidenceStore(dir, { key: 'short' }).getAlert(ref.alertId)).rejects.toThrow(/at least 32 bytes/);
   });
 });

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
 
 /**
@@ -93,6 +93,79 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
   await rename(temporary, path);
 }
 
+/** What sealed files start with: a version, so plain files of earlier versions still read. */
+const SEALED_MAGIC = Buffer.from('tracemend-evidence-v1\n');
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const MIN_KEY_BYTES = 32;
+
+/** The secret raw alerts and envelopes are sealed under (AES-256-GCM, key derived with HKDF-SHA256). */
+export type EvidenceKey = string | Uint8Array;
+
+function sealingKey(secret: EvidenceKey): Buffer {
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
+  if (bytes.length < MIN_KEY_BYTES) throw new TracemendError('INVALID_INPUT', `the evidence key must hold at least ${MIN_KEY_BYTES} bytes (TRACEMEND_EVIDENCE_KEY)`);
+  return Buffer.from(hkdfSync('sha256', bytes, 'tracemend-evidence', 'evidence v1', 32));
+}
+
+/** Seals `data` for the file `name` (its store-relative path, bound as associated data so files cannot be swapped). */
+function seal(key: Buffer, name: string, data: Uint8Array | string): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(name));
+  const body = Buffer.concat([cipher.update(typeof data === 'string' ? Buffer.from(data) : data), cipher.final()]);
+  return Buffer.concat([SEALED_MAGIC, nonce, cipher.getAuthTag(), body]);
+}
+
+/** The plain bytes of a stored file: opened when sealed, as they are when written before sealing existed. */
+function unseal(key: Buffer, name: string, stored: Buffer): Buffer {
+  if (!stored.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC)) return stored;
+  const nonce = stored.subarray(SEALED_MAGIC.length, SEALED_MAGIC.length + NONCE_BYTES);
+  const tag = stored.subarray(SEALED_MAGIC.length + NONCE_BYTES, SEALED_MAGIC.length + NONCE_BYTES + TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
+  decipher.setAAD(Buffer.from(name));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(stored.subarray(SEALED_MAGIC.length + NONCE_BYTES + TAG_BYTES)), decipher.final()]);
+  } catch (error) {
+    throw new TracemendError('INVALID_INPUT', `evidence ${name} does not open under this evidence key: it was sealed under another key (TRACEMEND_EVIDENCE_KEY) or altered`, { cause: error });
+  }
+}
+
+/**
+ * The local evidence key: created once (32 random bytes, mode 0600) in the `keys` folder beside the
+ * store when none is configured, so the gateway and the worker of one machine share it.
+ */
+async function localEvidenceKey(dir: string): Promise<string> {
+  const file = join(dir, 'evidence-key');
+  try {
+    const stored = (await readFile(file, 'utf8')).trim();
+    if (Buffer.from(stored, 'base64').length >= MIN_KEY_BYTES) return stored;
+    throw new TracemendError('INVALID_INPUT', `${file} does not hold an evidence key; restore it (the evidence sealed under it cannot be read without it)`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  await privateFolder(dir);
+  const key = randomBytes(32).toString('base64');
+  // `wx` refuses to overwrite a key another process created meanwhile; read that one instead.
+  try {
+    await writeFile(file, key, { mode: FILE_MODE, flag: 'wx' });
+    return key;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return localEvidenceKey(dir);
+    throw error;
+  }
+}
+
+/** Options of `createEvidenceStore`. */
+export interface EvidenceStoreOptions {
+  /**
+   * The key raw alerts and envelopes are sealed under (at least 32 bytes; TRACEMEND_EVIDENCE_KEY). Without
+   * it, a local key in the `keys` folder beside the store is used, created on first use.
+   */
+  key?: EvidenceKey;
+}
+
 /** Creates `folder` (and its parents) for the owner only. */
 async function privateFolder(folder: string): Promise<void> {
   await mkdir(folder, { recursive: true, mode: FOLDER_MODE });
@@ -103,8 +176,11 @@ function checkId(id: string, what: string): string {
   return id;
 }
 
-/** A file-backed evidence store under `dir` (one machine; shared storage beyond one). */
-export function createEvidenceStore(dir: string): EvidenceStore {
+/**
+ * A file-backed evidence store under `dir` (one machine; shared storage beyond one). Raw alerts and
+ * envelopes are sealed with AES-256-GCM; references, indexes, events and keyed hashes hold no raw data.
+ */
+export function createEvidenceStore(dir: string, options: EvidenceStoreOptions = {}): EvidenceStore {
   const alerts = join(dir, 'alerts');
   const envelopes = join(dir, 'envelopes');
   const traces = join(dir, 'by-trace');
@@ -116,6 +192,11 @@ export function createEvidenceStore(dir: string): EvidenceStore {
   const ready = privateFolder(dir)
     .then(() => chmod(dir, FOLDER_MODE))
     .then(() => Promise.all([alerts, envelopes, traces, egress, services, pending, events].map(privateFolder)));
+  const key = (async () => sealingKey(options.key ?? (await localEvidenceKey(join(dirname(dir), 'keys')))))();
+  // Not awaited until a sealed file is written or read; a rejection is reported there.
+  key.catch(() => undefined);
+  const writeSealed = async (folder: string, name: string, data: Uint8Array | string) => writeAtomic(join(folder, name), seal(await key, `${folder === alerts ? 'alerts' : 'envelopes'}/${name}`, data));
+  const readSealed = async (folder: string, name: string) => unseal(await key, `${folder === alerts ? 'alerts' : 'envelopes'}/${name}`, await readFile(join(folder, name)));
   // Service names are free text: their folder is named by a hash.
   const serviceDir = (service: string) => join(services, sha256(service).slice(0, 32));
   const readJsonLines = async <T>(path: string): Promise<T[]> => {
@@ -151,7 +232,7 @@ export function createEvidenceStore(dir: string): EvidenceStore {
         sizeBytes: bytes.byteLength,
         ...(serviceHint ? { serviceHint } : {}),
       };
-      await writeAtomic(join(alerts, `${alertId}.body`), bytes);
+      await writeSealed(alerts, `${alertId}.body`, bytes);
       await writeAtomic(join(alerts, `${alertId}.ref.json`), JSON.stringify(ref));
       for (const traceId of traceIds ?? []) {
         if (!HEX.test(traceId)) continue;
@@ -167,7 +248,7 @@ export function createEvidenceStore(dir: string): EvidenceStore {
     async getAlert(alertId) {
       await ready;
       const ref = await readRef(checkId(alertId, 'alertId'));
-      return { ref, bytes: await readFile(join(alerts, `${alertId}.body`)) };
+      return { ref, bytes: await readSealed(alerts, `${alertId}.body`) };
     },
     async alertsForTrace(traceId) {
       await ready;
@@ -231,7 +312,7 @@ export function createEvidenceStore(dir: string): EvidenceStore {
       await ready;
       const text = JSON.stringify(envelope);
       const envelopeId = sha256(text);
-      await writeAtomic(join(envelopes, `${envelopeId}.json`), text);
+      await writeSealed(envelopes, `${envelopeId}.json`, text);
       return {
         schemaVersion: 1,
         envelopeId,
@@ -244,7 +325,7 @@ export function createEvidenceStore(dir: string): EvidenceStore {
     async getEnvelope(envelopeId) {
       await ready;
       try {
-        const text = await readFile(join(envelopes, `${checkId(envelopeId, 'envelopeId')}.json`), 'utf8');
+        const text = (await readSealed(envelopes, `${checkId(envelopeId, 'envelopeId')}.json`)).toString('utf8');
         return parseContract(FailureEnvelope, JSON.parse(text), 'FailureEnvelope');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TracemendError('ALERT_NOT_FOUND', `envelope ${envelopeId} is not in the evidence store`);

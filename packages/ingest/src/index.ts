@@ -5,7 +5,7 @@ export type { ParsedAlert } from './alerts';
 export { buildEnvelope } from './envelope';
 export type { AlertSource, BuildEnvelopeInput } from './envelope';
 export { createEvidenceStore } from './evidence-store';
-export type { AlertEvent, EvidenceStore, PendingAlert, PurgeReport } from './evidence-store';
+export type { AlertEvent, EvidenceKey, EvidenceStore, EvidenceStoreOptions, PendingAlert, PurgeReport } from './evidence-store';
 export { fingerprint, messageHash } from './fingerprint';
 export type { JsonValue, OtlpLogs, OtlpTraces } from './otlp';
 export {
