@@ -1,7 +1,8 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
+import { deriveSealingKey, seal as sealValue, SEAL_NONCE_BYTES, SEAL_TAG_BYTES, unseal as unsealValue } from '@tracemend/process';
 
 /**
  * Where raw alerts and ungated envelopes live, by content hash, so the workflow carries references
@@ -95,8 +96,6 @@ async function writeAtomic(path: string, data: Uint8Array | string): Promise<voi
 
 /** What sealed files start with: a version, so plain files of earlier versions still read. */
 const SEALED_MAGIC = Buffer.from('tracemend-evidence-v1\n');
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 const MIN_KEY_BYTES = 32;
 
 /** The secret raw alerts and envelopes are sealed under (AES-256-GCM, key derived with HKDF-SHA256). */
@@ -105,31 +104,26 @@ export type EvidenceKey = string | Uint8Array;
 function sealingKey(secret: EvidenceKey): Buffer {
   const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret);
   if (bytes.length < MIN_KEY_BYTES) throw new TracemendError('INVALID_INPUT', `the evidence key must hold at least ${MIN_KEY_BYTES} bytes (TRACEMEND_EVIDENCE_KEY)`);
-  return Buffer.from(hkdfSync('sha256', bytes, 'tracemend-evidence', 'evidence v1', 32));
+  return deriveSealingKey(bytes, 'tracemend-evidence', 'evidence v1');
 }
 
 /** Seals `data` for the file `name` (its store-relative path, bound as associated data so files cannot be swapped). */
 function seal(key: Buffer, name: string, data: Uint8Array | string): Buffer {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
-  cipher.setAAD(Buffer.from(name));
-  const body = Buffer.concat([cipher.update(typeof data === 'string' ? Buffer.from(data) : data), cipher.final()]);
-  return Buffer.concat([SEALED_MAGIC, nonce, cipher.getAuthTag(), body]);
+  const { nonce, tag, ciphertext } = sealValue(key, data, name);
+  return Buffer.concat([SEALED_MAGIC, nonce, tag, ciphertext]);
 }
 
 /** The plain bytes of a stored file: opened when sealed, as they are when written before sealing existed. */
 function unseal(key: Buffer, name: string, stored: Buffer): Buffer {
   if (!stored.subarray(0, SEALED_MAGIC.length).equals(SEALED_MAGIC)) return stored;
-  const nonce = stored.subarray(SEALED_MAGIC.length, SEALED_MAGIC.length + NONCE_BYTES);
-  const tag = stored.subarray(SEALED_MAGIC.length + NONCE_BYTES, SEALED_MAGIC.length + NONCE_BYTES + TAG_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce);
-  decipher.setAAD(Buffer.from(name));
-  decipher.setAuthTag(tag);
-  try {
-    return Buffer.concat([decipher.update(stored.subarray(SEALED_MAGIC.length + NONCE_BYTES + TAG_BYTES)), decipher.final()]);
-  } catch (error) {
-    throw new TracemendError('INVALID_INPUT', `evidence ${name} does not open under this evidence key: it was sealed under another key (TRACEMEND_EVIDENCE_KEY) or altered`, { cause: error });
+  const body = stored.subarray(SEALED_MAGIC.length);
+  const nonce = body.subarray(0, SEAL_NONCE_BYTES);
+  const tag = body.subarray(SEAL_NONCE_BYTES, SEAL_NONCE_BYTES + SEAL_TAG_BYTES);
+  const plain = unsealValue(key, { nonce, tag, ciphertext: body.subarray(SEAL_NONCE_BYTES + SEAL_TAG_BYTES) }, name);
+  if (plain === undefined) {
+    throw new TracemendError('INVALID_INPUT', `evidence ${name} does not open under this evidence key: it was sealed under another key (TRACEMEND_EVIDENCE_KEY) or altered`);
   }
+  return plain;
 }
 
 /**

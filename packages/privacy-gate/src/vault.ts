@@ -1,9 +1,10 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import initSqlJs, { type Database, type SqlJsStatic } from 'sql.js';
 import { TracemendError } from '@tracemend/contracts';
+import { deriveSealingKey, seal, SEAL_NONCE_BYTES, SEAL_TAG_BYTES, unseal } from '@tracemend/process';
 import { canonicalJson } from './audit';
 import { withFileLock } from './file-lock';
 import { TOKEN_TYPES, type TokenType } from './tokenize';
@@ -55,8 +56,8 @@ export interface VaultReader {
 }
 
 const MIN_KEY_BYTES = 32;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
+const NONCE_BYTES = SEAL_NONCE_BYTES;
+const TAG_BYTES = SEAL_TAG_BYTES;
 const SCHEMA_VERSION = 1;
 const HKDF_SALT = 'tracemend-token-vault';
 const KEY_CHECK_TEXT = 'tracemend-token-vault-key-check';
@@ -98,34 +99,7 @@ function keyBytes(key: VaultKey): Buffer {
 
 /** A purpose-bound AES-256 key: one per token key id, one for the key check. */
 function deriveKey(operatorKey: Buffer, info: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', operatorKey, HKDF_SALT, info, 32));
-}
-
-interface Sealed {
-  nonce: Buffer;
-  ciphertext: Buffer;
-  tag: Buffer;
-}
-
-function seal(key: Buffer, plaintext: string, aad: string): Sealed {
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return { nonce, ciphertext, tag: cipher.getAuthTag() };
-}
-
-/** The plaintext, or undefined when the tag does not verify (wrong key or altered record). */
-function unseal(key: Buffer, sealed: Sealed, aad: string): string | undefined {
-  if (sealed.nonce.length !== NONCE_BYTES || sealed.tag.length !== TAG_BYTES) return undefined;
-  const decipher = createDecipheriv('aes-256-gcm', key, sealed.nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(aad, 'utf8'));
-  decipher.setAuthTag(sealed.tag);
-  try {
-    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
-  } catch {
-    return undefined;
-  }
+  return deriveSealingKey(operatorKey, HKDF_SALT, info);
 }
 
 /** The associated data of a record: everything stored beside the ciphertext, so no column can be swapped. */
@@ -156,7 +130,7 @@ function checkKey(db: Database, operatorKey: Buffer, file: string, create: boole
   }
   const bytes = blob(stored);
   const sealed = { nonce: bytes.subarray(0, NONCE_BYTES), tag: bytes.subarray(NONCE_BYTES, NONCE_BYTES + TAG_BYTES), ciphertext: bytes.subarray(NONCE_BYTES + TAG_BYTES) };
-  if (unseal(key, sealed, 'key-check') !== KEY_CHECK_TEXT) {
+  if (unseal(key, sealed, 'key-check')?.toString('utf8') !== KEY_CHECK_TEXT) {
     throw new TracemendError('VAULT_KEY_INVALID', `the vault key does not open ${file}: TRACEMEND_VAULT_KEY is not the key this vault was created with`);
   }
 }
@@ -290,7 +264,7 @@ export async function openVaultReader(options: { file: string; key: VaultKey }):
       while (statement.step()) {
         const [id, type, keyId, incidentId, createdAt, nonce, ciphertext, tag] = statement.get();
         const row = { token, type: String(type), keyId: String(keyId), incidentId: incidentId === null ? null : String(incidentId), createdAt: String(createdAt) };
-        const raw = unseal(deriveKey(operatorKey, `record/${row.keyId}`), { nonce: blob(nonce), ciphertext: blob(ciphertext), tag: blob(tag) }, recordAad(row));
+        const raw = unseal(deriveKey(operatorKey, `record/${row.keyId}`), { nonce: blob(nonce), ciphertext: blob(ciphertext), tag: blob(tag) }, recordAad(row))?.toString('utf8');
         if (raw === undefined) {
           throw new TracemendError('VAULT_CORRUPT', `vault record ${String(id)} for token ${token} fails its integrity check: it was altered after it was written`);
         }
