@@ -1,11 +1,11 @@
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { privacyStateFiles, verifyAuditLog, type AuditBreak, type AuditVerification, type TokenKey } from '@tracemend/privacy-gate';
-import { loadWorkerConfig } from '@tracemend/worker';
+import { loadWorkerConfig } from '@tracemend/worker/env';
 import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
+import { AUDIT_USAGE } from './usage';
 
-export const AUDIT_USAGE = 'usage: tracemend audit verify [--log <file>] [--json]';
 
 const EXPLAIN: Record<AuditBreak, string> = {
   unparseable: 'the line is not a valid audit record',

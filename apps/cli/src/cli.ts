@@ -1,14 +1,8 @@
-import Docker from 'dockerode';
-import { runAudit } from './audit';
-import { EVIDENCE_USAGE, runEvidence } from './evidence';
-import { INIT_HELP, INIT_USAGE, parseInitArgs, runInit } from './init';
-import { runDemo, stopDemo } from './demo';
-import { parseRunArgs, RUN_USAGE, runAlert } from './run';
-import { isStageCommand, runStage } from './stage';
-import { doctorPassed, formatDoctor, runDoctor } from './doctor';
+// Each command's module is imported when that command runs: the others' dependencies (Temporal,
+// Docker, ts-morph) would cost seconds of start-up for a command that needs none of them.
 import { loadCliConfig } from './env';
 import type { CliIo } from './io';
-import { runVault } from './vault';
+import { EVIDENCE_USAGE, INIT_HELP, INIT_USAGE, isStageCommand, RUN_USAGE } from './usage';
 import { findWorkspaceRoot } from '@tracemend/infra';
 import { TracemendError } from '@tracemend/contracts';
 
@@ -77,11 +71,13 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
         io.err(`tracemend doctor: unknown option ${unknown.join(' ')}\n${USAGE}`);
         return 2;
       }
+      const [{ default: Docker }, { doctorPassed, formatDoctor, runDoctor }] = await Promise.all([import('dockerode'), import('./doctor')]);
       const results = await runDoctor({ config, root, docker: new Docker() });
       io.out(rest.includes('--json') ? JSON.stringify({ passed: doctorPassed(results), checks: results }, null, 2) : formatDoctor(results));
       return doctorPassed(results) ? 0 : 1;
     }
     case 'run': {
+      const { parseRunArgs, runAlert } = await import('./run');
       let options;
       try {
         options = parseRunArgs(rest);
@@ -92,22 +88,24 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       return runAlert(config, root, io, options);
     }
     case 'vault':
-      return runVault(rest, config, root, io);
+      return (await import('./vault')).runVault(rest, config, root, io);
     case 'audit':
-      return runAudit(rest, config, root, io, env);
+      return (await import('./audit')).runAudit(rest, config, root, io, env);
     case 'evidence':
-      return runEvidence(rest, config, root, io);
-    case 'demo':
+      return (await import('./evidence')).runEvidence(rest, config, root, io);
+    case 'demo': {
+      const { runDemo, stopDemo } = await import('./demo');
       if (rest.length === 1 && rest[0] === '--stop') return stopDemo(config, root, io);
       if (rest.length > 0) {
         io.err(`tracemend demo: unexpected arguments ${rest.join(' ')}; usage: tracemend demo [--stop]`);
         return 2;
       }
       return runDemo(config, root, io);
+    }
     default:
       if (isStageCommand(command)) {
         try {
-          return await runStage(command, rest, io, env);
+          return await (await import('./stage')).runStage(command, rest, io, env);
         } catch (error) {
           // One line naming the problem, even when it quotes input with line breaks (a JSON parse error).
           io.err(`tracemend ${command}: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
@@ -124,6 +122,7 @@ async function initCommand(args: readonly string[], io: CliIo): Promise<number> 
     io.out(`usage: ${INIT_USAGE}\n\n${INIT_HELP}`);
     return 0;
   }
+  const { parseInitArgs, runInit } = await import('./init');
   let options;
   try {
     options = parseInitArgs(args);

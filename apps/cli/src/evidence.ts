@@ -2,8 +2,8 @@ import { join, resolve } from 'node:path';
 import { createEvidenceStore, type PurgeReport } from '@tracemend/ingest';
 import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
+import { EVIDENCE_USAGE } from './usage';
 
-export const EVIDENCE_USAGE = 'usage: tracemend evidence purge --older-than <days>d [--evidence <dir>] [--json]';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

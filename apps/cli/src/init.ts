@@ -7,30 +7,7 @@ import { Document, isMap, isScalar, Pair, parseDocument, Scalar, type YAMLMap } 
 import { inspectRepository, type EntryCandidate, type RepoInspection } from './inspect';
 import type { CliIo } from './io';
 
-export const INIT_USAGE = 'tracemend init [dir] [--service <name>] [--write <catalog file>] [--force] [--json]';
 
-/** `tracemend init --help`. */
-export const INIT_HELP = `Inspects a repository folder and prints the service catalog entry that onboards it, as YAML
-with a comment above each field saying which file and line it rests on, and TODO where it could
-not decide. Nothing is sent anywhere and nothing in the folder is run.
-
-  dir                  the repository folder (default: the current one)
-  --service <name>     the catalog name (default: package.json name without scope, lowercase);
-                       it must equal the service.name the service reports in its telemetry
-  --write <file>       add the entry to this catalog file (created when missing), keeping the
-                       other services and comments; refuses a service already there
-  --force              with --write: replace the service when it is already there
-  --json               print the entry, the TODOs and everything found, as JSON
-
-What it reads: the test runner and command (package.json test script, runner config files and
-dependencies), the package manager (lockfiles, packageManager), the Node version asked for
-(.nvmrc, .node-version, engines.node), the repository (git remote origin), and the entry a replay
-drives, best first: handlers declared in serverless.yml, a SAM template or CDK code; exported
-express, fastify, koa, hapi, restify or NestJS app factories and apps, node:http request
-listeners; Lambda handlers (event, context); queue consumers (kafkajs, SQS, amqplib, BullMQ).
-The other candidates are listed in a comment.
-
-Next step: a data contract from a sample alert, tracemend gate --suggest <alert>.`;
 
 /** What `tracemend init` was asked for. */
 export interface InitOptions {

@@ -11,8 +11,6 @@ import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
 import { ensureWorker } from './worker-process';
 
-/** The command line of `tracemend run`, as the usage text and its error messages show it. */
-export const RUN_USAGE = 'tracemend run <alert-file> --config <tracemend.config.yaml> [--wait] [--json]';
 
 export interface RunOptions {
   alertFile: string;

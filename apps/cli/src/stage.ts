@@ -4,10 +4,11 @@ import { createHash } from 'node:crypto';
 import { FailureEnvelope, STAGE_ACTIVITIES, TracemendError, parseContract, type RawAlertRef, type StageActivityName } from '@tracemend/contracts';
 import { createEvidenceStore, detectAlertText, envelopeOfReading, readAlert, type EvidenceStore } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
-import { buildStages, loadWorkerConfig } from '@tracemend/worker';
+import { loadWorkerConfig } from '@tracemend/worker/env';
 import { runGateDryRun } from './gate-dry-run';
 import { runGateSuggest } from './gate-suggest';
 import type { CliIo } from './io';
+import type { StageCommand } from './usage';
 
 /** `tracemend gate --help`. */
 export const GATE_HELP = `usage: tracemend gate [file|-] [--config <catalog>]
@@ -30,13 +31,6 @@ export const GATE_HELP = `usage: tracemend gate [file|-] [--config <catalog>]
 The input is a file or stdin (-): an ungated FailureEnvelope, or a raw alert in any format
 tracemend ingest reads (OTLP/JSON traces, a Sentry event or envelope, JSON log lines), read alone.`;
 
-/** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
-export const STAGE_COMMANDS = ['ingest', 'gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify'] as const;
-export type StageCommand = (typeof STAGE_COMMANDS)[number];
-
-export function isStageCommand(command: string): command is StageCommand {
-  return (STAGE_COMMANDS as readonly string[]).includes(command);
-}
 
 async function readInput(path: string | undefined, stdin: () => Promise<string>): Promise<string> {
   return path === undefined || path === '-' ? stdin() : readFile(resolve(path), 'utf8');
@@ -148,6 +142,8 @@ export async function runStage(
   }
   const config = { ...loadWorkerConfig(env), ...(catalog ? { catalogFile: resolve(catalog) } : {}) };
   const logger = createLogger({ name: `cli-${command}`, level: 'warn', destination: process.stderr });
+  // Loaded here, after the dry run and the suggestion, which need none of the stages' clients.
+  const { buildStages } = await import('@tracemend/worker');
   const stages = await buildStages(config, logger);
   const store = createEvidenceStore(join(config.stateDir, 'evidence'), config.evidenceKey === undefined ? {} : { key: config.evidenceKey });
   const text = await readInput(file, stdin);

@@ -4,8 +4,8 @@ import { privacyStateFiles } from '@tracemend/privacy-gate';
 import { openVaultReader, type RevealedValue } from '@tracemend/privacy-gate/vault';
 import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
+import { VAULT_USAGE } from './usage';
 
-export const VAULT_USAGE = 'usage: tracemend vault reveal <token> [--vault <file>] [--json]';
 
 interface RevealArgs {
   token: string;
