@@ -1,13 +1,15 @@
 // Wall time from starting `tracemend <command>` to its exit, for commands an operator runs by hand
-// and expects at once: usage, the gate's dry run and suggestion over a recorded alert, an evidence
-// purge. Each command runs cold (a new Node process) several times; the table shows the median and
+// and expects at once: usage, the gate over an envelope (key, audit record and all), its dry run and
+// suggestion over a recorded alert, an evidence purge. Each command runs cold (a new Node process) several times; the table shows the median and
 // the slowest run, side by side, so a change that makes one command load another's dependencies shows.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { exampleFailureEnvelope } from '@tracemend/contracts/examples';
+import { fixtureCatalogYaml } from '@tracemend/fixture-kit';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'apps/cli/bin/tracemend.js');
@@ -27,9 +29,14 @@ function run(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
 
 const state = await mkdtemp(join(tmpdir(), 'tracemend-cli-start-'));
 try {
-  const env = { ...process.env, TRACEMEND_STATE_DIR: state };
+  const catalog = join(state, 'tracemend.config.yaml');
+  await writeFile(catalog, fixtureCatalogYaml({ 'users-api': '/absent/users-api.git', leaderboard: '/absent/leaderboard.git', 'checkout-worker': '/absent/checkout-worker.git' }));
+  const envelope = join(state, 'envelope.json');
+  await writeFile(envelope, JSON.stringify(exampleFailureEnvelope));
+  const env = { ...process.env, TRACEMEND_STATE_DIR: join(state, 'state'), TRACEMEND_CONFIG: catalog };
   const commands: [string, string[]][] = [
     ['help', ['help']],
+    ['gate <envelope>', ['gate', envelope]],
     ['gate --dry-run <alert>', ['gate', '--dry-run', ALERT, '--contract', join(ROOT, 'fixtures/corpus/incidents/orders-quote-pickup/contract.yaml')]],
     ['gate --suggest <alert>', ['gate', '--suggest', ALERT]],
     ['evidence purge', ['evidence', 'purge', '--older-than', '30d']],

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createHash } from 'node:crypto';
-import { FailureEnvelope, STAGE_ACTIVITIES, TracemendError, parseContract, type RawAlertRef, type StageActivityName } from '@tracemend/contracts';
-import { createEvidenceStore, detectAlertText, envelopeOfReading, readAlert, type EvidenceStore } from '@tracemend/ingest';
+import { FailureEnvelope, STAGE_ACTIVITIES, TracemendError, parseContract, type RawAlertRef, type StageActivities, type StageActivityName } from '@tracemend/contracts';
+import { detectAlertText, envelopeOfReading, readAlert, type EvidenceStore } from '@tracemend/ingest';
 import { createLogger } from '@tracemend/telemetry';
 import { loadWorkerConfig } from '@tracemend/worker/env';
 import { runGateDryRun } from './gate-dry-run';
@@ -142,10 +142,11 @@ export async function runStage(
   }
   const config = { ...loadWorkerConfig(env), ...(catalog ? { catalogFile: resolve(catalog) } : {}) };
   const logger = createLogger({ name: `cli-${command}`, level: 'warn', destination: process.stderr });
-  // Loaded here, after the dry run and the suggestion, which need none of the stages' clients.
-  const { buildStages } = await import('@tracemend/worker');
-  const stages = await buildStages(config, logger);
-  const store = createEvidenceStore(join(config.stateDir, 'evidence'), config.evidenceKey === undefined ? {} : { key: config.evidenceKey });
+  const { buildGateStage, workerEvidenceStore } = await import('@tracemend/worker/gate-stage');
+  const store = workerEvidenceStore(config);
+  // The gate alone needs no Docker, Temporal or sandbox: the other stages load the whole worker, here only.
+  const stages: Partial<StageActivities> =
+    command === 'gate' ? (await buildGateStage(config, logger, store)).activities : await (await import('@tracemend/worker')).buildStages(config, logger);
   const text = await readInput(file, stdin);
   const incidentId = 'cli';
   let output: unknown;

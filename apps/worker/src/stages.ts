@@ -3,20 +3,10 @@ import { join } from 'node:path';
 import { Octokit } from '@octokit/rest';
 import { TracemendError, type PullRequestInput, type StageActivities } from '@tracemend/contracts';
 import { createLocalizationActivities } from '@tracemend/fault-localization';
-import { createEvidenceStore, createGitRepositories, createIngestActivities, createTriageActivities, createVersionResolver, dataContractPath, loadServiceCatalog } from '@tracemend/ingest';
+import { createGitRepositories, createIngestActivities, createTriageActivities, createVersionResolver } from '@tracemend/ingest';
 import { collectSpectrumRuns, createMinimizerActivities } from '@tracemend/minimizer';
 import { createPrBotActivities } from '@tracemend/pr-bot';
-import {
-  createAuditLog,
-  createPrivacyGateActivities,
-  createRawValueRegistry,
-  createVaultWriter,
-  knownRawValues,
-  privacyStateFiles,
-  rawValueHasher,
-  scanForLeaks,
-  type RawValueRegistry,
-} from '@tracemend/privacy-gate';
+import { knownRawValues, scanForLeaks, type RawValueRegistry } from '@tracemend/privacy-gate';
 import { createRepairActivities } from '@tracemend/repair';
 import { DockerSandboxDriver, WarmPool, cancellableDriver, cancellableWorkspace, type PreparedTarget, createSandboxActivities, createWorkspace, harnessStarter, sandboxImageTag, type SandboxStageDeps } from '@tracemend/sandbox';
 import type { Logger } from '@tracemend/telemetry';
@@ -24,7 +14,7 @@ import { createVerifierActivities } from '@tracemend/verifier';
 import type { WorkerConfig } from './env';
 import { guardStageActivities } from './egress';
 import { currentActivitySignal } from './stage-activities';
-import { workerTokenKey } from './token-key';
+import { buildGateStage, workerEvidenceStore } from './gate-stage';
 
 /** Long-lived parts the caller owns and shuts down, e.g. the warm pool it drains on shutdown. */
 export interface StageResources {
@@ -58,16 +48,10 @@ export async function buildStages(
   rawValues?: RawValueRegistry,
   resources: StageResources = {},
 ): Promise<Partial<StageActivities>> {
-  const store = createEvidenceStore(join(config.stateDir, 'evidence'), config.evidenceKey === undefined ? {} : { key: config.evidenceKey });
   // One resolver for ingest (frames → repository files) and triage (version → commit), sharing its memo and git mirrors.
   const versions = createVersionResolver(createGitRepositories({ cacheDir: join(config.stateDir, 'git') }));
-  const key = await workerTokenKey(config);
-  // Raw-value hashes are keyed by the token key: the registry must hash with the same one.
-  const hashOf = rawValueHasher(key);
-  const registry = rawValues ?? createRawValueRegistry({ hashOf });
-  const privacyFiles = privacyStateFiles(config.stateDir);
-  const audit = createAuditLog({ file: privacyFiles.audit, key, auditId: 'privacy' });
-  const vault = config.vaultKey === undefined ? undefined : createVaultWriter({ file: privacyFiles.vault, key: config.vaultKey });
+  const gate = await buildGateStage(config, logger, workerEvidenceStore(config), rawValues);
+  const { store, registry, hashOf } = gate;
   // Every container a stage starts dies with its activity when the workflow is cancelled.
   const driver = cancellableDriver(new DockerSandboxDriver({ logger: logger.child({ component: 'sandbox' }) }), currentActivitySignal);
   const image = config.sandboxImage ?? sandboxImageTag();
@@ -110,18 +94,7 @@ export async function buildStages(
   // The egress guard learns the raw-value hashes of every gated envelope a stage works on and checks failure messages.
   return guardStageActivities(registry, (auditHash) => store.getRawValueHashes(auditHash), {
     ...createIngestActivities({ store, logger, catalog: { file: config.catalogFile, resolver: versions } }),
-    ...createPrivacyGateActivities({
-      loadEnvelope: (id) => store.getEnvelope(id),
-      contractFile: async (service) => dataContractPath(await loadServiceCatalog(config.catalogFile), service),
-      key,
-      audit,
-      saveRawValueHashes: async (auditHash, hashes) => {
-        registry.add(auditHash, hashes);
-        await store.putRawValueHashes(auditHash, hashes);
-      },
-      vault,
-      logger,
-    }),
+    ...gate.activities,
     ...createTriageActivities({ catalogFile: config.catalogFile, resolver: versions }),
     ...createSandboxActivities({ driver, image, workspace, logger, ...(pool ? { pool } : {}), ...reproductionSettings(config) }),
     ...createMinimizerActivities({ workspace, startHarness, logger }),
