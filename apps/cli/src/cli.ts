@@ -36,8 +36,9 @@ commands:
                    walk the privacy audit log's hash chain; exits 1 naming the first edited,
                    dropped, reordered or unparseable record
   ${EVIDENCE_USAGE.replace('usage: tracemend ', '')}
-                   delete raw alerts, envelopes, raw-value hashes, alert event logs and pending
-                   alerts older than the retention from the evidence store
+                   purge: delete raw alerts, envelopes, raw-value hashes, alert event logs and
+                   pending alerts older than the retention from the evidence store; erase: delete
+                   the raw alerts and envelopes holding a data subject's values (one per line)
   ${INIT_USAGE.replace('tracemend ', '')}
                    inspect a repository folder (default: the current one) and print its service
                    catalog entry as YAML: test runner and command, package manager, Node version,

@@ -33,7 +33,7 @@ export const AUDIT_USAGE = 'usage: tracemend audit verify [--log <file>] [--json
 
 export const VAULT_USAGE = 'usage: tracemend vault reveal <token> [--vault <file>] [--json]';
 
-export const EVIDENCE_USAGE = 'usage: tracemend evidence purge --older-than <days>d [--evidence <dir>] [--json]';
+export const EVIDENCE_USAGE = 'usage: tracemend evidence purge --older-than <days>d | erase --values <file|-> [--evidence <dir>] [--json]';
 
 /** The stages an operator can run alone: `tracemend <stage> [file|-] [--config <catalog>]`. */
 export const STAGE_COMMANDS = ['ingest', 'gate', 'triage', 'reproduce', 'minimize', 'localize', 'repair', 'verify'] as const;

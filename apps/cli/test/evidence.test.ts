@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEvidenceStore } from '@tracemend/ingest';
@@ -49,5 +49,32 @@ describe('tracemend evidence purge', () => {
       expect(io.text()).toMatch(reason);
       expect(io.text()).toContain('usage: tracemend evidence purge --older-than <days>d');
     }
+  });
+});
+
+describe('tracemend evidence erase', () => {
+  it("erases a subject's raw alerts named in a values file, and prints counts, never a value", async () => {
+    const state = join(dir, 'erase-state');
+    const store = createEvidenceStore(join(state, 'evidence'));
+    const subject = await store.putAlert({ bytes: Buffer.from('{"enduser.id":"mara.lindqvist@corp-mail.se"}'), format: 'otlp-traces-json' });
+    const other = await store.putAlert({ bytes: Buffer.from('{"enduser.id":"jonas.berg@example.org"}'), format: 'otlp-traces-json' });
+    const values = join(dir, 'subject.txt');
+    await writeFile(values, 'mara.lindqvist@corp-mail.se\n+46701234567\n\n');
+    const env = { ...process.env, TRACEMEND_STATE_DIR: state };
+
+    const io = capture();
+    expect(await runCli(['evidence', 'erase', '--values', values], io, env), io.text()).toBe(0);
+    expect(io.text()).toMatch(/^erased from .*evidence the evidence holding any of 2 values: 1 raw alert, 0 envelopes \(\d+ bytes\); tokens in the vault are not erased$/);
+    expect(io.text()).not.toContain('mara');
+    await expect(store.getAlert(subject.alertId)).rejects.toThrow(/not in the evidence store/);
+    expect((await store.getAlert(other.alertId)).bytes.toString()).toContain('jonas.berg');
+
+    const missing = capture();
+    expect(await runCli(['evidence', 'erase'], missing, env)).toBe(2);
+    expect(missing.text()).toMatch(/say whose evidence to erase with --values <file\|->/);
+    const short = capture();
+    await writeFile(values, 'ab\n');
+    expect(await runCli(['evidence', 'erase', '--values', values], short, env)).toBe(2);
+    expect(short.text()).toMatch(/at least 4 characters/);
   });
 });

@@ -106,4 +106,29 @@ describe('the evidence store on disk', () => {
     expect(() => createEvidenceStore(dir, { key: 'short' })).not.toThrow();
     await expect(createEvidenceStore(dir, { key: 'short' }).getAlert(ref.alertId)).rejects.toThrow(/at least 32 bytes/);
   });
+
+  it("erases a data subject's raw alerts and envelopes, whether the value is written plainly or escaped, and nothing else", async () => {
+    root = await mkdtemp(join(tmpdir(), 'evidence-erase-'));
+    const store = createEvidenceStore(join(root, 'evidence'));
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const plain = await store.putAlert({ bytes: Buffer.from('{"enduser.id":"mara.lindqvist@corp-mail.se"}'), format: 'otlp-traces-json', serviceHint: 'orders-api', traceIds: [traceId] });
+    // JSON writers may escape non-ASCII: "Sofía" as "Sof\u00eda".
+    const escaped = await store.putAlert({ bytes: Buffer.from('{"note":"call Sof\\u00eda Garc\\u00eda"}'), format: 'otlp-logs-json' });
+    const other = await store.putAlert({ bytes: Buffer.from('{"enduser.id":"jonas.berg@example.org"}'), format: 'otlp-traces-json', serviceHint: 'orders-api' });
+    const subject = { ...exampleFailureEnvelope, entry: { ...exampleFailureEnvelope.entry, body: { email: 'mara.lindqvist@corp-mail.se' } } } as typeof exampleFailureEnvelope;
+    const envelope = await store.putEnvelope(subject);
+    const untouched = await store.putEnvelope(exampleFailureEnvelope);
+
+    const report = await store.erase(['mara.lindqvist@corp-mail.se', 'Sofía García']);
+    expect(report).toMatchObject({ alerts: 2, envelopes: 1 });
+    await expect(store.getAlert(plain.alertId)).rejects.toThrow(/not in the evidence store/);
+    await expect(store.getAlert(escaped.alertId)).rejects.toThrow(/not in the evidence store/);
+    await expect(store.getEnvelope(envelope.envelopeId)).rejects.toThrow(/not in the evidence store/);
+    expect((await store.getAlert(other.alertId)).bytes.toString()).toContain('jonas.berg');
+    expect(await store.getEnvelope(untouched.envelopeId)).toEqual(exampleFailureEnvelope);
+    expect(await store.alertsForTrace(traceId)).toEqual([]);
+    expect((await store.alertsForService('orders-api')).map((ref) => ref.alertId)).toEqual([other.alertId]);
+    await expect(store.erase(['abc'])).rejects.toThrow(/at least 4 characters/);
+    await expect(store.erase([])).rejects.toThrow(/needs the subject's values/);
+  });
 });

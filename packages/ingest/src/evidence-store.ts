@@ -35,7 +35,23 @@ export interface EvidenceStore {
    * the cut-off: choose a retention longer than any incident runs.
    */
   purge(before: Date): Promise<PurgeReport>;
+  /**
+   * Erases one data subject's evidence on request: every raw alert and envelope that holds any of
+   * `values` (as written, or escaped as JSON writes it), with the alerts' index entries. Values of
+   * fewer than 4 characters are refused: they would match unrelated evidence.
+   */
+  erase(values: readonly string[]): Promise<EraseReport>;
 }
+
+/** What `erase` deleted. */
+export interface EraseReport {
+  alerts: number;
+  envelopes: number;
+  bytes: number;
+}
+
+/** The shortest value `erase` looks for: shorter ones occur by chance in any alert. */
+export const MIN_ERASE_VALUE_LENGTH = 4;
 
 /** What `purge` deleted, by kind, and how many bytes that freed. */
 export interface PurgeReport {
@@ -191,6 +207,26 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
   key.catch(() => undefined);
   const writeSealed = async (folder: string, name: string, data: Uint8Array | string) => writeAtomic(join(folder, name), seal(await key, `${folder === alerts ? 'alerts' : 'envelopes'}/${name}`, data));
   const readSealed = async (folder: string, name: string) => unseal(await key, `${folder === alerts ? 'alerts' : 'envelopes'}/${name}`, await readFile(join(folder, name)));
+  /** Removes every raw alert `chosen` picks, with the trace and service index entries pointing at it; answers how many. */
+  const removeAlerts = async (remove: (path: string) => Promise<boolean>, chosen: (alertId: string) => Promise<boolean>): Promise<number> => {
+    const removed = new Set<string>();
+    for (const name of await readdir(alerts)) {
+      if (!name.endsWith('.ref.json')) continue;
+      const alertId = name.slice(0, -'.ref.json'.length);
+      if (!(await chosen(alertId))) continue;
+      await remove(join(alerts, `${alertId}.body`));
+      await remove(join(alerts, name));
+      removed.add(alertId);
+    }
+    for (const index of [traces, services]) {
+      for (const folder of await readdir(index)) {
+        const entries = await readdir(join(index, folder));
+        for (const alertId of entries) if (removed.has(alertId)) await rm(join(index, folder, alertId), { force: true });
+        if (entries.every((alertId) => removed.has(alertId))) await rm(join(index, folder), { recursive: true, force: true });
+      }
+    }
+    return removed.size;
+  };
   // Service names are free text: their folder is named by a hash.
   const serviceDir = (service: string) => join(services, sha256(service).slice(0, 32));
   const readJsonLines = async <T>(path: string): Promise<T[]> => {
@@ -339,38 +375,37 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
         throw error;
       }
     },
+    async erase(values) {
+      await ready;
+      const short = values.filter((value) => value.length < MIN_ERASE_VALUE_LENGTH);
+      if (values.length === 0 || short.length > 0) {
+        throw new TracemendError('INVALID_INPUT', `erase needs the subject's values, each at least ${MIN_ERASE_VALUE_LENGTH} characters long (${short.length} shorter, which would match unrelated evidence)`);
+      }
+      // As written, and as JSON writes it inside a string (quotes, backslashes and non-ASCII escaped or not).
+      const forms = [...new Set(values.flatMap((value) => [value, JSON.stringify(value).slice(1, -1), JSON.stringify(value).slice(1, -1).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)]))];
+      const holds = (bytes: Buffer) => {
+        const text = bytes.toString('utf8');
+        return forms.some((form) => text.includes(form));
+      };
+      const report: EraseReport = { alerts: 0, envelopes: 0, bytes: 0 };
+      const remove = removerInto(report);
+      report.alerts = await removeAlerts(remove, async (alertId) => holds(await readSealed(alerts, `${alertId}.body`)));
+      for (const name of await readdir(envelopes)) {
+        if (name.endsWith('.json') && holds(await readSealed(envelopes, name)) && (await remove(join(envelopes, name)))) report.envelopes++;
+      }
+      return report;
+    },
     async purge(before) {
       await ready;
       if (Number.isNaN(before.getTime())) throw new TracemendError('INVALID_INPUT', 'purge needs a valid date to delete evidence older than');
       const report: PurgeReport = { before: before.toISOString(), alerts: 0, envelopes: 0, rawValueHashes: 0, alertEventLogs: 0, pending: 0, bytes: 0 };
-      const remove = async (path: string): Promise<boolean> => {
-        const size = (await statOf(path))?.size;
-        if (size === undefined) return false;
-        await rm(path, { force: true });
-        report.bytes += size;
-        return true;
-      };
+      const remove = removerInto(report);
       // Raw alerts by the instant they were received; the index entries pointing at them go with them.
-      const purgedAlerts = new Set<string>();
-      for (const name of await readdir(alerts)) {
-        if (!name.endsWith('.ref.json')) continue;
-        const alertId = name.slice(0, -'.ref.json'.length);
+      report.alerts = await removeAlerts(remove, async (alertId) => {
         const ref = await readRef(alertId).catch(() => undefined);
-        const received = ref === undefined ? (await statOf(join(alerts, name)))?.mtimeMs : Date.parse(ref.receivedAt);
-        if (received === undefined || received >= before.getTime()) continue;
-        await remove(join(alerts, `${alertId}.body`));
-        await remove(join(alerts, name));
-        purgedAlerts.add(alertId);
-        report.alerts++;
-      }
-      for (const index of [traces, services]) {
-        for (const folder of await readdir(index)) {
-          const entries = await readdir(join(index, folder));
-          const left = entries.filter((alertId) => !purgedAlerts.has(alertId));
-          for (const alertId of entries) if (purgedAlerts.has(alertId)) await rm(join(index, folder, alertId), { force: true });
-          if (left.length === 0) await rm(join(index, folder), { recursive: true, force: true });
-        }
-      }
+        const received = ref === undefined ? (await statOf(join(alerts, `${alertId}.ref.json`)))?.mtimeMs : Date.parse(ref.receivedAt);
+        return received !== undefined && received < before.getTime();
+      });
       // The rest by when it was last written.
       const olderFiles = async (folder: string, suffix: string, count: (name: string) => void) => {
         for (const name of await readdir(folder)) {
@@ -390,6 +425,17 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
       }
       return report;
     },
+  };
+}
+
+/** Removes a file and adds its size to `report.bytes`; false when it was already gone. */
+function removerInto(report: { bytes: number }): (path: string) => Promise<boolean> {
+  return async (path) => {
+    const size = (await statOf(path))?.size;
+    if (size === undefined) return false;
+    await rm(path, { force: true });
+    report.bytes += size;
+    return true;
   };
 }
 
