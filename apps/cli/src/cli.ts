@@ -38,7 +38,7 @@ commands:
   ${EVIDENCE_USAGE.replace('usage: tracemend ', '')}
                    purge: delete raw alerts, envelopes, raw-value hashes, alert event logs and
                    pending alerts older than the retention from the evidence store; erase: delete
-                   the raw alerts and envelopes holding a data subject's values (one per line)
+                   the raw alerts, envelopes and vault records holding a data subject's values
   ${INIT_USAGE.replace('tracemend ', '')}
                    inspect a repository folder (default: the current one) and print its service
                    catalog entry as YAML: test runner and command, package manager, Node version,

@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { TracemendError } from '@tracemend/contracts';
+import { privacyStateFiles } from '@tracemend/privacy-gate';
+import { eraseFromVault, type VaultErasure } from '@tracemend/privacy-gate/vault';
 import { createEvidenceStore, type PurgeReport } from '@tracemend/ingest';
 import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
@@ -89,17 +91,33 @@ export async function runEvidence(args: readonly string[], config: CliConfig, ro
     return 0;
   }
   let report;
+  let vault: VaultErasure | string;
   try {
     report = await store.erase(values);
+    vault = await eraseVault(config, root, values);
   } catch (error) {
-    if (!(error instanceof TracemendError) || error.code !== 'INVALID_INPUT') throw error;
+    if (!(error instanceof TracemendError) || !['INVALID_INPUT', 'VAULT_KEY_INVALID', 'VAULT_CORRUPT'].includes(error.code)) throw error;
     io.err(`tracemend evidence: ${error.message}`);
     return 2;
   }
+  const vaultText =
+    typeof vault === 'string' ? vault : `${vault.records} vault record${vault.records === 1 ? '' : 's'} (tokens ${vault.tokens.join(', ') || 'none'} can no longer be revealed)`;
   io.out(
     parsed.json
-      ? JSON.stringify({ evidence: dir, values: values.length, ...report }, null, 2)
-      : `erased from ${dir} the evidence holding any of ${values.length} value${values.length === 1 ? '' : 's'}: ${report.alerts} raw alert${report.alerts === 1 ? '' : 's'}, ${report.envelopes} envelope${report.envelopes === 1 ? '' : 's'} (${report.bytes} bytes); tokens in the vault are not erased`,
+      ? JSON.stringify({ evidence: dir, values: values.length, ...report, vault }, null, 2)
+      : `erased the data holding any of ${values.length} value${values.length === 1 ? '' : 's'}: ${report.alerts} raw alert${report.alerts === 1 ? '' : 's'} and ${report.envelopes} envelope${report.envelopes === 1 ? '' : 's'} from ${dir} (${report.bytes} bytes); ${vaultText}`,
   );
   return 0;
+}
+
+/** The subject's records in the token vault, erased with the operator's key; a sentence saying why not, when there is no key or no vault. */
+async function eraseVault(config: CliConfig, root: string, values: readonly string[]): Promise<VaultErasure | string> {
+  const file = privacyStateFiles(cliStateDir(config, root)).vault;
+  if (config.vaultKey === undefined) return `the vault was not searched: set TRACEMEND_VAULT_KEY to erase the subject's tokens from ${file} too`;
+  try {
+    await access(file);
+  } catch {
+    return `no token vault at ${file}`;
+  }
+  return eraseFromVault({ file, key: config.vaultKey, values });
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEvidenceStore } from '@tracemend/ingest';
+import { createVaultWriter, privacyStateFiles } from '@tracemend/privacy-gate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli';
 import type { CliIo } from '../src/io';
@@ -64,10 +65,21 @@ describe('tracemend evidence erase', () => {
 
     const io = capture();
     expect(await runCli(['evidence', 'erase', '--values', values], io, env), io.text()).toBe(0);
-    expect(io.text()).toMatch(/^erased from .*evidence the evidence holding any of 2 values: 1 raw alert, 0 envelopes \(\d+ bytes\); tokens in the vault are not erased$/);
+    expect(io.text()).toMatch(/^erased the data holding any of 2 values: 1 raw alert and 0 envelopes from .*evidence \(\d+ bytes\); the vault was not searched: set TRACEMEND_VAULT_KEY to erase the subject's tokens from .*tokens\.sqlite too$/);
     expect(io.text()).not.toContain('mara');
     await expect(store.getAlert(subject.alertId)).rejects.toThrow(/not in the evidence store/);
     expect((await store.getAlert(other.alertId)).bytes.toString()).toContain('jonas.berg');
+
+    // With the vault key, the subject's tokens go from the vault too.
+    const vaultKey = 'operator-vault-key-for-cli-tests-0123456789';
+    await createVaultWriter({ file: privacyStateFiles(state).vault, key: vaultKey }).record([
+      { token: 'u1a2b3c4d@example.com', type: 'email', raw: 'mara.lindqvist@corp-mail.se', keyId: 'k1', incidentId: 'inc-1' },
+      { token: 'u9f8e7d6c@example.com', type: 'email', raw: 'jonas.berg@example.org', keyId: 'k1', incidentId: 'inc-2' },
+    ]);
+    const withVault = capture();
+    await writeFile(values, 'mara.lindqvist@corp-mail.se\n');
+    expect(await runCli(['evidence', 'erase', '--values', values, '--json'], withVault, { ...env, TRACEMEND_VAULT_KEY: vaultKey }), withVault.text()).toBe(0);
+    expect(JSON.parse(withVault.text())).toMatchObject({ alerts: 0, vault: { records: 1, tokens: ['u1a2b3c4d@example.com'] } });
 
     const missing = capture();
     expect(await runCli(['evidence', 'erase'], missing, env)).toBe(2);

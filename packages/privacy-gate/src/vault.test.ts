@@ -11,7 +11,7 @@ import { createPrivacyGateActivities } from './activities';
 import { createAuditLog } from './audit';
 import { loadDataContract } from './contract';
 import { gateEnvelopeDetailed } from './gate';
-import { createVaultWriter, openVaultReader, type VaultEntry } from './vault';
+import { createVaultWriter, eraseFromVault, openVaultReader, type VaultEntry } from './vault';
 
 const KEY = 'operator-vault-key-for-tests-0123456789';
 const OTHER_KEY = 'another-operator-key-for-tests-98765432';
@@ -192,5 +192,35 @@ describe('the gate and its vault', () => {
     reader.close();
     const bytes = await readFile(file);
     for (const raw of fixture.raw) expect(bytes.includes(Buffer.from(raw, 'utf8')), raw).toBe(false);
+  });
+});
+
+describe('erasing a data subject from the vault', () => {
+  it("deletes every record of the subject's values, keeps the others, and leaves the vault append-only", async () => {
+    const writer = createVaultWriter({ file, key: KEY });
+    await writer.record([EMAIL, PHONE, { ...EMAIL, incidentId: 'inc-2' }]);
+    const other: VaultEntry = { token: 'u9f8e7d6c@example.com', type: 'email', raw: 'jonas.berg@example.org', keyId: 'k1', incidentId: 'inc-3' };
+    await writer.record([other]);
+
+    // An email erases whatever its case; the phone is erased as written.
+    expect(await eraseFromVault({ file, key: KEY, values: ['Mara.Lindqvist@corp-mail.se', '+46701234567'] })).toEqual({ records: 3, tokens: [PHONE.token, EMAIL.token].sort() });
+    const reader = await openVaultReader({ file, key: KEY });
+    try {
+      expect(reader.reveal(EMAIL.token)).toEqual([]);
+      expect(reader.reveal(PHONE.token)).toEqual([]);
+      expect(reader.reveal(other.token).map((value) => value.raw)).toEqual(['jonas.berg@example.org']);
+    } finally {
+      reader.close();
+    }
+    const db = await rawDatabase(file);
+    try {
+      expect(() => db.run('DELETE FROM token_mappings')).toThrow(/append-only/);
+    } finally {
+      db.close();
+    }
+    await writer.record([EMAIL]);
+    expect(await eraseFromVault({ file, key: KEY, values: ['nobody@example.org'] })).toEqual({ records: 0, tokens: [] });
+    await expect(eraseFromVault({ file, key: OTHER_KEY, values: ['mara.lindqvist@corp-mail.se'] })).rejects.toThrow(/does not open/);
+    await expect(eraseFromVault({ file: join(dir, 'absent.sqlite'), key: KEY, values: ['x@y.zz'] })).rejects.toThrow(/nothing to erase/);
   });
 });

@@ -284,3 +284,65 @@ export async function openVaultReader(options: { file: string; key: VaultKey }):
 
   return { file, reveal, close: () => db.close() };
 }
+
+/** What `eraseFromVault` removed: how many records, and the tokens that can no longer be revealed. */
+export interface VaultErasure {
+  records: number;
+  tokens: string[];
+}
+
+/**
+ * Erases a data subject's records from the vault on request: every record whose raw value is one of
+ * `values` (compared trimmed and, for emails, without case) is deleted, so its token can no longer be
+ * revealed. The vault is append-only for the gate; this is the one deliberate removal, made by the
+ * operator with the vault key, under the writers' lock, and the file is replaced atomically. Fails
+ * like the reader on a missing vault, a wrong key, or a record that fails its integrity check.
+ */
+export async function eraseFromVault(options: { file: string; key: VaultKey; values: readonly string[] }): Promise<VaultErasure> {
+  const { file } = options;
+  const operatorKey = keyBytes(options.key);
+  const wanted = new Set(options.values.map((value) => value.trim().toLowerCase()));
+  const SQL = await loadSqlJs();
+  return withFileLock(file, 'the token vault', 'INTERNAL', async () => {
+    const bytes = await readIfExists(file);
+    if (bytes === undefined) throw new TracemendError('INVALID_INPUT', `no token vault at ${file}: nothing was recorded, so there is nothing to erase`);
+    let db: Database;
+    try {
+      db = new SQL.Database(bytes);
+      db.exec('SELECT 1 FROM token_mappings LIMIT 1');
+    } catch (error) {
+      throw new TracemendError('VAULT_CORRUPT', `${file} is not a token vault: ${(error as Error).message}`, { cause: error });
+    }
+    try {
+      checkKey(db, operatorKey, file, false);
+      const erased: number[] = [];
+      const tokens = new Set<string>();
+      const statement = db.prepare('SELECT id, token, token_type, key_id, incident_id, created_at, nonce, ciphertext, tag FROM token_mappings ORDER BY id');
+      try {
+        while (statement.step()) {
+          const [id, token, type, keyId, incidentId, createdAt, nonce, ciphertext, tag] = statement.get();
+          const row = { token: String(token), type: String(type), keyId: String(keyId), incidentId: incidentId === null ? null : String(incidentId), createdAt: String(createdAt) };
+          const raw = unseal(deriveKey(operatorKey, `record/${row.keyId}`), { nonce: blob(nonce), ciphertext: blob(ciphertext), tag: blob(tag) }, recordAad(row))?.toString('utf8');
+          if (raw === undefined) throw new TracemendError('VAULT_CORRUPT', `vault record ${String(id)} fails its integrity check: it was altered after it was written`);
+          if (!wanted.has(raw.trim().toLowerCase())) continue;
+          erased.push(Number(id));
+          tokens.add(row.token);
+        }
+      } finally {
+        statement.free();
+      }
+      if (erased.length > 0) {
+        db.run('BEGIN');
+        db.run('DROP TRIGGER token_mappings_no_delete');
+        db.run(`DELETE FROM token_mappings WHERE id IN (${erased.map(() => '?').join(', ')})`, erased);
+        db.run('COMMIT');
+        // Append-only again for every writer after this one.
+        db.exec(SCHEMA);
+        await writeAtomically(file, db.export());
+      }
+      return { records: erased.length, tokens: [...tokens].sort() };
+    } finally {
+      db.close();
+    }
+  });
+}
