@@ -230,15 +230,13 @@ export function createVaultWriter(options: { file: string; key: VaultKey; now?: 
 }
 
 /**
- * Opens the vault at `file` for revealing. Fails with INVALID_INPUT when there is no vault there,
- * VAULT_KEY_INVALID when `key` is not the vault's key, and (on reveal) VAULT_CORRUPT when a record
- * of the token fails its integrity check.
+ * An existing vault, opened and checked against the operator's key: INVALID_INPUT when there is none
+ * (`missing` says what that means here), VAULT_CORRUPT when the file is no vault, VAULT_KEY_INVALID on
+ * another key. The caller closes the database.
  */
-export async function openVaultReader(options: { file: string; key: VaultKey }): Promise<VaultReader> {
-  const { file } = options;
-  const operatorKey = keyBytes(options.key);
+async function openExistingVault(file: string, operatorKey: Buffer, missing: string): Promise<Database> {
   const bytes = await readIfExists(file);
-  if (bytes === undefined) throw new TracemendError('INVALID_INPUT', `no token vault at ${file}: nothing was recorded (is TRACEMEND_VAULT_KEY set where the gate runs?)`);
+  if (bytes === undefined) throw new TracemendError('INVALID_INPUT', `no token vault at ${file}: ${missing}`);
   const SQL = await loadSqlJs();
   let db: Database;
   try {
@@ -253,6 +251,25 @@ export async function openVaultReader(options: { file: string; key: VaultKey }):
     db.close();
     throw error;
   }
+  return db;
+}
+
+/** The raw value of one record, or VAULT_CORRUPT naming it when its seal does not verify. */
+function openRecord(operatorKey: Buffer, id: unknown, row: Parameters<typeof recordAad>[0], sealed: { nonce: unknown; ciphertext: unknown; tag: unknown }): string {
+  const raw = unseal(deriveKey(operatorKey, `record/${row.keyId}`), { nonce: blob(sealed.nonce), ciphertext: blob(sealed.ciphertext), tag: blob(sealed.tag) }, recordAad(row))?.toString('utf8');
+  if (raw === undefined) throw new TracemendError('VAULT_CORRUPT', `vault record ${String(id)} for token ${row.token} fails its integrity check: it was altered after it was written`);
+  return raw;
+}
+
+/**
+ * Opens the vault at `file` for revealing. Fails with INVALID_INPUT when there is no vault there,
+ * VAULT_KEY_INVALID when `key` is not the vault's key, and (on reveal) VAULT_CORRUPT when a record
+ * of the token fails its integrity check.
+ */
+export async function openVaultReader(options: { file: string; key: VaultKey }): Promise<VaultReader> {
+  const { file } = options;
+  const operatorKey = keyBytes(options.key);
+  const db = await openExistingVault(file, operatorKey, 'nothing was recorded (is TRACEMEND_VAULT_KEY set where the gate runs?)');
 
   const reveal = (token: string): RevealedValue[] => {
     const statement = db.prepare(
@@ -264,10 +281,7 @@ export async function openVaultReader(options: { file: string; key: VaultKey }):
       while (statement.step()) {
         const [id, type, keyId, incidentId, createdAt, nonce, ciphertext, tag] = statement.get();
         const row = { token, type: String(type), keyId: String(keyId), incidentId: incidentId === null ? null : String(incidentId), createdAt: String(createdAt) };
-        const raw = unseal(deriveKey(operatorKey, `record/${row.keyId}`), { nonce: blob(nonce), ciphertext: blob(ciphertext), tag: blob(tag) }, recordAad(row))?.toString('utf8');
-        if (raw === undefined) {
-          throw new TracemendError('VAULT_CORRUPT', `vault record ${String(id)} for token ${token} fails its integrity check: it was altered after it was written`);
-        }
+        const raw = openRecord(operatorKey, id, row, { nonce, ciphertext, tag });
         const key = `${row.type}\u0000${row.keyId}\u0000${raw}`;
         const seen = byValue.get(key);
         if (seen === undefined) {
@@ -302,19 +316,9 @@ export async function eraseFromVault(options: { file: string; key: VaultKey; val
   const { file } = options;
   const operatorKey = keyBytes(options.key);
   const wanted = new Set(options.values.map((value) => value.trim().toLowerCase()));
-  const SQL = await loadSqlJs();
   return withFileLock(file, 'the token vault', 'INTERNAL', async () => {
-    const bytes = await readIfExists(file);
-    if (bytes === undefined) throw new TracemendError('INVALID_INPUT', `no token vault at ${file}: nothing was recorded, so there is nothing to erase`);
-    let db: Database;
+    const db = await openExistingVault(file, operatorKey, 'nothing was recorded, so there is nothing to erase');
     try {
-      db = new SQL.Database(bytes);
-      db.exec('SELECT 1 FROM token_mappings LIMIT 1');
-    } catch (error) {
-      throw new TracemendError('VAULT_CORRUPT', `${file} is not a token vault: ${(error as Error).message}`, { cause: error });
-    }
-    try {
-      checkKey(db, operatorKey, file, false);
       const erased: number[] = [];
       const tokens = new Set<string>();
       const statement = db.prepare('SELECT id, token, token_type, key_id, incident_id, created_at, nonce, ciphertext, tag FROM token_mappings ORDER BY id');
@@ -322,8 +326,7 @@ export async function eraseFromVault(options: { file: string; key: VaultKey; val
         while (statement.step()) {
           const [id, token, type, keyId, incidentId, createdAt, nonce, ciphertext, tag] = statement.get();
           const row = { token: String(token), type: String(type), keyId: String(keyId), incidentId: incidentId === null ? null : String(incidentId), createdAt: String(createdAt) };
-          const raw = unseal(deriveKey(operatorKey, `record/${row.keyId}`), { nonce: blob(nonce), ciphertext: blob(ciphertext), tag: blob(tag) }, recordAad(row))?.toString('utf8');
-          if (raw === undefined) throw new TracemendError('VAULT_CORRUPT', `vault record ${String(id)} fails its integrity check: it was altered after it was written`);
+          const raw = openRecord(operatorKey, id, row, { nonce, ciphertext, tag });
           if (!wanted.has(raw.trim().toLowerCase())) continue;
           erased.push(Number(id));
           tokens.add(row.token);
