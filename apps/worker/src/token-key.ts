@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readOrCreateSecretFile } from '@tracemend/process';
 import type { WorkerConfig } from './env';
 
 /**
@@ -9,23 +9,15 @@ import type { WorkerConfig } from './env';
  */
 export async function localTokenKey(dir: string): Promise<{ id: string; secret: string }> {
   const file = join(dir, 'token-key.json');
+  const text = await readOrCreateSecretFile(file, () => JSON.stringify({ id: `local-${new Date().toISOString().slice(0, 10)}`, secret: randomBytes(32).toString('base64') }));
+  let stored: { id?: unknown; secret?: unknown } = {};
   try {
-    const stored = JSON.parse(await readFile(file, 'utf8')) as { id?: unknown; secret?: unknown };
-    if (typeof stored.id === 'string' && typeof stored.secret === 'string' && stored.secret.length >= 32) return { id: stored.id, secret: stored.secret };
-    throw new Error(`${file} does not hold a token key; move it aside to generate a new one`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    stored = JSON.parse(text) as typeof stored;
+  } catch {
+    // Reported below with the file's name.
   }
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const key = { id: `local-${new Date().toISOString().slice(0, 10)}`, secret: randomBytes(32).toString('base64') };
-  // `wx` refuses to overwrite a key another worker created meanwhile; read that one instead.
-  try {
-    await writeFile(file, JSON.stringify(key), { mode: 0o600, flag: 'wx' });
-    return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return localTokenKey(dir);
-    throw error;
-  }
+  if (typeof stored.id === 'string' && typeof stored.secret === 'string' && stored.secret.length >= 32) return { id: stored.id, secret: stored.secret };
+  throw new Error(`${file} does not hold a token key; move it aside to generate a new one`);
 }
 
 /** The worker's token key: the configured one, else the local key under the state folder. */

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { FailureEnvelope, RawAlertRef, TracemendError, parseContract, type AlertFormat, type EnvelopeRef } from '@tracemend/contracts';
-import { deriveSealingKey, seal as sealValue, SEAL_NONCE_BYTES, SEAL_TAG_BYTES, unseal as unsealValue } from '@tracemend/process';
+import { deriveSealingKey, readOrCreateSecretFile, seal as sealValue, SEAL_NONCE_BYTES, SEAL_TAG_BYTES, unseal as unsealValue } from '@tracemend/process';
 
 /**
  * Where raw alerts and ungated envelopes live, by content hash, so the workflow carries references
@@ -148,23 +148,11 @@ function unseal(key: Buffer, name: string, stored: Buffer): Buffer {
  */
 async function localEvidenceKey(dir: string): Promise<string> {
   const file = join(dir, 'evidence-key');
-  try {
-    const stored = (await readFile(file, 'utf8')).trim();
-    if (Buffer.from(stored, 'base64').length >= MIN_KEY_BYTES) return stored;
+  const stored = (await readOrCreateSecretFile(file, () => randomBytes(32).toString('base64'))).trim();
+  if (Buffer.from(stored, 'base64').length < MIN_KEY_BYTES) {
     throw new TracemendError('INVALID_INPUT', `${file} does not hold an evidence key; restore it (the evidence sealed under it cannot be read without it)`);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await privateFolder(dir);
-  const key = randomBytes(32).toString('base64');
-  // `wx` refuses to overwrite a key another process created meanwhile; read that one instead.
-  try {
-    await writeFile(file, key, { mode: FILE_MODE, flag: 'wx' });
-    return key;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return localEvidenceKey(dir);
-    throw error;
-  }
+  return stored;
 }
 
 /** Options of `createEvidenceStore`. */

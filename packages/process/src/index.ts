@@ -5,3 +5,4 @@ export type { CopyTreeOptions, ReadInsideOptions, ResolvedInside } from './safe-
 export { MAX_SOURCE_BYTES, readSourceFiles } from './source-files';
 export { deriveSealingKey, seal, SEAL_NONCE_BYTES, SEAL_TAG_BYTES, unseal } from './sealing';
 export type { Sealed } from './sealing';
+export { readOrCreateSecretFile } from './secret-file';
