@@ -8,7 +8,6 @@ import { cliStateDir, type CliConfig } from './env';
 import type { CliIo } from './io';
 import { EVIDENCE_USAGE } from './usage';
 
-
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 type EvidenceArgs = { action: 'purge'; days: number } | { action: 'erase'; values: string };

@@ -307,7 +307,7 @@ export interface VaultErasure {
 
 /**
  * Erases a data subject's records from the vault on request: every record whose raw value is one of
- * `values` (compared trimmed and, for emails, without case) is deleted, so its token can no longer be
+ * `values` (compared trimmed and without case, so "Mara@Corp.se" erases "mara@corp.se") is deleted, so its token can no longer be
  * revealed. The vault is append-only for the gate; this is the one deliberate removal, made by the
  * operator with the vault key, under the writers' lock, and the file is replaced atomically. Fails
  * like the reader on a missing vault, a wrong key, or a record that fails its integrity check.
