@@ -70,6 +70,10 @@ describe('the evidence store on disk', () => {
     expect(await store.listPending()).toEqual([]);
     expect(await readdir(join(dir, 'by-trace'))).toEqual([]);
     await expect(store.purge(new Date('not a date'))).rejects.toThrow(/valid date/);
+    // A purge reads no sealed file, so it makes no evidence key beside a folder it was pointed at.
+    const elsewhere = join(root, 'elsewhere');
+    await createEvidenceStore(join(elsewhere, 'evidence')).purge(new Date());
+    expect(await readdir(elsewhere)).toEqual(['evidence']);
   });
 
   it('seals raw alerts and envelopes, so no file holds them in plain text, and opens them only under the same key', async () => {

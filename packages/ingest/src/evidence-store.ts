@@ -190,11 +190,13 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
   const ready = privateFolder(dir)
     .then(() => chmod(dir, FOLDER_MODE))
     .then(() => Promise.all([alerts, envelopes, traces, egress, services, pending, events].map(privateFolder)));
-  const key = (async () => sealingKey(options.key ?? (await localEvidenceKey(join(dirname(dir), 'keys')))))();
-  // Not awaited until a sealed file is written or read; a rejection is reported there.
-  key.catch(() => undefined);
-  const writeSealed = async (folder: string, name: string, data: Uint8Array | string) => writeAtomic(join(folder, name), seal(await key, `${folder === alerts ? 'alerts' : 'envelopes'}/${name}`, data));
-  const readSealed = async (folder: string, name: string) => unseal(await key, `${folder === alerts ? 'alerts' : 'envelopes'}/${name}`, await readFile(join(folder, name)));
+  // Read (or made) when a sealed file is first written or read, not when the store is created: a purge
+  // or an index lookup needs no key, and must not make one beside a folder it was pointed at.
+  let key: Promise<Buffer> | undefined;
+  const sealingKeyOnce = () => (key ??= (async () => sealingKey(options.key ?? (await localEvidenceKey(join(dirname(dir), 'keys')))))());
+  /** A sealed file under the store, named by its store-relative path (`alerts/<id>.body`), which is bound to its content. */
+  const writeSealed = async (name: string, data: Uint8Array | string) => writeAtomic(join(dir, name), seal(await sealingKeyOnce(), name, data));
+  const readSealed = async (name: string) => unseal(await sealingKeyOnce(), name, await readFile(join(dir, name)));
   /** Removes every raw alert `chosen` picks, with the trace and service index entries pointing at it; answers how many. */
   const removeAlerts = async (remove: (path: string) => Promise<boolean>, chosen: (alertId: string) => Promise<boolean>): Promise<number> => {
     const removed = new Set<string>();
@@ -250,7 +252,7 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
         sizeBytes: bytes.byteLength,
         ...(serviceHint ? { serviceHint } : {}),
       };
-      await writeSealed(alerts, `${alertId}.body`, bytes);
+      await writeSealed(`alerts/${alertId}.body`, bytes);
       await writeAtomic(join(alerts, `${alertId}.ref.json`), JSON.stringify(ref));
       for (const traceId of traceIds ?? []) {
         if (!HEX.test(traceId)) continue;
@@ -266,7 +268,7 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
     async getAlert(alertId) {
       await ready;
       const ref = await readRef(checkId(alertId, 'alertId'));
-      return { ref, bytes: await readSealed(alerts, `${alertId}.body`) };
+      return { ref, bytes: await readSealed(`alerts/${alertId}.body`) };
     },
     async alertsForTrace(traceId) {
       await ready;
@@ -330,7 +332,7 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
       await ready;
       const text = JSON.stringify(envelope);
       const envelopeId = sha256(text);
-      await writeSealed(envelopes, `${envelopeId}.json`, text);
+      await writeSealed(`envelopes/${envelopeId}.json`, text);
       return {
         schemaVersion: 1,
         envelopeId,
@@ -343,7 +345,7 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
     async getEnvelope(envelopeId) {
       await ready;
       try {
-        const text = (await readSealed(envelopes, `${checkId(envelopeId, 'envelopeId')}.json`)).toString('utf8');
+        const text = (await readSealed(`envelopes/${checkId(envelopeId, 'envelopeId')}.json`)).toString('utf8');
         return parseContract(FailureEnvelope, JSON.parse(text), 'FailureEnvelope');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new TracemendError('ALERT_NOT_FOUND', `envelope ${envelopeId} is not in the evidence store`);
@@ -377,9 +379,9 @@ export function createEvidenceStore(dir: string, options: EvidenceStoreOptions =
       };
       const report: EraseReport = { alerts: 0, envelopes: 0, bytes: 0 };
       const remove = removerInto(report);
-      report.alerts = await removeAlerts(remove, async (alertId) => holds(await readSealed(alerts, `${alertId}.body`)));
+      report.alerts = await removeAlerts(remove, async (alertId) => holds(await readSealed(`alerts/${alertId}.body`)));
       for (const name of await readdir(envelopes)) {
-        if (name.endsWith('.json') && holds(await readSealed(envelopes, name)) && (await remove(join(envelopes, name)))) report.envelopes++;
+        if (name.endsWith('.json') && holds(await readSealed(`envelopes/${name}`)) && (await remove(join(envelopes, name)))) report.envelopes++;
       }
       return report;
     },
